@@ -1,0 +1,470 @@
+"""``Cascade``: the public entry point, and the sync / async / streaming drivers over the engine.
+
+The drivers only perform the engine's effects (``_engine.py``); every decision is made there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import os
+import sys
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from ._engine import Call, Emit, Invoke, RetryPolicy, Sleep, Stations, plain_plan, run_cascade
+from ._errors import CascadeError, ConfigError, InputError, MalformedResponseError, ProviderError
+from ._litellm import LiteLLMBackend, estimate_cost, price
+from ._protocols import Admission, Cache, GuardrailPipeline, ModelBackend, Plan, Router, Tracker
+from ._types import CascadeResult, Draft, ModelSpec, Request, StreamEvent, Tier
+
+__all__ = ["Cascade", "CascadeOptions", "RetryPolicy"]
+
+_REQUEST_FIELDS = ("tools", "tool_choice", "response_format", "temperature", "max_tokens", "stop")
+_DEFAULT_BACKEND = LiteLLMBackend()
+
+
+@dataclass(frozen=True)
+class CascadeOptions:
+    """Settings of a cascade beyond its tiers and stations.
+
+    Args:
+        stream_mode: ``"buffered"`` (default): a draft is held until validated, then emitted, and only
+            the last tier streams live, so a rejected draft never reaches the consumer. ``"optimistic"``:
+            every single-model tier streams live; if its draft is rejected an ``escalation`` event
+            withdraws it before the next tier's stream.
+        retry: retries of one model call before falling through.
+        max_concurrency: default concurrency of ``batch`` / ``abatch``.
+        progress: progress bar on batches: None = only on a TTY outside CI.
+        verifier_cost: ``(verifier_spec, request, answer_draft) -> dollars | None``: what the verifier
+            alone would have cost when it was not called (default: LiteLLM/spec prices for the answer's
+            token counts).
+    """
+
+    stream_mode: Literal["buffered", "optimistic"] = "buffered"
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    max_concurrency: int = 8
+    progress: bool | None = None
+    verifier_cost: Callable[[ModelSpec, Request, Draft], float | None] | None = None
+
+    def __post_init__(self) -> None:
+        if self.stream_mode not in ("buffered", "optimistic"):
+            raise ConfigError("stream_mode", f"unknown mode {self.stream_mode!r}", 'use "buffered" or "optimistic"')
+        if isinstance(self.max_concurrency, bool) or not isinstance(self.max_concurrency, int) \
+                or self.max_concurrency < 1:
+            raise ConfigError("max_concurrency", f"must be an int >= 1, got {self.max_concurrency!r}")
+
+
+def _default_verifier_cost(spec: ModelSpec, request: Request, answer: Draft) -> float | None:
+    if spec.backend is not None and not spec.has_prices:
+        return None
+    return price(spec, answer.input_tokens, answer.output_tokens)
+
+
+class _PlainRouter:
+    def plan(self, request: Request, tiers: Sequence[Tier], admission: Admission | None) -> Plan:
+        return plain_plan(request, tuple(tiers), admission)
+
+
+def _default_router() -> Router:
+    try:
+        from ._router import CascadeRouter
+    except ImportError:
+        return _PlainRouter()
+    return CascadeRouter()
+
+
+def _coerce_tiers(tiers: Any) -> tuple[Tier, ...]:
+    if isinstance(tiers, (str, ModelSpec, Tier)):
+        tiers = [tiers]
+    if not isinstance(tiers, Sequence) or not tiers:
+        raise ConfigError("tiers", "a cascade needs at least one tier",
+                          'e.g. Cascade(["openai/gpt-4o-mini", "openai/gpt-4o"])')
+    out = []
+    for i, t in enumerate(tiers):
+        if isinstance(t, Tier):
+            tier = t
+        elif isinstance(t, (str, ModelSpec, Mapping)):
+            tier = Tier([ModelSpec.coerce(t, f"tiers[{i}]")])
+        elif isinstance(t, Sequence):
+            tier = Tier(list(t))
+        else:
+            raise ConfigError(f"tiers[{i}]", f"cannot make a tier from {type(t).__name__}",
+                              "give a Tier, a model string, a ModelSpec or a list of them")
+        if tier.name is None:
+            object.__setattr__(tier, "name", f"tier{i + 1}")
+        out.append(tier)
+    names = [t.name for t in out]
+    if len(set(names)) != len(names):
+        raise ConfigError("tiers", f"tier names must be unique, got {names}", "give each Tier a distinct name")
+    return tuple(out)
+
+
+def _progress_enabled(flag: bool | None) -> bool:
+    if flag is not None:
+        return flag
+    return sys.stderr.isatty() and not os.environ.get("CI")
+
+
+class Cascade:
+    """Answer each request with the cheapest tier whose answer passes validation.
+
+    Args:
+        tiers: cheapest first; each a ``Tier``, a model string / ``ModelSpec`` (one-model tier) or a list
+            of them (concurrent drafters). The last tier is the verifier. One tier = a plain, tracked model.
+        tracker: cost ledger, budgets and rate limits (``CostTracker``).
+        guardrails: input and output guardrails (``Guardrails``).
+        router: builds the plan per request (default: ``CascadeRouter()``).
+        cache: response cache (``ResponseCache``).
+        backend: how models are called when a ``ModelSpec`` has no backend (default: LiteLLM).
+        options: ``CascadeOptions``.
+
+    Example:
+        >>> cascade = Cascade([
+        ...     ModelSpec("openai/gpt-4o-mini", params={"mock_response": "4"}),
+        ...     ModelSpec("openai/gpt-4o", params={"mock_response": "4"}),
+        ... ])
+        >>> result = cascade.complete("2+2?")
+        >>> result.text, result.model, result.escalated
+        ('4', 'openai/gpt-4o-mini', False)
+    """
+
+    def __init__(
+        self,
+        tiers: Sequence[Tier | ModelSpec | str | Sequence[ModelSpec | str]],
+        *,
+        tracker: Tracker | None = None,
+        guardrails: GuardrailPipeline | None = None,
+        router: Router | None = None,
+        cache: Cache | None = None,
+        backend: ModelBackend | None = None,
+        options: CascadeOptions | None = None,
+    ) -> None:
+        self._tiers = _coerce_tiers(tiers)
+        self.options = options or CascadeOptions()
+        if not isinstance(self.options, CascadeOptions):
+            raise ConfigError("options", f"expected CascadeOptions, got {type(self.options).__name__}")
+        for station, method in (("tracker", "admit"), ("guardrails", "check_input"), ("router", "plan"),
+                                ("cache", "get"), ("backend", "acomplete")):
+            obj = locals()[station]
+            if obj is not None and not hasattr(obj, method):
+                raise ConfigError(station, f"{type(obj).__name__} has no {method}()",
+                                  f"pass an object implementing the {station} protocol")
+        validate = getattr(tracker, "validate_tiers", None)
+        if callable(validate):
+            validate(self._tiers)
+        self.tracker, self.guardrails, self.cache = tracker, guardrails, cache
+        self.router = router or _default_router()
+        self.backend = backend or _DEFAULT_BACKEND
+        self._stations = Stations(
+            tiers=self._tiers, router=self.router, tracker=tracker, guardrails=guardrails, cache=cache,
+            retry=self.options.retry, optimistic=self.options.stream_mode == "optimistic",
+            estimate=estimate_cost if tracker is not None else None,
+            verifier_cost=self.options.verifier_cost or _default_verifier_cost,
+        )
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
+
+    # --- construction helpers (implemented in _config.py) ---------------------------------------------
+    @classmethod
+    def from_config(cls, source: Any, **overrides: Any) -> Cascade:
+        """Build a cascade from a YAML file path or a config mapping (see docs/configuration.md)."""
+        from ._config import cascade_from_config
+
+        return cascade_from_config(cls, source, **overrides)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Cascade:
+        """Build a cascade from ``CASCADEFLOW_*`` environment variables (see docs/configuration.md)."""
+        from ._config import cascade_from_env
+
+        return cascade_from_env(cls, environ, **overrides)
+
+    @classmethod
+    def from_preset(cls, name: str, **overrides: Any) -> Cascade:
+        """Build a cascade from a named preset (``cost-optimised``, ``balanced``, ``quality-first``, ...)."""
+        from ._config import cascade_from_preset
+
+        return cascade_from_preset(cls, name, **overrides)
+
+    @property
+    def tiers(self) -> tuple[Tier, ...]:
+        return self._tiers
+
+    def __repr__(self) -> str:
+        tiers = " -> ".join("+".join(m.label for m in t.models) for t in self._tiers)  # type: ignore[union-attr]
+        return f"Cascade({tiers})"
+
+    # --- requests ---------------------------------------------------------------------------------------
+    def request(self, messages: Any, **kwargs: Any) -> Request:
+        """Build the ``Request`` that ``complete`` would send (validates messages and kwargs)."""
+        if isinstance(messages, Request):
+            if kwargs:
+                raise InputError("pass either a Request or messages with keyword arguments, not both")
+            return messages
+        fields = {k: kwargs.pop(k) for k in _REQUEST_FIELDS if k in kwargs}
+        user = kwargs.pop("user", None)
+        if user is not None and not isinstance(user, str):
+            raise InputError(f"user must be a string id, got {type(user).__name__}")
+        tags = kwargs.pop("tags", ()) or ()
+        tags = (tags,) if isinstance(tags, str) else tuple(tags)
+        metadata = kwargs.pop("metadata", None) or {}
+        return Request(messages, **fields, params=kwargs, user=user, tags=tags, metadata=metadata)
+
+    def complete(self, messages: Any, **kwargs: Any) -> CascadeResult:
+        """Answer one request (sync)."""
+        return _final(self._drive(run_cascade(self._stations, self.request(messages, **kwargs))))
+
+    async def acomplete(self, messages: Any, **kwargs: Any) -> CascadeResult:
+        """Answer one request (async; never blocks the event loop on model calls)."""
+        result = None
+        async for ev in self._adrive(run_cascade(self._stations, self.request(messages, **kwargs))):
+            result = ev.result
+        assert result is not None
+        return result
+
+    def stream(self, messages: Any, **kwargs: Any) -> Iterator[StreamEvent]:
+        """Stream the answer as ``StreamEvent``s; the last one (``final``) carries the result."""
+        return self._drive(run_cascade(self._stations, self.request(messages, **kwargs), streaming=True))
+
+    def astream(self, messages: Any, **kwargs: Any) -> AsyncIterator[StreamEvent]:
+        """Async ``stream``."""
+        return self._adrive(run_cascade(self._stations, self.request(messages, **kwargs), streaming=True))
+
+    def batch(self, inputs: Sequence[Any], *, max_concurrency: int | None = None,
+              return_exceptions: bool = False, **kwargs: Any) -> list[CascadeResult | CascadeError]:
+        """Answer many requests concurrently (threads), in input order."""
+        requests = [self.request(m, **dict(kwargs)) for m in inputs]
+        workers = max_concurrency or self.options.max_concurrency
+        bar = _bar(len(requests), self.options.progress)
+
+        def one(req: Request) -> CascadeResult | CascadeError:
+            try:
+                return self.complete(req)
+            except CascadeError as e:
+                if not return_exceptions:
+                    raise
+                return e
+            finally:
+                bar.update(1) if bar else None
+
+        try:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                return list(pool.map(one, requests))
+        finally:
+            bar.close() if bar else None
+
+    async def abatch(self, inputs: Sequence[Any], *, max_concurrency: int | None = None,
+                     return_exceptions: bool = False, **kwargs: Any) -> list[CascadeResult | CascadeError]:
+        """Answer many requests concurrently (asyncio), in input order."""
+        requests = [self.request(m, **dict(kwargs)) for m in inputs]
+        sem = asyncio.Semaphore(max_concurrency or self.options.max_concurrency)
+        bar = _bar(len(requests), self.options.progress)
+
+        async def one(req: Request) -> CascadeResult | CascadeError:
+            async with sem:
+                try:
+                    return await self.acomplete(req)
+                except CascadeError as e:
+                    if not return_exceptions:
+                        raise
+                    return e
+                finally:
+                    bar.update(1) if bar else None
+
+        try:
+            return list(await asyncio.gather(*(one(r) for r in requests)))
+        finally:
+            bar.close() if bar else None
+
+    # --- drivers ----------------------------------------------------------------------------------------
+    def _backend(self, spec: ModelSpec) -> ModelBackend:
+        return spec.backend or self.backend
+
+    def _executor(self) -> ThreadPoolExecutor:
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="cascadeflow")
+            return self._pool
+
+    def _drive(self, gen: Any) -> Iterator[StreamEvent]:
+        send: Any = None
+        throw: BaseException | None = None
+        try:
+            while True:
+                try:
+                    effect = gen.throw(throw) if throw is not None else gen.send(send)
+                except StopIteration as stop:
+                    yield StreamEvent("final", result=stop.value)
+                    return
+                send, throw = None, None
+                try:
+                    if isinstance(effect, Emit):
+                        yield effect.event
+                    elif isinstance(effect, Call):
+                        send = yield from self._call_sync(effect)
+                    elif isinstance(effect, Invoke):
+                        send = _invoke_sync(effect)
+                    elif isinstance(effect, Sleep):
+                        import time
+
+                        time.sleep(effect.seconds)
+                except GeneratorExit:
+                    raise
+                except BaseException as e:  # handed to the engine, which settles and re-raises
+                    throw = e
+        finally:
+            gen.close()
+
+    def _call_sync(self, eff: Call) -> Iterator[StreamEvent]:
+        if eff.live and len(eff.specs) == 1:
+            return (yield from self._stream_one(eff.specs[0], eff.request))
+        if len(eff.specs) == 1:
+            return [self._complete_one(eff.specs[0], eff.request)]
+        futures = [self._executor().submit(self._complete_one, s, eff.request) for s in eff.specs]
+        return [f.result() for f in futures]
+
+    def _complete_one(self, spec: ModelSpec, request: Request) -> Draft | ProviderError:
+        try:
+            return self._backend(spec).complete(spec, request)
+        except Exception as e:
+            return _as_provider_error(e, spec)
+
+    def _stream_one(self, spec: ModelSpec, request: Request) -> Iterator[StreamEvent]:
+        emitted = False
+        try:
+            for item in self._backend(spec).stream(spec, request):
+                if isinstance(item, Draft):
+                    return [item]
+                emitted = True
+                yield StreamEvent("delta", text=item, model=spec.label)
+            raise MalformedResponseError(f"{spec.model}: stream ended without a result", model=spec.model)
+        except Exception as e:
+            err = _as_provider_error(e, spec)
+            err.emitted = emitted  # type: ignore[attr-defined]
+            return [err]
+
+    async def _adrive(self, gen: Any) -> AsyncIterator[StreamEvent]:
+        send: Any = None
+        throw: BaseException | None = None
+        try:
+            while True:
+                try:
+                    effect = gen.throw(throw) if throw is not None else gen.send(send)
+                except StopIteration as stop:
+                    yield StreamEvent("final", result=stop.value)
+                    return
+                send, throw = None, None
+                try:
+                    if isinstance(effect, Emit):
+                        yield effect.event
+                    elif isinstance(effect, Call):
+                        if effect.live and len(effect.specs) == 1:
+                            box: list[Any] = []
+                            async for ev in self._astream_one(effect.specs[0], effect.request, box):
+                                yield ev
+                            send = box
+                        else:
+                            send = list(await asyncio.gather(*(self._acomplete_one(s, effect.request)
+                                                               for s in effect.specs)))
+                    elif isinstance(effect, Invoke):
+                        send = await _invoke_async(effect)
+                    elif isinstance(effect, Sleep):
+                        await asyncio.sleep(effect.seconds)
+                except GeneratorExit:
+                    raise
+                except BaseException as e:
+                    throw = e
+        finally:
+            gen.close()
+
+    async def _acomplete_one(self, spec: ModelSpec, request: Request) -> Draft | ProviderError:
+        try:
+            return await self._backend(spec).acomplete(spec, request)
+        except Exception as e:
+            return _as_provider_error(e, spec)
+
+    async def _astream_one(self, spec: ModelSpec, request: Request, box: list[Any]) -> AsyncIterator[StreamEvent]:
+        emitted = False
+        try:
+            async for item in self._backend(spec).astream(spec, request):
+                if isinstance(item, Draft):
+                    box.append(item)
+                    return
+                emitted = True
+                yield StreamEvent("delta", text=item, model=spec.label)
+            raise MalformedResponseError(f"{spec.model}: stream ended without a result", model=spec.model)
+        except Exception as e:
+            err = _as_provider_error(e, spec)
+            err.emitted = emitted  # type: ignore[attr-defined]
+            box.append(err)
+
+
+def _final(events: Iterator[StreamEvent]) -> CascadeResult:
+    result = None
+    for ev in events:
+        result = ev.result
+    assert result is not None
+    return result
+
+
+def _as_provider_error(e: BaseException, spec: ModelSpec) -> ProviderError:
+    if isinstance(e, ProviderError):
+        return e
+    if spec.backend is None:
+        from ._litellm import map_exception
+
+        return map_exception(e, spec.model)
+    return ProviderError(f"{spec.label}: backend raised {type(e).__name__}: {e}", model=spec.model)
+
+
+def _invoke_sync(eff: Invoke) -> Any:
+    out = eff.fn(*eff.args)
+    if inspect.isawaitable(out):
+        return _run_coroutine(out)
+    return out
+
+
+async def _invoke_async(eff: Invoke) -> Any:
+    out = await asyncio.to_thread(eff.fn, *eff.args) if eff.offload else eff.fn(*eff.args)
+    if inspect.isawaitable(out):
+        out = await out
+    return out
+
+
+def _run_coroutine(awaitable: Any) -> Any:
+    """Run an awaitable from sync code, also when called inside a running event loop (Jupyter)."""
+    async def wrap() -> Any:
+        return await awaitable
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(wrap())
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["value"] = asyncio.run(wrap())
+        except BaseException as e:
+            box["error"] = e
+
+    t = threading.Thread(target=target)
+    t.start()
+    t.join()
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
+def _bar(total: int, flag: bool | None) -> Any:
+    if not _progress_enabled(flag) or total < 2:
+        return None
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return None
+    return tqdm(total=total, desc="cascade", unit="req")

@@ -1,0 +1,238 @@
+"""The one error tree of CascadeFlow.
+
+Every error the library raises, and every provider error it maps, is a ``CascadeError``::
+
+    CascadeError
+    ├── ConfigError                 bad configuration, raised at construction (names the field and the fix)
+    ├── InputError                  a request the library cannot process (bad messages, bad kwargs)
+    ├── ProviderError               one model call failed; carries model, status, retry_after
+    │   ├── RateLimitError          429 / provider rate limit
+    │   ├── ProviderTimeoutError    the call timed out
+    │   ├── ProviderConnectionError connection refused / reset / DNS
+    │   ├── ServiceUnavailableError 5xx
+    │   ├── ContextWindowError      the prompt does not fit the model's context window
+    │   ├── ContentPolicyError      the provider refused on content policy
+    │   ├── AuthenticationError     bad or missing API key (never retried, never falls through silently)
+    │   ├── BadRequestError         the provider rejected the request (4xx other than the above)
+    │   └── MalformedResponseError  the provider answered with something that is not a completion
+    ├── ExhaustedError              every model and tier failed or was rejected; ``attempts`` says what was
+    │                               tried and why each failed
+    ├── GuardrailError              a guardrail blocked the request or the answer (``decision`` says why)
+    ├── AdmissionError              the tracker refused the request
+    │   ├── BudgetExceededError     a budget is spent (``scope``, ``spent``, ``limit``)
+    │   └── UserRateLimitError      a per-user rate limit was hit (``retry_after`` seconds)
+    ├── StorageError                a tracker/cache store failed (Redis down, disk full)
+    └── ReplayError                 the replay provider has no recorded answer for (model, query)
+
+Errors carry data, not just text, so callers can act on them (``retry_after``, ``attempts``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._types import Attempt
+
+__all__ = [
+    "AdmissionError",
+    "AuthenticationError",
+    "BadRequestError",
+    "BudgetExceededError",
+    "CascadeError",
+    "ConfigError",
+    "ContentPolicyError",
+    "ContextWindowError",
+    "ExhaustedError",
+    "GuardrailError",
+    "InputError",
+    "MalformedResponseError",
+    "ProviderConnectionError",
+    "ProviderError",
+    "ProviderTimeoutError",
+    "RateLimitError",
+    "ReplayError",
+    "ServiceUnavailableError",
+    "StorageError",
+    "UserRateLimitError",
+]
+
+
+class CascadeError(Exception):
+    """Root of every error CascadeFlow raises."""
+
+
+class ConfigError(CascadeError, ValueError):
+    """A configuration value is invalid. The message names the field and how to fix it."""
+
+    def __init__(self, field: str, problem: str, fix: str = "") -> None:
+        self.field = field
+        self.problem = problem
+        self.fix = fix
+        msg = f"{field}: {problem}"
+        if fix:
+            msg += f" (fix: {fix})"
+        super().__init__(msg)
+
+
+class InputError(CascadeError, ValueError):
+    """The request itself cannot be processed (malformed messages, unknown roles, bad types)."""
+
+
+class ProviderError(CascadeError):
+    """A single model call failed.
+
+    Attributes:
+        model: the model string that failed.
+        status: HTTP-like status code when known.
+        retry_after: seconds the provider asked us to wait, when it said.
+    """
+
+    retryable = True
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        model: str | None = None,
+        status: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        self.model = model
+        self.status = status
+        self.retry_after = retry_after
+        super().__init__(message)
+
+    @property
+    def kind(self) -> str:
+        """Short machine-readable name of the failure, e.g. ``rate_limit``."""
+        return _KINDS.get(type(self), "provider_error")
+
+
+class RateLimitError(ProviderError):
+    """The provider rate-limited the call (HTTP 429)."""
+
+
+class ProviderTimeoutError(ProviderError):
+    """The call timed out."""
+
+
+class ProviderConnectionError(ProviderError):
+    """The connection failed (refused, reset, unreachable)."""
+
+
+class ServiceUnavailableError(ProviderError):
+    """The provider failed with a 5xx."""
+
+
+class ContextWindowError(ProviderError):
+    """The prompt does not fit this model's context window (a larger model may take it)."""
+
+    retryable = False
+
+
+class ContentPolicyError(ProviderError):
+    """The provider refused the request on content policy grounds."""
+
+    retryable = False
+
+
+class AuthenticationError(ProviderError):
+    """The API key is missing or wrong."""
+
+    retryable = False
+
+
+class BadRequestError(ProviderError):
+    """The provider rejected the request as malformed or unsupported."""
+
+    retryable = False
+
+
+class MalformedResponseError(ProviderError):
+    """The provider answered with something that is not a usable completion."""
+
+
+_KINDS: dict[type, str] = {
+    RateLimitError: "rate_limit",
+    ProviderTimeoutError: "timeout",
+    ProviderConnectionError: "connection",
+    ServiceUnavailableError: "unavailable",
+    ContextWindowError: "context_window",
+    ContentPolicyError: "content_policy",
+    AuthenticationError: "authentication",
+    BadRequestError: "bad_request",
+    MalformedResponseError: "malformed_response",
+}
+
+
+class ExhaustedError(CascadeError):
+    """Every model and tier of the plan failed or was rejected.
+
+    Attributes:
+        attempts: every attempt made, each with its model, verdict or error.
+    """
+
+    def __init__(self, message: str, attempts: Sequence[Attempt] = ()) -> None:
+        self.attempts = tuple(attempts)
+        tried = "; ".join(a.describe() for a in self.attempts) or "nothing was tried"
+        super().__init__(f"{message}. Tried: {tried}")
+
+
+class GuardrailError(CascadeError):
+    """A guardrail blocked the request (input side) or the answer (output side).
+
+    Attributes:
+        decision: the guardrail decision (entity types and rule names, never raw values).
+    """
+
+    def __init__(self, message: str, decision: Any = None) -> None:
+        self.decision = decision
+        super().__init__(message)
+
+
+class AdmissionError(CascadeError):
+    """The tracker refused to admit the request."""
+
+    def __init__(self, message: str, *, user: str | None = None, context: Any = None) -> None:
+        self.user = user
+        self.context = context
+        super().__init__(message)
+
+
+class BudgetExceededError(AdmissionError):
+    """A budget for this user / tag / model / tier is spent."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        user: str | None = None,
+        scope: str | None = None,
+        spent: float | None = None,
+        limit: float | None = None,
+        context: Any = None,
+    ) -> None:
+        self.scope = scope
+        self.spent = spent
+        self.limit = limit
+        super().__init__(message, user=user, context=context)
+
+
+class UserRateLimitError(AdmissionError):
+    """A per-user rate limit was hit; ``retry_after`` says when to come back (seconds)."""
+
+    def __init__(
+        self, message: str, *, user: str | None = None, retry_after: float | None = None, context: Any = None
+    ) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, user=user, context=context)
+
+
+class StorageError(CascadeError):
+    """A tracker or cache storage backend failed."""
+
+
+class ReplayError(CascadeError, LookupError):
+    """The replay provider has no recorded answer for this (model, query) pair."""
