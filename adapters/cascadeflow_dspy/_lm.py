@@ -1,0 +1,193 @@
+"""``CascadeLM``: a CascadeFlow cascade as a DSPy LM, built on DSPy's engine interface.
+
+DSPy 3.4 moved custom LMs from ``BaseLM.forward`` subclasses to ``dspy.LM(model, engine=...)`` with an
+engine implementing ``complete(lm15.Request) -> lm15.Response`` (and ``stream``). ``CascadeEngine`` /
+``AsyncCascadeEngine`` are such engines; ``CascadeLM`` is a ``dspy.LM`` wired to them, so DSPy keeps
+owning its cache, history, callbacks and usage tracking.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import AsyncIterator, Iterator, Sequence
+from typing import Any
+
+import dspy
+from dspy import lm15
+from dspy.clients.engines.base import validate_request
+
+from cascadeflow_core import Cascade, CascadeError, CascadeResult, ExhaustedError
+
+from ._convert import StreamFormatter, build_call, to_lm15_error, to_response, trace_of
+
+__all__ = ["AsyncCascadeEngine", "CascadeEngine", "CascadeLM", "default_model_name"]
+
+
+def default_model_name(cascade: Cascade) -> str:
+    """``cascadeflow/<tier models>#<hash>``: distinct per configuration, so DSPy's cache never mixes cascades."""
+    labels = ">".join("+".join(m.label.replace("/", ":") for m in t.models) for t in cascade.tiers)
+    config = [(t.name, [(m.model, m.api_base, sorted(m.params.items(), key=str), m.input_cost_per_token,
+                         m.output_cost_per_token, type(m.backend).__name__) for m in t.models])
+              for t in cascade.tiers]
+    digest = hashlib.sha256(json.dumps(config, default=repr).encode()).hexdigest()[:8]
+    return f"cascadeflow/{labels}#{digest}"
+
+
+def _record_cost(model: str, cost: float) -> None:
+    """Add the cascade's dollars to DSPy's usage tracker (``get_lm_usage()``), next to DSPy's token counts.
+
+    DSPy records tokens from the ``Response.usage``; it cannot price a custom engine, so the engine adds
+    ``{"cost": dollars}`` under the same LM name. Nothing is added on a DSPy cache hit (the engine is not
+    called), matching DSPy's own rule that cache hits bill nothing.
+    """
+    tracker = dspy.settings.usage_tracker
+    if tracker is not None:
+        tracker.add_usage(model, {"cost": cost})
+
+
+class _EngineBase:
+    def __init__(self, cascade: Cascade, *, user: str | None = None, tags: Sequence[str] = ()) -> None:
+        self.cascade = cascade
+        self.defaults = {"user": user, "tags": tuple(tags)}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.cascade!r})"
+
+    def _prepare(self, request: lm15.Request) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        validate_request(request)
+        return build_call(request, self.defaults)
+
+    @staticmethod
+    def _done(request: lm15.Request, result: CascadeResult) -> lm15.Response:
+        _record_cost(request.model, 0.0 if result.cached else result.cost)
+        return to_response(result)
+
+    @staticmethod
+    def _failed(request: lm15.Request, error: CascadeError) -> lm15.LM15Error:
+        if isinstance(error, ExhaustedError):  # failed attempts were paid for too
+            _record_cost(request.model, sum(a.cost for a in error.attempts))
+        return to_lm15_error(error)
+
+
+class CascadeEngine(_EngineBase):
+    """A DSPy engine (``complete(Request) -> Response``) answering through a cascade.
+
+    Example:
+        >>> lm = dspy.LM("cascadeflow/mine", engine=CascadeEngine(cascade),  # doctest: +SKIP
+        ...              async_engine=AsyncCascadeEngine(cascade))
+    """
+
+    def complete(self, request: lm15.Request) -> lm15.Response:
+        msgs, kw = self._prepare(request)
+        try:
+            result = self.cascade.complete(msgs, **kw)
+        except CascadeError as e:
+            raise self._failed(request, e) from e
+        return self._done(request, result)
+
+    def stream(self, request: lm15.Request) -> Iterator[Any]:
+        msgs, kw = self._prepare(request)
+        fmt = StreamFormatter()
+        try:
+            for event in self.cascade.stream(msgs, **kw):
+                yield from fmt.feed(event)
+                if event.type == "final" and event.result is not None:
+                    _record_cost(request.model, 0.0 if event.result.cached else event.result.cost)
+        except CascadeError as e:
+            raise self._failed(request, e) from e
+
+    def close(self) -> None:
+        """The cascade's resources belong to the cascade; nothing to release here."""
+
+
+class AsyncCascadeEngine(_EngineBase):
+    """The async counterpart of ``CascadeEngine`` (``async complete``); never blocks the event loop."""
+
+    async def complete(self, request: lm15.Request) -> lm15.Response:
+        msgs, kw = self._prepare(request)
+        try:
+            result = await self.cascade.acomplete(msgs, **kw)
+        except CascadeError as e:
+            raise self._failed(request, e) from e
+        return self._done(request, result)
+
+    async def stream(self, request: lm15.Request) -> AsyncIterator[Any]:
+        msgs, kw = self._prepare(request)
+        fmt = StreamFormatter()
+        try:
+            async for event in self.cascade.astream(msgs, **kw):
+                for out in fmt.feed(event):
+                    yield out
+                if event.type == "final" and event.result is not None:
+                    _record_cost(request.model, 0.0 if event.result.cached else event.result.cost)
+        except CascadeError as e:
+            raise self._failed(request, e) from e
+
+    async def aclose(self) -> None:
+        """The cascade's resources belong to the cascade; nothing to release here."""
+
+
+class CascadeLM(dspy.LM):
+    """A cascade as a DSPy LM: ``dspy.configure(lm=CascadeLM([...]))`` and every module cascades.
+
+    History entries get ``cost`` (dollars actually spent by this call: ``0.0`` on a DSPy cache hit),
+    ``cost_details`` and ``cascade`` (the JSON trace: attempts, models, validator reasons). With
+    ``dspy.configure(track_usage=True)``, ``prediction.get_lm_usage()`` shows tokens and ``cost``.
+
+    Args:
+        cascade: a ``Cascade``, or anything ``Cascade(...)`` accepts as tiers.
+        model: the LM's name in DSPy (history, usage, cache key); default ``default_model_name(cascade)``.
+        user, tags: who the calls are for, for the cascade's tracker.
+        cache: DSPy's response cache, as for ``dspy.LM`` (on by default).
+        temperature, max_tokens, callbacks, **kwargs: as for ``dspy.LM``.
+
+    ``num_retries`` is 0: the cascade retries and falls through tiers itself.
+
+    Example:
+        >>> from cascadeflow_core import ModelSpec
+        >>> lm = CascadeLM([ModelSpec("openai/gpt-4o-mini", params={"mock_response": "[[ ## answer ## ]]\\n4"}),
+        ...                 ModelSpec("openai/gpt-4o")], cache=False)
+        >>> dspy.Predict("question -> answer", lm=lm)(question="2+2?").answer  # doctest: +SKIP
+        '4'
+    """
+
+    def __init__(
+        self,
+        cascade: Any,
+        *,
+        model: str | None = None,
+        user: str | None = None,
+        tags: Sequence[str] = (),
+        cache: bool = True,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        callbacks: list[Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        cascade = cascade if isinstance(cascade, Cascade) else Cascade(cascade)
+        kwargs.setdefault("num_retries", 0)
+        super().__init__(
+            model or default_model_name(cascade),
+            engine=CascadeEngine(cascade, user=user, tags=tags),
+            async_engine=AsyncCascadeEngine(cascade, user=user, tags=tags),
+            cache=cache, temperature=temperature, max_tokens=max_tokens, callbacks=callbacks, **kwargs,
+        )
+
+    @property
+    def cascade(self) -> Cascade:
+        """The wrapped ``Cascade``."""
+        return self.engine.cascade
+
+    def update_history(self, entry: dict[str, Any]) -> None:
+        trace = trace_of(entry.get("response"))
+        if trace is not None:
+            cache_hit = not entry.get("usage")  # DSPy replays cached calls with empty usage
+            entry["cascade"] = trace
+            entry["cost"] = 0.0 if cache_hit or trace.get("cached") else trace.get("cost")
+            entry["cost_details"] = {
+                "kind": "cascadeflow", "currency": "USD", "dspy_cache_hit": cache_hit,
+                "recorded_cost": trace.get("cost"), "verifier_cost": trace.get("verifier_cost"),
+                "model": trace.get("model"), "tier": trace.get("tier"), "escalated": trace.get("escalated"),
+            }
+        super().update_history(entry)
