@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Install CascadeFlow from the locked dependencies and run the main job: the offline demo over recorded
+# real model outputs (no API key needed). Pass --live to call real providers with your keys.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python3 -m venv .venv
+.venv/bin/pip install -q --require-hashes -r requirements.lock
+.venv/bin/pip install -q --no-deps --no-build-isolation -e .
+export LITELLM_LOCAL_MODEL_COST_MAP=True
+.venv/bin/cascadeflow demo "$@"
