@@ -10,7 +10,7 @@ import inspect
 import os
 import sys
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Generator, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -195,7 +195,7 @@ class Cascade:
         return self._tiers
 
     def __repr__(self) -> str:
-        tiers = " -> ".join("+".join(m.label for m in t.models) for t in self._tiers)  # type: ignore[union-attr]
+        tiers = " -> ".join("+".join(m.label for m in t.specs) for t in self._tiers)
         return f"Cascade({tiers})"
 
     # --- requests ---------------------------------------------------------------------------------------
@@ -319,7 +319,7 @@ class Cascade:
         finally:
             gen.close()
 
-    def _call_sync(self, eff: Call) -> Iterator[StreamEvent]:
+    def _call_sync(self, eff: Call) -> Generator[StreamEvent, None, list[Any]]:
         if eff.live and len(eff.specs) == 1:
             return (yield from self._stream_one(eff.specs[0], eff.request))
         if len(eff.specs) == 1:
@@ -333,7 +333,7 @@ class Cascade:
         except Exception as e:
             return _as_provider_error(e, spec)
 
-    def _stream_one(self, spec: ModelSpec, request: Request) -> Iterator[StreamEvent]:
+    def _stream_one(self, spec: ModelSpec, request: Request) -> Generator[StreamEvent, None, list[Any]]:
         emitted = False
         try:
             for item in self._backend(spec).stream(spec, request):

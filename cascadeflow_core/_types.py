@@ -161,8 +161,17 @@ class Tier:
                               "give a Validator or a function (drafts, request) -> Verdict | bool | float")
 
     @property
+    def specs(self) -> tuple[ModelSpec, ...]:
+        """The tier's models as ``ModelSpec``s (``models`` after coercion at construction)."""
+        return self.models  # type: ignore[return-value]
+
+    @property
+    def fallback_specs(self) -> tuple[ModelSpec, ...]:
+        return self.fallbacks  # type: ignore[return-value]
+
+    @property
     def quality(self) -> int:
-        return max(m.quality for m in self.models)  # type: ignore[union-attr]
+        return max(m.quality for m in self.specs)
 
 
 @dataclass(frozen=True)
@@ -217,7 +226,8 @@ class Request:
 
     @property
     def wants_json(self) -> bool:
-        return bool(self.response_format) and self.response_format.get("type") in ("json_object", "json_schema")
+        rf = self.response_format
+        return rf is not None and rf.get("type") in ("json_object", "json_schema")
 
     @property
     def json_schema(self) -> Mapping[str, Any] | None:

@@ -86,7 +86,7 @@ class RuleValidator:
         return out
 
     def __call__(self, drafts: Sequence[Draft], request: Request) -> Verdict:
-        all_problems = []
+        all_problems: list[str] = []
         for i, d in enumerate(drafts):
             problems = self.problems(d, request)
             if not problems:
@@ -261,7 +261,7 @@ class CallableValidator:
         if not callable(fn):
             raise ConfigError("CallableValidator.fn", f"{fn!r} is not callable", "pass a function")
         self.fn = fn
-        self.name = name or getattr(fn, "__name__", "custom")
+        self.name: str = name or str(getattr(fn, "__name__", "custom"))
 
     def __repr__(self) -> str:
         return f"CallableValidator({self.name})"
