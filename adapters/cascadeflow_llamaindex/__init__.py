@@ -7,5 +7,6 @@ Example:
 """
 
 from ._llm import CascadeLLM
+from ._trace import CascadeTraceHandler
 
-__all__ = ["CascadeLLM"]
+__all__ = ["CascadeLLM", "CascadeTraceHandler"]
