@@ -312,3 +312,14 @@ def test_bootstrap_few_shot_compiles_and_runs(lm: CascadeLM) -> None:
     assert len(compiled.demos) == 2
     assert pred.answer == "42" and lm.history[-1]["cascade"]["escalated"] is True
     assert pred.get_lm_usage()[lm.model]["cost"] > 0
+
+
+def test_no_dspy_deprecation_warning_on_the_engine_path(lm: CascadeLM) -> None:
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught, dspy.context(lm=lm):
+        warnings.simplefilter("always")
+        dspy.Predict("question -> answer")(question="easy")
+        lm("easy 1")
+    dspy_warnings = [w for w in caught if issubclass(w.category, DeprecationWarning) and "dspy" in str(w.message).lower()]
+    assert dspy_warnings == []
