@@ -323,3 +323,20 @@ def test_no_dspy_deprecation_warning_on_the_engine_path(lm: CascadeLM) -> None:
         lm("easy 1")
     dspy_warnings = [w for w in caught if issubclass(w.category, DeprecationWarning) and "dspy" in str(w.message).lower()]
     assert dspy_warnings == []
+
+
+def test_cascade_cache_hit_bills_nothing(backend: FnBackend) -> None:
+    import cascadeflow_core
+
+    if not hasattr(cascadeflow_core, "ResponseCache"):
+        pytest.skip("cascadeflow_core.ResponseCache not exported yet")
+    lm = CascadeLM(two_tier(backend, cache=cascadeflow_core.ResponseCache()), cache=False)
+    with dspy.context(lm=lm, track_usage=True):
+        first = dspy.Predict("question -> answer")(question="easy: 6*7?")
+        second = dspy.Predict("question -> answer")(question="easy: 6*7?")
+    assert first.answer == second.answer == "42"
+    assert len(backend.calls) == 1
+    paid, hit = lm.history
+    assert paid["cost"] > 0 and hit["cost"] == 0.0 and hit["cascade"]["cached"] is True
+    usage = second.get_lm_usage()[lm.model]
+    assert usage["cost"] == 0.0 and usage["prompt_tokens"] == 0

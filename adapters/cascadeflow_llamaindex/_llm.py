@@ -15,6 +15,7 @@ from llama_index.core.base.llms.types import (
     CompletionResponseGen,
     LLMMetadata,
     MessageRole,
+    ToolCallBlock,
 )
 from llama_index.core.bridge.pydantic import Field, PrivateAttr
 from llama_index.core.constants import DEFAULT_CONTEXT_WINDOW, DEFAULT_NUM_OUTPUTS
@@ -217,8 +218,6 @@ class CascadeLLM(FunctionCallingLLM):
         **kwargs: Any,
     ) -> ChatResponse:
         if not allow_parallel_tool_calls:
-            from llama_index.core.base.llms.types import ToolCallBlock
-
             calls = [b for b in response.message.blocks if isinstance(b, ToolCallBlock)]
             if len(calls) > 1:
                 keep = calls[0]
