@@ -340,3 +340,12 @@ def test_cascade_cache_hit_bills_nothing(backend: FnBackend) -> None:
     assert paid["cost"] > 0 and hit["cost"] == 0.0 and hit["cascade"]["cached"] is True
     usage = second.get_lm_usage()[lm.model]
     assert usage["cost"] == 0.0 and usage["prompt_tokens"] == 0
+
+
+def test_saving_programs(lm: CascadeLM, tmp_path: Path) -> None:
+    program = dspy.Predict("question -> answer")
+    program.save(str(tmp_path / "global_lm.json"))  # configured through dspy.configure/context: saves fine
+    assert json.loads((tmp_path / "global_lm.json").read_text())["lm"] is None
+    program.lm = lm
+    with pytest.raises(TypeError, match="dump_state"):  # DSPy's own message: set the LM again after loading
+        program.save(str(tmp_path / "own_lm.json"))
