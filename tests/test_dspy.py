@@ -349,3 +349,18 @@ def test_saving_programs(lm: CascadeLM, tmp_path: Path) -> None:
     program.lm = lm
     with pytest.raises(TypeError, match="dump_state"):  # DSPy's own message: set the LM again after loading
         program.save(str(tmp_path / "own_lm.json"))
+
+
+def test_optimistic_escalation_cannot_be_streamed_to_dspy(backend: FnBackend) -> None:
+    from cascadeflow_core import CascadeOptions
+
+    lm = CascadeLM(two_tier(backend, options=CascadeOptions(stream_mode="optimistic")), cache=False)
+    program = dspy.streamify(dspy.Predict("question -> answer"))
+
+    async def run() -> None:
+        with dspy.context(lm=lm):
+            async for _ in program(question="hard: 6*7?"):
+                pass
+
+    with pytest.raises(Exception, match="withdrew streamed text"):
+        asyncio.run(run())

@@ -315,3 +315,17 @@ async def test_function_agent_runs_a_real_tool(streaming: bool) -> None:
     assert len(handler.results) == 2 and handler.cost > 0
     assert re.search(r"tier1/.*accepted", handler.results[0].attempts[0].describe())
     assert "sync" not in backend.paths() and "stream" not in backend.paths()
+
+
+def test_optimistic_stream_withdraws_a_rejected_draft(backend: FnBackend) -> None:
+    from cascadeflow_core import CascadeOptions
+
+    llm = CascadeLLM(two_tier(backend, options=CascadeOptions(stream_mode="optimistic")))
+    chunks = list(llm.stream_chat(_msgs("hard one")))
+    events = [c.additional_kwargs.get("cascade_event") for c in chunks]
+    assert "escalation" in events
+    withdrawn = chunks[events.index("escalation")]
+    assert withdrawn.message.content == "" and "no number" in withdrawn.additional_kwargs["reason"]
+    after = chunks[events.index("escalation") + 1:]
+    assert "".join(c.delta or "" for c in after) == "The answer is 42."
+    assert chunks[-1].message.content == "The answer is 42." and chunks[-1].additional_kwargs["escalated"]
