@@ -12,6 +12,7 @@ Example:
 ``import cascadeflow_core`` does not import LiteLLM; the first model call does.
 """
 
+from ._budget import Budget, EnforcementContext, EnforcementDecision, RateLimit, TrackerPolicy
 from ._cascade import Cascade, CascadeOptions, RetryPolicy
 from ._errors import (
     AdmissionError,
@@ -36,8 +37,13 @@ from ._errors import (
     UserRateLimitError,
 )
 from ._extract import extract_answer
+from ._forecast import Anomaly, Forecast, detect_anomalies, forecast_spend
 from ._litellm import LiteLLMBackend
+from ._otel import OTelExporter
 from ._protocols import Admission, Cache, GuardrailPipeline, ModelBackend, OutputCheck, Plan, Router, Tracker, Validator
+from ._store_redis import RedisStore
+from ._stores import LedgerEntry, LedgerStore, MemoryStore, SQLiteStore
+from ._tracker import CostTracker, SettlementEvent
 from ._types import Attempt, CascadeResult, Draft, ModelSpec, Request, StreamEvent, Tier, ToolCall, Verdict
 from ._validators import (
     AgreementValidator,
@@ -56,10 +62,12 @@ __all__ = [
     "AdmissionError",
     "AgreementValidator",
     "AllOf",
+    "Anomaly",
     "AnyOf",
     "Attempt",
     "AuthenticationError",
     "BadRequestError",
+    "Budget",
     "BudgetExceededError",
     "Cache",
     "CallableValidator",
@@ -70,36 +78,51 @@ __all__ = [
     "ConfigError",
     "ContentPolicyError",
     "ContextWindowError",
+    "CostTracker",
     "Draft",
+    "EnforcementContext",
+    "EnforcementDecision",
     "ExhaustedError",
+    "Forecast",
     "GuardrailError",
     "GuardrailPipeline",
     "InputError",
+    "LedgerEntry",
+    "LedgerStore",
     "LiteLLMBackend",
     "LogprobValidator",
     "MalformedResponseError",
+    "MemoryStore",
     "ModelBackend",
     "ModelSpec",
+    "OTelExporter",
     "OutputCheck",
     "Plan",
     "ProviderConnectionError",
     "ProviderError",
     "ProviderTimeoutError",
+    "RateLimit",
     "RateLimitError",
+    "RedisStore",
     "ReplayError",
     "Request",
     "RetryPolicy",
     "Router",
     "RuleValidator",
+    "SQLiteStore",
     "SchemaValidator",
     "ServiceUnavailableError",
+    "SettlementEvent",
     "StorageError",
     "StreamEvent",
     "Tier",
     "ToolCall",
     "Tracker",
+    "TrackerPolicy",
     "UserRateLimitError",
     "Validator",
     "Verdict",
+    "detect_anomalies",
     "extract_answer",
+    "forecast_spend",
 ]
