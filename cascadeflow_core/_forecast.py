@@ -71,7 +71,7 @@ def forecast_spend(entries: Sequence[LedgerEntry], start: float, end: float, now
     spent = sum(e.cost for e in entries if start <= e.ts <= now)
     since = max(start, now - lookback_s)
     span = now - since
-    recent = sum(e.cost for e in entries if since <= e.ts <= now)
+    recent = sum(e.cost for e in entries if since < e.ts <= now or (e.ts == since == start))
     rate = recent / span if span > 0 else 0.0
     return spent, rate, spent + rate * max(0.0, end - now)
 
