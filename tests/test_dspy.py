@@ -364,3 +364,18 @@ def test_optimistic_escalation_cannot_be_streamed_to_dspy(backend: FnBackend) ->
 
     with pytest.raises(Exception, match="withdrew streamed text"):
         asyncio.run(run())
+
+
+def test_tracker_ledger_and_budget_errors_through_dspy(backend: FnBackend) -> None:
+    from cascadeflow_core import Budget, BudgetExceededError, CostTracker
+
+    tracker = CostTracker(budgets=[Budget(1e-9, "total", scope="user", match="bob")])
+    lm = CascadeLM(two_tier(backend, tracker=tracker), user="alice", tags=["eval"], cache=False)
+    with dspy.context(lm=lm):
+        dspy.Predict("question -> answer")(question="hard: 6*7?")
+    assert tracker.spent(user="alice") == pytest.approx(lm.history[-1]["cost"])
+    assert tracker.spent(tag="eval") == pytest.approx(lm.history[-1]["cost"])
+    bob = CascadeLM(lm.cascade, user="bob", cache=False)
+    with dspy.context(lm=bob), pytest.raises(dspy.utils.exceptions.LMBillingError) as info:
+        dspy.Predict("question -> answer")(question="easy")  # the estimate alone exceeds bob's budget
+    assert isinstance(info.value.__cause__.__cause__, BudgetExceededError)

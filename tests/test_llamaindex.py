@@ -329,3 +329,16 @@ def test_optimistic_stream_withdraws_a_rejected_draft(backend: FnBackend) -> Non
     after = chunks[events.index("escalation") + 1:]
     assert "".join(c.delta or "" for c in after) == "The answer is 42."
     assert chunks[-1].message.content == "The answer is 42." and chunks[-1].additional_kwargs["escalated"]
+
+
+def test_user_and_tags_reach_the_cascade_tracker_and_budgets_block(backend: FnBackend) -> None:
+    from cascadeflow_core import Budget, BudgetExceededError, CostTracker
+
+    tracker = CostTracker(budgets=[Budget(1e-9, "total", scope="user", match="bob")])
+    llm = CascadeLLM(two_tier(backend, tracker=tracker), user="alice", tags=["rag"])
+    r = llm.chat(_msgs("hard: 6*7?"))
+    assert tracker.spent(user="alice") == pytest.approx(r.additional_kwargs["cost"])
+    assert tracker.spent(tag="rag") == pytest.approx(r.additional_kwargs["cost"])
+    bob = CascadeLLM(llm.cascade, user="bob")
+    with pytest.raises(BudgetExceededError, match="bob"):  # the estimate alone exceeds bob's budget
+        bob.chat(_msgs("easy"))
