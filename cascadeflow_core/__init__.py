@@ -38,7 +38,7 @@ from ._errors import (
 )
 from ._extract import extract_answer
 from ._forecast import Anomaly, Forecast, detect_anomalies, forecast_spend
-from ._litellm import LiteLLMBackend
+from ._litellm import LiteLLMBackend, model_context_window
 from ._otel import OTelExporter
 from ._protocols import Admission, Cache, GuardrailPipeline, ModelBackend, OutputCheck, Plan, Router, Tracker, Validator
 from ._store_redis import RedisStore
@@ -125,4 +125,5 @@ __all__ = [
     "detect_anomalies",
     "extract_answer",
     "forecast_spend",
+    "model_context_window",
 ]

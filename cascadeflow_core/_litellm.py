@@ -30,7 +30,10 @@ from ._errors import (
 )
 from ._types import Draft, ModelSpec, Request, ToolCall, content_text
 
-__all__ = ["LiteLLMBackend", "estimate_cost", "litellm_module", "map_exception", "model_prices", "price"]
+__all__ = [
+    "LiteLLMBackend", "estimate_cost", "litellm_module", "map_exception", "model_context_window", "model_prices",
+    "price",
+]
 
 _DEFAULT_OUTPUT_TOKENS = 512
 
@@ -131,6 +134,30 @@ def price(spec: ModelSpec, input_tokens: int, output_tokens: int) -> float | Non
     if p is None:
         return None
     return input_tokens * p[0] + output_tokens * p[1]
+
+
+@functools.lru_cache(maxsize=1024)
+def _catalog_window(model: str) -> int | None:
+    try:
+        info = litellm_module().get_model_info(model)
+    except Exception:
+        return None
+    value = info.get("max_input_tokens") or info.get("max_tokens")
+    return int(value) if isinstance(value, (int, float)) and value > 0 else None
+
+
+def model_context_window(spec: ModelSpec) -> int | None:
+    """Tokens ``spec`` accepts: its own ``context_window``, else LiteLLM's model map, else None (unknown).
+
+    Example:
+        >>> model_context_window(ModelSpec("my/model", context_window=8192))
+        8192
+    """
+    if spec.context_window is not None:
+        return spec.context_window
+    if spec.backend is not None:
+        return None
+    return _catalog_window(spec.model)
 
 
 def _prompt_tokens_estimate(request: Request) -> int:
