@@ -60,6 +60,8 @@ def test_metadata_uses_smallest_context_window(llm: CascadeLLM) -> None:
     assert md.model_name == f"{CHEAP}>{STRONG}"
     assert CascadeLLM(llm.cascade, context_window=4096, max_tokens=99).metadata.context_window == 4096
     assert CascadeLLM(llm.cascade, max_tokens=99).metadata.num_output == 99
+    # No declared windows: LiteLLM's model map (both models accept 128k tokens).
+    assert CascadeLLM(["openai/gpt-4o-mini", "openai/gpt-4o"]).metadata.context_window == 128_000
 
 
 def test_chat_accepts_cheap_answer_with_cost_and_reasons(llm: CascadeLLM, backend: FnBackend) -> None:

@@ -24,7 +24,7 @@ from llama_index.core.llms.function_calling import FunctionCallingLLM
 from llama_index.core.llms.llm import ToolSelection
 from llama_index.core.tools.types import BaseTool
 
-from cascadeflow_core import Cascade
+from cascadeflow_core import Cascade, model_context_window
 
 from ._convert import StreamFormatter, build_payload, chat_response, completion_response, tool_selections
 
@@ -54,8 +54,9 @@ class CascadeLLM(FunctionCallingLLM):
         cascade: a ``Cascade``, or anything ``Cascade(...)`` accepts as tiers (e.g. a list of model strings).
         model_name: name shown in metadata and traces (defaults to the tiers' models joined by ``>``).
         temperature, max_tokens: defaults for every call (a call's kwargs override them).
-        context_window: override of the context window; by default the smallest known ``context_window``
-            among all tiers' models (a request may reach any of them).
+        context_window: override of the context window; by default the smallest window among all tiers'
+            models and fallbacks (a request may reach any of them): ``ModelSpec.context_window``, else
+            LiteLLM's model map; LlamaIndex's default (3900) when no model's window is known.
         user, tags: who the calls are for, for the cascade's tracker (budgets, ledger).
         additional_kwargs: extra provider kwargs sent with every call.
 
@@ -104,8 +105,8 @@ class CascadeLLM(FunctionCallingLLM):
         )
 
     def _smallest_context_window(self) -> int:
-        windows = [m.context_window for t in self._cascade.tiers for m in (*t.models, *t.fallbacks)
-                   if m.context_window]
+        specs = [m for t in self._cascade.tiers for m in (*t.models, *t.fallbacks)]
+        windows = [w for w in map(model_context_window, specs) if w]
         return min(windows) if windows else DEFAULT_CONTEXT_WINDOW
 
     def _payload(self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]) -> tuple[list, dict[str, Any]]:
