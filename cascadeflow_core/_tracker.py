@@ -34,7 +34,7 @@ from ._budget import (
 from ._errors import BudgetExceededError, ConfigError, StorageError, UserRateLimitError
 from ._protocols import Admission, Plan
 from ._stores import BudgetCheck, LedgerEntry, LedgerStore, LimitCheck, MemoryStore, ReserveOp, SettleOp
-from ._types import Attempt, CascadeResult, ModelSpec, Request, Tier
+from ._types import Attempt, CascadeResult, ModelSpec, Request, Tier, Verdict
 
 if TYPE_CHECKING:
     from ._cascade import Cascade
@@ -74,6 +74,10 @@ def _plan_label(request: Request) -> str | None:
     md = request.metadata or {}
     value = md.get("plan", md.get("tier"))
     return None if value is None else str(value)
+
+
+def _accept(drafts: Sequence[Any], request: Request) -> Verdict:
+    return Verdict(True, 1.0, ("single tracked model: nothing to escalate to",), "none")
 
 
 def _new_id() -> str:
@@ -434,11 +438,15 @@ class CostTracker:
         self._notify(SettlementEvent(rid, request, (attempt,), None, entries, now - latency_s, now))
         return entries[0]
 
-    def track(self, model: str | ModelSpec | Sequence[Any], **cascade_kwargs: Any) -> Cascade:
-        """A plain tracked model: a one-tier ``Cascade`` (no escalation) booking into this tracker."""
+    def track(self, model: str | ModelSpec | Tier, **cascade_kwargs: Any) -> Cascade:
+        """A plain tracked model: a one-tier ``Cascade`` booking into this tracker.
+
+        Nothing is escalated, so no validator runs (unless ``model`` is a ``Tier`` with its own).
+        """
         from ._cascade import Cascade
 
-        return Cascade([model], tracker=self, **cascade_kwargs)
+        tier = model if isinstance(model, Tier) else Tier([model], validator=_accept, name="model")
+        return Cascade([tier], tracker=self, **cascade_kwargs)
 
     def litellm_callback(self) -> Any:
         """A LiteLLM ``CustomLogger`` that books calls made with ``litellm.completion`` outside a cascade.
