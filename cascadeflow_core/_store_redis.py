@@ -256,10 +256,10 @@ class RedisStore:
             raise self._fail("ledger read", e) from e
         out = []
         for item in raw:
-            e = LedgerEntry.from_dict(json.loads(item))
-            if (since is None or e.ts >= since) and (until is None or e.ts < until):
-                out.append(e)
-        return sorted(out, key=lambda e: (e.ts, e.id))
+            entry = LedgerEntry.from_dict(json.loads(item))
+            if (since is None or entry.ts >= since) and (until is None or entry.ts < until):
+                out.append(entry)
+        return sorted(out, key=lambda x: (x.ts, x.id))
 
     def close(self) -> None:
         with contextlib.suppress(self._redis_error):

@@ -477,7 +477,7 @@ class _Tx:
             raise StorageError(f"SQLite store {self.store.path!r}: cannot start a transaction: {e}") from e
         return self.db
 
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         assert self.db is not None
         try:
             self.db.execute("ROLLBACK" if exc_type is not None else "COMMIT")
@@ -486,4 +486,3 @@ class _Tx:
                 raise StorageError(f"SQLite store {self.store.path!r}: commit failed: {e}") from e
         if isinstance(exc, sqlite3.Error):
             raise StorageError(f"SQLite store {self.store.path!r} failed: {exc}") from exc
-        return False

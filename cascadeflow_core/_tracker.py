@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from ._budget import (
     Budget,
     BudgetStatus,
+    DecisionName,
     EnforcementContext,
     EnforcementDecision,
     RateLimit,
@@ -224,9 +225,9 @@ class CostTracker:
         for b in self.budgets:
             if b.plan is not None and b.plan != plan:
                 continue
-            values: Sequence[str | None]
-            values = {"user": [user], "tag": list(tags), "model": list(models), "plan": [plan],
-                      "global": ["all"]}[b.scope]
+            by_scope: dict[str, list[str | None]] = {"user": [user], "tag": list(tags), "model": list(models),
+                                                     "plan": [plan], "global": ["all"]}
+            values = by_scope[b.scope]
             pkey, start, end = period_bounds(b.period, now)
             for v in dict.fromkeys(values):
                 if v is None or (b.match is not None and v != b.match):
@@ -250,7 +251,7 @@ class CostTracker:
 
     def _context(self, request: Request, plan: Plan, estimate: float,
                  statuses: list[BudgetStatus]) -> EnforcementContext:
-        decision = max((s.decision for s in statuses), key=rank, default="allow")
+        decision: DecisionName = max((s.decision for s in statuses), key=rank, default="allow")
         reasons = tuple(f"budget {s.key} ({s.budget.name}): ${s.spent + s.reserved:.6f} spent+reserved "
                         f"+ ${estimate:.6f} estimate of ${s.budget.limit:g}, "
                         f"forecast ${s.forecast:.4f} -> {s.decision}" for s in statuses if s.decision != "allow")

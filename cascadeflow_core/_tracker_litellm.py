@@ -45,9 +45,10 @@ def call_fields(kwargs: Mapping[str, Any], response: Any, ok: bool) -> dict[str,
     usage = getattr(response, "usage", None) if ok else None
     in_tok = int(getattr(usage, "prompt_tokens", 0) or slo.get("prompt_tokens") or 0) if ok else 0
     out_tok = int(getattr(usage, "completion_tokens", 0) or slo.get("completion_tokens") or 0) if ok else 0
-    cost = kwargs.get("response_cost")
+    cost: Any = kwargs.get("response_cost")
     if not isinstance(cost, (int, float)):
-        cost = slo.get("response_cost") if isinstance(slo.get("response_cost"), (int, float)) else 0.0
+        cost = slo.get("response_cost")
+        cost = cost if isinstance(cost, (int, float)) else 0.0
     tags = md.get("tags") or ()
     exc = kwargs.get("exception")
     return {
@@ -70,7 +71,7 @@ def _callback_class() -> type:
     litellm_module()
     from litellm.integrations.custom_logger import CustomLogger
 
-    class CascadeFlowLiteLLMCallback(CustomLogger):  # type: ignore[misc,valid-type]
+    class CascadeFlowLiteLLMCallback(CustomLogger):
         """Books each LiteLLM call (cost from LiteLLM's ``response_cost``) into a ``CostTracker``."""
 
         def __init__(self, tracker: CostTracker) -> None:
