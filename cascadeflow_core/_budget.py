@@ -319,5 +319,5 @@ def linear_forecast(spent: float, start: datetime, end: datetime, now: float) ->
     length = end.timestamp() - start.timestamp()
     if elapsed <= 0:
         return spent
-    # Early in a period the rate is noisy: extrapolate from at least a tenth of the period.
-    return spent * length / max(elapsed, length / 10)
+    # Early in a period the rate is noisy: extrapolate from at least a quarter of the period.
+    return spent * length / max(elapsed, length / 4)

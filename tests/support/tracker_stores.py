@@ -93,3 +93,66 @@ def mp_worker(spec: tuple[str, str], threads: int, limit: float, cost: float, ba
         t.join()
     s.close()
     return admitted[0]
+
+
+class PricedBackend:
+    """A model backend answering at once with fixed usage (10 in, 20 out), priced from the ``ModelSpec``."""
+
+    def _draft(self, spec, request):  # type: ignore[no-untyped-def]
+        from cascadeflow_core import Draft
+
+        cost = 10 * (spec.input_cost_per_token or 0.0) + 20 * (spec.output_cost_per_token or 0.0)
+        return Draft(model=spec.label, text=f"answer from {spec.label}", input_tokens=10, output_tokens=20,
+                     cost=cost, latency_s=0.001)
+
+    def complete(self, spec, request):  # type: ignore[no-untyped-def]
+        return self._draft(spec, request)
+
+    async def acomplete(self, spec, request):  # type: ignore[no-untyped-def]
+        return self._draft(spec, request)
+
+    def stream(self, spec, request):  # type: ignore[no-untyped-def]
+        yield self._draft(spec, request)
+
+    async def astream(self, spec, request):  # type: ignore[no-untyped-def]
+        yield self._draft(spec, request)
+
+
+def saas_cascade(url: str):  # type: ignore[no-untyped-def]
+    """Two tiers: cheap ($0.001 a request, always escalates) then strong ($0.010); each user gets $0.10 a day
+    and 9 requests an hour, shared through Redis."""
+    from cascadeflow_core import (
+        Budget,
+        Cascade,
+        CostTracker,
+        ModelSpec,
+        RateLimit,
+        RedisStore,
+        Tier,
+        TrackerPolicy,
+    )
+
+    backend = PricedBackend()
+    cheap = ModelSpec("acme/cheap", input_cost_per_token=0.00002, output_cost_per_token=0.00004, backend=backend)
+    strong = ModelSpec("acme/strong", input_cost_per_token=0.0002, output_cost_per_token=0.0004, backend=backend)
+    tracker = CostTracker(RedisStore(url), budgets=[Budget(0.10, "daily")], rate_limits=[RateLimit(9, per="hour")],
+                          policy=TrackerPolicy(forecast_warn=False))  # thresholds only: independent of the hour
+    return Cascade([Tier([cheap], validator=lambda drafts, request: False, name="cheap"),
+                    Tier([strong], name="strong")], tracker=tracker)
+
+
+def saas_worker(url: str, n: int, barrier) -> list[str]:  # type: ignore[no-untyped-def]
+    """Send ``n`` requests for one user; return each outcome (decision or error class name)."""
+    from cascadeflow_core import AdmissionError
+
+    cascade = saas_cascade(url)
+    out = []
+    barrier.wait()
+    for _ in range(n):
+        try:
+            r = cascade.complete("what is the answer here?", user="acme",  # estimated at exactly 10 tokens
+                                 max_tokens=20)
+            out.append(r.admission["decision"])
+        except AdmissionError as e:
+            out.append(type(e).__name__)
+    return out
