@@ -13,7 +13,11 @@ Example:
 """
 
 from ._budget import Budget, EnforcementContext, EnforcementDecision, RateLimit, TrackerPolicy
+from ._cache import RedisResponseCache, ResponseCache, SemanticCache
 from ._cascade import Cascade, CascadeOptions, RetryPolicy
+from ._complexity import ComplexityResult, estimate_complexity
+from ._config import PRESETS, CascadeConfig, load_config, preset_config
+from ._domain import DomainDetector, DomainResult, EmbeddingDomainDetector
 from ._errors import (
     AdmissionError,
     AuthenticationError,
@@ -40,7 +44,18 @@ from ._extract import extract_answer
 from ._forecast import Anomaly, Forecast, detect_anomalies, forecast_spend
 from ._litellm import LiteLLMBackend, model_context_window
 from ._otel import OTelExporter
-from ._protocols import Admission, Cache, GuardrailPipeline, ModelBackend, OutputCheck, Plan, Router, Tracker, Validator
+from ._protocols import (
+    Admission,
+    Cache,
+    GuardrailPipeline,
+    ModelBackend,
+    OutputCheck,
+    Plan,
+    Router,
+    Tracker,
+    Validator,
+)
+from ._router import CascadeRouter, RouterConfig
 from ._store_redis import RedisStore
 from ._stores import LedgerEntry, LedgerStore, MemoryStore, SQLiteStore
 from ._tracker import CostTracker, SettlementEvent
@@ -72,14 +87,20 @@ __all__ = [
     "Cache",
     "CallableValidator",
     "Cascade",
+    "CascadeConfig",
     "CascadeError",
     "CascadeOptions",
     "CascadeResult",
+    "CascadeRouter",
+    "ComplexityResult",
     "ConfigError",
     "ContentPolicyError",
     "ContextWindowError",
     "CostTracker",
+    "DomainDetector",
+    "DomainResult",
     "Draft",
+    "EmbeddingDomainDetector",
     "EnforcementContext",
     "EnforcementDecision",
     "ExhaustedError",
@@ -97,20 +118,25 @@ __all__ = [
     "ModelSpec",
     "OTelExporter",
     "OutputCheck",
+    "PRESETS",
     "Plan",
     "ProviderConnectionError",
     "ProviderError",
     "ProviderTimeoutError",
     "RateLimit",
     "RateLimitError",
+    "RedisResponseCache",
     "RedisStore",
     "ReplayError",
     "Request",
+    "ResponseCache",
     "RetryPolicy",
     "Router",
+    "RouterConfig",
     "RuleValidator",
     "SQLiteStore",
     "SchemaValidator",
+    "SemanticCache",
     "ServiceUnavailableError",
     "SettlementEvent",
     "StorageError",
@@ -123,7 +149,10 @@ __all__ = [
     "Validator",
     "Verdict",
     "detect_anomalies",
+    "estimate_complexity",
     "extract_answer",
     "forecast_spend",
+    "load_config",
     "model_context_window",
+    "preset_config",
 ]
