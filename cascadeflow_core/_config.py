@@ -73,7 +73,7 @@ _VALIDATOR_KEYS = {
 
 
 # --- YAML with line numbers ----------------------------------------------------------------------
-class _Lines(dict):  # type: ignore[type-arg]
+class _Lines(dict[Any, Any]):
     """A mapping loaded from YAML that remembers the line of each key."""
 
     lines: dict[Any, int]
@@ -368,7 +368,7 @@ def _parse_tier(raw: Any, i: int) -> TierConfig:
     fallbacks = [fallbacks] if isinstance(fallbacks, (str, Mapping)) else fallbacks
     validator = m.get("validator")
     if validator is not None:
-        _check_validator(validator, f"{path}.validator")
+        build_validator(validator, f"{path}.validator")  # fail now, with the path, not at build time
     return TierConfig(
         name=name,
         models=tuple(_parse_model(x, f"{path}.models[{j}]") for j, x in enumerate(models)),
@@ -460,7 +460,9 @@ def build_validator(raw: Any, path: str = "validator") -> Any:
     kind = raw["type"]
     try:
         if kind == "rules":
-            return v.RuleValidator(**({"checks": tuple(kw.pop("checks"))} if "checks" in kw else {}), **kw)
+            if "checks" in kw:
+                kw["checks"] = tuple(kw["checks"])
+            return v.RuleValidator(**kw)
         if kind == "agreement":
             return v.AgreementValidator(**kw)
         if kind == "logprob":

@@ -22,7 +22,7 @@ import functools
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from ._complexity import ComplexityResult, estimate_complexity, level_index, relevant_text
 from ._domain import DOMAINS, DomainDetector, DomainResult
@@ -104,7 +104,7 @@ class RouterConfig:
 
     def check_tiers(self, tiers: Sequence[Tier]) -> None:
         """Raise ``ConfigError`` when a route names a tier that does not exist."""
-        valid = {t.name for t in tiers} | {m.model for t in tiers for m in t.models}  # type: ignore[union-attr]
+        valid = {t.name for t in tiers} | {m.model for t in tiers for m in _specs(t)}
         for domain, names in self.domain_routes.items():
             for name in names:
                 if name not in valid:
@@ -164,7 +164,7 @@ class CascadeRouter:
         kept = list(tiers)
         if self.config.check_capabilities:
             for need, flag in _needs(request):
-                fit = [t for t in kept if any(_supports(m, flag) for m in t.models)]  # type: ignore[union-attr]
+                fit = [t for t in kept if any(_supports(m, flag) for m in _specs(t))]
                 dropped = [t.name for t in kept if all(t is not f for f in fit)]
                 if dropped and fit:
                     reasons.append(f"capability: dropped {_names(dropped)} (no model supports {need})")
@@ -241,6 +241,11 @@ class CascadeRouter:
         return kept
 
 
+def _specs(tier: Tier) -> tuple[ModelSpec, ...]:
+    # Tier.__post_init__ has coerced every model to a ModelSpec.
+    return cast("tuple[ModelSpec, ...]", tier.models)
+
+
 def _names(names: Sequence[Any]) -> str:
     if names and isinstance(names[0], Tier):
         names = [t.name for t in names]
@@ -248,7 +253,7 @@ def _names(names: Sequence[Any]) -> str:
 
 
 def _matches(tier: Tier, name: str) -> bool:
-    return tier.name == name or any(m.model == name or m.label == name for m in tier.models)  # type: ignore[union-attr]
+    return tier.name == name or any(m.model == name or m.label == name for m in _specs(tier))
 
 
 def _any_specialist(tiers: Sequence[Tier], domain: str) -> bool:
@@ -256,7 +261,7 @@ def _any_specialist(tiers: Sequence[Tier], domain: str) -> bool:
 
 
 def _tier_domains(tier: Tier) -> frozenset[str]:
-    return frozenset(tier.domains).union(*(m.domains for m in tier.models))  # type: ignore[union-attr]
+    return frozenset(tier.domains).union(*(m.domains for m in _specs(tier)))
 
 
 def _needs(request: Request) -> list[tuple[str, str]]:
@@ -316,10 +321,10 @@ def prompt_tokens(request: Request) -> int:
 
 def _fit_context(request: Request, tiers: list[Tier], reasons: list[str]) -> list[Tier]:
     needed = prompt_tokens(request)
-    declared = any(m.context_window is not None for t in tiers for m in t.models)  # type: ignore[union-attr]
+    declared = any(m.context_window is not None for t in tiers for m in _specs(t))
     if needed < _SMALLEST_WINDOW and not declared:
         return tiers
-    windows = {t.name: [_window(m) for m in t.models] for t in tiers}  # type: ignore[union-attr]
+    windows = {t.name: [_window(m) for m in _specs(t)] for t in tiers}
     fit = [t for t in tiers if any(w is None or w >= needed for w in windows[t.name])]
     if len(fit) == len(tiers):
         return tiers
@@ -336,7 +341,7 @@ def _tier_price(tier: Tier) -> float:
     from ._litellm import model_prices
 
     prices = []
-    for m in tier.models:  # type: ignore[union-attr]
+    for m in _specs(tier):
         p = None if (m.backend is not None and not m.has_prices) else model_prices(m)
         prices.append(float("inf") if p is None else p[0] + p[1])
     # A tier of several drafters costs the sum of its models; unknown prices rank last.
