@@ -185,6 +185,10 @@ def _kwargs(spec: ModelSpec, request: Request) -> dict[str, Any]:
     if spec.api_key:
         kw["api_key"] = spec.api_key
     kw.setdefault("num_retries", 0)
+    # Marks the call as the cascade's own, so a tracker's LiteLLM callback does not book it twice.
+    # LiteLLM keeps ``metadata`` to itself (it is not sent to the provider).
+    md = kw.get("metadata")
+    kw["metadata"] = {**md, "cascadeflow": True} if isinstance(md, Mapping) else {"cascadeflow": True}
     return kw
 
 

@@ -452,8 +452,10 @@ class CostTracker:
     def litellm_callback(self) -> Any:
         """A LiteLLM ``CustomLogger`` that books calls made with ``litellm.completion`` outside a cascade.
 
-        Register it with ``litellm.callbacks.append(tracker.litellm_callback())``; the user id is read from
-        the call's ``user=`` or ``metadata={"user": ...}``, tags from ``metadata={"tags": [...]}``.
+        Register it with ``tracker.litellm_callback().register()`` (or append it to ``litellm.callbacks``),
+        remove it with ``.unregister()``. The user id is read from the call's ``user=`` or
+        ``metadata={"user": ...}``, tags from ``metadata={"tags": [...]}``. Calls made by a cascade are
+        skipped (the cascade books them itself).
         """
         from ._tracker_litellm import make_callback
 

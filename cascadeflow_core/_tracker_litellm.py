@@ -64,6 +64,73 @@ def call_fields(kwargs: Mapping[str, Any], response: Any, ok: bool) -> dict[str,
     }
 
 
+class _Booking:
+    """The behaviour of the callback; mixed into LiteLLM's ``CustomLogger`` by ``_callback_class``."""
+
+    tracker: CostTracker
+
+    def _setup(self, tracker: CostTracker) -> None:
+        self.tracker = tracker
+        # LiteLLM dedupes loggers by class name + public str/int fields: one per tracker, not one per class.
+        self.tracker_id = f"{id(tracker):x}"
+        self._seen: OrderedDict[str, None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"CascadeFlowLiteLLMCallback({self.tracker!r})"
+
+    def register(self) -> Any:
+        """Append to ``litellm.callbacks`` (once); returns the callback."""
+        from ._litellm import litellm_module
+
+        lm = litellm_module()
+        if self not in lm.callbacks:
+            lm.callbacks.append(self)
+        return self
+
+    def unregister(self) -> None:
+        """Remove from every LiteLLM callback list (LiteLLM copies ``litellm.callbacks`` into several)."""
+        from ._litellm import litellm_module
+
+        lm = litellm_module()
+        for name in ("callbacks", "success_callback", "failure_callback", "_async_success_callback",
+                     "_async_failure_callback", "input_callback"):
+            lst = getattr(lm, name, None)
+            while isinstance(lst, list) and self in lst:
+                lst.remove(self)
+
+    def _first_time(self, call_id: str | None) -> bool:
+        if not call_id:
+            return True
+        with self._lock:
+            if call_id in self._seen:
+                return False
+            self._seen[call_id] = None
+            while len(self._seen) > _SEEN_MAX:
+                self._seen.popitem(last=False)
+            return True
+
+    def _book(self, kwargs: Any, response: Any, start: Any, end: Any, ok: bool) -> None:
+        call_id = kwargs.get("litellm_call_id")
+        fields = call_fields(kwargs, response, ok)
+        if fields is None or not self._first_time(call_id):
+            return
+        self.tracker.record(fields.pop("model"), latency_s=_seconds(start, end), source="litellm",
+                            request_id=f"litellm-{call_id}" if call_id else None, **fields)
+
+    def log_success_event(self, kwargs: Any, response_obj: Any, start_time: Any, end_time: Any) -> None:
+        self._book(kwargs, response_obj, start_time, end_time, True)
+
+    def log_failure_event(self, kwargs: Any, response_obj: Any, start_time: Any, end_time: Any) -> None:
+        self._book(kwargs, response_obj, start_time, end_time, False)
+
+    async def async_log_success_event(self, kwargs: Any, response_obj: Any, start_time: Any, end_time: Any) -> None:
+        await asyncio.to_thread(self._book, kwargs, response_obj, start_time, end_time, True)
+
+    async def async_log_failure_event(self, kwargs: Any, response_obj: Any, start_time: Any, end_time: Any) -> None:
+        await asyncio.to_thread(self._book, kwargs, response_obj, start_time, end_time, False)
+
+
 @functools.cache
 def _callback_class() -> type:
     from ._litellm import litellm_module
@@ -71,50 +138,12 @@ def _callback_class() -> type:
     litellm_module()
     from litellm.integrations.custom_logger import CustomLogger
 
-    class CascadeFlowLiteLLMCallback(CustomLogger):
+    class CascadeFlowLiteLLMCallback(_Booking, CustomLogger):
         """Books each LiteLLM call (cost from LiteLLM's ``response_cost``) into a ``CostTracker``."""
 
         def __init__(self, tracker: CostTracker) -> None:
-            super().__init__()
-            self.tracker = tracker
-            self._seen: OrderedDict[str, None] = OrderedDict()
-            self._lock = threading.Lock()
-
-        def __repr__(self) -> str:
-            return f"CascadeFlowLiteLLMCallback({self.tracker!r})"
-
-        def _first_time(self, call_id: str | None) -> bool:
-            if not call_id:
-                return True
-            with self._lock:
-                if call_id in self._seen:
-                    return False
-                self._seen[call_id] = None
-                while len(self._seen) > _SEEN_MAX:
-                    self._seen.popitem(last=False)
-                return True
-
-        def _book(self, kwargs: Any, response: Any, start: Any, end: Any, ok: bool) -> None:
-            call_id = kwargs.get("litellm_call_id")
-            fields = call_fields(kwargs, response, ok)
-            if fields is None or not self._first_time(call_id):
-                return
-            self.tracker.record(fields.pop("model"), latency_s=_seconds(start, end), source="litellm",
-                                request_id=f"litellm-{call_id}" if call_id else None, **fields)
-
-        def log_success_event(self, kwargs: Any, response_obj: Any, start_time: Any, end_time: Any) -> None:
-            self._book(kwargs, response_obj, start_time, end_time, True)
-
-        def log_failure_event(self, kwargs: Any, response_obj: Any, start_time: Any, end_time: Any) -> None:
-            self._book(kwargs, response_obj, start_time, end_time, False)
-
-        async def async_log_success_event(self, kwargs: Any, response_obj: Any, start_time: Any,
-                                          end_time: Any) -> None:
-            await asyncio.to_thread(self._book, kwargs, response_obj, start_time, end_time, True)
-
-        async def async_log_failure_event(self, kwargs: Any, response_obj: Any, start_time: Any,
-                                          end_time: Any) -> None:
-            await asyncio.to_thread(self._book, kwargs, response_obj, start_time, end_time, False)
+            CustomLogger.__init__(self)
+            self._setup(tracker)
 
     return CascadeFlowLiteLLMCallback
 

@@ -91,9 +91,7 @@ def test_litellm_callback_books_calls_made_outside_the_cascade():
 
     litellm = litellm_module()
     t = CostTracker()
-    cb = t.litellm_callback()
-    old = list(litellm.callbacks)
-    litellm.callbacks = [*old, cb]
+    cb = t.litellm_callback().register()
     try:
         litellm.completion(model="openai/gpt-4o-mini", messages=[{"role": "user", "content": "hi"}],
                            mock_response="hello", user="carol", metadata={"tags": ["direct"]})
@@ -115,9 +113,37 @@ def test_litellm_callback_books_calls_made_outside_the_cascade():
                 break
             asyncio.run(asyncio.sleep(0.02))
     finally:
-        litellm.callbacks = old
+        cb.unregister()
     by_user = {e.user: e for e in t.entries()}
     assert set(by_user) == {"carol", "dave", "erin"}
     carol = by_user["carol"]
     assert carol.cost > 0 and carol.source == "litellm" and carol.tags == ("direct",) and carol.input_tokens > 0
     assert by_user["erin"].status == "error" and by_user["erin"].cost == 0.0
+
+
+def test_litellm_callback_skips_the_cascades_own_calls():
+    from cascadeflow_core import Cascade, ModelSpec
+    from cascadeflow_core._litellm import litellm_module
+
+    litellm = litellm_module()
+    t = CostTracker()
+    other = CostTracker()                    # a second tracker's callback must not shadow this one
+    cbs = [other.litellm_callback().register(), t.litellm_callback().register()]
+    try:
+        r = t.track(ModelSpec("openai/gpt-4o-mini", params={"mock_response": "hi"})).complete("x", user="u")
+        litellm.completion(model="openai/gpt-4o-mini", messages=[{"role": "user", "content": "x"}],
+                           mock_response="direct", user="u")
+        for _ in range(100):
+            if len(t.entries()) >= 2:
+                break
+            asyncio.run(asyncio.sleep(0.02))
+        asyncio.run(asyncio.sleep(0.1))
+    finally:
+        for cb in cbs:
+            cb.unregister()
+    assert cbs[0] not in litellm.success_callback and cbs[1] not in litellm.callbacks
+    sources = sorted(e.source for e in t.entries())
+    assert sources == ["cascade", "litellm"]       # the cascade's call is booked once, by the cascade
+    assert isinstance(t.track("openai/gpt-4o-mini"), Cascade)
+    assert len(other.entries()) == 1
+    assert t.spent() == pytest.approx(r.cost * 2)
