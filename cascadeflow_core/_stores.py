@@ -376,9 +376,11 @@ class SQLiteStore:
     def _tx(self) -> _Tx:
         return _Tx(self)
 
-    def _reserved(self, db: sqlite3.Connection, key: str, now: float) -> float:
-        db.execute("DELETE FROM reservations WHERE key = ? AND expires <= ?", (key, now))
-        row = db.execute("SELECT COALESCE(SUM(amount), 0) FROM reservations WHERE key = ?", (key,)).fetchone()
+    def _reserved(self, db: sqlite3.Connection, key: str, now: float, purge: bool = True) -> float:
+        if purge:
+            db.execute("DELETE FROM reservations WHERE key = ? AND expires <= ?", (key, now))
+        row = db.execute("SELECT COALESCE(SUM(amount), 0) FROM reservations WHERE key = ? AND expires > ?",
+                         (key, now)).fetchone()
         return float(row[0])
 
     def _spent(self, db: sqlite3.Connection, key: str) -> float:
@@ -441,8 +443,15 @@ class SQLiteStore:
             db.executemany("DELETE FROM reservations WHERE key = ? AND id = ?", [(k, reservation_id) for k in keys])
 
     def usage(self, keys: Sequence[str], now: float) -> dict[str, tuple[float, float]]:
-        with self._tx() as db:
-            return {k: (self._spent(db, k), self._reserved(db, k, now)) for k in keys}
+        db = self._conn()
+        try:  # a plain read (no write lock): one consistent snapshot in WAL mode
+            db.execute("BEGIN")
+            try:
+                return {k: (self._spent(db, k), self._reserved(db, k, now, purge=False)) for k in keys}
+            finally:
+                db.execute("COMMIT")
+        except sqlite3.Error as e:
+            raise StorageError(f"SQLite store {self.path!r}: cannot read usage: {e}") from e
 
     def entries(self, since: float | None = None, until: float | None = None) -> list[LedgerEntry]:
         q = f"SELECT {', '.join(LEDGER_COLUMNS)} FROM ledger WHERE ts >= ? AND ts < ? ORDER BY ts, id"

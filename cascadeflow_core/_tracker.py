@@ -298,6 +298,9 @@ class CostTracker:
         if decision.decision == "block":
             self._raise_budget(ctx, decision.message or "; ".join(ctx.reasons) or "blocked by on_enforce", user)
         budgets = tuple(BudgetCheck(s.key, s.budget.hard_limit if caps else None) for s in statuses)
+        if not budgets and not rates:  # nothing to reserve or count: no store round trip
+            return Admission(decision.decision, decision.message, estimate,
+                             Reservation(None, (), estimate, now, token_checks), {"user": request.user})
         rid = _new_id()
         op = ReserveOp(rid, estimate, budgets, rates, now, now + self.policy.reservation_ttl_s)
         try:

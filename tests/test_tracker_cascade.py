@@ -195,3 +195,16 @@ def test_spilled_settlements_are_retried_and_survive_a_restart(tmp_path):
 def test_import_does_not_import_litellm():
     code = "import sys, cascadeflow_core; sys.exit(int(any(m.startswith('litellm') for m in sys.modules)))"
     assert subprocess.run([sys.executable, "-c", code], timeout=120).returncode == 0
+
+
+async def test_streamed_requests_are_booked_sync_and_async():
+    tracker = CostTracker(budgets=[Budget(1.0)])
+    model = tracker.track(mock(MINI, "streamed answer"))
+    events = list(model.stream("hi", user="sam"))
+    final = events[-1].result
+    assert final is not None and final.text == "streamed answer"
+    events = [ev async for ev in model.astream("hi", user="sam")]
+    assert events[-1].result is not None
+    entries = tracker.entries(user="sam")
+    assert len(entries) == 2 and all(e.cost > 0 and e.status == "accepted" for e in entries)
+    assert tracker.spent(user="sam") == pytest.approx(final.cost + events[-1].result.cost)
