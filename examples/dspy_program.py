@@ -83,10 +83,11 @@ def main() -> None:
     result = dspy.Evaluate(devset=devset, metric=has_number, num_threads=1)(program)
     lm = dspy.settings.lm
     spent = sum(e["cost"] for e in lm.history)
-    alone = sum(e["cascade"]["verifier_cost"] for e in lm.history)
+    alone_each = [e["cascade"]["verifier_cost"] for e in lm.history]
+    alone = "unknown" if None in alone_each else f"${sum(alone_each):.6f}"
     escalated = sum(e["cascade"]["escalated"] for e in lm.history)
     print(f"score {result.score:.0f}% on {len(devset)} questions; cost ${spent:.6f} "
-          f"(verifier alone ${alone:.6f}); escalated {escalated}/{len(lm.history)}")
+          f"(verifier alone {alone}); escalated {escalated}/{len(lm.history)}")
 
     pred = program(question="What is 8 * 8?")
     trace = lm.history[-1]["cascade"]

@@ -78,7 +78,8 @@ def main() -> None:
             answer = engine.query(question)
         result = trace.results[-1]
         print(f"Q: {question}\nA: {answer}")
-        print(f"   cost ${trace.cost:.6f} (verifier alone ${trace.verifier_cost:.6f}), "
+        alone = "unknown" if trace.verifier_cost is None else f"${trace.verifier_cost:.6f}"
+        print(f"   cost ${trace.cost:.6f} (verifier alone {alone}), "
               f"answered by {result.model}{' after escalation' if result.escalated else ''}")
         for attempt in result.attempts:
             print(f"   - {attempt.describe()}")

@@ -17,18 +17,23 @@ import dspy
 from dspy import lm15
 from dspy.clients.engines.base import validate_request
 
-from cascadeflow_core import Cascade, CascadeError, CascadeResult, ExhaustedError
+from cascadeflow_core import Cascade, CascadeError, CascadeResult, ExhaustedError, ModelSpec
 
 from ._convert import StreamFormatter, build_call, to_lm15_error, to_response, trace_of
 
 __all__ = ["AsyncCascadeEngine", "CascadeEngine", "CascadeLM", "default_model_name"]
 
 
+def _specs(models: Any) -> list[ModelSpec]:
+    """A tier's models as ``ModelSpec``s (``Tier`` has already coerced them; this tells the type checker)."""
+    return [ModelSpec.coerce(m) for m in models]
+
+
 def default_model_name(cascade: Cascade) -> str:
     """``cascadeflow/<tier models>#<hash>``: distinct per configuration, so DSPy's cache never mixes cascades."""
-    labels = ">".join("+".join(m.label.replace("/", ":") for m in t.models) for t in cascade.tiers)
+    labels = ">".join("+".join(m.label.replace("/", ":") for m in _specs(t.models)) for t in cascade.tiers)
     config = [(t.name, [(m.model, m.api_base, sorted(m.params.items(), key=str), m.input_cost_per_token,
-                         m.output_cost_per_token, type(m.backend).__name__) for m in t.models])
+                         m.output_cost_per_token, type(m.backend).__name__) for m in _specs(t.models)])
               for t in cascade.tiers]
     digest = hashlib.sha256(json.dumps(config, default=repr).encode()).hexdigest()[:8]
     return f"cascadeflow/{labels}#{digest}"
@@ -102,7 +107,13 @@ class CascadeEngine(_EngineBase):
 
 
 class AsyncCascadeEngine(_EngineBase):
-    """The async counterpart of ``CascadeEngine`` (``async complete``); never blocks the event loop."""
+    """The async counterpart of ``CascadeEngine`` (``async complete``); never blocks the event loop.
+
+    Example:
+        >>> lm = dspy.LM("cascadeflow/mine", engine=CascadeEngine(cascade),  # doctest: +SKIP
+        ...              async_engine=AsyncCascadeEngine(cascade))
+        >>> await dspy.Predict("question -> answer", lm=lm).acall(question="2+2?")  # doctest: +SKIP
+    """
 
     async def complete(self, request: lm15.Request) -> lm15.Response:
         msgs, kw = self._prepare(request)

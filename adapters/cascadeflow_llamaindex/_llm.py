@@ -24,11 +24,16 @@ from llama_index.core.llms.function_calling import FunctionCallingLLM
 from llama_index.core.llms.llm import ToolSelection
 from llama_index.core.tools.types import BaseTool
 
-from cascadeflow_core import Cascade, model_context_window
+from cascadeflow_core import Cascade, ModelSpec, model_context_window
 
 from ._convert import StreamFormatter, build_payload, chat_response, completion_response, tool_selections
 
 __all__ = ["CascadeLLM"]
+
+
+def _specs(models: Any) -> list[ModelSpec]:
+    """A tier's models as ``ModelSpec``s (``Tier`` has already coerced them; this tells the type checker)."""
+    return [ModelSpec.coerce(m) for m in models]
 
 
 def _prompt_messages(prompt: str) -> list[ChatMessage]:
@@ -83,7 +88,7 @@ class CascadeLLM(FunctionCallingLLM):
         super().__init__(**data)
         self._cascade = cascade if isinstance(cascade, Cascade) else Cascade(cascade)
         if not self.model_name:
-            self.model_name = ">".join("+".join(m.label for m in t.models) for t in self._cascade.tiers)
+            self.model_name = ">".join("+".join(m.label for m in _specs(t.models)) for t in self._cascade.tiers)
 
     @classmethod
     def class_name(cls) -> str:
@@ -105,7 +110,7 @@ class CascadeLLM(FunctionCallingLLM):
         )
 
     def _smallest_context_window(self) -> int:
-        specs = [m for t in self._cascade.tiers for m in (*t.models, *t.fallbacks)]
+        specs = [m for t in self._cascade.tiers for m in _specs((*t.models, *t.fallbacks))]
         windows = [w for w in map(model_context_window, specs) if w]
         return min(windows) if windows else DEFAULT_CONTEXT_WINDOW
 

@@ -62,9 +62,10 @@ class CascadeTraceHandler(BaseEventHandler):
         return sum(r.cost for r in self.results)
 
     @property
-    def verifier_cost(self) -> float:
-        """What the recorded calls would have cost on the verifier alone."""
-        return sum(r.verifier_cost for r in self.results)
+    def verifier_cost(self) -> float | None:
+        """What the recorded calls would have cost on the verifier alone (``None`` when one is unknown)."""
+        costs = [r.verifier_cost for r in self.results]
+        return None if any(c is None for c in costs) else sum(c for c in costs if c is not None)
 
     def reset(self) -> None:
         with self._lock:
