@@ -289,7 +289,7 @@ def test_evaluate_program_over_recorded_gsm8k_reports_cost() -> None:
     ])
     lm = CascadeLM(cascade, cache=False)
     with dspy.context(lm=lm):
-        result = dspy.Evaluate(devset=devset, metric=_same_number, num_threads=1)(dspy.Predict("question -> answer"))
+        result = dspy.Evaluate(devset=devset, metric=_same_number, num_threads=2)(dspy.Predict("question -> answer"))
     traces = [e["cascade"] for e in lm.history]
     cost = sum(e["cost"] for e in lm.history)
     verifier_alone = sum(r["gpt-4o-2024-08-06"][ex.question]["cost_usd"] for ex in devset
