@@ -14,6 +14,7 @@ Example:
 
 from ._budget import Budget, EnforcementContext, EnforcementDecision, RateLimit, TrackerPolicy
 from ._cache import RedisResponseCache, ResponseCache, SemanticCache
+from ._calibrate import Calibration, calibrate
 from ._cascade import Cascade, CascadeOptions, RetryPolicy
 from ._complexity import ComplexityResult, estimate_complexity
 from ._config import PRESETS, CascadeConfig, load_config, preset_config
@@ -55,6 +56,7 @@ from ._protocols import (
     Tracker,
     Validator,
 )
+from ._replay import ReplayRegistration, ReplaySet, register_replay
 from ._router import CascadeRouter, RouterConfig
 from ._store_redis import RedisStore
 from ._stores import LedgerEntry, LedgerStore, MemoryStore, SQLiteStore
@@ -69,6 +71,7 @@ from ._validators import (
     RuleValidator,
     SchemaValidator,
 )
+from .bench import BenchReport, arun_benchmark, run_benchmark
 
 __version__ = "0.1.0"
 
@@ -82,9 +85,11 @@ __all__ = [
     "Attempt",
     "AuthenticationError",
     "BadRequestError",
+    "BenchReport",
     "Budget",
     "BudgetExceededError",
     "Cache",
+    "Calibration",
     "CallableValidator",
     "Cascade",
     "CascadeConfig",
@@ -128,6 +133,8 @@ __all__ = [
     "RedisResponseCache",
     "RedisStore",
     "ReplayError",
+    "ReplayRegistration",
+    "ReplaySet",
     "Request",
     "ResponseCache",
     "RetryPolicy",
@@ -148,6 +155,8 @@ __all__ = [
     "UserRateLimitError",
     "Validator",
     "Verdict",
+    "arun_benchmark",
+    "calibrate",
     "detect_anomalies",
     "estimate_complexity",
     "extract_answer",
@@ -155,4 +164,6 @@ __all__ = [
     "load_config",
     "model_context_window",
     "preset_config",
+    "register_replay",
+    "run_benchmark",
 ]

@@ -118,8 +118,9 @@ def _num(path: Path, n: int, obj: Mapping[str, Any], key: str, kind: type, optio
     v = obj.get(key)
     if v is None and optional:
         return None
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or (kind is int and v != int(v)) \
-            or not math.isfinite(v) or (key != "logprob" and v < 0):
+    finite = math.isfinite(v) or (key == "logprob" and v == -math.inf) if isinstance(v, (int, float)) else False
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not finite \
+            or (kind is int and v != int(v)) or (key != "logprob" and v < 0):
         raise _bad(path, n, f"'{key}' must be a {'non-negative ' if key != 'logprob' else ''}"
                    f"{kind.__name__}{' or null' if optional else ''}, got {v!r}")
     return kind(v)
