@@ -21,14 +21,15 @@ from collections import defaultdict
 from pathlib import Path
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # small matrices: BLAS threads only fight over busy cores
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from cascadeflow_core import Admission, Cascade, ModelSpec, Request, Tier  # noqa: E402
-from cascadeflow_core._cache import RedisResponseCache, ResponseCache  # noqa: E402
+from cascadeflow_core import Admission, Cascade, Draft, ModelSpec, Request, Tier  # noqa: E402
+from cascadeflow_core._cache import RedisResponseCache, ResponseCache, SemanticCache  # noqa: E402
 from cascadeflow_core._complexity import estimate_complexity  # noqa: E402
 from cascadeflow_core._config import load_config  # noqa: E402
-from cascadeflow_core._domain import DOMAINS, DomainDetector  # noqa: E402
+from cascadeflow_core._domain import DOMAINS, DomainDetector, EmbeddingDomainDetector  # noqa: E402
 from cascadeflow_core._engine import plain_plan  # noqa: E402
 from cascadeflow_core._router import CascadeRouter  # noqa: E402
 
@@ -55,6 +56,46 @@ def accuracy() -> None:
         cells = " | ".join(f"{per[d][0] / per[d][1]:.0%}" for d in DOMAINS)
         print(f"| {name} | {role} | {sum(n for _, n in per.values())} | {cells} | **{total:.1%}** |")
     print()
+
+
+def embedding_accuracy() -> None:
+    try:
+        from cascadeflow_core._embed import MiniLMEmbedder
+
+        embed = MiniLMEmbedder()
+    except Exception as e:  # the model package is optional
+        print(f"## Embedding detector: skipped ({e})\n")
+        return
+    examples: dict[str, list[str]] = defaultdict(list)
+    for r in rows("dev.jsonl"):
+        examples[r["domain"]].append(r["text"])
+    t0 = time.perf_counter()
+    det = EmbeddingDomainDetector(examples, embed=embed, min_similarity=0.0)
+    build = time.perf_counter() - t0
+    print("## EmbeddingDomainDetector (all-MiniLM-L6-v2 in NumPy; examples = dev.jsonl, nearest centroid)\n")
+    print(f"Built from {sum(map(len, examples.values()))} examples in {build:.1f} s.\n")
+    print("| set | n | " + " | ".join(DOMAINS) + " | all | ms/query |")
+    print("|---|---|" + "---|" * (len(DOMAINS) + 2))
+    for name, _ in SETS[1:]:
+        per: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        t0 = time.perf_counter()
+        data = rows(name)
+        for r in data:
+            per[r["domain"]][0] += det.detect(r["text"]).domain == r["domain"]
+            per[r["domain"]][1] += 1
+        ms = (time.perf_counter() - t0) / len(data) * 1e3
+        total = sum(a for a, _ in per.values()) / len(data)
+        cells = " | ".join(f"{per[d][0] / per[d][1]:.0%}" for d in DOMAINS)
+        print(f"| {name} | {len(data)} | {cells} | **{total:.1%}** | {ms:.1f} |")
+    print()
+    cache = SemanticCache(embed, threshold=0.85)
+    qs = [r["text"] for r in rows("holdout2.jsonl")][:40]
+    for q in qs:
+        cache.set(Request(q), Draft("m", "answer"))
+    hit_us, _ = per_call_us(cache.get, [Request(q) for q in qs], 1)
+    miss_us, _ = per_call_us(cache.get, [Request(q + " Also, what about Mars?") for q in qs], 1)
+    print(f"SemanticCache.get over 40 entries: exact hit {hit_us / 1e3:.2f} ms, embedding look-up "
+          f"{miss_us / 1e3:.1f} ms (one MiniLM embedding + scan)\n")
 
 
 def per_call_us(fn, items, repeat: int) -> tuple[float, float]:
@@ -152,6 +193,7 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true")
     args = ap.parse_args()
     accuracy()
+    embedding_accuracy()
     overhead(repeat=3 if args.quick else 7)
     cache_latency(n=50 if args.quick else 200)
 

@@ -19,6 +19,7 @@ from ._cascade import Cascade, CascadeOptions, RetryPolicy
 from ._complexity import ComplexityResult, estimate_complexity
 from ._config import PRESETS, CascadeConfig, load_config, preset_config
 from ._domain import DomainDetector, DomainResult, EmbeddingDomainDetector
+from ._embed import MiniLMEmbedder
 from ._errors import (
     AdmissionError,
     AuthenticationError,
@@ -119,6 +120,7 @@ __all__ = [
     "LogprobValidator",
     "MalformedResponseError",
     "MemoryStore",
+    "MiniLMEmbedder",
     "ModelBackend",
     "ModelSpec",
     "OTelExporter",
