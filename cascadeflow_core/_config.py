@@ -31,7 +31,7 @@ from typing import Any
 
 import yaml
 
-from ._cache import RedisResponseCache, ResponseCache
+from ._cache import RedisResponseCache, ResponseCache, SemanticCache
 from ._complexity import LEVELS
 from ._domain import DOMAINS
 from ._errors import ConfigError
@@ -59,7 +59,7 @@ _MODEL_KEYS = ("model", "name", "input_cost_per_token", "output_cost_per_token",
 _TIER_KEYS = ("name", "models", "model", "validator", "fallbacks", "domains")
 _ROUTER_KEYS = ("domains", "skip_drafters_at", "degrade", "degrade_max_quality", "min_domain_confidence",
                 "check_capabilities", "check_context")
-_CACHE_KEYS = ("type", "max_entries", "ttl_s", "url", "prefix", "namespace", "fail_open")
+_CACHE_KEYS = ("type", "max_entries", "ttl_s", "url", "prefix", "namespace", "fail_open", "threshold", "model_dir")
 _OPTION_KEYS = ("stream_mode", "max_concurrency", "progress", "retry")
 _RETRY_KEYS = ("max_retries", "backoff", "max_backoff", "max_retry_after")
 _VALIDATOR_TYPES = ("rules", "agreement", "logprob", "schema", "callable")
@@ -214,7 +214,8 @@ class TierConfig:
 
 @dataclass(frozen=True)
 class CacheConfig:
-    """The response cache: ``memory`` (LRU + TTL) or ``redis`` (needs ``url``)."""
+    """The response cache: ``memory`` (LRU + TTL), ``redis`` (needs ``url``) or ``semantic`` (near-duplicate
+    questions, with the local all-MiniLM-L6-v2 of ``MiniLMEmbedder``; ``threshold`` is the cosine similarity)."""
 
     type: str = "memory"
     max_entries: int = 1024
@@ -223,8 +224,15 @@ class CacheConfig:
     prefix: str = "cascadeflow:cache:"
     namespace: str = ""
     fail_open: bool = False
+    threshold: float = 0.95
+    model_dir: str | None = None
 
-    def build(self) -> ResponseCache | RedisResponseCache:
+    def build(self) -> ResponseCache | RedisResponseCache | SemanticCache:
+        if self.type == "semantic":
+            from ._domain import load_local_embedder
+
+            return SemanticCache(load_local_embedder(self.model_dir), self.threshold, self.max_entries, self.ttl_s,
+                                 self.namespace)
         if self.type == "redis":
             return RedisResponseCache(url=self.url, ttl_s=self.ttl_s, prefix=self.prefix, namespace=self.namespace,
                                       fail_open=self.fail_open)
@@ -514,14 +522,16 @@ def _parse_cache(raw: Any) -> CacheConfig:
         raw = {"type": "memory" if raw is True else raw}
     m = _check_keys(raw, _CACHE_KEYS, "cache")
     kind = _typed(m, "type", str, "cache", "memory")
-    if kind not in ("memory", "redis"):
-        raise ConfigError("cache.type", f"unknown cache type {kind!r}{_at(m, 'type')}", 'use "memory" or "redis"')
+    if kind not in ("memory", "redis", "semantic"):
+        raise ConfigError("cache.type", f"unknown cache type {kind!r}{_at(m, 'type')}",
+                          'use "memory", "redis" or "semantic"')
     if kind == "redis" and not m.get("url"):
         raise ConfigError("cache.url", "a redis cache needs a url", 'e.g. url: "redis://localhost:6379/0"')
     ttl = _typed(m, "ttl_s", (int, float), "cache", 3600.0) if m.get("ttl_s", 0) is not None else None
     cfg = CacheConfig(kind, _typed(m, "max_entries", int, "cache", 1024), ttl, _typed(m, "url", str, "cache"),
                       _typed(m, "prefix", str, "cache", "cascadeflow:cache:"), _typed(m, "namespace", str, "cache", ""),
-                      _typed(m, "fail_open", bool, "cache", False))
+                      _typed(m, "fail_open", bool, "cache", False), _unit(m, "threshold", "cache", 0.95),
+                      _typed(m, "model_dir", str, "cache"))
     if kind == "memory":
         cfg.build()  # checks max_entries and ttl_s
     return cfg

