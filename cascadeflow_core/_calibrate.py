@@ -71,7 +71,7 @@ class Candidate:
         elif self.rule == "agreement_and_logprob":
             core = AllOf(AgreementValidator(), lp)
         else:
-            core = RuleValidator(("empty", "truncated"))
+            return RuleValidator() if self.gate else RuleValidator(("empty", "truncated"))
         return AllOf(RuleValidator(), core) if self.gate else core
 
     def tiers(self, rs: ReplaySet) -> list[Tier]:
@@ -92,6 +92,8 @@ class Candidate:
                      "agreement_and_logprob": {"all": [agree, lp]},
                      "accept": {"type": "rules", "checks": ["empty", "truncated"]}}[self.rule]
         validator = {"all": [{"type": "rules"}, core]} if self.gate else core
+        if self.rule == "accept":
+            validator = {"type": "rules"} if self.gate else core
         drafters = {"name": "drafters", "models": [prefix + m for m in self.drafters], "validator": validator}
         return {"tiers": [drafters, verifier]}
 
@@ -119,9 +121,13 @@ class Evaluated:
 
         Only the queries where the two disagree (``wins`` + ``losses``) carry uncertainty, so a candidate
         that differs from the verifier on few queries is trusted more than one that differs on many.
+        The verifier itself is exact (0).
         """
+        if self.candidate.rule == "verifier":
+            return 0.0
         n = max(self.n, 1)
-        return (self.wins - self.losses) / n - z * math.sqrt(self.wins + self.losses) / n
+        # +1: no disagreement on a small fit split is weak evidence, not proof of equal quality.
+        return (self.wins - self.losses) / n - z * math.sqrt(self.wins + self.losses + 1) / n
 
 
 class RecordedMatrix:
@@ -182,8 +188,9 @@ def _decide(mx: RecordedMatrix, c: Candidate, i: int) -> int | None:
     ds = c.drafters
     if c.gate and not any(mx.rules_ok[m][i] for m in ds):
         return None
-    if c.rule == "accept":  # RuleValidator(("empty", "truncated")): the first non-empty draft
-        return next((j for j, m in enumerate(ds) if mx.nonempty[m][i]), None)
+    if c.rule == "accept":  # a RuleValidator alone: the first draft that passes its checks
+        ok = mx.rules_ok if c.gate else mx.nonempty
+        return next((j for j, m in enumerate(ds) if ok[m][i]), None)
     t = c.threshold if c.threshold is not None else 1.0
     if c.rule == "agreement":
         return _agreement(mx, ds, i)

@@ -109,7 +109,7 @@ def plot_tradeoff(sw: Sweep, path: str | os.PathLike[str], *, chosen: tuple[str,
     if chosen is not None:
         ax.scatter([100 * chosen[2] / ref], [chosen[1]], marker="D", s=60, color="tab:red", label=chosen[0])
     ax.axhline([q for n, q, _ in sw.singles if n == sw.verifier][0], ls=":", color="tab:red", lw=0.8)
-    ax.set_xscale("symlog", linthresh=1.0)
+    ax.set_xscale("log")
     ax.set_xlabel(f"cost, % of {sw.verifier} alone")
     ax.set_ylabel("quality (fraction correct)")
     ax.set_title(title or f"{sw.set_name}: cost vs quality")
