@@ -181,7 +181,8 @@ class ModelConfig:
             raise ConfigError(f"{path}.{e.field}", e.problem, e.fix) from e
 
     def to_dict(self) -> Any:
-        d = {k: v for k, v in _asdict(self).items() if v not in (None, {}, (), 0) or k == "model"}
+        default = ModelConfig(self.model)
+        d = {k: _plain(v) for k, v in _asdict(self).items() if k == "model" or v != getattr(default, k)}
         return d["model"] if list(d) == ["model"] else d
 
 

@@ -188,6 +188,14 @@ def test_semantic_cache_from_config() -> None:
     assert isinstance(cascade.cache, SemanticCache) and cascade.cache.threshold == 0.9
 
 
+def test_model_fields_round_trip_including_zero_prices() -> None:
+    data = {"tiers": [{"name": "local", "models": [{"model": "ollama/llama3", "input_cost_per_token": 0.0,
+                                                    "output_cost_per_token": 0.0, "domains": ["code"]}]}]}
+    cfg = parse_config(data)
+    assert parse_config(yaml.safe_load(cfg.to_yaml())).to_dict() == cfg.to_dict()
+    assert cfg.to_dict()["tiers"][0]["models"][0]["input_cost_per_token"] == 0.0
+
+
 def test_redis_cache_from_config() -> None:
     cascade = Cascade.from_config({"tiers": ["openai/gpt-4o"], "cache": {"type": "redis",
                                                                          "url": "redis://127.0.0.1:1/0"}})
