@@ -24,6 +24,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from ._errors import ConfigError, StorageError
@@ -310,7 +311,8 @@ class SemanticCache:
             entry = self._store._data.get(best_key)
         if entry is None or (entry[0] != 0.0 and entry[0] <= time.monotonic()):
             return None
-        return entry[1]
+        # ``raw`` tells the trace this was a near-duplicate, not an exact repeat.
+        return replace(entry[1], raw={"cache": "semantic", "similarity": round(best, 4)})
 
     def set(self, request: Request, draft: Draft) -> None:
         if not _cacheable(draft):

@@ -150,7 +150,9 @@ def _embed(text: str) -> list[float]:
 def test_semantic_cache_hits_near_duplicates_only() -> None:
     cache = SemanticCache(_embed, threshold=0.95)
     cache.set(Request("What is the capital of France?"), Draft("m", "Paris"))
-    assert cache.get(Request("capital of France, please?")).text == "Paris"
+    near = cache.get(Request("capital of France, please?"))
+    assert near.text == "Paris" and near.raw["cache"] == "semantic" and near.raw["similarity"] >= 0.95
+    assert cache.get(Request("What is the capital of France?")).raw is None  # exact repeat
     assert cache.get(Request("What is the capital of Spain?")) is None
     # the conversation around the latest turn must match exactly
     other_ctx = Request([{"role": "system", "content": "answer in German"},
