@@ -149,15 +149,25 @@ class CascadeRouter:
         """The tiers to try for ``request``, in order, with the reason for each decision."""
         all_tiers = tuple(tiers)
         reasons: list[str] = []
-        domain, complexity = self.analyse(request)
-        reasons.append(domain.describe())
-        reasons.append(complexity.describe())
         kept = self._capabilities(request, all_tiers, reasons)
-        kept = self._by_domain(domain, kept, reasons)
-        kept = self._by_complexity(complexity, kept, reasons)
+        # Domain and complexity are analysed only when a rule or a tier uses them: with no rules the
+        # router must cost next to nothing (detection is ~100 us, a tenth of a fast model call).
+        domain = complexity = None
+        uses_domain = bool(self.config.domain_routes) or any(_tier_domains(t) for t in all_tiers)
+        if uses_domain or self.config.skip_drafters_at is not None:
+            turn, context = relevant_text(request)
+            if uses_domain:
+                domain = self.detector.detect(turn)
+                reasons.append(domain.describe())
+                kept = self._by_domain(domain, kept, reasons)
+            if self.config.skip_drafters_at is not None:
+                complexity = estimate_complexity(turn, context)
+                reasons.append(complexity.describe())
+                kept = self._by_complexity(complexity, kept, reasons)
         if admission is not None and admission.decision == "degrade":
             kept = self._degrade(admission, kept, reasons)
-        return Plan(tuple(kept), tuple(reasons), domain.domain, complexity.level)
+        return Plan(tuple(kept), tuple(reasons), domain.domain if domain else None,
+                    complexity.level if complexity else None)
 
     # --- steps ------------------------------------------------------------------------------------
     def _capabilities(self, request: Request, tiers: tuple[Tier, ...], reasons: list[str]) -> list[Tier]:
