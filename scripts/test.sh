@@ -7,6 +7,7 @@ if ! command -v redis-server >/dev/null 2>&1; then
 fi
 python3 -m venv .venv
 .venv/bin/pip install -q --require-hashes -r requirements.lock
+.venv/bin/pip install -q --no-deps --require-hashes -r requirements-embed.lock
 .venv/bin/pip install -q --no-deps --no-build-isolation -e .
 export LITELLM_LOCAL_MODEL_COST_MAP=True
 .venv/bin/python -m pytest -q -p no:cacheprovider -n 2 "$@"
