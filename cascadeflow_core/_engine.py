@@ -198,8 +198,11 @@ class _Run:
             hit = yield Invoke(self.st.cache.get, (req,), True)
             if hit is not None:
                 draft = replace(hit, cost=0.0, cached=True)
+                info = hit.raw if isinstance(hit.raw, Mapping) else {}
+                why = (f"semantic cache hit (similarity {info.get('similarity', 0):.3f})"
+                       if info.get("cache") == "semantic" else "exact cache hit")
                 self.attempts.append(Attempt("cache", draft.model, "accepted", draft.input_tokens,
-                                             draft.output_tokens, 0.0, 0.0, 1.0, ("exact cache hit",), cached=True))
+                                             draft.output_tokens, 0.0, 0.0, 1.0, (why,), cached=True))
                 yield from self._emit_answer(draft)
                 return self._result(draft, "cache", escalated=False)
         if not self.plan.tiers:
