@@ -379,3 +379,26 @@ def test_tracker_ledger_and_budget_errors_through_dspy(backend: FnBackend) -> No
     with dspy.context(lm=bob), pytest.raises(dspy.utils.exceptions.LMBillingError) as info:
         dspy.Predict("question -> answer")(question="easy")  # the estimate alone exceeds bob's budget
     assert isinstance(info.value.__cause__.__cause__, BudgetExceededError)
+
+
+# --- real HTTP: both tiers behind a local OpenAI-compatible server, called through LiteLLM -----------------
+
+def _http_reply(model: str, messages: list) -> str:
+    text = messages[-1]["content"]
+    hard = "hard" in text
+    return dspy_reply({"answer": "not sure" if hard and model == "local-small" else "42"})
+
+
+async def test_over_a_local_http_server_sync_and_async() -> None:
+    from tests.support.li_dspy import LocalOpenAIServer, http_cascade
+
+    with LocalOpenAIServer(_http_reply) as server:
+        lm = CascadeLM(http_cascade(server), cache=False)
+        with dspy.context(lm=lm, track_usage=True):
+            easy = dspy.Predict("question -> answer")(question="easy: 6*7?")
+            hard = await dspy.Predict("question -> answer").acall(question="hard: 6*7?")
+    assert easy.answer == hard.answer == "42"
+    first, second = lm.history
+    assert first["cascade"]["model"] == "openai/local-small" and second["cascade"]["escalated"] is True
+    assert hard.get_lm_usage()[lm.model]["cost"] == pytest.approx(second["cost"]) and second["cost"] > 0
+    assert [r["model"] for r in server.requests] == ["local-small", "local-small", "local-big"]

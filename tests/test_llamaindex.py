@@ -344,3 +344,31 @@ def test_user_and_tags_reach_the_cascade_tracker_and_budgets_block(backend: FnBa
     bob = CascadeLLM(llm.cascade, user="bob")
     with pytest.raises(BudgetExceededError, match="bob"):  # the estimate alone exceeds bob's budget
         bob.chat(_msgs("easy"))
+
+
+# --- real HTTP: both tiers behind a local OpenAI-compatible server, called through LiteLLM -----------------
+
+def _http_reply(model: str, messages: list) -> str:
+    last = messages[-1]["content"]
+    text = last if isinstance(last, str) else " ".join(p.get("text", "") for p in last)
+    return "I am not sure." if "hard" in text and model == "local-small" else "It is 330 metres tall."
+
+
+async def test_over_a_local_http_server_sync_async_and_streaming() -> None:
+    from tests.support.li_dspy import LocalOpenAIServer, http_cascade
+
+    with LocalOpenAIServer(_http_reply) as server:
+        llm = CascadeLLM(http_cascade(server), temperature=0.0)
+        easy = llm.chat(_msgs("easy: how tall?"))
+        hard = await llm.achat(_msgs("hard: how tall?"))
+        chunks = [c async for c in await llm.astream_chat(_msgs("hard: how tall?"))]
+        sync_chunks = list(llm.stream_complete("easy: how tall?"))
+    assert easy.additional_kwargs["model"] == "openai/local-small" and easy.additional_kwargs["cost"] > 0
+    assert hard.additional_kwargs["model"] == "openai/local-big" and hard.additional_kwargs["escalated"]
+    assert "".join(c.delta or "" for c in chunks) == "It is 330 metres tall."
+    assert chunks[-1].additional_kwargs["prompt_tokens"] > 0 and chunks[-1].additional_kwargs["cost"] > 0
+    assert sync_chunks[-1].text == "It is 330 metres tall."
+    models = [r["model"] for r in server.requests]
+    assert models[:3] == ["local-small", "local-small", "local-big"]
+    assert server.requests[0]["messages"][0] == {"role": "system", "content": "Be brief."}
+    assert server.requests[0]["temperature"] == 0.0

@@ -130,3 +130,78 @@ def dspy_reply(values: Mapping[str, Any]) -> str:
 def question_of(request: Request) -> str:
     m = re.search(r"\[\[ ## question ## \]\]\n(.*?)(?:\n\n|$)", request.last_user_text, re.S)
     return m.group(1).strip() if m else ""
+
+
+class LocalOpenAIServer:
+    """A real OpenAI-compatible HTTP server on 127.0.0.1 (``/v1/chat/completions``, plain and SSE streaming).
+
+    ``reply(model, messages) -> text`` decides the answer; ``requests`` records every JSON body received.
+    Use as a context manager; ``base_url`` is ``http://127.0.0.1:<port>/v1``.
+    """
+
+    def __init__(self, reply: Callable[[str, list[dict[str, Any]]], str]) -> None:
+        import http.server
+
+        self.reply = reply
+        self.requests: list[dict[str, Any]] = []
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:  # keep test output clean
+                pass
+
+            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+                server.requests.append(body)
+                text = server.reply(body["model"], body["messages"])
+                usage = {"prompt_tokens": 12, "completion_tokens": max(1, len(text) // 4)}
+                usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
+                if body.get("stream"):
+                    self._stream(body["model"], text, usage)
+                else:
+                    self._send(200, "application/json", json.dumps({
+                        "id": "chatcmpl-local", "object": "chat.completion", "created": 0, "model": body["model"],
+                        "choices": [{"index": 0, "finish_reason": "stop",
+                                     "message": {"role": "assistant", "content": text}}],
+                        "usage": usage}).encode())
+
+            def _send(self, status: int, ctype: str, data: bytes) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _stream(self, model: str, text: str, usage: dict[str, int]) -> None:
+                def event(choices: list[dict[str, Any]], **extra: Any) -> bytes:
+                    obj = {"id": "chatcmpl-local", "object": "chat.completion.chunk", "created": 0,
+                           "model": model, "choices": choices, **extra}
+                    return f"data: {json.dumps(obj)}\n\n".encode()
+
+                def delta(d: dict[str, Any], finish: str | None = None) -> bytes:
+                    return event([{"index": 0, "delta": d, "finish_reason": finish}])
+
+                parts = [delta({"role": "assistant", "content": ""})]
+                parts += [delta({"content": text[i:i + 5]}) for i in range(0, len(text), 5)]
+                parts += [delta({}, "stop"), event([], usage=usage), b"data: [DONE]\n\n"]
+                self._send(200, "text/event-stream", b"".join(parts))
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}/v1"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def __enter__(self) -> LocalOpenAIServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def http_cascade(server: LocalOpenAIServer, **kw: Any) -> Cascade:
+    """Cheap (validated by ``has_digit``) then strong tier, both real HTTP calls to ``server`` via LiteLLM."""
+    common = {"api_base": server.base_url, "api_key": "sk-local-test"}
+    cheap = ModelSpec("openai/local-small", input_cost_per_token=0.15e-6, output_cost_per_token=0.6e-6, **common)
+    strong = ModelSpec("openai/local-big", input_cost_per_token=2.5e-6, output_cost_per_token=10e-6, **common)
+    return Cascade([Tier([cheap], validator=has_digit), Tier([strong], validator=_verifier_ok)], **kw)
