@@ -52,6 +52,7 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--safety", type=float, default=1.0, help="standard errors of margin when fitting (default 1)")
     b.add_argument("--pool", help="comma-separated models allowed as drafters when calibrating or sweeping")
     b.add_argument("--max-drafters", type=int, default=2, help="largest drafter tier searched (1-3)")
+    b.add_argument("--require", help="comma-separated drafters every calibrated configuration must use")
     b.add_argument("--also", action="append", default=[], help="another replay folder to report on")
     b.add_argument("--save", help="with --calibrate: write the chosen configuration as YAML")
     d = sub.add_parser("demo", help="the offline demo: GSM8K through a cascade over replayed real outputs")
@@ -111,6 +112,7 @@ def _bench(args: argparse.Namespace) -> int:
     out: dict[str, Any] = {"report": report.to_dict(args.outcomes)}
     if not args.json:
         print(report.table(args.all_models))
+        print(_hint(cascade, rs, report), end="")
     if args.sweep or args.plot:
         sw = _sweep(args, rs, report)
         out["frontier"] = [_point(e) for e in sw.frontier]
@@ -126,6 +128,20 @@ def _bench(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(out if len(out) > 1 else out["report"], indent=2))
     return 0
+
+
+def _hint(cascade: Any, rs: Any, report: Any) -> str:
+    """Point at logprob-based validation when the drafters recorded logprobs the validator ignores."""
+    from ._validators import needs_logprobs
+
+    first = cascade.tiers[0]
+    if len(cascade.tiers) < 2 or needs_logprobs(first.validator):
+        return ""
+    names = [m for m in report.configured if m != report.verifier]
+    if not any(rs.answer(m, q).logprob is not None for m in names for q in rs.ids[:20] if rs.has(m, q)):
+        return ""
+    return ("\n  hint: the drafters recorded logprobs; for short answers (a letter, a fact) a confident draft is "
+            "the better signal: try --validator agreement_or_logprob, or --calibrate\n")
 
 
 def _point(e: Any) -> dict[str, Any]:
@@ -151,7 +167,8 @@ def _calibrate(args: argparse.Namespace, rs: Any, progress: bool | None) -> int:
     also = [ReplaySet.load(p) for p in args.also]
     split = None if args.split >= 1 else args.split
     cal = calibrate(rs, verifier, target_drop=args.target_drop, split=split, pool=_csv(args.pool) or None,
-                    max_drafters=args.max_drafters, also=also, safety=args.safety, progress=progress)
+                    max_drafters=args.max_drafters, also=also, safety=args.safety,
+                    require=_csv(args.require), progress=progress)
     if args.save:
         import yaml
 

@@ -323,7 +323,7 @@ def choose(evaluated: Sequence[Evaluated], target_drop: float, z: float = 1.0) -
 def calibrate(replay_set: ReplaySet, verifier: str, *, target_drop: float = 0.5, split: float | None = 0.5,
               pool: Sequence[str] | None = None, max_drafters: int = 2, thresholds: Sequence[float] | None = None,
               also: Sequence[ReplaySet] = (), seed: int = 0, safety: float = 1.0,
-              progress: bool | None = None) -> Calibration:
+              require: Sequence[str] = (), progress: bool | None = None) -> Calibration:
     """Choose the drafters and validator that keep quality >= verifier - ``target_drop`` points at least cost.
 
     Args:
@@ -338,6 +338,7 @@ def calibrate(replay_set: ReplaySet, verifier: str, *, target_drop: float = 0.5,
         seed: seed of the split.
         safety: standard errors of the paired quality difference that must fit within ``target_drop``
             on the fit split (0 = the raw fit figure; higher = more conservative, less overfitting).
+        require: drafters every searched configuration must use (e.g. the cheap model you run today).
         progress: progress bars of the engine runs.
     """
     from .bench import run_benchmark
@@ -352,7 +353,9 @@ def calibrate(replay_set: ReplaySet, verifier: str, *, target_drop: float = 0.5,
     drafters = _pool(mx, verifier, pool)
     if max_drafters == 3 and len(drafters) > 12:
         max_drafters = 2  # C(n, 3) grows fast; three drafters are searched on small pools only
-    evaluated = [evaluate(mx, c) for c in candidates(mx, verifier, drafters, max_drafters, thresholds)]
+    space = [c for c in candidates(mx, verifier, drafters, max_drafters, thresholds)
+             if c.rule == "verifier" or set(require) <= set(c.drafters)]
+    evaluated = [evaluate(mx, c) for c in space]
     vq = evaluated[0].verifier_quality
     target = vq - target_drop / 100.0
     best = choose(evaluated, target_drop, safety)
