@@ -402,3 +402,45 @@ async def test_over_a_local_http_server_sync_and_async() -> None:
     assert first["cascade"]["model"] == "openai/local-small" and second["cascade"]["escalated"] is True
     assert hard.get_lm_usage()[lm.model]["cost"] == pytest.approx(second["cost"]) and second["cost"] > 0
     assert [r["model"] for r in server.requests] == ["local-small", "local-small", "local-big"]
+
+
+def test_native_function_calling_round_trips_tools() -> None:
+    seen: list[Request] = []
+
+    def reply(label: str, request: Request) -> Any:
+        from cascadeflow_core import ToolCall
+
+        seen.append(request)
+        return "", (ToolCall(id="call_9", name="multiply", arguments='{"a": 6, "b": 7}'),)
+
+    def multiply(a: int, b: int) -> int:
+        """Multiply two integers."""
+        return a * b
+
+    class UseTools(dspy.Signature):
+        question: str = dspy.InputField()
+        tools: list[dspy.Tool] = dspy.InputField()
+        calls: dspy.ToolCalls = dspy.OutputField()
+
+    lm = CascadeLM(two_tier(FnBackend(reply)), cache=False)
+    assert lm.supports_function_calling and lm.supports_response_schema
+    with dspy.context(lm=lm, adapter=dspy.ChatAdapter(use_native_function_calling=True)):
+        pred = dspy.Predict(UseTools)(question="What is 6 * 7?", tools=[dspy.Tool(multiply)])
+    assert [(c.name, c.args) for c in pred.calls.tool_calls] == [("multiply", {"a": 6, "b": 7})]
+    assert seen[0].tools[0]["function"]["name"] == "multiply"
+    assert pred.calls.tool_calls[0].execute() == 42
+    assert lm.history[-1]["cascade"]["model"] == CHEAP  # a tool call passes the cheap tier's validator
+
+
+def test_json_adapter_sends_a_response_format() -> None:
+    seen: list[Request] = []
+
+    def reply(label: str, request: Request) -> str:
+        seen.append(request)
+        return json.dumps({"answer": "42"})
+
+    lm = CascadeLM(two_tier(FnBackend(reply)), cache=False)
+    with dspy.context(lm=lm, adapter=dspy.JSONAdapter()):
+        pred = dspy.Predict("question -> answer")(question="6*7?")
+    assert pred.answer == "42"
+    assert seen[0].response_format["type"] in ("json_schema", "json_object")

@@ -52,6 +52,15 @@ def _record_cost(model: str, cost: float) -> None:
 
 
 class _EngineBase:
+    # Capability hints DSPy reads from custom engines (dspy.clients.capabilities): the cascade passes tools
+    # and response formats to its models, and its router skips tiers whose models lack the capability.
+    supports_function_calling = True
+    supports_response_schema = True
+    supports_reasoning = False
+    supported_params = frozenset({"temperature", "max_tokens", "stop", "top_p", "seed", "frequency_penalty",
+                                  "presence_penalty", "logprobs", "top_logprobs", "tools", "tool_choice",
+                                  "response_format"})
+
     def __init__(self, cascade: Cascade, *, user: str | None = None, tags: Sequence[str] = ()) -> None:
         self.cascade = cascade
         self.defaults = {"user": user, "tags": tuple(tags)}
