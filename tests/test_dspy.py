@@ -173,22 +173,22 @@ def test_dspy_cache_and_cascade_do_not_double_count(backend: FnBackend) -> None:
     assert not second.get_lm_usage()  # a cache hit bills nothing, in tokens or dollars
 
 
-def test_exhausted_cascade_is_a_dspy_error_and_its_cost_is_counted() -> None:
+def test_exhausted_cascade_is_a_dspy_provider_error_with_the_cascade_error_as_cause() -> None:
     def fail(label: str, request: Request) -> str:
         raise RateLimitError("slow down", model=label)
 
     spec = ModelSpec(CHEAP, input_cost_per_token=1e-6, output_cost_per_token=1e-6, backend=FnBackend(fail))
     lm = CascadeLM(Cascade([spec]), cache=False)
-    with dspy.context(lm=lm), pytest.raises(Exception) as info:
+    with dspy.context(lm=lm), pytest.raises(dspy.utils.exceptions.LMProviderError) as info:
         dspy.Predict("question -> answer")(question="q")
-    err = info.value
-    assert isinstance(err, dspy.utils.exceptions.LMError)
     chain = []
-    cur: BaseException | None = err
+    cur: BaseException | None = info.value
     while cur is not None:
         chain.append(cur)
         cur = cur.__cause__
-    assert any(isinstance(e, (ExhaustedError, RateLimitError)) for e in chain)
+    exhausted = next(e for e in chain if isinstance(e, ExhaustedError))
+    assert exhausted.attempts and exhausted.attempts[0].error_kind is not None
+    assert "ExhaustedError" in str(info.value)
 
 
 def test_engine_with_plain_dspy_lm(backend: FnBackend) -> None:
