@@ -444,3 +444,19 @@ def test_json_adapter_sends_a_response_format() -> None:
         pred = dspy.Predict("question -> answer")(question="6*7?")
     assert pred.answer == "42"
     assert seen[0].response_format["type"] in ("json_schema", "json_object")
+
+
+async def test_streamify_async_program_uses_the_async_engine_stream() -> None:
+    backend = FnBackend(_qa, sync_forbidden=True)
+    lm = CascadeLM(two_tier(backend), cache=False)
+    program = dspy.streamify(dspy.Predict("question -> answer"), is_async_program=True,
+                             stream_listeners=[dspy.streaming.StreamListener(signature_field_name="answer")])
+    chunks, final = [], None
+    with dspy.context(lm=lm):
+        async for item in program(question="hard: 6*7?"):
+            if isinstance(item, dspy.streaming.StreamResponse):
+                chunks.append(item.chunk)
+            elif isinstance(item, dspy.Prediction):
+                final = item
+    assert final is not None and final.answer == "42" and "".join(chunks).strip() == "42"
+    assert "astream" in backend.paths() and lm.history[-1]["cost"] > 0
