@@ -61,7 +61,7 @@ class Candidate:
     def validator(self) -> Any:
         """The engine validator of the drafter tier."""
         core: Any
-        lp = LogprobValidator(self.threshold) if self.threshold is not None else None
+        lp = LogprobValidator(self.threshold if self.threshold is not None else 1.0)
         if self.rule == "agreement":
             core = AgreementValidator()
         elif self.rule == "logprob":

@@ -110,7 +110,7 @@ def _summary(rs: ReplaySet, queries: Any, live: bool, ok: float, cost: float, vc
 
 def _langchain_caller(cascade: Cascade) -> Any:
     try:
-        from cascadeflow_langchain import ChatCascade  # type: ignore[import-not-found]
+        from cascadeflow_langchain import ChatCascade
         from langchain_core.messages import AIMessage
         from langchain_core.prompts import ChatPromptTemplate
     except ImportError as e:

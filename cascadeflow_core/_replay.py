@@ -22,6 +22,7 @@ import gzip
 import hashlib
 import json
 import math
+import os
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -89,7 +90,7 @@ def _bad(path: Path, line: int | None, problem: str, fix: str = "") -> ConfigErr
 def _read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     opener = gzip.open if path.suffix == ".gz" else open
     try:
-        with opener(path, "rt", encoding="utf-8") as f:  # type: ignore[operator]
+        with opener(path, "rt", encoding="utf-8") as f:
             for n, line in enumerate(f, 1):
                 if not line.strip():
                     continue
@@ -161,7 +162,7 @@ class ReplaySet:
 
     # --- loading -------------------------------------------------------------------------------------
     @classmethod
-    def load(cls, folder: str | Path) -> ReplaySet:
+    def load(cls, folder: str | os.PathLike[str]) -> ReplaySet:
         """Read and check a replay folder; raise ``ConfigError`` naming the file and line of bad data."""
         path = Path(folder).expanduser()
         if not path.is_dir():
@@ -398,7 +399,7 @@ def _handler() -> Any:
             raise lm.NotFoundError(message=f"ReplayError: {e}", model=model, llm_provider=PROVIDER) from e
         return rec, bool((kwargs.get("optional_params") or {}).get("logprobs"))
 
-    class ReplayHandler(CustomLLM):  # type: ignore[misc]
+    class ReplayHandler(CustomLLM):
         """Serves recorded answers (text, usage, cost, logprob) for ``replay/<model>`` calls."""
 
         def completion(self, model: str, messages: list[Any], *args: Any, **kwargs: Any) -> Any:
