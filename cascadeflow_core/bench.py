@@ -205,20 +205,31 @@ def _coerce_cascade(obj: Any) -> Cascade:
 def default_config(rs: ReplaySet, drafters: Sequence[str] | None = None, verifier: str | None = None) -> Cascade:
     """Two cheap drafters that must agree, else the verifier (the GSM8K-style default).
 
-    Without arguments: the first two of gpt-4o-mini / gemma-2-9b / llama3.1-8b present in the set, and
-    gpt-4o (else the set's most expensive model) as the verifier.
+    Without arguments: gpt-4o (else the set's most expensive model) as the verifier, and as drafters the
+    first two of gpt-4o-mini / gemma-2-9b / llama3.1-8b present in the set, filled up with the cheapest
+    other models. A set with one other model gets one drafter judged by its logprob (when recorded) or
+    by the rule checks alone.
     """
     from ._validators import AgreementValidator, AllOf, RuleValidator
 
+    from ._validators import LogprobValidator
+
     by_cost = sorted(rs.models, key=lambda m: model_stats(rs, [m])[0].cost)
-    if drafters is None:
-        drafters = [m for m in _DEFAULT_DRAFTERS if m in rs.models][:2] or by_cost[:2]
-        if len(drafters) < 2:
-            drafters = [*drafters, *[m for m in by_cost if m not in drafters]][:2]
     if verifier is None:
         verifier = next((m for m in _DEFAULT_VERIFIERS if m in rs.models), by_cost[-1])
-    first = Tier([rs.spec(m) for m in drafters], AllOf(RuleValidator(("empty", "truncated")), AgreementValidator())
-                 if len(drafters) > 1 else RuleValidator(), name="drafters")
+    if drafters is None:
+        cheap = [m for m in by_cost if m != verifier]
+        drafters = [m for m in _DEFAULT_DRAFTERS if m in cheap][:2]
+        drafters = [*drafters, *[m for m in cheap if m not in drafters]][:2]
+    if not drafters:
+        return Cascade([Tier([rs.spec(verifier)], name="verifier")])
+    if len(drafters) > 1:
+        validator: Any = AllOf(RuleValidator(("empty", "truncated")), AgreementValidator())
+    elif any(rs.answer(drafters[0], q).logprob is not None for q in rs.ids[:50] if rs.has(drafters[0], q)):
+        validator = AllOf(RuleValidator(), LogprobValidator(0.9))  # one drafter: a confident draft
+    else:
+        validator = RuleValidator()  # one drafter and no signal but the rule checks
+    first = Tier([rs.spec(m) for m in drafters], validator, name="drafters")
     return Cascade([first, Tier([rs.spec(verifier)], name="verifier")])
 
 
