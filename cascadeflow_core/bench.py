@@ -210,9 +210,7 @@ def default_config(rs: ReplaySet, drafters: Sequence[str] | None = None, verifie
     other models. A set with one other model gets one drafter judged by its logprob (when recorded) or
     by the rule checks alone.
     """
-    from ._validators import AgreementValidator, AllOf, RuleValidator
-
-    from ._validators import LogprobValidator
+    from ._validators import AgreementValidator, AllOf, LogprobValidator, RuleValidator
 
     by_cost = sorted(rs.models, key=lambda m: model_stats(rs, [m])[0].cost)
     if verifier is None:
