@@ -183,3 +183,17 @@ def test_split_is_deterministic_and_disjoint(sample):
     assert a.ids == a2.ids and not set(a.ids) & set(b.ids) and len(a) + len(b) == len(sample)
     with pytest.raises(ConfigError):
         sample.split(1.5)
+
+
+def test_replayed_calls_are_booked_by_the_tracker(sample):
+    from cascadeflow_core import CostTracker
+
+    tracker = CostTracker()
+    cascade = Cascade([Tier([sample.spec(MINI), sample.spec(GEMMA)], AgreementValidator()), sample.spec(GPT4O)],
+                      tracker=tracker)
+    with register_replay(sample):
+        results = [cascade.complete(list(q.messages), user="u1") for q in sample.queries[:6]]
+    tracker.flush()
+    assert tracker.spent(user="u1") == pytest.approx(sum(r.cost for r in results))
+    assert tracker.spent(user="u1", model=f"replay/{GEMMA}") == pytest.approx(
+        sum(sample.answer(GEMMA, q.id).cost for q in sample.queries[:6]))
