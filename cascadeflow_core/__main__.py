@@ -59,7 +59,6 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--live", action="store_true", help="call real providers (needs OPENAI_API_KEY)")
     d.add_argument("-n", type=int, default=None, help="number of questions (default: all of the sample)")
     d.add_argument("--data", help="replay folder (default: the shipped GSM8K sample)")
-    d.add_argument("--langchain", action="store_true", help="run the questions through a LangChain chain")
     return p
 
 
@@ -71,7 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _bench(args)
         from ._demo import run_demo
 
-        return run_demo(live=args.live, n=args.n, data=args.data, langchain=args.langchain)
+        return run_demo(live=args.live, n=args.n, data=args.data)
     except CascadeError as e:
         print(f"cascadeflow: error: {type(e).__name__}: {e}", file=sys.stderr)
         return 2

@@ -14,7 +14,7 @@ import os
 from typing import Any
 
 from ._cascade import Cascade, CascadeOptions
-from ._errors import AuthenticationError, ConfigError
+from ._errors import AuthenticationError
 from ._extract import extract_answer
 from ._replay import ReplaySet, register_replay, replay_model
 from ._types import CascadeResult, Tier
@@ -59,23 +59,22 @@ def _short(model: str) -> str:
     return name.replace("-2024-08-06", "").replace("-2024-07-18", "")
 
 
-def run_demo(live: bool = False, n: int | None = None, data: str | None = None, langchain: bool = False) -> int:
+def run_demo(live: bool = False, n: int | None = None, data: str | None = None) -> int:
     """Run the demo and print, per question, the tier that answered and why; then quality and cost."""
     rs = ReplaySet.load(data or ReplaySet.sample_path())
     queries = rs.queries[:n] if n else rs.queries
     if live and not os.environ.get("OPENAI_API_KEY"):
         raise AuthenticationError("--live needs OPENAI_API_KEY in the environment (or run offline without --live)")
     cascade = demo_cascade(None if live else rs)
-    ask = _langchain_caller(cascade) if langchain else (lambda msgs: cascade.complete(msgs))
     mode = "live (OpenAI)" if live else "offline: replayed real outputs, no API key"
     print(f"CascadeFlow demo, {mode}\ncascade: {cascade!r}; {len(queries)} GSM8K questions "
-          f"from {rs.name} ({'LangChain chain' if langchain else 'core Cascade'})\n")
+          f"from {rs.name}\n")
     print(f"{'#':>3}  {'question':<46}  {'answered by':<22} {'answer':>8} {'ok':>3} {'cost $':>9}  why")
     ok = cost = vcost = 0.0
     answered: dict[str, int] = {}
     with contextlib.nullcontext() if live else register_replay(rs):
         for i, q in enumerate(queries, 1):
-            result = ask(list(q.messages))
+            result = cascade.complete(list(q.messages))
             answer = extract_answer(result.text) or "-"
             if live:
                 right = q.reference is not None and answer == extract_answer(str(q.reference))
@@ -107,23 +106,3 @@ def _summary(rs: ReplaySet, queries: Any, live: bool, ok: float, cost: float, vc
     else:
         print(f"cost: ${cost:.6f}")
 
-
-def _langchain_caller(cascade: Cascade) -> Any:
-    try:
-        from cascadeflow_langchain import ChatCascade
-        from langchain_core.messages import AIMessage
-        from langchain_core.prompts import ChatPromptTemplate
-    except ImportError as e:
-        raise ConfigError("--langchain", f"the LangChain adapter is not available ({e})",
-                          'pip install "cascadeflow[langchain]", or run without --langchain') from e
-    chain = ChatPromptTemplate.from_messages([("user", "{question}")]) | ChatCascade(cascade=cascade)
-
-    def ask(messages: list[dict[str, Any]]) -> CascadeResult:
-        msg: AIMessage = chain.invoke({"question": messages[-1]["content"]})
-        result = (msg.response_metadata or {}).get("cascade_result")
-        if not isinstance(result, CascadeResult):
-            raise ConfigError("--langchain", "ChatCascade did not return the cascade trace in response_metadata",
-                              "update cascadeflow_langchain")
-        return result
-
-    return ask
