@@ -65,6 +65,30 @@ def _retry_after(e: Any) -> float | None:
         return None
 
 
+def _transport_cause(e: BaseException) -> type[ProviderError] | None:
+    """What the cause chain says when LiteLLM reports a dropped connection or an unparsable body as a 500.
+
+    LiteLLM wraps ``openai.APIConnectionError`` (connection reset, truncated body) and a JSON decode
+    failure in ``InternalServerError``; the chain below it names the real failure.
+    """
+    import httpx
+    import openai
+
+    seen: set[int] = set()
+    cur: BaseException | None = e
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        if isinstance(cur, json.JSONDecodeError):
+            return MalformedResponseError
+        if isinstance(cur, (openai.APITimeoutError, httpx.TimeoutException)):
+            return ProviderTimeoutError
+        if isinstance(cur, (openai.APIConnectionError, httpx.TransportError, ConnectionError)):
+            return ProviderConnectionError
+        nxt = cur.__cause__ or cur.__context__ or getattr(cur, "original_exception", None)
+        cur = nxt if isinstance(nxt, BaseException) else None
+    return None
+
+
 def map_exception(e: BaseException, model: str) -> ProviderError:
     """Map a LiteLLM / provider / transport exception onto the typed tree."""
     if isinstance(e, ProviderError):
@@ -104,6 +128,10 @@ def map_exception(e: BaseException, model: str) -> ProviderError:
             cls = ServiceUnavailableError
         elif status == 429:
             cls = RateLimitError
+    if cls in (ServiceUnavailableError, ProviderError):
+        cause = _transport_cause(e)
+        if cause is not None:
+            cls, status = cause, None
     text = str(e).strip().splitlines()[0][:300] if str(e).strip() else type(e).__name__
     return cls(f"{model}: {text}", model=model, status=status, retry_after=_retry_after(e))
 
