@@ -210,8 +210,12 @@ class Cascade:
         if user is not None and not isinstance(user, str):
             raise InputError(f"user must be a string id, got {type(user).__name__}")
         tags = kwargs.pop("tags", ()) or ()
+        if not isinstance(tags, (str, Sequence, frozenset, set)) or not all(isinstance(t, str) for t in tags):
+            raise InputError(f"tags must be a string or a list of strings, got {tags!r:.80}")
         tags = (tags,) if isinstance(tags, str) else tuple(tags)
         metadata = kwargs.pop("metadata", None) or {}
+        if not isinstance(metadata, Mapping):
+            raise InputError(f"metadata must be a mapping, got {type(metadata).__name__}")
         return Request(messages, **fields, params=kwargs, user=user, tags=tags, metadata=metadata)
 
     def complete(self, messages: Any, **kwargs: Any) -> CascadeResult:

@@ -641,7 +641,12 @@ def load_config(source: str | os.PathLike[str] | Mapping[str, Any]) -> CascadeCo
     if not path.is_file():
         raise ConfigError(str(source), "no such configuration file", "check the path (relative to the working "
                                                                      f"directory {os.getcwd()})")
-    data = _yaml_load(path.read_text(encoding="utf-8"), str(path))
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise ConfigError(str(source), f"is not UTF-8 text ({e.reason} at byte {e.start})",
+                          "save the YAML file as UTF-8") from e
+    data = _yaml_load(text, str(path))
     return parse_config(data, str(path))
 
 

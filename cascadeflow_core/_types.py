@@ -209,6 +209,9 @@ class Request:
             if not isinstance(self.tools, Sequence) or isinstance(self.tools, (str, bytes)):
                 raise InputError("tools must be a list of OpenAI tool definitions")
             object.__setattr__(self, "tools", tuple(self.tools) or None)
+        if self.response_format is not None and not isinstance(self.response_format, Mapping):
+            raise InputError(f"response_format must be a mapping such as {{'type': 'json_object'}}, "
+                             f"got {type(self.response_format).__name__}")
         if self.max_tokens is not None and (isinstance(self.max_tokens, bool) or not isinstance(self.max_tokens, int)
                                             or self.max_tokens <= 0):
             raise InputError(f"max_tokens must be a positive int, got {self.max_tokens!r}")
