@@ -12,7 +12,7 @@ from langchain_core.messages import BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
 from langchain_core.utils.function_calling import convert_to_openai_tool
-from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, model_validator
+from pydantic import ConfigDict, Field, PrivateAttr, SecretStr
 
 from cascadeflow_core import (
     Cascade,
@@ -95,26 +95,24 @@ class ChatCascade(BaseChatModel):
     def __init__(self, tiers: Any = None, /, **kwargs: Any) -> None:
         if tiers is not None:
             kwargs["cascade" if isinstance(tiers, Cascade) else "tiers"] = tiers
-        super().__init__(**kwargs)
-
-    @model_validator(mode="after")
-    def _build(self) -> ChatCascade:
-        if self.cascade is not None and self.tiers is not None:
+        if kwargs.get("cascade") is not None and kwargs.get("tiers") is not None:
             raise ConfigError("ChatCascade", "give either tiers or cascade, not both",
                               "put the tiers into the Cascade, or pass tiers=[...] alone")
-        if self.cascade is not None:
-            if not isinstance(self.cascade, Cascade):
-                raise ConfigError("cascade", f"expected a cascadeflow_core.Cascade, got {type(self.cascade).__name__}",
-                                  "pass tiers=[...] for a list of models")
-            return self
+        super().__init__(**kwargs)
+        # Built here, not in a pydantic validator, so a bad configuration raises the core's ConfigError.
+        if self.cascade is None:
+            self.cascade = self._build()
+        elif not isinstance(self.cascade, Cascade):
+            raise ConfigError("cascade", f"expected a cascadeflow_core.Cascade, got {type(self.cascade).__name__}",
+                              "pass tiers=[...] for a list of models")
+
+    def _build(self) -> Cascade:
         options = self.options
         if options is None and self.max_retries is not None:
             options = CascadeOptions(retry=RetryPolicy(max_retries=self.max_retries))
         if self.tiers is None:
-            self.cascade = Cascade.from_env(**({"tracker": self.tracker} if self.tracker is not None else {}))
-        else:
-            self.cascade = Cascade([self._tier(t) for t in self.tiers], tracker=self.tracker, options=options)
-        return self
+            return Cascade.from_env(**({"tracker": self.tracker} if self.tracker is not None else {}))
+        return Cascade([self._tier(t) for t in self.tiers], tracker=self.tracker, options=options)
 
     def _model(self, item: Any) -> Any:
         if isinstance(item, BaseChatModel):
