@@ -96,13 +96,17 @@ class Faults:
 
 @dataclass(frozen=True)
 class ServedRequest:
-    """What the server received and did: the body, the model, when, and the fault injected (or None)."""
+    """What the server received and did: the body, the model, when, and the fault injected (or None).
+
+    ``headers`` are the request's HTTP headers (so a test can check which API key was sent).
+    """
 
     model: str
     body: Mapping[str, Any]
     stream: bool
     fault: str | None
     at: float = field(default_factory=time.monotonic)
+    headers: Mapping[str, str] = field(default_factory=dict, repr=False)
 
 
 ReplyScript = (
@@ -331,7 +335,8 @@ class OpenAICompatServer:
         request["cf_stream"] = stream
         fault, retry_after, delay = self._draw(model)
         with self._lock:
-            self.served.append(ServedRequest(model=model, body=body, stream=stream, fault=fault))
+            self.served.append(ServedRequest(model=model, body=body, stream=stream, fault=fault,
+                                             headers=dict(request.headers)))
         if delay > 0:
             await asyncio.sleep(delay)
         if fault is not None:
