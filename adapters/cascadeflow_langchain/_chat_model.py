@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
@@ -56,7 +57,8 @@ class ChatCascade(BaseChatModel):
         tracker, options: ``CostTracker`` and ``CascadeOptions`` for a cascade built from ``tiers``.
         temperature, max_tokens, stop, timeout: sent with every request (call kwargs override them).
         max_retries: retries of one model call before falling through (built cascades only).
-        api_key, base_url: key and endpoint for model strings of ``tiers`` (e.g. a local server).
+        api_key, base_url: key and endpoint for the LiteLLM models of ``tiers`` that name none (e.g. a
+            local server); ``Tier`` objects and a given ``cascade`` are used as they are.
         user: default user id for the tracker (a call's ``user=`` or ``config["metadata"]["user_id"]``
             takes precedence).
         model_kwargs: other provider kwargs sent with every request.
@@ -117,9 +119,13 @@ class ChatCascade(BaseChatModel):
     def _model(self, item: Any) -> Any:
         if isinstance(item, BaseChatModel):
             return LangChainBackend.spec(item)
-        if isinstance(item, str) and (self.api_key is not None or self.base_url is not None):
-            key = self.api_key.get_secret_value() if self.api_key is not None else None
+        if self.api_key is None and self.base_url is None:
+            return item
+        key = self.api_key.get_secret_value() if self.api_key is not None else None
+        if isinstance(item, str):
             return ModelSpec(item, api_key=key, api_base=self.base_url)
+        if isinstance(item, ModelSpec) and item.backend is None:  # fill in what the spec leaves unset
+            return replace(item, api_key=item.api_key or key, api_base=item.api_base or self.base_url)
         return item
 
     def _tier(self, item: Any) -> Any:
