@@ -105,6 +105,14 @@ class _OfflineIntegration(ChatModelIntegrationTests):
         return False  # the standard test downloads its image from the internet: no network here
 
     @property
+    def supports_image_tool_message(self) -> bool:
+        return True
+
+    @property
+    def supports_anthropic_inputs(self) -> bool:
+        return True  # Anthropic-style content blocks are converted to OpenAI messages by langchain_core
+
+    @property
     def model_override_value(self) -> str | None:
         return "openai/large"
 

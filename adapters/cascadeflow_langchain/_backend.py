@@ -144,7 +144,7 @@ class LangChainBackend:
             bind_kw: dict[str, Any] = {}
             if request.tool_choice is not None:
                 bind_kw["tool_choice"] = _lc_tool_choice(request.tool_choice)
-            runnable = self.chat_model.bind_tools(list(request.tools), **bind_kw)
+            runnable = self.chat_model.bind_tools([dict(t) for t in request.tools], **bind_kw)
             # Call the model itself with the bound kwargs: a binding would merge the caller's callbacks
             # back into the call's config.
             while isinstance(runnable, RunnableBinding):

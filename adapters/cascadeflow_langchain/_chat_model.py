@@ -241,7 +241,7 @@ class ChatCascade(BaseChatModel):
             _reraise(e)
 
     # --- tools and structured output ---------------------------------------------------------------------
-    def bind_tools(
+    def bind_tools(  # type: ignore[override]
         self,
         tools: Sequence[Mapping[str, Any] | type | Callable[..., Any] | Any],
         *,
@@ -263,7 +263,7 @@ class ChatCascade(BaseChatModel):
             kwargs["parallel_tool_calls"] = parallel_tool_calls
         return super().bind(tools=formatted, **kwargs)
 
-    def with_structured_output(  # type: ignore[override]
+    def with_structured_output(
         self,
         schema: Mapping[str, Any] | type | None = None,
         *,

@@ -13,6 +13,7 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.messages.ai import UsageMetadata
+from langchain_core.messages.tool import ToolCallChunk, tool_call_chunk
 from langchain_core.messages.utils import convert_to_openai_messages
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
@@ -176,10 +177,9 @@ class StreamFormatter:
         if event.type == "delta":
             return ChatGenerationChunk(message=AIMessageChunk(content=event.text))
         if event.type == "tool_call":
-            chunks = []
+            chunks: list[ToolCallChunk] = []
             for c in event.tool_calls:
-                chunks.append({"name": c.name, "args": c.arguments or "{}", "id": c.id, "index": self.calls,
-                               "type": "tool_call_chunk"})
+                chunks.append(tool_call_chunk(name=c.name, args=c.arguments or "{}", id=c.id, index=self.calls))
                 self.calls += 1
             return ChatGenerationChunk(message=AIMessageChunk(content="", tool_call_chunks=chunks))
         if event.type == "escalation":

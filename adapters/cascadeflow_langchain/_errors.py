@@ -62,10 +62,11 @@ __all__ = [
 ]
 
 
-class _ExhaustedProviderError:
+class _ExhaustedProviderError(Exception):
     """Mixin: a provider error that exhausted the plan (``ExhaustedError`` and ``ProviderError`` at once)."""
 
     status_code: int | None = None
+    retry_after: float | None = None
 
     def __init__(self, message: str, *, attempts: Sequence[Attempt] = (), model: str | None = None) -> None:
         self.attempts = tuple(attempts)

@@ -54,7 +54,7 @@ def structured_runnable(
         tool = convert_to_openai_tool(schema, strict=strict)
         name = tool["function"]["name"]
         ls = {"kwargs": {"method": method, "strict": strict}, "schema": tool}
-        llm = model.bind_tools([schema], tool_choice=name, strict=strict,  # type: ignore[call-arg]
+        llm = model.bind_tools([schema], tool_choice=name, strict=strict,
                                ls_structured_output_format=ls, **kwargs)
         parser: Runnable = (PydanticToolsParser(tools=[schema], first_tool_only=True) if is_pydantic
                             else JsonOutputKeyToolsParser(key_name=name, first_tool_only=True))
