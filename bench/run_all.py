@@ -67,6 +67,8 @@ def run_script(path: Path, quick: bool, timeout: float) -> dict[str, Any]:
                            "seconds": round(time.perf_counter() - t0, 1), "result": result}
     if result is None:
         out["note"] = "no RESULT line" if code == 0 else "failed: " + " | ".join(lines[-5:])
+        # keep the human-readable figures, so the summary still holds them
+        out["output"] = [ln for ln in lines if ln.strip() and not _noise(ln)][-200:]
     return out
 
 

@@ -46,7 +46,8 @@ def test_reads_the_last_result_line_and_reports_failures(tmp_path: Path) -> None
     assert ok["exit_code"] == 0 and ok["result"] == {"x": {"rps": 12.5}, "quick": True}
     failed = ra.run_script(bad, quick=False, timeout=60)
     assert failed["exit_code"] != 0 and failed["result"] is None and "boom" in failed["note"]
-    assert ra.run_script(silent, quick=False, timeout=60)["note"] == "no RESULT line"
+    no_result = ra.run_script(silent, quick=False, timeout=60)
+    assert no_result["note"] == "no RESULT line" and no_result["output"] == ["no result here"]
     stopped = ra.run_script(hang, quick=False, timeout=0.5)
     assert stopped["exit_code"] != 0 and stopped["result"] is None
     summary = {"scripts": {"good": ok, "bad": failed}}
