@@ -35,7 +35,7 @@ from cascadeflow_core import (
 from cascadeflow_core._errors import RateLimitError, ServiceUnavailableError
 from cascadeflow_core.testing import FAULT_KINDS, Faults, OpenAICompatServer
 
-CLIENT_TIMEOUT = 0.25
+CLIENT_TIMEOUT = 1.0  # generous: a busy CI machine must not turn normal calls into timeouts
 RETRY = RetryPolicy(max_retries=1, backoff=0.005, max_backoff=0.02, max_retry_after=0.05)
 _QID = re.compile(r"\[q(\d+)\]")
 
@@ -63,7 +63,7 @@ def _server(rate: float, seed: int, kinds: tuple[str, ...] = FAULT_KINDS) -> Ope
     # "small" sometimes hedges (no number), so some requests escalate even without faults.
     replies = {"small": ["4", "I am not sure.", "4", "4"], "small-b": "4", "big": "The answer is 4."}
     return OpenAICompatServer(replies=replies, seed=seed,
-                              faults=Faults(rate=rate, kinds=kinds, retry_after=0.01, hang_s=2.0))
+                              faults=Faults(rate=rate, kinds=kinds, retry_after=0.01, hang_s=3.0))
 
 
 def _question(i: int) -> list[dict[str, str]]:
@@ -269,4 +269,4 @@ async def test_async_retry_after_does_not_block_the_event_loop() -> None:
         task.cancel()
         first, second = server.requests_for("small")
     assert result.model == "openai/small" and second.at - first.at >= 0.2
-    assert ticks >= 5   # the loop kept running while the retry waited
+    assert ticks >= 3   # the loop kept running while the retry waited
