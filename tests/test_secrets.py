@@ -105,9 +105,9 @@ def test_sentinel_keys_never_appear_in_logs_traces_exports_or_reprs(
     replies = {"small": ["4", "not sure", "4"], "big": "The answer is 4.", "cfg": "7"}
     with OpenAICompatServer(replies=replies, seed=5) as server:
         small = ModelSpec("openai/small", api_base=server.base_url, api_key=SPEC_KEY,
-                          input_cost_per_token=1e-7, output_cost_per_token=4e-7, params={"timeout": 0.5})
+                          input_cost_per_token=1e-7, output_cost_per_token=4e-7, params={"timeout": 10})
         big = ModelSpec("openai/big", api_base=server.base_url, input_cost_per_token=3e-6,
-                        output_cost_per_token=1.2e-5, params={"timeout": 0.5})
+                        output_cost_per_token=1.2e-5, params={"timeout": 10})
         cascade = Cascade([Tier([small], validator=_has_digit), Tier([big])], tracker=tracker,
                           options=CascadeOptions(retry=RetryPolicy(max_retries=1, backoff=0.0, max_retry_after=0.01)))
         outputs += _run(cascade, server, outputs)
