@@ -13,6 +13,7 @@ import inspect
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+from . import _rules
 from ._errors import ConfigError
 from ._extract import extract_answer
 from ._types import Draft, Request, Verdict
@@ -171,8 +172,6 @@ def _run_check(check: str, draft: Draft, request: Request) -> str | None:
         return None if (draft.text.strip() or draft.tool_calls) else "empty answer"
     if check == "truncated":
         return "truncated (finish_reason=length)" if draft.finish_reason == "length" else None
-    from . import _rules
-
     if check == "refusal":
         return _failure(_rules.is_refusal(draft.text), "refusal")
     if check == "hedging":
