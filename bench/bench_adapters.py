@@ -32,12 +32,12 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import dspy  # noqa: E402
-from cascadeflow_dspy import CascadeLM  # noqa: E402
-from cascadeflow_llamaindex import CascadeLLM  # noqa: E402
-from cascadeflow_llamaindex._convert import build_payload, chat_response  # noqa: E402
 from llama_index.core.llms import ChatMessage  # noqa: E402
 
 from cascadeflow_core import Cascade, Draft, ModelSpec, Request, Tier, Verdict  # noqa: E402
+from cascadeflow_dspy import CascadeLM  # noqa: E402
+from cascadeflow_llamaindex import CascadeLLM  # noqa: E402
+from cascadeflow_llamaindex._convert import build_payload, chat_response  # noqa: E402
 
 ANSWER = "[[ ## answer ## ]]\n42\n\n[[ ## completed ## ]]"
 

@@ -17,9 +17,9 @@ import re
 from typing import Any
 
 import dspy
-from cascadeflow_dspy import CascadeLM
 
 from cascadeflow_core import Draft, ModelSpec, Request
+from cascadeflow_dspy import CascadeLM
 
 LIVE = bool(os.environ.get("OPENAI_API_KEY"))
 

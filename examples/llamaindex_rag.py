@@ -18,11 +18,11 @@ import os
 import re
 from typing import Any
 
-from cascadeflow_llamaindex import CascadeLLM, CascadeTraceHandler
 from llama_index.core import Document, Settings, VectorStoreIndex
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
 from cascadeflow_core import ModelSpec
+from cascadeflow_llamaindex import CascadeLLM, CascadeTraceHandler
 
 LIVE = bool(os.environ.get("OPENAI_API_KEY"))
 

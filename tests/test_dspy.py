@@ -14,8 +14,6 @@ import pytest
 dspy = pytest.importorskip("dspy")
 
 import cascadeflow_dspy  # noqa: E402
-from cascadeflow_dspy import AsyncCascadeEngine, CascadeEngine, CascadeLM, trace_of  # noqa: E402
-
 from cascadeflow_core import (  # noqa: E402
     AgreementValidator,
     Cascade,
@@ -26,6 +24,7 @@ from cascadeflow_core import (  # noqa: E402
     Request,
     Tier,
 )
+from cascadeflow_dspy import AsyncCascadeEngine, CascadeEngine, CascadeLM, trace_of  # noqa: E402
 from tests.support.li_dspy import (  # noqa: E402
     CHEAP,
     STRONG,

@@ -9,8 +9,6 @@ import pytest
 
 pytest.importorskip("llama_index.core")
 
-import cascadeflow_llamaindex  # noqa: E402
-from cascadeflow_llamaindex import CascadeLLM, CascadeTraceHandler  # noqa: E402
 from llama_index.core import Document, Settings, VectorStoreIndex  # noqa: E402
 from llama_index.core.agent.workflow import FunctionAgent  # noqa: E402
 from llama_index.core.callbacks import CallbackManager, CBEventType, LlamaDebugHandler  # noqa: E402
@@ -22,7 +20,9 @@ from llama_index.core.llms import ChatMessage  # noqa: E402
 from llama_index.core.tools import FunctionTool  # noqa: E402
 from pydantic import BaseModel  # noqa: E402
 
+import cascadeflow_llamaindex  # noqa: E402
 from cascadeflow_core import CascadeResult, InputError, Request, ToolCall  # noqa: E402
+from cascadeflow_llamaindex import CascadeLLM, CascadeTraceHandler  # noqa: E402
 from tests.support.li_dspy import CHEAP, STRONG, FnBackend, two_tier  # noqa: E402
 
 
