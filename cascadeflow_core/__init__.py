@@ -44,6 +44,7 @@ from ._errors import (
 )
 from ._extract import extract_answer
 from ._forecast import Anomaly, Forecast, detect_anomalies, forecast_spend
+from ._guardrails import Guardrails, StreamRestorer
 from ._litellm import LiteLLMBackend, model_context_window
 from ._otel import OTelExporter
 from ._protocols import (
@@ -113,6 +114,7 @@ __all__ = [
     "Forecast",
     "GuardrailError",
     "GuardrailPipeline",
+    "Guardrails",
     "InputError",
     "LedgerEntry",
     "LedgerStore",
@@ -150,6 +152,7 @@ __all__ = [
     "SettlementEvent",
     "StorageError",
     "StreamEvent",
+    "StreamRestorer",
     "Tier",
     "ToolCall",
     "Tracker",

@@ -337,14 +337,24 @@ class Cascade:
         except Exception as e:
             return _as_provider_error(e, spec)
 
+    def _stream_filter(self, request: Request) -> Any:
+        """The guardrails' filter for live deltas (restores PII placeholders), or None."""
+        make = getattr(self.guardrails, "stream_filter", None)
+        return make(request) if make is not None else None
+
     def _stream_one(self, spec: ModelSpec, request: Request) -> Generator[StreamEvent, None, list[Any]]:
         emitted = False
+        filt = self._stream_filter(request)
         try:
             for item in self._backend(spec).stream(spec, request):
                 if isinstance(item, Draft):
+                    if filt is not None and (tail := filt.flush()):
+                        yield StreamEvent("delta", text=tail, model=spec.label)
                     return [item]
                 emitted = True
-                yield StreamEvent("delta", text=item, model=spec.label)
+                text = filt.feed(item) if filt is not None else item
+                if text:
+                    yield StreamEvent("delta", text=text, model=spec.label)
             raise MalformedResponseError(f"{spec.model}: stream ended without a result", model=spec.model)
         except Exception as e:
             err = _as_provider_error(e, spec)
@@ -393,13 +403,18 @@ class Cascade:
 
     async def _astream_one(self, spec: ModelSpec, request: Request, box: list[Any]) -> AsyncIterator[StreamEvent]:
         emitted = False
+        filt = self._stream_filter(request)
         try:
             async for item in self._backend(spec).astream(spec, request):
                 if isinstance(item, Draft):
+                    if filt is not None and (tail := filt.flush()):
+                        yield StreamEvent("delta", text=tail, model=spec.label)
                     box.append(item)
                     return
                 emitted = True
-                yield StreamEvent("delta", text=item, model=spec.label)
+                text = filt.feed(item) if filt is not None else item
+                if text:
+                    yield StreamEvent("delta", text=text, model=spec.label)
             raise MalformedResponseError(f"{spec.model}: stream ended without a result", model=spec.model)
         except Exception as e:
             err = _as_provider_error(e, spec)

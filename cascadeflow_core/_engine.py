@@ -19,7 +19,7 @@ import itertools
 import os
 import random
 import time
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -168,7 +168,13 @@ class _Run:
         st = self.st
         req = self.request
         if st.guardrails is not None:
-            req, records = yield Invoke(st.guardrails.check_input, (req,))
+            try:
+                req, records = yield Invoke(st.guardrails.check_input, (req,))
+            except GuardrailError as e:
+                if st.tracker is not None:  # a blocked request is booked too (decision types, no values)
+                    yield Invoke(st.tracker.settle, (None, req, (), None, self.request_id,
+                                                     tuple(e.decision or ())), True)
+                raise
             self.guard_records.extend(records)
         self.plan = st.router.plan(req, st.tiers, None)
         if st.tracker is not None:
@@ -186,12 +192,18 @@ class _Run:
             raise
         except BaseException:
             if st.tracker is not None:
-                yield Invoke(st.tracker.settle, (self.admission, req, tuple(self.attempts), None, self.request_id),
+                yield Invoke(st.tracker.settle, self._settle_args(req, tuple(self.attempts), None, self.guard_records),
                              True)
             raise
         if st.tracker is not None:
-            yield Invoke(st.tracker.settle, (self.admission, req, result.attempts, result, self.request_id), True)
+            yield Invoke(st.tracker.settle, self._settle_args(req, result.attempts, result, self.guard_records), True)
         return result
+
+    def _settle_args(self, req: Request, attempts: tuple[Attempt, ...], result: CascadeResult | None,
+                     records: Sequence[Mapping[str, Any]]) -> tuple[Any, ...]:
+        # Guardrail records go along only when there are some: custom trackers may take five arguments.
+        args = (self.admission, req, attempts, result, self.request_id)
+        return (*args, tuple(records)) if records else args
 
     def _answer(self, req: Request) -> Generator[Effect, Any, CascadeResult]:
         if self.st.cache is not None:
@@ -203,6 +215,7 @@ class _Run:
                        if info.get("cache") == "semantic" else "exact cache hit")
                 self.attempts.append(Attempt("cache", draft.model, "accepted", draft.input_tokens,
                                              draft.output_tokens, 0.0, 0.0, 1.0, (why,), cached=True))
+                draft = self._restore(draft, req)
                 yield from self._emit_answer(draft)
                 return self._result(draft, "cache", escalated=False)
         if not self.plan.tiers:
@@ -211,9 +224,9 @@ class _Run:
             final = idx == len(self.plan.tiers) - 1
             answer = yield from self._run_tier(tier, req, final)
             if answer is not None:
-                if self.st.cache is not None:
+                if self.st.cache is not None:  # cached as answered: placeholders, never restored PII
                     yield Invoke(self.st.cache.set, (req, answer), True)
-                return self._result(answer, self._name(tier), escalated=idx > 0)
+                return self._result(self._restore(answer, req), self._name(tier), escalated=idx > 0)
         raise ExhaustedError("every tier of the plan failed or was rejected", self.attempts)
 
     def _name(self, tier: Tier) -> str:
@@ -238,21 +251,29 @@ class _Run:
             check = yield Invoke(self.st.guardrails.check_output, (draft, req))
             self.guard_records.extend(check.decisions)
             draft = check.draft
-            if not check.ok or check.block:
-                accept, reasons = False, (*reasons, f"output guardrail: {check.reason}")
-                if check.block or final:
-                    self._record(name, drafts, chosen, False, verdict.score, reasons)
-                    raise GuardrailError(f"answer blocked by an output guardrail: {check.reason}", check.decisions)
+            if check.block:
+                self._record(name, drafts, chosen, False, verdict.score, (*reasons, f"output guardrail: {check.reason}"))
+                raise GuardrailError(f"answer blocked by an output guardrail: {check.reason}", check.decisions)
+            if not check.ok:
+                accept, reasons = final, (*reasons, f"output guardrail: {check.reason}")
+                if final:
+                    reasons = (*reasons, "returned as the guardrails left it: this is the last tier of the plan")
+            elif check.reason:
+                reasons = (*reasons, f"output guardrail: {check.reason} (redacted)")
         self._record(name, drafts, chosen, accept, verdict.score, reasons)
         if accept:
             if not live:
-                yield from self._emit_answer(draft)
+                yield from self._emit_answer(self._restore(draft, req))
             elif draft.tool_calls:
                 yield Emit(StreamEvent("tool_call", model=draft.model, tool_calls=draft.tool_calls))
             return draft
         if live:
             yield Emit(StreamEvent("escalation", model=draft.model, reason="; ".join(reasons)))
         return None
+
+    def _restore(self, draft: Draft, req: Request) -> Draft:
+        restore = getattr(self.st.guardrails, "restore", None)
+        return draft if restore is None else restore(draft, req)
 
     def _emit_answer(self, draft: Draft) -> Generator[Effect, Any, None]:
         if not self.streaming:

@@ -49,6 +49,7 @@ def to_csv(entries: Sequence[LedgerEntry], path: str | None = None) -> str:
     for e in entries:
         d = e.to_dict()
         d["tags"] = ";".join(e.tags)
+        d["guardrails"] = ";".join(e.guardrails)
         d["time"] = datetime.fromtimestamp(e.ts, tz=timezone.utc).isoformat()
         w.writerow({c: d.get(c) for c in cols})
     return _write(buf.getvalue(), path)
@@ -56,12 +57,13 @@ def to_csv(entries: Sequence[LedgerEntry], path: str | None = None) -> str:
 
 def to_sqlite(entries: Sequence[LedgerEntry], path: str) -> int:
     """Append the ledger to table ``ledger`` of the SQLite file ``path``; returns rows written."""
-    from ._stores import _SCHEMA
+    from ._stores import _SCHEMA, migrate_ledger
 
     try:
         db = sqlite3.connect(path)
         try:
             db.executescript(_SCHEMA)
+            migrate_ledger(db)
             cur = db.executemany(f"INSERT OR IGNORE INTO ledger VALUES ({', '.join('?' * len(LEDGER_COLUMNS))})",
                                  [entry_row(e) for e in entries])
             db.commit()

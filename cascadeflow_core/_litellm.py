@@ -31,7 +31,7 @@ from ._errors import (
 from ._types import Draft, ModelSpec, Request, ToolCall, content_text
 
 __all__ = [
-    "LiteLLMBackend", "estimate_cost", "litellm_module", "map_exception", "model_context_window", "model_prices",
+    "LiteLLMBackend", "amoderation", "estimate_cost", "litellm_module", "map_exception", "model_context_window", "model_prices",
     "price",
 ]
 
@@ -193,6 +193,22 @@ def _prompt_tokens_estimate(request: Request) -> int:
     chars = sum(len(content_text(m.get("content"))) for m in request.messages)
     chars += len(json.dumps(list(request.tools), default=str)) if request.tools else 0
     return chars // 4 + 4 * len(request.messages)
+
+
+async def amoderation(model: str, text: str, **kwargs: Any) -> tuple[bool, tuple[str, ...]]:
+    """One LiteLLM moderation call: ``(flagged, categories that fired)``; errors are mapped."""
+    litellm = litellm_module()
+    try:
+        resp = await litellm.amoderation(input=text, model=model, **kwargs)
+    except Exception as e:
+        raise map_exception(e, model) from e
+    results = getattr(resp, "results", None) or (resp.get("results") if isinstance(resp, Mapping) else None) or []
+    flagged, cats = False, set[str]()
+    for item in results:
+        r = item if isinstance(item, Mapping) else (item.model_dump() if hasattr(item, "model_dump") else vars(item))
+        flagged = flagged or bool(r.get("flagged"))
+        cats.update(k for k, v in (r.get("categories") or {}).items() if v)
+    return flagged, tuple(sorted(cats))
 
 
 def estimate_cost(spec: ModelSpec, request: Request) -> float:

@@ -104,7 +104,11 @@ class Tracker(Protocol):
         attempts: Sequence[Attempt],
         result: CascadeResult | None,
         request_id: str,
-    ) -> None: ...
+        guardrails: Sequence[Mapping[str, Any]] = (),
+    ) -> None:
+        """Book the attempts. ``guardrails`` (the request's guardrail decisions) is passed only when
+        there are some, so a tracker that takes five arguments keeps working without guardrails; a
+        request blocked before any model call arrives with no admission and no attempts."""
 
 
 @dataclass(frozen=True)
@@ -125,7 +129,10 @@ class OutputCheck:
 
 class GuardrailPipeline(Protocol):
     """Input and output guardrails. ``check_input`` may return a redacted request; it raises
-    ``GuardrailError`` to block. ``check_output`` judges one answer."""
+    ``GuardrailError`` to block. ``check_output`` judges one answer. Either may return an awaitable.
+    Optional extras the engine uses when present: ``restore(draft, request) -> Draft`` (put redacted
+    values back into the answer the caller gets) and ``stream_filter(request)`` (an object with
+    ``feed(text) -> text`` and ``flush() -> text`` applied to live-streamed deltas)."""
 
     def check_input(self, request: Request) -> tuple[Request, tuple[Mapping[str, Any], ...]]: ...
 

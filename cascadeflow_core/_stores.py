@@ -61,6 +61,7 @@ class LedgerEntry:
     error_kind: str | None = None
     cached: bool = False
     source: str = "cascade"
+    guardrails: tuple[str, ...] = ()
 
     @property
     def accepted(self) -> bool:
@@ -69,6 +70,7 @@ class LedgerEntry:
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["tags"] = list(self.tags)
+        d["guardrails"] = list(self.guardrails)
         d["accepted"] = self.accepted
         return d
 
@@ -77,6 +79,7 @@ class LedgerEntry:
         names = {f.name for f in fields(cls)}
         kw = {k: v for k, v in d.items() if k in names}
         kw["tags"] = tuple(kw.get("tags") or ())
+        kw["guardrails"] = tuple(kw.get("guardrails") or ())
         kw["cached"] = bool(kw.get("cached", False))
         return cls(**kw)
 
@@ -298,17 +301,27 @@ CREATE TABLE IF NOT EXISTS settled (op_id TEXT PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS ledger (id TEXT PRIMARY KEY, ts REAL NOT NULL, request_id TEXT NOT NULL,
     user TEXT, model TEXT NOT NULL, cost REAL NOT NULL, input_tokens INTEGER NOT NULL,
     output_tokens INTEGER NOT NULL, latency_s REAL NOT NULL, status TEXT NOT NULL, tier TEXT NOT NULL,
-    plan TEXT, tags TEXT NOT NULL, error_kind TEXT, cached INTEGER NOT NULL, source TEXT NOT NULL);
+    plan TEXT, tags TEXT NOT NULL, error_kind TEXT, cached INTEGER NOT NULL, source TEXT NOT NULL,
+    guardrails TEXT NOT NULL DEFAULT '[]');
 CREATE INDEX IF NOT EXISTS ledger_ts ON ledger (ts);
 """
 
 LEDGER_COLUMNS = ("id", "ts", "request_id", "user", "model", "cost", "input_tokens", "output_tokens",
-                  "latency_s", "status", "tier", "plan", "tags", "error_kind", "cached", "source")
+                  "latency_s", "status", "tier", "plan", "tags", "error_kind", "cached", "source", "guardrails")
+
+
+def migrate_ledger(conn: sqlite3.Connection) -> None:
+    """Add columns newer versions keep (``guardrails``) to a ledger table written by an older one."""
+    have = {row[1] for row in conn.execute("PRAGMA table_info(ledger)")}
+    if "guardrails" not in have:
+        with conn:
+            conn.execute("ALTER TABLE ledger ADD COLUMN guardrails TEXT NOT NULL DEFAULT '[]'")
 
 
 def entry_row(e: LedgerEntry) -> tuple[Any, ...]:
     d = e.to_dict()
     d["tags"] = json.dumps(d["tags"])
+    d["guardrails"] = json.dumps(d["guardrails"])
     d["cached"] = int(d["cached"])
     return tuple(d[c] for c in LEDGER_COLUMNS)
 
@@ -316,6 +329,7 @@ def entry_row(e: LedgerEntry) -> tuple[Any, ...]:
 def row_entry(row: Sequence[Any]) -> LedgerEntry:
     d = dict(zip(LEDGER_COLUMNS, row, strict=True))
     d["tags"] = tuple(json.loads(d["tags"] or "[]"))
+    d["guardrails"] = tuple(json.loads(d["guardrails"] or "[]"))
     return LedgerEntry.from_dict(d)
 
 
@@ -344,6 +358,7 @@ class SQLiteStore:
         conn = self._conn()
         try:
             conn.executescript(_SCHEMA)
+            migrate_ledger(conn)
         except sqlite3.Error as e:
             raise StorageError(f"SQLite store {self.path!r}: cannot create tables: {e}") from e
 

@@ -339,15 +339,19 @@ class CostTracker:
 
     # --- settlement ----------------------------------------------------------------------------------------
     def _entries(self, request: Request | None, attempts: Sequence[Attempt], request_id: str,
-                 now: float, source: str = "cascade") -> tuple[LedgerEntry, ...]:
+                 now: float, source: str = "cascade", guardrails: tuple[str, ...] = ()) -> tuple[LedgerEntry, ...]:
         user = request.user if request else None
         plan = _plan_label(request) if request else None
         tags = request.tags if request else ()
+        if not attempts and guardrails:  # blocked by a guardrail before any model call: booked at no cost
+            return (LedgerEntry(id=f"{request_id}:0", ts=now, request_id=request_id, user=user, model="-", cost=0.0,
+                                status="blocked", tier="guardrails", plan=plan, tags=tags, source=source,
+                                guardrails=guardrails),)
         return tuple(
             LedgerEntry(id=f"{request_id}:{i}", ts=now, request_id=request_id, user=user, model=a.model,
                         cost=float(a.cost), input_tokens=int(a.input_tokens), output_tokens=int(a.output_tokens),
                         latency_s=float(a.latency_s), status=a.status, tier=a.tier, plan=plan, tags=tags,
-                        error_kind=a.error_kind, cached=a.cached, source=source)
+                        error_kind=a.error_kind, cached=a.cached, source=source, guardrails=guardrails)
             for i, a in enumerate(attempts))
 
     def _charges(self, request: Request | None, entries: Sequence[LedgerEntry], now: float) -> dict[str, float]:
@@ -367,12 +371,19 @@ class CostTracker:
         return charges
 
     def settle(self, admission: Admission | None, request: Request, attempts: Sequence[Attempt],
-               result: CascadeResult | None, request_id: str) -> None:
-        """Release the reservation and book every attempt (never raises for a store failure)."""
+               result: CascadeResult | None, request_id: str,
+               guardrails: Sequence[Mapping[str, Any]] = ()) -> None:
+        """Release the reservation and book every attempt (never raises for a store failure).
+
+        ``guardrails``: the request's guardrail decisions, booked as labels such as
+        ``input.pii.EMAIL:redact`` on each of its entries (types and actions, never values).
+        """
+        from ._guardrails import ledger_labels
+
         now = self.clock()
         res = admission.reservation if admission is not None else None
         res = res if isinstance(res, Reservation) else None
-        entries = self._entries(request, attempts, request_id, now)
+        entries = self._entries(request, attempts, request_id, now, guardrails=ledger_labels(guardrails))
         tokens = sum(e.input_tokens + e.output_tokens for e in entries if not e.cached)
         rates = tuple(LimitCheck(c.key, c.limit, c.window_s, float(tokens), c.algorithm, True)
                       for c in (res.token_limits if res else ()) if tokens > 0)

@@ -188,6 +188,8 @@ class Request:
         user: user id for the tracker (budgets, rate limits, ledger).
         tags: free labels for the ledger and budgets.
         metadata: free data carried to the result trace.
+        private: in-process state one station hands to another (the guardrails' PII placeholder
+            mapping). Never sent to a provider, cached, logged or exported; not part of equality.
     """
 
     messages: Sequence[Message]
@@ -201,6 +203,7 @@ class Request:
     user: str | None = None
     tags: tuple[str, ...] = ()
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    private: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "messages", tuple(validate_messages(self.messages)))
