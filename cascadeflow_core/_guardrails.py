@@ -68,6 +68,7 @@ class Guardrails:
         injection_threshold: score in [0, 1] from which a message counts as an injection.
         moderation: a LiteLLM moderation model (``"omni-moderation-latest"``; needs the provider's
             key) or a callable ``text -> bool | str | None`` (sync or async; truthy means flagged).
+        moderation_params: extra LiteLLM kwargs for the moderation call (``api_base``, ``api_key``).
         output: what to do when an answer leaks PII or secrets, fails moderation or ``output_check``:
             ``"escalate"`` (count it as a failed validation; the last tier's answer is redacted),
             ``"redact"`` (accept a redacted copy), ``"block"`` (raise ``GuardrailError``).
@@ -87,7 +88,8 @@ class Guardrails:
     def __init__(self, *, pii: PIIAction | None = None, entities: Iterable[str] | None = None,
                  restore_pii: bool = True, pii_engine: Any = "regex", allow: Iterable[str] = (),
                  injection: InjectionAction | None = None, injection_threshold: float = 0.5,
-                 moderation: str | Check | None = None, output: OutputAction = "escalate",
+                 moderation: str | Check | None = None, moderation_params: Mapping[str, Any] | None = None,
+                 output: OutputAction = "escalate",
                  output_entities: Iterable[str] | None = None, input_check: Check | None = None,
                  output_check: Check | None = None,
                  roles: Sequence[str] = ("user", "assistant", "tool")) -> None:
@@ -104,6 +106,7 @@ class Guardrails:
         self.pii, self.injection, self.output = pii, injection, output
         self.restore_pii, self.roles = restore_pii, tuple(roles)
         self.moderation, self.input_check, self.output_check = moderation, input_check, output_check
+        self.moderation_params = dict(moderation_params or {})
         self.allow = frozenset(allow)
         self.entities = _entities(entities)
         if output_entities is not None:
@@ -142,7 +145,7 @@ class Guardrails:
         if self._injection is not None:
             self._check_injection(messages, records)
         if self.moderation is not None:
-            mod = yield from _moderate(self.moderation, text)
+            mod = yield from _moderate(self.moderation, text, self.moderation_params)
             if mod.flagged:
                 records.append({"stage": "input", "check": "moderation", "categories": list(mod.categories),
                                 "action": "block"})
@@ -229,7 +232,7 @@ class Guardrails:
             if counts:
                 problems.append("the answer contains " + ", ".join(sorted(counts)))
         if self.moderation is not None:
-            mod = yield from _moderate(self.moderation, "\n".join(texts))
+            mod = yield from _moderate(self.moderation, "\n".join(texts), self.moderation_params)
             if mod.flagged:
                 records.append({"stage": "output", "model": draft.model, "check": "moderation",
                                 "categories": list(mod.categories), "action": self.output})
@@ -354,14 +357,15 @@ def _user_check(fn: Check, text: str) -> Generator[Awaitable[Any], Any, str | No
     return out if isinstance(out, str) else "flagged"
 
 
-def _moderate(moderation: str | Check, text: str) -> Generator[Awaitable[Any], Any, _Moderation]:
+def _moderate(moderation: str | Check, text: str,
+              params: Mapping[str, Any]) -> Generator[Awaitable[Any], Any, _Moderation]:
     if callable(moderation):
         reason = yield from _user_check(moderation, text)
         return _Moderation(bool(reason), (_name(moderation),) if reason else (), reason or "")
     from ._litellm import amoderation
 
     try:
-        resp = yield amoderation(moderation, text)
+        resp = yield amoderation(moderation, text, **params)
     except Exception as e:
         raise GuardrailError(f"the moderation call to {moderation!r} failed ({type(e).__name__}: {e}); "
                              "check the provider key, or remove moderation=") from e
@@ -469,7 +473,7 @@ def _injection_detector(threshold: float) -> Any:
 
 
 _KEYS = ("pii", "entities", "restore_pii", "pii_engine", "allow", "injection", "injection_threshold", "moderation",
-         "output", "output_entities", "roles")
+         "moderation_params", "output", "output_entities", "roles")
 
 
 def from_config(data: Mapping[str, Any]) -> Guardrails:

@@ -1,7 +1,7 @@
 """Testing utilities: a real OpenAI-compatible HTTP server on 127.0.0.1 with scripted replies and faults.
 
 ``OpenAICompatServer`` answers ``POST /v1/chat/completions`` (JSON or SSE streaming, tool calls, logprobs,
-``stream_options.include_usage``) and ``GET /v1/models`` from an aiohttp app running in a background thread.
+``stream_options.include_usage``), ``POST /v1/moderations`` and ``GET /v1/models`` from an aiohttp app running in a background thread.
 Point any OpenAI-compatible client at ``server.base_url`` (LiteLLM: ``model="openai/<name>"``,
 ``api_base=server.base_url``). Replies are scripted per model; latency and faults (429 with Retry-After,
 5xx, timeouts, connection resets, malformed JSON, context-window errors, errors mid-stream) are injected
@@ -26,7 +26,7 @@ import socket
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -158,6 +158,7 @@ class OpenAICompatServer:
         faults: a ``Faults`` for every model, or a mapping ``model -> Faults`` (``"*"`` the default).
         seed: seeds the RNG behind latency and fault draws, so a run is reproducible.
         stream_delay: seconds between streamed chunks.
+        moderation: ``text -> categories that fire`` for ``POST /v1/moderations`` (none fire by default).
 
     Attributes:
         base_url: ``http://127.0.0.1:<port>/v1``, once started.
@@ -177,8 +178,10 @@ class OpenAICompatServer:
         faults: Faults | Mapping[str, Faults] | None = None,
         seed: int = 0,
         stream_delay: float = 0.0,
+        moderation: Callable[[str], Iterable[str]] | None = None,
     ) -> None:
         self.replies = replies
+        self.moderation = moderation
         self.latency = latency
         self.faults = faults
         self.stream_delay = stream_delay
@@ -295,6 +298,8 @@ class OpenAICompatServer:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_post("/v1/chat/completions", self._chat)
         app.router.add_post("/chat/completions", self._chat)
+        app.router.add_post("/v1/moderations", self._moderations)
+        app.router.add_post("/moderations", self._moderations)
         app.router.add_get("/v1/models", self._models)
         app.router.add_get("/models", self._models)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.5)
@@ -318,6 +323,20 @@ class OpenAICompatServer:
         names = sorted(set(self.replies) - {"*"}) if isinstance(self.replies, Mapping) else []
         data = [{"id": n, "object": "model", "created": 0, "owned_by": "local"} for n in names]
         return web.json_response({"object": "list", "data": data})
+
+    async def _moderations(self, request: Any) -> Any:
+        """OpenAI-format moderation: ``moderation(text)`` names the categories that fire (none by default)."""
+        from aiohttp import web
+
+        body = await request.json()
+        inputs = body.get("input")
+        inputs = [inputs] if isinstance(inputs, str) else list(inputs or [])
+        results = []
+        for text in inputs:
+            cats = set(self.moderation(str(text))) if self.moderation is not None else set()
+            results.append({"flagged": bool(cats), "categories": {c: True for c in sorted(cats)},
+                            "category_scores": {c: 0.99 for c in sorted(cats)}})
+        return web.json_response({"id": "modr-local", "model": body.get("model", "moderation"), "results": results})
 
     async def _chat(self, request: Any) -> Any:
         from aiohttp import web
