@@ -38,6 +38,9 @@ SETS = (("dev.jsonl", "tuned on"), ("holdout.jsonl", "held out, then used for ro
         ("holdout2.jsonl", "held out, never tuned on"))
 
 
+RESULT: dict[str, object] = {"domain_accuracy": {}, "embedding_accuracy": {}, "plan_us": {}}
+
+
 def rows(name: str) -> list[dict[str, str]]:
     return [json.loads(line) for line in (DATA / name).read_text().splitlines()]
 
@@ -55,6 +58,7 @@ def accuracy() -> None:
         total = sum(a for a, _ in per.values()) / sum(n for _, n in per.values())
         cells = " | ".join(f"{per[d][0] / per[d][1]:.0%}" for d in DOMAINS)
         print(f"| {name} | {role} | {sum(n for _, n in per.values())} | {cells} | **{total:.1%}** |")
+        RESULT["domain_accuracy"][name] = round(total, 4)  # type: ignore[index]
     print()
 
 
@@ -87,6 +91,7 @@ def embedding_accuracy() -> None:
         total = sum(a for a, _ in per.values()) / len(data)
         cells = " | ".join(f"{per[d][0] / per[d][1]:.0%}" for d in DOMAINS)
         print(f"| {name} | {len(data)} | {cells} | **{total:.1%}** | {ms:.1f} |")
+        RESULT["embedding_accuracy"][name] = round(total, 4)  # type: ignore[index]
     print()
     cache = SemanticCache(embed, threshold=0.85)
     qs = [r["text"] for r in rows("holdout2.jsonl")][:40]
@@ -134,6 +139,7 @@ def overhead(repeat: int) -> None:
     for label, fn, items in rows_out:
         med, worst = per_call_us(fn, items, repeat)
         print(f"| {label} | {med:.1f} | {worst:.1f} |")
+        RESULT["plan_us"][label] = round(med, 2)  # type: ignore[index]
     print()
 
 
@@ -196,6 +202,7 @@ def main() -> None:
     embedding_accuracy()
     overhead(repeat=3 if args.quick else 7)
     cache_latency(n=50 if args.quick else 200)
+    print("RESULT " + json.dumps(RESULT, sort_keys=True))
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ Needs the ``redis-server`` binary for the Redis rows (started here on a free loo
 from __future__ import annotations
 
 import argparse
+import json
 import multiprocessing as mp
 import os
 import random
@@ -52,6 +53,9 @@ class InstantBackend:
 
     async def astream(self, spec, request):  # type: ignore[no-untyped-def]
         yield self.complete(spec, request)
+
+
+RESULT: dict[str, dict[str, object]] = {"ops_per_s": {}, "added_us": {}, "exactness": {}}
 
 
 def make_store(kind: str, where: str) -> object:
@@ -147,6 +151,8 @@ def exactness(kind: str, where: str, procs: int, threads: int, limit: float, est
     print(f"  {kind:6} {how:29} {procs} procs x {threads} concurrent: admitted {sum(counts):3d}/{procs * threads} "
           f"(per process {counts}), ledger entries {n}, spent ${spent:.4f} of budget ${limit:.4f} "
           f"-> {ok}; wall {wall:.2f} s")
+    RESULT["exactness"][f"{kind}{'_varied' if vary else ''}"] = {"admitted": sum(counts), "spent": round(spent, 6),
+                                                                  "budget": limit, "ok": ok == "OK"}
     tracker.close()
 
 
@@ -170,11 +176,13 @@ def main() -> None:
         for kind, where in kinds:
             ops, us = throughput(kind, where, n)
             print(f"  {kind:6} {ops:9.0f} requests/s  ({us:7.1f} us per admit+settle)")
+            RESULT["ops_per_s"][kind] = round(ops)
         print(f"added latency per request (instant one-tier cascade, {n} requests over 50 users):")
         for kind, where in kinds:
             w = os.path.join(tmp, "lat.db") if kind == "sqlite" else where
             plain, tracked = added_latency(kind, w, n)
             print(f"  {kind:6} {plain:7.1f} us without tracker, {tracked:7.1f} us with: +{tracked - plain:6.1f} us")
+            RESULT["added_us"][kind] = round(tracked - plain, 1)
         print("budget exactness across processes (one user, budget $1.37, estimate $0.01 per request):")
         for vary in (False, True):
             shared = [("sqlite", os.path.join(tmp, f"mp{vary}.db"))] + ([("redis", server.url)] if server else [])
@@ -190,6 +198,7 @@ def main() -> None:
         if server:
             server.stop()
         shutil.rmtree(tmp, ignore_errors=True)
+    print("RESULT " + json.dumps(RESULT, sort_keys=True))
 
 
 if __name__ == "__main__":
