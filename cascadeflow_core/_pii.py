@@ -1,0 +1,440 @@
+"""PII and secret detection with patterns and checksums; typed placeholders and their restoration.
+
+Each entity has a pattern that finds candidates and a check that keeps only plausible ones: Luhn
+and a known issuer prefix for cards, mod-97 and the country's length for IBANs, the SSA's invalid
+ranges for SSNs, octet ranges for IPv4 and ``ipaddress`` for IPv6, a nearby cue for dates of birth
+and for unformatted numbers. Precision matters as much as recall: an order id is not an SSN and a
+product number is not a card. Pure standard library, linear time (no nested quantifiers), and any
+``str`` is accepted, including lone surrogates and NUL bytes.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+from ._errors import ConfigError
+
+__all__ = ["ENTITIES", "PIIDetector", "PIIFinding", "PresidioDetector", "Redactor", "restore"]
+
+ENTITIES: tuple[str, ...] = ("EMAIL", "PHONE", "SSN", "CREDIT_CARD", "IBAN", "IP_ADDRESS", "DATE_OF_BIRTH",
+                             "STREET_ADDRESS", "SECRET")
+
+
+@dataclass(frozen=True, slots=True)
+class PIIFinding:
+    """One detected value: its type, where it is, how sure, and a sub-type; never the value itself."""
+
+    entity: str
+    start: int
+    end: int
+    score: float
+    kind: str = ""
+
+
+# --- patterns --------------------------------------------------------------------------------------
+_EMAIL = re.compile(r"(?<![\w.+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}"
+                    r"[A-Za-z0-9])?\.){1,8}[A-Za-z]{2,24}(?![\w-])")
+# Phone: +CC and groups, or a national number with separators; digits and separators only.
+_PHONE = re.compile(r"(?<![\w+/.-])(?:\+|00)[1-9]\d{0,2}[ .-]?(?:\(0\)[ .-]?)?(?:\(?\d{1,5}\)?[ .-]?){1,5}\d{2,5}"
+                    r"(?![\w/-])|(?<![\w+/.-])\(?\d{2,5}\)?[ .-]\d{2,5}(?:[ .-]\d{2,5}){0,3}(?![\w/-])")
+_PHONE_CUE = re.compile(r"\b(?:phone|tel|telephone|mobile|cell|call|ring|text|whatsapp|fax|contact|reach|"
+                        r"number|teléfono|telefon|téléphone|portable|handy)\b", re.I)
+_SSN = re.compile(r"(?<![\w-])(\d{3})([- ]?)(\d{2})\2(\d{4})(?![\w-])")
+_SSN_CUE = re.compile(r"\b(?:ssn|social security|soc\.? sec|tax id|tin|itin)\b", re.I)
+_CARD = re.compile(r"(?<![\w-])(?:\d[ -]?){12,18}\d(?![\w-])")
+_CARD_CUE = re.compile(r"\b(?:card|credit|debit|visa|mastercard|amex|american express|discover|payment|"
+                       r"cc|pay|charge|billing|tarjeta|karte|carte)\b", re.I)
+_IBAN = re.compile(r"(?<![\w])([A-Z]{2})(\d{2})[ ]?((?:[A-Z0-9]{4}[ ]?){2,7}[A-Z0-9]{1,4})(?![\w])", re.I)
+_IPV4 = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w.]|\.\d)")
+_IPV6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{1,4}:){2,7}[0-9A-Fa-f:]{0,39}(?![\w:])|(?<![\w:])::[0-9A-Fa-f:]{2,39}")
+_VERSION_CUE = re.compile(r"(?:\bv(?:ersion)?|release|build|\bver|python|node|chrome|firefox|ios|android|"
+                          r"oid|mib|section|§)[\s.:]*$", re.I)
+_DATE = re.compile(
+    r"(?<!\d)(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.](?:\d{4}|\d{2})"
+    r"|\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?,?\s+\d{4}"
+    r"|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d{1,2}(?:st|nd|rd|th)?,?\s+\d{4})(?!\d)",
+    re.I)
+_DOB_CUE = re.compile(r"\b(?:born|birth|birthday|dob|d\.o\.b|date of birth|birthdate|né|née|geboren|"
+                      r"fecha de nacimiento|geburtsdatum)\b", re.I)
+_STREET = re.compile(
+    r"(?<![\w-])\d{1,6}[A-Za-z]?(?:-\d{1,4})?\s+(?:[A-Z][\w'.-]*\s+){1,4}"
+    r"(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Way|Court|Ct|Place|Pl|Terrace|"
+    r"Parkway|Pkwy|Highway|Hwy|Square|Sq|Close|Crescent|Gardens|Row|Walk)\b\.?"
+    r"(?:,?\s+(?:Apt|Apartment|Suite|Ste|Unit|Flat|Floor|Fl|#)\.?\s*[\w-]{1,6})?"
+    r"|(?<![\w-])[A-ZÄÖÜ][\wäöüß-]{2,40}(?:straße|strasse|str\.|weg|platz|gasse|allee)\s+\d{1,4}[a-z]?(?![\w])"
+    r"|(?<![\w-])\d{1,4},?\s+(?:rue|avenue|boulevard|place|chemin|calle|avenida|via|viale|corso)\s+"
+    r"[\w'-]{1,40}(?:\s[\w'-]{1,40}){0,4}",
+    re.I)
+_STREET_CAPS = re.compile(r"\d{1,6}[A-Za-z]?(?:-\d{1,4})?,?\s+(?:[A-Z0-9]|(?i:rue|avenue|boulevard|place|chemin|"
+                          r"calle|avenida|via|viale|corso)\b)")
+
+# Secrets: provider token shapes (kind, pattern, score).
+_SECRETS: tuple[tuple[str, re.Pattern[str], float], ...] = tuple((k, re.compile(p), s) for k, p, s in (
+    ("private_key", r"-----BEGIN (?:[A-Z]+ )*PRIVATE KEY(?: BLOCK)?-----[\s\S]{0,10000}?-----END (?:[A-Z]+ )*PRIVATE "
+                    r"KEY(?: BLOCK)?-----|-----BEGIN (?:[A-Z]+ )*PRIVATE KEY(?: BLOCK)?-----", 0.99),
+    ("anthropic_api_key", r"(?<![\w-])sk-ant-(?:api|admin)\d{2}-[A-Za-z0-9_-]{20,200}", 0.99),
+    ("openai_api_key", r"(?<![\w-])sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,200}(?![\w-])", 0.95),
+    ("aws_access_key_id", r"(?<![A-Z0-9])(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA)[A-Z0-9]{16}(?![A-Z0-9])", 0.95),
+    ("github_token", r"(?<![\w])(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})", 0.99),
+    ("slack_token", r"(?<![\w-])xox[abposr]-[A-Za-z0-9-]{10,200}", 0.97),
+    ("stripe_key", r"(?<![\w])(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,200}", 0.97),
+    ("google_api_key", r"(?<![\w-])AIza[0-9A-Za-z_-]{35}(?![\w-])", 0.97),
+    ("jwt", r"(?<![\w-])eyJ[A-Za-z0-9_-]{8,2000}\.eyJ[A-Za-z0-9_-]{8,4000}\.[A-Za-z0-9_-]{8,2000}", 0.9),
+    ("huggingface_token", r"(?<![\w])hf_[A-Za-z]{34,40}(?![\w])", 0.95),
+))
+# ``api_key = "..."``-style assignments: the value must look random (entropy) to count.
+_ASSIGNED = re.compile(r"(?i)\b(?:api[_-]?key|apikey|secret(?:[_-]?key)?|access[_-]?token|auth[_-]?token|token|"
+                       r"password|passwd|pwd|client[_-]?secret|aws_secret_access_key)\b[\"']?\s*[:=]\s*[\"']?"
+                       r"([A-Za-z0-9_\-+/=.~]{12,200})")
+
+# Card issuer prefixes: (network, prefixes as (low, high) on the first digits, allowed lengths).
+_NETWORKS: tuple[tuple[str, tuple[tuple[int, int], ...], tuple[int, ...]], ...] = (
+    ("visa", ((4, 4),), (13, 16, 19)),
+    ("mastercard", ((51, 55), (2221, 2720)), (16,)),
+    ("amex", ((34, 34), (37, 37)), (15,)),
+    ("discover", ((6011, 6011), (65, 65), (644, 649), (622126, 622925)), (16, 19)),
+    ("jcb", ((3528, 3589),), (16, 19)),
+    ("diners", ((300, 305), (36, 36), (38, 39)), (14, 16)),
+    ("unionpay", ((62, 62),), (16, 17, 18, 19)),
+    ("maestro", ((5018, 5018), (5020, 5020), (5038, 5038), (6304, 6304), (6759, 6759)), (12, 13, 16, 19)),
+)
+_IBAN_LENGTHS = {
+    "AD": 24, "AE": 23, "AT": 20, "AZ": 28, "BA": 20, "BE": 16, "BG": 22, "BH": 22, "BR": 29, "CH": 21, "CR": 22,
+    "CY": 28, "CZ": 24, "DE": 22, "DK": 18, "DO": 28, "EE": 20, "EG": 29, "ES": 24, "FI": 18, "FO": 18, "FR": 27,
+    "GB": 22, "GE": 22, "GI": 23, "GL": 18, "GR": 27, "GT": 28, "HR": 21, "HU": 28, "IE": 22, "IL": 23, "IS": 26,
+    "IT": 27, "JO": 30, "KW": 30, "KZ": 20, "LB": 28, "LI": 21, "LT": 20, "LU": 20, "LV": 21, "MC": 27, "MD": 24,
+    "ME": 22, "MK": 19, "MR": 27, "MT": 31, "MU": 30, "NL": 18, "NO": 15, "PK": 24, "PL": 28, "PS": 29, "PT": 25,
+    "QA": 29, "RO": 24, "RS": 22, "SA": 24, "SE": 24, "SI": 19, "SK": 24, "SM": 27, "TN": 24, "TR": 26, "UA": 29,
+    "VG": 24, "XK": 20,
+}
+_CUE_WINDOW = 60
+
+
+def _near(cue: re.Pattern[str], text: str, start: int, end: int, window: int = _CUE_WINDOW) -> bool:
+    return bool(cue.search(text, max(0, start - window), min(len(text), end + 20)))
+
+
+def _digits(s: str) -> str:
+    return "".join(c for c in s if c.isdigit())
+
+
+def luhn_ok(digits: str) -> bool:
+    """True when ``digits`` passes the Luhn checksum."""
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = ord(ch) - 48
+        if i % 2:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
+def card_network(digits: str) -> str | None:
+    """The card network whose issuer prefix and length fit ``digits``, else None."""
+    for name, ranges, lengths in _NETWORKS:
+        if len(digits) not in lengths:
+            continue
+        for low, high in ranges:
+            width = len(str(low))
+            if low <= int(digits[:width]) <= high:
+                return name
+    return None
+
+
+def iban_ok(compact: str) -> bool:
+    """True when ``compact`` (no spaces, upper case) has its country's length and a valid mod-97 check."""
+    if _IBAN_LENGTHS.get(compact[:2]) != len(compact):
+        return False
+    moved = compact[4:] + compact[:4]
+    try:
+        return int("".join(str(int(c, 36)) for c in moved)) % 97 == 1
+    except ValueError:
+        return False
+
+
+def ssn_ok(area: str, group: str, serial: str) -> bool:
+    """US SSN ranges the SSA never issues: area 000, 666, 900-999; group 00; serial 0000."""
+    a = int(area)
+    return a != 0 and a != 666 and a < 900 and group != "00" and serial != "0000"
+
+
+def _entropy(s: str) -> float:
+    counts = Counter(s)
+    return -sum(n / len(s) * math.log2(n / len(s)) for n in counts.values())
+
+
+# --- finders (one per entity): yield (start, end, score, kind) ----------------------------------------
+Span = tuple[int, int, float, str]
+
+
+def _emails(text: str) -> Iterable[Span]:
+    for m in _EMAIL.finditer(text):
+        yield m.start(), m.end(), 0.95, ""
+
+
+def _phones(text: str) -> Iterable[Span]:
+    for m in _PHONE.finditer(text):
+        s = m.group()
+        digits = _digits(s)
+        if not 7 <= len(digits) <= 15:
+            continue
+        intl = s.startswith(("+", "00"))
+        if not intl and len(digits) < 9:
+            continue
+        if not intl and re.fullmatch(r"\d{1,2}[./-]\d{1,2}[./-]\d{2,4}|\d{4}[./-]\d{1,2}[./-]\d{1,2}", s):
+            continue  # a date
+        cue = _near(_PHONE_CUE, text, m.start(), m.end())
+        if not intl and not cue and not re.search(r"\(\d+\)|\d{3}[ .-]\d{3}[ .-]\d{4}", s):
+            continue
+        yield m.start(), m.end(), 0.9 if (intl or cue) else 0.6, "international" if intl else "national"
+
+
+def _ssns(text: str) -> Iterable[Span]:
+    for m in _SSN.finditer(text):
+        area, sep, group, serial = m.groups()
+        if not ssn_ok(area, group, serial):
+            continue
+        cue = _near(_SSN_CUE, text, m.start(), m.end())
+        if sep == "-" and (cue or not _near(re.compile(r"(?i)\b(?:order|invoice|ref|ticket|case|part|sku|"
+                                                        r"tracking|po|account|id|no\.|#)"), text, m.start(), m.end(),
+                                            25)):
+            yield m.start(), m.end(), 0.9 if cue else 0.7, ""
+        elif cue:
+            yield m.start(), m.end(), 0.85, ""
+
+
+def _cards(text: str) -> Iterable[Span]:
+    for m in _CARD.finditer(text):
+        s = m.group().strip(" -")
+        digits = _digits(s)
+        seps = set(re.findall(r"[ -]", s))
+        if len(seps) > 1 or not luhn_ok(digits):
+            continue
+        network = card_network(digits)
+        if network is None:
+            continue
+        grouped = bool(seps)
+        cue = _near(_CARD_CUE, text, m.start(), m.end())
+        if not grouped and not cue:
+            continue  # a bare 16-digit number without a card cue is too often an id
+        start = m.start() + (len(m.group()) - len(m.group().lstrip(" -")))
+        yield start, start + len(s), 0.95 if cue else 0.8, network
+
+
+def _ibans(text: str) -> Iterable[Span]:
+    for m in _IBAN.finditer(text):
+        compact = m.group().replace(" ", "").upper()
+        if iban_ok(compact):
+            yield m.start(), m.end(), 0.95, compact[:2]
+
+
+def _ips(text: str) -> Iterable[Span]:
+    for m in _IPV4.finditer(text):
+        parts = m.group().split(".")
+        if any(int(p) > 255 or (len(p) > 1 and p[0] == "0") for p in parts):
+            continue
+        if _VERSION_CUE.search(text[max(0, m.start() - 12):m.start()]):
+            continue
+        yield m.start(), m.end(), 0.85, "ipv4"
+    for m in _IPV6.finditer(text):
+        s = m.group()
+        if s.count(":") < 3 and "::" not in s:
+            continue
+        try:
+            ipaddress.IPv6Address(s)
+        except ValueError:
+            continue
+        if re.fullmatch(r"[\d:]+", s) and "::" not in s:
+            continue  # 12:30:45:10 is a time, not an address
+        yield m.start(), m.end(), 0.85, "ipv6"
+
+
+def _dobs(text: str) -> Iterable[Span]:
+    for m in _DATE.finditer(text):
+        if _near(_DOB_CUE, text, m.start(), m.end(), 40):
+            yield m.start(), m.end(), 0.85, ""
+
+
+def _streets(text: str) -> Iterable[Span]:
+    for m in _STREET.finditer(text):
+        s = m.group().rstrip(" ,")
+        if s[0].isdigit() and not _STREET_CAPS.match(s):
+            continue  # "3 days", "5 big roads": the street name must be capitalised
+        if re.match(r"\d+\s+(?:st|nd|rd|th)\b", s, re.I):
+            continue  # "21 st", ordinal
+        yield m.start(), m.start() + len(s), 0.75, ""
+
+
+def _secrets(text: str) -> Iterable[Span]:
+    for kind, pattern, score in _SECRETS:
+        for m in pattern.finditer(text):
+            yield m.start(), m.end(), score, kind
+    for m in _ASSIGNED.finditer(text):
+        value = m.group(1)
+        kinds = sum(bool(re.search(p, value)) for p in ("[a-z]", "[A-Z]", "[0-9]"))
+        if _entropy(value) >= 3.3 and kinds >= 2 and not value.isalpha():
+            yield m.start(1), m.end(1), 0.8, "assigned_secret"
+
+
+_FINDERS: dict[str, Callable[[str], Iterable[Span]]] = {
+    "EMAIL": _emails, "PHONE": _phones, "SSN": _ssns, "CREDIT_CARD": _cards, "IBAN": _ibans,
+    "IP_ADDRESS": _ips, "DATE_OF_BIRTH": _dobs, "STREET_ADDRESS": _streets, "SECRET": _secrets,
+}
+# When spans overlap, the more specific entity wins before score and length.
+_PRIORITY = {"SECRET": 9, "CREDIT_CARD": 8, "IBAN": 8, "EMAIL": 7, "SSN": 6, "IP_ADDRESS": 5, "DATE_OF_BIRTH": 4,
+             "PHONE": 3, "STREET_ADDRESS": 2}
+
+
+def check_entities(entities: Iterable[str] | None, where: str) -> tuple[str, ...]:
+    """Validate entity names (case-insensitive); ``ConfigError`` names the valid ones."""
+    if entities is None:
+        return ENTITIES
+    out = tuple(str(e).upper() for e in ([entities] if isinstance(entities, str) else entities))
+    bad = [e for e in out if e not in ENTITIES]
+    if bad:
+        raise ConfigError(where, f"unknown entity type(s) {bad}", f"use some of {list(ENTITIES)}")
+    return out
+
+
+class PIIDetector:
+    """Find PII and secrets with patterns and checksums (local, fast, no model).
+
+    Args:
+        entities: entity types to report (default all of ``ENTITIES``).
+        min_score: findings below this confidence are dropped.
+        allow: literal values never reported (a support address you publish, say).
+
+    Example:
+        >>> [f.entity for f in PIIDetector().find("Mail ann@example.com, card 4111 1111 1111 1111")]
+        ['EMAIL', 'CREDIT_CARD']
+    """
+
+    def __init__(self, entities: Iterable[str] | None = None, *, min_score: float = 0.5,
+                 allow: Iterable[str] = ()) -> None:
+        self.entities = check_entities(entities, "PIIDetector.entities")
+        if not 0.0 <= min_score <= 1.0:
+            raise ConfigError("PIIDetector.min_score", f"must be in [0, 1], got {min_score!r}", "e.g. 0.5")
+        self.min_score = min_score
+        self.allow = frozenset(allow)
+
+    def __repr__(self) -> str:
+        return f"PIIDetector(entities={list(self.entities)!r})"
+
+    def find(self, text: str) -> list[PIIFinding]:
+        """Findings sorted by position, without overlaps (the more specific, surer, longer span wins)."""
+        if not isinstance(text, str) or not text:
+            return []
+        found = [PIIFinding(entity, s, e, score, kind)
+                 for entity in self.entities for s, e, score, kind in _FINDERS[entity](text)
+                 if score >= self.min_score and text[s:e] not in self.allow]
+        return _without_overlaps(found)
+
+
+def _without_overlaps(found: list[PIIFinding]) -> list[PIIFinding]:
+    found.sort(key=lambda f: (-_PRIORITY.get(f.entity, 0), -f.score, -(f.end - f.start), f.start))
+    taken: list[PIIFinding] = []
+    for f in found:
+        if all(f.end <= t.start or f.start >= t.end for t in taken):
+            taken.append(f)
+    return sorted(taken, key=lambda f: f.start)
+
+
+_PRESIDIO_MAP = {"EMAIL_ADDRESS": "EMAIL", "PHONE_NUMBER": "PHONE", "US_SSN": "SSN", "CREDIT_CARD": "CREDIT_CARD",
+                 "IBAN_CODE": "IBAN", "IP_ADDRESS": "IP_ADDRESS", "DATE_TIME": "DATE_OF_BIRTH",
+                 "LOCATION": "STREET_ADDRESS"}
+
+
+class PresidioDetector:
+    """Microsoft Presidio as the PII engine (extra ``ml``); same ``find`` interface as ``PIIDetector``.
+
+    Secrets are still found by our own patterns (Presidio has no recogniser for provider keys), and
+    Presidio's DATE_TIME only counts as DATE_OF_BIRTH next to a birth cue.
+    """
+
+    def __init__(self, entities: Iterable[str] | None = None, *, min_score: float = 0.5,
+                 language: str = "en") -> None:
+        try:
+            from presidio_analyzer import AnalyzerEngine
+        except ImportError as e:
+            raise ConfigError("pii_engine", "Presidio is not installed",
+                              'pip install "cascadeflow[ml]" (presidio-analyzer and a spaCy model such as '
+                              'en_core_web_lg), or use pii_engine="regex"') from e
+        self.entities = check_entities(entities, "PresidioDetector.entities")
+        self.min_score, self.language = min_score, language
+        self._engine = AnalyzerEngine()
+        self._ours = PIIDetector([e for e in self.entities if e == "SECRET"]) if "SECRET" in self.entities else None
+
+    def find(self, text: str) -> list[PIIFinding]:
+        if not isinstance(text, str) or not text:
+            return []
+        wanted = [k for k, v in _PRESIDIO_MAP.items() if v in self.entities]
+        found = []
+        for r in self._engine.analyze(text=text, language=self.language, entities=wanted):
+            entity = _PRESIDIO_MAP[r.entity_type]
+            if r.score < self.min_score:
+                continue
+            if entity == "DATE_OF_BIRTH" and not _near(_DOB_CUE, text, r.start, r.end, 40):
+                continue
+            found.append(PIIFinding(entity, r.start, r.end, float(r.score), r.entity_type.lower()))
+        if self._ours is not None:
+            found += self._ours.find(text)
+        return _without_overlaps(found)
+
+
+class Redactor:
+    """Replace PII with typed placeholders stable within one request (``<EMAIL_1>``, ``<PHONE_2>``).
+
+    The same value gets the same placeholder across all the texts one ``Redactor`` sees; ``mapping``
+    (placeholder -> original) stays in memory for ``restore``.
+
+    Example:
+        >>> r = Redactor(PIIDetector())
+        >>> r.redact("ann@example.com wrote to bob@example.com, cc ann@example.com")[0]
+        '<EMAIL_1> wrote to <EMAIL_2>, cc <EMAIL_1>'
+        >>> restore("Reply to <EMAIL_2>", r.mapping)
+        'Reply to bob@example.com'
+    """
+
+    def __init__(self, detector: PIIDetector | PresidioDetector | None = None) -> None:
+        self.detector = detector or PIIDetector()
+        self.mapping: dict[str, str] = {}
+        self._by_value: dict[tuple[str, str], str] = {}
+        self._counts: Counter[str] = Counter()
+
+    def redact(self, text: str) -> tuple[str, list[PIIFinding]]:
+        """The text with every finding replaced, and the findings (positions refer to the input)."""
+        found = self.detector.find(text)
+        if not found:
+            return text, found
+        out, pos = [], 0
+        for f in found:
+            value = text[f.start:f.end]
+            key = (f.entity, value)
+            placeholder = self._by_value.get(key)
+            if placeholder is None:
+                self._counts[f.entity] += 1
+                placeholder = f"<{f.entity}_{self._counts[f.entity]}>"
+                self._by_value[key] = placeholder
+                self.mapping[placeholder] = value
+            out += [text[pos:f.start], placeholder]
+            pos = f.end
+        out.append(text[pos:])
+        return "".join(out), found
+
+
+_PLACEHOLDER = re.compile(r"<[A-Z_]+_\d+>")
+
+
+def restore(text: str, mapping: Mapping[str, str]) -> str:
+    """Put the original values back for the exact placeholders (``<EMAIL_1>``) present in ``text``.
+
+    Placeholders the model mangled (``EMAIL_1`` without brackets) are left as they are.
+    """
+    if not mapping or "<" not in text:
+        return text
+    return _PLACEHOLDER.sub(lambda m: mapping.get(m.group(), m.group()), text)
