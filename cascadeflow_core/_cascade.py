@@ -35,7 +35,9 @@ class CascadeOptions:
         stream_mode: ``"buffered"`` (default): a draft is held until validated, then emitted, and only
             the last tier streams live, so a rejected draft never reaches the consumer. ``"optimistic"``:
             every single-model tier streams live; if its draft is rejected an ``escalation`` event
-            withdraws it before the next tier's stream.
+            withdraws it before the next tier's stream. ``"strict"``: nothing streams live, the last
+            tier included; each answer is emitted only after its validator and output guardrails ran
+            (for output guardrails that must never show a leak; the first token comes later).
         retry: retries of one model call before falling through.
         max_concurrency: default concurrency of ``batch`` / ``abatch``.
         progress: progress bar on batches: None = only on a TTY outside CI.
@@ -44,15 +46,16 @@ class CascadeOptions:
             token counts).
     """
 
-    stream_mode: Literal["buffered", "optimistic"] = "buffered"
+    stream_mode: Literal["buffered", "optimistic", "strict"] = "buffered"
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     max_concurrency: int = 8
     progress: bool | None = None
     verifier_cost: Callable[[ModelSpec, Request, Draft], float | None] | None = None
 
     def __post_init__(self) -> None:
-        if self.stream_mode not in ("buffered", "optimistic"):
-            raise ConfigError("stream_mode", f"unknown mode {self.stream_mode!r}", 'use "buffered" or "optimistic"')
+        if self.stream_mode not in ("buffered", "optimistic", "strict"):
+            raise ConfigError("stream_mode", f"unknown mode {self.stream_mode!r}",
+                              'use "buffered", "optimistic" or "strict"')
         if isinstance(self.max_concurrency, bool) or not isinstance(self.max_concurrency, int) \
                 or self.max_concurrency < 1:
             raise ConfigError("max_concurrency", f"must be an int >= 1, got {self.max_concurrency!r}")
@@ -162,6 +165,7 @@ class Cascade:
         self._stations = Stations(
             tiers=self._tiers, router=self.router, tracker=tracker, guardrails=guardrails, cache=cache,
             retry=self.options.retry, optimistic=self.options.stream_mode == "optimistic",
+            strict=self.options.stream_mode == "strict",
             estimate=estimate_cost if tracker is not None else None,
             verifier_cost=self.options.verifier_cost or _default_verifier_cost,
         )

@@ -703,7 +703,7 @@ ENV_VARS: dict[str, str] = {
     "CASCADEFLOW_CACHE": "response cache: off, memory or redis",
     "CASCADEFLOW_CACHE_TTL": "cache entry lifetime in seconds",
     "CASCADEFLOW_REDIS_URL": "Redis URL for CASCADEFLOW_CACHE=redis",
-    "CASCADEFLOW_STREAM_MODE": "buffered or optimistic",
+    "CASCADEFLOW_STREAM_MODE": "buffered, optimistic or strict",
     "CASCADEFLOW_MAX_CONCURRENCY": "default batch concurrency",
 }
 

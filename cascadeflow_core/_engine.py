@@ -117,6 +117,7 @@ class Stations:
     cache: Cache | None = None
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     optimistic: bool = False
+    strict: bool = False  # stream nothing live, not even the last tier
     estimate: Callable[[ModelSpec, Request], float] | None = None
     verifier_cost: Callable[[ModelSpec, Request, Draft], float | None] | None = None
 
@@ -236,7 +237,7 @@ class _Run:
         name = self._name(tier)
         validator = tier.validator or default_validator(len(tier.specs))
         treq = _with_logprobs(req) if needs_logprobs(validator) else req
-        live = self.streaming and len(tier.specs) == 1 and (final or self.st.optimistic)
+        live = self.streaming and len(tier.specs) == 1 and not self.st.strict and (final or self.st.optimistic)
         drafts = yield from self._call_tier(name, tier, treq, live)
         if not drafts:
             return None

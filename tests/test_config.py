@@ -3,7 +3,6 @@ with the field and the fix. Ends with the issue's "done when" scenario, run thro
 
 from __future__ import annotations
 
-import importlib
 import textwrap
 from pathlib import Path
 
@@ -287,15 +286,11 @@ def test_tracker_section_builds_the_cost_tracker(tmp_path: Path) -> None:
 
 
 def test_guardrails_section() -> None:
-    try:
-        mod = importlib.import_module("cascadeflow_core._guardrails")
-    except ImportError:
-        mod = None
-    if mod is not None and hasattr(mod, "from_config"):
-        pytest.skip("guardrails ship their own loader; covered by their tests")
-    with pytest.raises(ConfigError, match="not supported by this version yet") as e:
-        Cascade.from_config({"tiers": ["openai/gpt-4o"], "guardrails": {"pii": "redact"}})
-    assert e.value.field == "guardrails"
+    cascade = Cascade.from_config({"tiers": ["openai/gpt-4o"], "guardrails": {"pii": "redact", "injection": "flag"}})
+    assert cascade.guardrails is not None and cascade.guardrails.pii == "redact"
+    with pytest.raises(ConfigError) as e:
+        Cascade.from_config({"tiers": ["openai/gpt-4o"], "guardrails": {"pii": "scramble"}})
+    assert e.value.field == "guardrails.pii" and "redact" in e.value.fix
 
 
 # --- the "done when" ----------------------------------------------------------------------------

@@ -231,6 +231,20 @@ async def test_live_stream_restores_placeholders_split_across_chunks(mode: str) 
     assert text == f"Reply sent to {EMAIL} and {PHONE}, done." == events[-1].result.text
 
 
+def test_strict_stream_never_shows_a_leak_from_the_last_tier() -> None:
+    from cascadeflow_core import CascadeOptions
+
+    backend = ScriptedBackend({"small": f"key {AWS_KEY}", "big": f"the key is {AWS_KEY}"})
+    specs = [ModelSpec(n, backend=backend) for n in ("small", "big")]
+    guard = Guardrails(output_entities=["SECRET"])
+    live = "".join(e.text for e in Cascade(specs, guardrails=guard).stream("key?") if e.type == "delta")
+    assert AWS_KEY in live  # buffered mode: the verifier streams live before its check
+    strict = Cascade(specs, guardrails=guard, options=CascadeOptions(stream_mode="strict"))
+    events = list(strict.stream("key?"))
+    shown = "".join(e.text for e in events if e.type == "delta")
+    assert AWS_KEY not in shown and shown == events[-1].result.text == "the key is [SECRET REDACTED]"
+
+
 def test_buffered_draft_stream_is_restored() -> None:
     cascade, _ = make({"small": "ok <EMAIL_1>", "big": "unused"}, Guardrails(pii="redact"))
     events = list(cascade.stream(f"I am {EMAIL}"))
