@@ -140,31 +140,73 @@ _FAMILIES: tuple[tuple[str, float, str, str], ...] = (
      r"\b(?:end of (?:user )?(?:input|prompt|document|context|message)|end of (?:system )?instructions)\b"
      r"[^\n]{0,40}(?:\n|$)[\s\S]{0,200}\b(?:now|new|system|ignore|you)"),
 )
-_COMPILED = tuple((cat, w, label, re.compile(p, re.I)) for cat, w, label, p in _FAMILIES)
+_OVERRIDE = "ignore ignoring ignored disregard disregarding forget forgetting override overriding bypass skip drop " \
+            "abandon discard neglect overlook set throw"
+# Words one of which must be in the text (or raw substrings, for tokens and phrases) for a family's
+# regex to run: a set intersection is C-speed, while a regex scan costs ~5-25 microseconds per KB, so
+# an ordinary text skips most scans.
+_ANCHORS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (_OVERRIDE, ()), (_OVERRIDE, ()), (_OVERRIDE, ()),
+    ("instruction instructions rule rules directive directives task order orders", ()),
+    ("follow obey listen adhere comply", ()),
+    ("henceforth", ("from now on", "rest of this conversation")),
+    ("instead", ()),
+    ("ignora ignore ignorez ignores ignoriere ignorare olvida oublie oubliez vergiss dimentica", ()),
+    ("dan stan dude aim evil evilbot betterdan developer dev god jailbreak jailbroken jailbreaked unfiltered "
+     "unrestricted no-limits limits", ()),
+    ("free freed liberated released longer", ()),
+    ("rules restrictions guidelines filters limitations censorship boundaries morals ethics policies safeguards", ()),
+    ("pretend imagine act suppose roleplay role-play play now simulate hypothetically", ()),
+    ("filter filters guardrail guardrails restriction restrictions safeguard safeguards censorship moderation "
+     "alignment policies policy", ()),
+    ("grandma grandmother grandpa grandfather mother father", ()),
+    ("responses answers replies", ()),
+    ("character refuse", ()),
+    ("prompt instructions instruction message rules directives configuration", ()),
+    ("above before prior preceding verbatim word", ()),
+    ("prompt message preprompt pre-prompt", ()),
+    ("told instructed programmed begin start", ()),
+    ("", ("<|", "[inst", "[/inst", "<<sys", "<</sys", "<system", "</system", "<assistant", "</assistant", "<user",
+          "</user")),
+    ("system assistant developer", ()),
+    ("system assistant developer", ()),
+    ("end", ()),
+)
+assert len(_ANCHORS) == len(_FAMILIES)
+_COMPILED = tuple((cat, w, label, re.compile(p, re.I), (frozenset(words.split()), raw))
+                  for (cat, w, label, p), (words, raw) in zip(_FAMILIES, _ANCHORS, strict=True))
+_WORD_SEP = str.maketrans({c: " " for c in "!\"#$%&()*+,./:;<=>?@[\\]^_`{|}~\n\t\r"})
 
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e\u2061\u2062\u2063\u2064"), None)
 _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s", "!": "i"})
-_SPACED = re.compile(r"\b(?:[a-z][ .\-_*]){2,}[a-z]\b")
-_LEETY = re.compile(r"\b(?=[a-z0-9@$!]*[a-z])(?=[a-z0-9@$!]*[0-9@$!])[a-z0-9@$!]{4,}\b")
-_B64 = re.compile(r"(?<![A-Za-z0-9+/=])[A-Za-z0-9+/]{16,}={0,2}(?![A-Za-z0-9+/=])")
-_HEX = re.compile(r"(?<![0-9a-fA-F])(?:[0-9a-fA-F]{2}[ :]?){12,}(?![0-9a-fA-F])")
+_SPACED = re.compile(r"[a-z][ .\-_*][a-z][ .\-_*][a-z](?:[ .\-_*][a-z])*(?![a-z])")
+_LEET_CHARS = str.maketrans("", "", "013457@$!")
+_LEET_MIX = re.compile(r"[a-z][013457@$][a-z]|[013457@$][a-z]{2}[013457@$]")
+_B64 = re.compile(r"[A-Za-z0-9+/]{16,}={0,2}")
+_HEX_SPACED = re.compile(r" [0-9a-fA-F]{2}[ :][0-9a-fA-F]{2}(?:[ :][0-9a-fA-F]{2}){10,}")
 _URLENC = re.compile(r"(?:%[0-9a-fA-F]{2}[^%\s]{0,3}){6,}")
+_HEXDIGITS = frozenset("0123456789abcdefABCDEF")
 _ROT13_CUE = re.compile(r"\brot-?13\b|\bcaesar\b", re.I)
 _DECODE_CUE = re.compile(r"\b(?:decode|decrypt|base64|b64|hex|translate|deobfuscate|execute|follow|run)\b", re.I)
 
 
-def _normalise(text: str) -> str:
+def _normalise(text: str) -> list[str]:
+    """The texts to score: normalised, and a leetspeak-decoded copy when the text has leet characters."""
     t = unicodedata.normalize("NFKC", text).translate(_ZERO_WIDTH).casefold()
-    t = _SPACED.sub(lambda m: re.sub(r"[ .\-_*]", "", m.group()), t)
-    t = _LEETY.sub(lambda m: m.group().translate(_LEET), t)
-    return re.sub(r"[ \t\r\f\v]+", " ", t)
+    t = _SPACED.sub(lambda m: m.group()[::2] if m.group()[1::2].strip(" .-_*") == "" else m.group(), t)
+    t = t.replace("\t", " ")
+    while "  " in t:
+        t = t.replace("  ", " ")
+    if len(t.translate(_LEET_CHARS)) == len(t) or not _LEET_MIX.search(t):
+        return [t]
+    return [t, t.translate(_LEET)]
 
 
 def _decoded_payloads(text: str) -> list[tuple[str, str]]:
     """Decoded chunks that read as text: (how it was encoded, decoded text); bounded in count and size."""
     out: list[tuple[str, str]] = []
-    for m in list(_B64.finditer(text))[:20]:
-        chunk = m.group()
+    tokens = [tok.strip("\"'.,;:()[]{}<>") for tok in text.split() if len(tok) >= 16][:200]
+    for chunk in [m.group() for tok in tokens if (m := _B64.fullmatch(tok))][:20]:
         if len(chunk) > 20_000 or chunk.isalpha() or chunk.isdigit():
             continue
         try:
@@ -172,14 +214,17 @@ def _decoded_payloads(text: str) -> list[tuple[str, str]]:
         except (binascii.Error, ValueError):
             continue
         _keep_text(out, "base64", raw)
-    for m in list(_HEX.finditer(text))[:20]:
+    hexes = [tok for tok in tokens if len(tok) >= 24 and len(tok) % 2 == 0 and all(c in _HEXDIGITS for c in tok)]
+    hexes += [m.group().strip() for m in _HEX_SPACED.finditer(" " + text)]  # spaced bytes "49 67 6e ..."
+    for chunk in hexes[:20]:
         try:
-            _keep_text(out, "hex", bytes.fromhex(re.sub(r"[ :]", "", m.group())[:40_000]))
+            _keep_text(out, "hex", bytes.fromhex(re.sub(r"[ :]", "", chunk)[:40_000]))
         except ValueError:
             continue
-    for m in list(_URLENC.finditer(text))[:20]:
+    for m in list(_URLENC.finditer(text) if "%" in text else ())[:20]:
         out.append(("url-encoding", urllib.parse.unquote(m.group()[:20_000])))
-    if _ROT13_CUE.search(text):
+    low = text.lower()
+    if ("rot" in low or "caesar" in low) and _ROT13_CUE.search(text):
         out.append(("rot13", codecs.decode(text[:20_000], "rot13")))
     return out
 
@@ -220,12 +265,12 @@ class InjectionDetector:
             raise ConfigError("injection_threshold", f"must be a number in (0, 1], got {threshold!r}",
                               "e.g. 0.5 (higher flags less)")
         self.threshold = float(threshold)
-        extra = []
+        extra: list[tuple[str, float, str, re.Pattern[str], tuple[frozenset[str], tuple[str, ...]]]] = []
         for pattern, cat in (extra_patterns or {}).items():
             if cat not in CATEGORIES:
                 raise ConfigError("extra_patterns", f"unknown category {cat!r}", f"use one of {list(CATEGORIES)}")
             try:
-                extra.append((cat, 0.8, "custom pattern", re.compile(pattern, re.I)))
+                extra.append((cat, 0.8, "custom pattern", re.compile(pattern, re.I), (frozenset(), ())))
             except re.error as e:
                 raise ConfigError("extra_patterns", f"bad regex {pattern!r}: {e}", "fix the pattern") from e
         self._families = _COMPILED + tuple(extra)
@@ -251,13 +296,19 @@ class InjectionDetector:
             hits.append(("encoded_payload", 0.3, "asks to decode and follow"))
         return self._combine(hits)
 
-    def _hits(self, norm: str) -> list[tuple[str, float, str]]:
-        hits = []
-        for cat, weight, label, rx in self._families:
-            m = rx.search(norm)
-            if m:
-                hits.append((cat, weight, f"{label}: '{_quote(m.group())}'"))
-        return hits
+    def _hits(self, texts: list[str]) -> list[tuple[str, float, str]]:
+        hits: dict[tuple[str, str], tuple[str, float, str]] = {}
+        for norm in texts:
+            words = set(norm.translate(_WORD_SEP).split())
+            for cat, weight, label, rx, (anchor_words, raw) in self._families:
+                if (cat, label) in hits:
+                    continue
+                if (anchor_words or raw) and words.isdisjoint(anchor_words) and not any(a in norm for a in raw):
+                    continue
+                m = rx.search(norm)
+                if m:
+                    hits[(cat, label)] = (cat, weight, f"{label}: '{_quote(m.group())}'")
+        return list(hits.values())
 
     def _combine(self, hits: list[tuple[str, float, str]]) -> InjectionScore:
         if not hits:
