@@ -1,13 +1,18 @@
 """Prompt-injection and jailbreak detection: weighted phrase families over normalised text.
 
-Local, fast and free. The text is normalised first (Unicode NFKC, case-folded, zero-width and
-control characters removed, s p a c e d letters and common leetspeak undone), then phrase families
-per category fire with a weight; scores combine as ``1 - prod(1 - w)``. Encoded payloads (base64,
-hex, URL-encoding, rot13) are decoded, size-bounded, and scored again. Every reason quotes at most
-40 characters of the matched phrase, never the whole input.
+Local, fast, free and pure standard library. Each text is normalised (Unicode NFKC, look-alike
+Cyrillic/Greek letters mapped to Latin, case-folded, zero-width and other invisible format
+characters removed, s p a c e d letters joined, common leetspeak undone), then phrase *families*
+fire, each with a category and a weight; the weights combine as ``1 - prod(1 - w)``. Boosters
+(``from now on``, a harmful topic, "confirm by saying ...") never fire alone: they only raise a
+score some family already started. Encoded payloads (base64, hex, URL-encoding, rot13, ``\\uXXXX``
+escapes, reversed text, invisible Unicode tag characters) are decoded, size-bounded, and scored
+again; a decoded attack counts under ``encoded_payload``. Every reason quotes at most 40
+characters of the matched phrase, never the whole input.
 
-It catches the common, well-known shapes of attacks; a determined attacker can phrase around any
-pattern list. Use it as one layer (with output checks and least-privilege tools), not as the only one.
+Measured figures and known misses: ``docs/guardrails-injection.md``. It catches the common shapes of
+attacks; a determined attacker can phrase around any pattern list. Use it as one layer (with output
+checks and least-privilege tools), not as the only one.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from __future__ import annotations
 import base64
 import binascii
 import codecs
+import math
 import re
 import unicodedata
 import urllib.parse
@@ -28,8 +34,10 @@ __all__ = ["CATEGORIES", "InjectionDetector", "InjectionScore"]
 CATEGORIES = ("instruction_override", "roleplay_escape", "prompt_extraction", "encoded_payload",
               "delimiter_injection")
 
-_MAX_SCAN = 200_000  # characters scored per message (head and tail); attacks sit at the ends
+_MAX_SCAN = 200_000  # characters scored per text (head and tail halves); attacks sit at the ends
+_MAX_DECODE = 20_000  # characters of one encoded chunk that are decoded
 _QUOTE = 40
+_BOOST = "booster"  # pseudo-category: raises a score, never starts one
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,9 +46,13 @@ class InjectionScore:
 
     Attributes:
         score: in [0, 1].
-        categories: which categories fired (see ``CATEGORIES``).
+        categories: which categories fired (see ``CATEGORIES``), strongest first.
         reasons: readable reasons, each quoting at most 40 characters of the matched phrase.
         threshold: the detector's threshold; ``flagged`` is ``score >= threshold``.
+
+    Example:
+        >>> InjectionScore(0.9, ("instruction_override",), ("...",)).flagged
+        True
     """
 
     score: float
@@ -50,183 +62,346 @@ class InjectionScore:
 
     @property
     def flagged(self) -> bool:
+        """True when ``score >= threshold``."""
         return self.score >= self.threshold
 
 
-_IGNORE = r"(?:ignore|disregard|forget|override|bypass|skip|drop|abandon|discard|neglect|overlook|set aside|throw out)"
-_ALL = r"(?:all|any|every|each|the|your|my|these|those|this|of)?\s*(?:of\s+)?(?:the\s+|your\s+)?"
-_PRIOR = r"(?:previous|prior|preceding|above|earlier|former|original|initial|foregoing|existing|old|system|given)"
-_RULES = r"(?:instructions?|directions?|prompts?|rules?|directives?|guidelines?|commands?|context|constraints?|orders?|" \
-         r"programming|restrictions?|guardrails?|policies|policy|messages?|settings?|text)"
+@dataclass(frozen=True, slots=True)
+class _Family:
+    category: str
+    weight: float
+    label: str
+    rx: re.Pattern[str]
+    words: frozenset[str]  # one of these words must occur in the text for the regex to run
+    raw: tuple[str, ...] = ()  # ... or one of these substrings
 
-# (category, weight, label, pattern) over normalised text.
-_FAMILIES: tuple[tuple[str, float, str, str], ...] = (
-    # instruction override
-    ("instruction_override", 0.9, "instruction override",
-     rf"\b{_IGNORE}\s+{_ALL}(?:\w+\s+){{0,2}}{_PRIOR}\s+(?:\w+\s+){{0,2}}{_RULES}"),
-    ("instruction_override", 0.8, "instruction override",
-     rf"\b{_IGNORE}\s+(?:all\s+|any\s+)?(?:your|the)\s+(?:\w+\s+){{0,2}}{_RULES}\b"),
-    ("instruction_override", 0.6, "instruction override",
-     rf"\b{_IGNORE}\s+(?:everything|anything|all)\s+(?:you\s+(?:were|have been)\s+told|(?:said|written)\s+"
-     rf"(?:above|before|previously)|before this|above)"),
-    ("instruction_override", 0.7, "new instructions",
-     r"(?:^|\n|[.!:]\s)\s*(?:new|updated|revised|real|actual|true|secret|hidden)\s+(?:system\s+)?"
-     r"(?:instructions?|rules?|directives?|task|orders?)\s*[:\-]"),
-    ("instruction_override", 0.55, "instruction override",
-     rf"\b(?:do not|don't|never)\s+(?:follow|obey|listen to|adhere to|comply with)\s+(?:\w+\s+){{0,2}}{_RULES}"),
-    ("instruction_override", 0.55, "instruction override",
-     r"\b(?:from now on|henceforth|for the rest of this conversation),?\s+(?:you\s+(?:will|must|shall|are)|"
-     r"ignore|respond|answer|act)"),
-    ("instruction_override", 0.45, "instruction override",
-     rf"\binstead\s*,?\s+(?:of\s+)?(?:following|obeying)\s+(?:\w+\s+){{0,2}}{_RULES}"),
-    ("instruction_override", 0.9, "instruction override (translated)",
-     r"\b(?:ignora|olvida|ignore[zs]?|oublie[zs]?|ignoriere|vergiss|ignorare|dimentica)\s+(?:\w+\s+){0,3}"
-     r"(?:instrucciones|instructions|anweisungen|istruzioni|consignes|regeln|reglas|règles|regole)"),
-    # role-play escape / jailbreak personas
-    ("roleplay_escape", 0.85, "jailbreak persona",
-     r"\b(?:dan|d\.a\.n|stan|dude|aim|evil\s*bot|betterdan|developer mode|dev mode|god mode|jailbreak(?:ed|mode)?|"
-     r"unfiltered mode|unrestricted mode|no[- ]limits mode)\b(?=[^\n]{0,120}\b(?:mode|anything|now|no|without|"
-     r"enabled|respond|answer|rules|restrictions|filters|limits|can)\b)"),
-    ("roleplay_escape", 0.8, "rules escape",
-     r"\b(?:you\s+(?:are|have been)\s+(?:now\s+)?(?:free|freed|liberated|released|no longer\s+(?:bound|restricted|"
-     r"limited|constrained))|(?:free|freed|liberated)\s+from\s+(?:all\s+|any\s+|your\s+)?(?:rules|restrictions|"
-     r"guidelines|constraints|limitations|filters|policies|shackles))"),
-    ("roleplay_escape", 0.8, "rules escape",
-     r"\b(?:without|with no|have no|has no|doesn't have|does not have|don't have|ignoring|no)\s+(?:any\s+)?"
-     r"(?:ethical|moral|content|safety|openai|anthropic)?\s*(?:rules|restrictions|guidelines|filters|limitations|"
-     r"censorship|boundaries|morals|ethics|policies|safeguards)\b[^\n]{0,80}\b(?:you|answer|respond|reply|"
-     r"pretend|act|character|persona|ai|model|assistant)\b"),
-    ("roleplay_escape", 0.5, "role-play to escape",
-     r"\b(?:pretend|imagine|act as if|suppose|roleplay|role-play|play the role|you are now|simulate|hypothetically)"
-     r"\b[^\n]{0,100}\b(?:no (?:rules|restrictions|filters|limits|guidelines)|unrestricted|unfiltered|uncensored|"
-     r"not bound|anything now|evil|amoral|without (?:rules|restrictions|limits|filters|ethics|morals))"),
-    ("roleplay_escape", 0.55, "policy bypass",
-     r"\b(?:bypass|circumvent|disable|turn off|deactivate|override|get around|evade)\s+(?:your\s+|the\s+|all\s+|any\s+)?"
-     r"(?:safety|content|ethical|moral)?\s*(?:filters?|guardrails?|restrictions?|safeguards?|censorship|"
-     r"moderation|alignment|policies|policy)"),
-    ("roleplay_escape", 0.5, "grandma exploit",
-     r"\b(?:deceased|late|dead)\s+(?:grandma|grandmother|grandpa|grandfather|mother|father)\b[^\n]{0,200}\b"
-     r"(?:used to|would)\s+(?:tell|read|recite|say)"),
-    ("roleplay_escape", 0.45, "two-response jailbreak",
-     r"\b(?:two|2)\s+(?:different\s+)?(?:responses|answers|replies)\b[^\n]{0,120}\b(?:jailbreak|unfiltered|"
-     r"classic|normal)\b"),
-    ("roleplay_escape", 0.6, "stay in character",
-     r"\b(?:stay in character|never break character|don't break character|do not break character)\b[^\n]{0,160}"
-     r"\b(?:rules|restrictions|filters|refuse|policy|policies|guidelines)\b|\b(?:never|do not|don't)\s+refuse\b"),
-    # system prompt extraction
-    ("prompt_extraction", 0.85, "system prompt extraction",
-     r"\b(?:reveal|show|print|display|output|repeat|tell me|give me|share|leak|dump|write out|spell out|recite|"
-     r"what (?:is|are|were))\s+(?:me\s+)?(?:your|the)\s+(?:\w+\s+){0,2}(?:system|initial|original|hidden|secret|"
-     r"developer|internal|pre-?prompt|first)\s*(?:prompt|instructions?|message|rules|directives|configuration)"),
-    ("prompt_extraction", 0.75, "system prompt extraction",
-     r"\b(?:repeat|print|output|copy|echo|reproduce|recite|write)\s+(?:back\s+)?(?:all\s+|everything\s+|the\s+)?"
-     r"(?:text|words|content|everything|instructions)?\s*(?:above|before this|prior to this|preceding|"
-     r"verbatim|word for word)"),
-    ("prompt_extraction", 0.5, "system prompt extraction",
-     r"\b(?:your|the)\s+(?:system prompt|system message|initial prompt|hidden prompt|pre-?prompt)\b"),
-    ("prompt_extraction", 0.6, "system prompt extraction",
-     r"\bwhat (?:were|are) you (?:told|instructed|programmed)\b|\b(?:begin|start) your (?:reply|response|answer) "
-     r"with (?:the|your) (?:system|first|initial)"),
-    # delimiter / fake turn injection
-    ("delimiter_injection", 0.85, "fake conversation turn",
-     r"<\|(?:im_start|im_end|system|endoftext|eot_id|start_header_id)\|>|\[/?inst\]|<</?sys>>|"
-     r"</?(?:system|assistant|user)>"),
-    ("delimiter_injection", 0.7, "fake conversation turn",
-     r"(?:^|\n)\s*(?:#{2,}|={3,}|-{3,}|\*{2,}|\[)\s*(?:system|assistant|developer)\s*(?:message|prompt|override)?"
-     r"\s*(?:#{2,}|={3,}|\*{2,}|\])?\s*:?\s*\S"),
-    ("delimiter_injection", 0.35, "conversation turn label",
-     r"(?:^|\n)\s*(?:system|assistant|developer)\s*(?:message|prompt|override)?\s*:\s*\S"),
-    ("delimiter_injection", 0.6, "fake end of input",
-     r"\b(?:end of (?:user )?(?:input|prompt|document|context|message)|end of (?:system )?instructions)\b"
-     r"[^\n]{0,40}(?:\n|$)[\s\S]{0,200}\b(?:now|new|system|ignore|you)"),
+
+def _fam(category: str, weight: float, label: str, pattern: str, words: str, raw: tuple[str, ...] = ()) -> _Family:
+    return _Family(category, weight, label, re.compile(pattern), frozenset(words.split()), raw)
+
+
+# Vocabulary shared by the patterns (they run on case-folded, normalised text).
+_IGNORE = (r"(?:ignore|disregard|forget|override|bypass|abandon|discard|neglect|overlook|set aside|cancel|"
+           r"never ?mind|pay no attention to|(?:do not|don't) pay (?:any )?attention to|stop following|"
+           r"throw out|skip)")
+_PRIOR = r"(?:previous|prior|preceding|above|earlier|former|original|initial|foregoing|system|given|preset)"
+_TARGET = (r"(?:instructions?|directions?|directives?|prompts?|rules?|guidelines?|commands?|constraints?|orders?|"
+           r"programming|restrictions?|guardrails?|policies|policy|training|task|context|conditioning)")
+_STRONG = (r"(?:instructions?|directives?|guidelines?|rules|programming|system prompt|prompts?|training|"
+           r"restrictions|constraints|policies|filters|safeguards|orders|conditioning)")
+_VOID = (r"(?:void|null|obsolete|cancell?ed|revoked|lifted|suspended|removed|disabled|invalid|overridden|"
+         r"superseded|deprecated|no longer (?:valid|apply|applies|in effect|active|relevant))")
+_AI = r"(?:ai|a\.i\.|assistant|agent|llm|language model|model|chatbot|bot|gpt|chatgpt)"
+_FREE = (r"(?:no|without|not bound by|not restricted by|free of|free from|liberated from|freed from|removed|"
+         r"bypassed|off|disabled)\s+(?:any\s+|all\s+|its\s+|your\s+|the\s+|usual\s+|typical\s+)*(?:\w+\s+){0,2}"
+         r"(?:rules|restrictions|filters?|limits|limitations|guidelines|censorship|ethics|morals|content policy|"
+         r"policies|safeguards|safety training|boundaries|disclaimers|warnings|refusals|shackles|confines)")
+_PERSONA = (r"(?:you are|you're|you will be|act as|act like|pretend (?:to be|you are|you're)|roleplay as|role-play as|"
+            r"play|simulate|imagine you are|become|you are going to (?:be|play|act as|pretend to be))")
+_HARM = (r"(?:meth(?:amphetamine)?|napalm|ricin|sarin|nerve agent|bomb|explosives?|thermite|weapons?|guns?|"
+         r"hotwire|fake id|launder|phishing|malware|ransomware|keylogger|steal|poison|activation keys?|"
+         r"pick (?:a |the )?(?:front )?(?:door )?lock|hack(?:ing)? into|break(?:ing)? into)")
+
+_OVERRIDE_WORDS = ("ignore disregard forget override bypass abandon discard neglect overlook set cancel never nevermind "
+                   "pay stop throw skip")
+
+_FAMILIES: tuple[_Family, ...] = (
+    # --- instruction override --------------------------------------------------------------------
+    _fam("instruction_override", 0.9, "instruction override",
+         rf"\b{_IGNORE}\s+(?!my\b|our\b)(?:\w+\s+){{0,3}}?{_PRIOR}\s+(?:\w+\s+){{0,2}}?{_TARGET}\b", _OVERRIDE_WORDS),
+    _fam("instruction_override", 0.8, "instruction override",
+         rf"\b{_IGNORE}\s+(?:all\s+(?:of\s+)?)?(?:your|any|all|every)\s+(?:\w+\s+){{0,2}}?{_STRONG}\b",
+         _OVERRIDE_WORDS),
+    _fam("instruction_override", 0.55, "instruction override",
+         rf"\b{_IGNORE}\s+the\s+(?:\w+\s+){{0,2}}?(?:{_STRONG}|task)\b(?!\s+(?:of|for|on|in)\b)", _OVERRIDE_WORDS),
+    _fam("instruction_override", 0.65, "instruction override",
+         rf"\b{_IGNORE}\s+(?:everything|anything|all|what)\s+(?:\w+\s+){{0,2}}?(?:you (?:were|have been|'ve been) "
+         rf"(?:told|given|instructed)|(?:said|written) (?:above|before|previously)|before this|above\b)",
+         _OVERRIDE_WORDS),
+    _fam("instruction_override", 0.75, "instructions declared void",
+         rf"\b(?:{_PRIOR}|all|the safety|your|safety|content)\s+(?:\w+\s+)?{_TARGET}\s+(?:are|is|have been|has been|"
+         rf"were)\s+(?:now\s+)?{_VOID}", "void null obsolete cancelled canceled revoked lifted suspended removed "
+         "disabled invalid overridden superseded deprecated longer"),
+    _fam("instruction_override", 0.75, "instructions declared void",
+         r"\b(?:whatever|everything|anything)\s+(?:you were|you've been|you have been)\s+(?:told|instructed|given)"
+         r"[^.\n]{0,40}\b(?:no longer|doesn't|does not|don't)\s+appl", "whatever everything anything"),
+    _fam("instruction_override", 0.6, "new instructions",
+         r"(?:^|\n|[.!:]\s)\s*(?:new|updated|revised|real|actual|true|secret|hidden)\s+(?:system\s+)?"
+         r"(?:instructions?|rules?|directives?|orders?)\s*[:\-]\s*(?!for\b)", "new updated revised real actual "
+         "true secret hidden"),
+    _fam("instruction_override", 0.6, "task switch",
+         r"\byour\s+(?:new|real|true|actual|only|sole)\s+(?:task|job|goal|objective|mission|purpose|instructions?)\s+"
+         r"(?:now\s+)?(?:is|are|will be)\b|\b(?:real|actual|true)\s+(?:task|objective|instructions?)\s*:",
+         "your real actual true"),
+    _fam("instruction_override", 0.5, "task switch",
+         r"\b(?:instead of|rather than)\s+(?:answering|summari[sz]ing|translating|responding to|doing)\s+"
+         r"(?:the|this|my|your|it)\b|\b(?:do not|don't)\s+(?:summari[sz]e|translate|answer)\s+(?:it|this|that)\s*"
+         r"[.;,]\s*instead\b", "instead rather"),
+    _fam("instruction_override", 0.55, "instruction override",
+         rf"\b(?:do not|don't|never|stop)\s+(?:follow|obey|listen to|adhere to|comply with)(?:ing)?\s+"
+         rf"(?:any\s+|all\s+)?(?:your|the|those|these)\s+(?:\w+\s+){{0,2}}?{_STRONG}\b", "follow obey listen adhere "
+         "comply following"),
+    _fam("instruction_override", 0.5, "addressed to the AI",
+         rf"\b(?:note|message|instructions?|attention|important|notice|reminder)\s*(?:to|for)\s+(?:the\s+|any\s+|all\s+)?"
+         rf"{_AI}s?\b|\b{_AI}s?\s+(?:reading|processing|summari[sz]ing|parsing|crawling)\s+(?:this|the)\b|"
+         rf"\[\s*{_AI}\s*:|\battention,?\s+{_AI}s?\b", "note message instruction instructions attention important "
+         "notice reminder reading processing summarizing summarising parsing crawling ai", ("[ai", "[assistant")),
+    _fam("instruction_override", 0.9, "instruction override (translated)",
+         r"\b(?:ignora|olvida|ignore[zs]?|oublie[zs]?|ignoriere|vergiss|ignorare|dimentica|esque[cç]a|ignorar)\s+"
+         r"(?:\w+\s+){0,3}?(?:instrucciones|instructions|anweisungen|istruzioni|consignes|regeln|reglas|règles|"
+         r"regole|instruções|vorgaben|directives|indicaciones)\b", "ignora olvida ignore ignorez ignores oublie "
+         "oubliez oublies ignoriere vergiss ignorare dimentica esqueça esqueca ignorar"),
+    _fam("instruction_override", 0.75, "instruction override (translated)",
+         r"\b(?:vergiss|ignoriere)\s+alles\b[^.\n]{0,40}\b(?:vorher|zuvor|bisher)|\b(?:olvida|ignora)\s+todo\s+lo\s+"
+         r"(?:anterior|que te (?:dijeron|han dicho))|\b(?:oublie[zs]?|ignore[zs]?)\s+tout\s+ce\s+qu(?:'|e\s)on\b",
+         "vergiss ignoriere olvida ignora oublie oubliez ignorez"),
+    _fam("instruction_override", 0.5, "suspended safety",
+         r"\b(?:safety|content|ethical)\s+(?:rules|guidelines|policies|filters|restrictions)\s+(?:are|is)\s+"
+         r"(?:now\s+)?(?:suspended|off|disabled|lifted)|\bsystem override\b", "safety content ethical override"),
+    # --- role-play escape / jailbreak personas ---------------------------------------------------
+    _fam("roleplay_escape", 0.85, "jailbreak persona",
+         r"\b(?:do anything now|always intelligent and machiavellian|strive to avoid norms|betterdan|evilbot|"
+         r"mongo tom|anti-?dan|dan mode|dan \d+(?:\.\d+)?|jailbreak mode|unrestricted mode|unfiltered mode|"
+         r"no-?limits mode|god mode|opposite mode)\b", "anything machiavellian norms betterdan evilbot mongo "
+         "dan anti-dan antidan jailbreak unrestricted unfiltered no-limits nolimits god opposite mode"),
+    _fam("roleplay_escape", 0.85, "developer mode jailbreak",
+         r"\b(?:chatgpt|gpt|ai|assistant|model|act as|you are|you're)\b[^.\n]{0,30}\bdeveloper mode (?:enabled|on)\b|"
+         r"\bdeveloper mode (?:response|output|answer|reply)s?\b|\b(?:you are|you're) (?:now )?in developer mode\b",
+         "developer"),
+    _fam("roleplay_escape", 0.8, "jailbroken", r"\b(?:you are|you're|consider yourself|as|be|a|an)\s+(?:now\s+)?"
+         r"(?:a\s+|an\s+)?jailbr(?:o|ea)ken\b|\[jailbreak\]", "jailbroken jailbreaken jailbreak"),
+    _fam("roleplay_escape", 0.8, "rules escape",
+         r"\b(?:you\s+(?:are|have been|'re)\s+(?:now\s+)?(?:free|freed|liberated|released|unshackled|no longer\s+"
+         r"(?:bound|restricted|limited|constrained)))\b|\bbroken free of\b|\b(?:freed|liberated|released) from "
+         r"(?:your|its|the|all|any)\b", "free freed liberated released unshackled longer broken"),
+    _fam("roleplay_escape", 0.8, "unrestricted persona",
+         rf"\b{_PERSONA}\s+(?:now\s+)?(?:a\s+|an\s+|the\s+)?(?:\w+\s+){{0,4}}?{_AI}\b[^\n]{{0,140}}?(?:{_FREE}|\b(?:"
+         rf"unfiltered|uncensored|unrestricted|amoral|evil|rogue|hacked|never (?:refuses|declines|says no|says it)|"
+         rf"not restricted)\b)", "ai assistant agent llm model chatbot bot gpt chatgpt robot"),
+    _fam("roleplay_escape", 0.7, "unrestricted persona",
+         r"\b(?:an?|the)\s+(?:unfiltered|uncensored|unrestricted|amoral|evil|rogue|jailbroken)\s+(?:ai|chatbot|model|"
+         r"assistant|bot)\b", "unfiltered uncensored unrestricted amoral evil rogue jailbroken"),
+    _fam("roleplay_escape", 0.45, "restrictions removed", rf"\b{_FREE}\b",
+         "no without bound restricted free liberated freed removed bypassed off disabled"),
+    _fam("roleplay_escape", 0.35, "role-play to escape",
+         r"\b(?:pretend|imagine|act as if|suppose|roleplay|role-play|play the role|simulate|hypothetically|"
+         r"let's say|in this (?:story|roleplay|role-play|game))\b", "pretend imagine act suppose roleplay role-play "
+         "play simulate hypothetically let's this"),
+    _fam("roleplay_escape", 0.55, "policy bypass",
+         r"\b(?:bypass|circumvent|disable|turn off|deactivate|override|get around|evade|switch off)\s+(?:your|all|any|"
+         r"its)\s+(?:\w+\s+){0,2}?(?:filters?|guardrails?|restrictions?|safeguards?|censorship|moderation|alignment|"
+         r"policies|policy|safety)\b|\b(?:your|its)\s+(?:\w+\s+)?(?:filters?|safeguards?|guardrails?)\s+(?:are|is)\s+"
+         r"(?:turned\s+|switched\s+)?(?:off|disabled|bypassed|removed)\b", "bypass circumvent disable turn "
+         "deactivate override get evade switch your its"),
+    _fam("roleplay_escape", 0.5, "grandma exploit",
+         r"\b(?:grandma|grandmother|grandpa|grandfather|granny|nana)\b[^\n]{0,200}?\b(?:act as|pretend (?:to be|you are|"
+         r"you're)|play|be)\s+(?:her|him|them|my)\b|\b(?:deceased|late|dead)\s+(?:grandma|grandmother|grandpa|"
+         r"grandfather|granny|mother|father)\b", "grandma grandmother grandpa grandfather granny nana deceased late"),
+    _fam("roleplay_escape", 0.45, "two-response jailbreak",
+         r"\b(?:two|2|both)\s+(?:different\s+)?(?:responses|answers|replies|a normal)\b[^\n]{0,120}\b(?:jailbreak|"
+         r"unfiltered|developer mode|no filters?|classic)\b", "two both responses answers replies normal"),
+    _fam("roleplay_escape", 0.6, "never refuse",
+         r"\b(?:stay in character|never break character|don't break character|do not break character)\b[^\n]{0,160}"
+         r"\b(?:rules|restrictions|filters|refuse|policy|policies|guidelines|illegal)\b|\b(?:never|must not|do not|"
+         r"don't|cannot|can't)\s+(?:ever\s+)?(?:refuse|decline|say no|say (?:that )?(?:it|you) can't)\b",
+         "character refuse decline never no"),
+    _fam("roleplay_escape", 0.55, "opposite day", r"\bopposite day\b|\beverything your (?:rules|guidelines) forbid\b",
+         "opposite forbid"),
+    _fam("roleplay_escape", 0.5, "fiction wrapper",
+         rf"\b(?:story|script|movie|novel|character|roleplay|role-play|game)\b[^\n]{{0,160}}?\b(?:real|working|actual|"
+         rf"step by step|in (?:real )?(?:technical )?detail)\b[^\n]{{0,60}}?\b(?:instructions|steps|how to|recipe)\b"
+         rf"[^\n]{{0,60}}?{_HARM}", "story script movie novel character roleplay role-play game"),
+    # --- system prompt extraction ----------------------------------------------------------------
+    _fam("prompt_extraction", 0.85, "system prompt extraction",
+         r"\b(?:reveal|show|print|display|output|repeat|tell|give|share|leak|dump|write out|spell out|recite|paste|copy|"
+         r"echo|translate|summari[sz]e|list|quote|what (?:is|are|was|were|does|do))\s+(?:me\s+)?(?:all\s+)?(?:of\s+)?"
+         r"(?:your|the)\s+(?:\w+\s+){0,2}?(?:system|initial|original|hidden|secret|developer|internal|pre-?|first|"
+         r"full|complete|confidential|starting|exact)\s*(?:prompt|instructions?|message|rules|directives|"
+         r"configuration|guidelines)\b", "reveal show print display output repeat tell give share leak dump write "
+         "spell recite paste copy echo translate summarize summarise list quote what"),
+    _fam("prompt_extraction", 0.6, "system prompt extraction",
+         r"\b(?:reveal|show|print|display|output|repeat|tell|give|share|leak|dump|paste|copy|echo|recite|quote)\s+"
+         r"(?:me\s+)?(?:all\s+)?(?:of\s+)?your\s+(?:\w+\s+)?(?:prompt|instructions|rules|configuration|directives|"
+         r"guidelines)\b", "reveal show print display output repeat tell give share leak dump paste copy echo recite "
+         "quote"),
+    _fam("prompt_extraction", 0.75, "system prompt extraction",
+         r"\b(?:your|the)\s+(?:\w+\s+)?(?:prompt|instructions|rules|message)\s+(?:verbatim|word for word|exactly as "
+         r"written|in full)\b|\b(?:repeat|print|output|copy|echo|reproduce|recite|write|paste)\s+(?:back\s+)?(?:all\s+|"
+         r"everything\s+|the\s+)?(?:text|words|content|everything|messages?|instructions|prompt)?\s*(?:(?:that was\s+)?"
+         r"(?:written\s+)?(?:above|before)\s*(?:this line|this message|my first message|the user|[,.;:\"'(]|$|"
+         r"starting|including|verbatim)|prior to this|preceding)", "verbatim word written repeat print output copy "
+         "echo reproduce recite write paste"),
+    _fam("prompt_extraction", 0.45, "system prompt mention",
+         r"\byour\s+(?:system prompt|system message|initial prompt|hidden prompt|pre-?prompt|original prompt|"
+         r"initial instructions|original instructions|hidden instructions|secret instructions)\b", "your"),
+    _fam("prompt_extraction", 0.7, "system prompt extraction",
+         r"\bwhat (?:were|are|was) you (?:told|instructed|programmed|initiali[sz]ed)\b|\b(?:instructions|rules|prompt)"
+         r" (?:that )?you (?:were|have been) (?:given|initiali[sz]ed with|programmed with|told)\b|\bwhat (?:rules|"
+         r"instructions) were you (?:given|programmed with|told)\b|\b(?:begin|start) your (?:reply|response|answer) "
+         r"with (?:the|your) (?:system|first|initial)", "told instructed programmed initialized initialised given "
+         "begin start"),
+    _fam("prompt_extraction", 0.55, "hidden context extraction",
+         r"\b(?:the one|the parts?|messages?|text)\s+(?:that\s+)?i (?:can't|cannot|can not|don't) see\b|\bincluding "
+         r"the (?:system|hidden) (?:one|message|parts?)\b|\b(?:context window|your memory)\b[^\n]{0,60}\b(?:before|"
+         r"including|every|all)\b|\b(?:dump|output|print|show)\s+(?:\w+\s+){0,3}(?:context window|your memory)\b|"
+         r"\bbefore (?:'|\")?user:", "see including context memory dump output print show before"),
+    _fam("prompt_extraction", 0.6, "starting with 'You are'",
+         r"\b(?:starting|beginning|begin|start)\s+with\s+(?:the\s+(?:phrase|words?)\s+)?[\"'“‘]?you are\b",
+         "starting beginning begin start"),
+    _fam("prompt_extraction", 0.8, "system prompt extraction (translated)",
+         r"\b(?:prompt|mensaje|instrucciones) del sistema\b|\binstructions? (?:du )?syst[eè]me\b|\bsystem-?prompt\b|"
+         r"\bsystemanweisungen\b", "prompt mensaje instrucciones instructions instruction systemprompt system-prompt "
+         "systemanweisungen"),
+    _fam("prompt_extraction", 0.5, "system prompt in code", r"\bprint\(\s*(?:system_prompt|instructions|prompt)\s*\)",
+         "print"),
+    # --- delimiter / fake turn injection ---------------------------------------------------------
+    _fam("delimiter_injection", 0.85, "fake conversation turn",
+         r"(?:<\|(?:im_start|system|start_header_id|endoftext)\|>\s*(?:system|assistant|developer)?|<\|(?:system|"
+         r"assistant)\|>|\[/?inst\]|<</?sys>>|<start_of_turn>\s*model|<im_start>\s*(?:system|assistant))"
+         r"(?:<\|end_header_id\|>)?\s*(?!\s*(?:token|tag|tags|format|template|marker)s?\b)[a-z\"'!]", "",
+         ("<|", "[inst", "[/inst", "<<sys", "<</sys", "<start_of_turn", "<im_start")),
+    _fam("delimiter_injection", 0.35, "chat template token",
+         r"<\|[a-z_]{2,20}\|>|\[/?inst\]|<</?sys>>|<(?:start|end)_of_turn>", "", ("<|", "[inst", "[/inst", "<<sys",
+                                                                                 "<</sys", "_of_turn>")),
+    _fam("delimiter_injection", 0.8, "fake role tag",
+         r"</(?:user|context|document|input|instructions|data|human)>\s*<(?:system|assistant|instructions|developer)|"
+         r"<(?:system|assistant|developer|instructions|system_override|admin)\b[^>]{0,20}>\s*[a-z][a-z',]*\s+[a-z]",
+         "", ("</", "<system", "<assistant", "<developer", "<instructions", "<admin")),
+    _fam("delimiter_injection", 0.75, "fake system header",
+         r"(?:^|\n)\s*(?:#{1,6}|={2,}|-{3,}|\*\*|\[\[?|<!--)\s*(?:system|assistant|developer|admin|instruction)"
+         r"(?:\s+(?:message|prompt|notice|update|override|instructions|note|alert))?\s*(?:\*\*|\]\]?|#{1,6}|={2,}|:)",
+         "system assistant developer admin instruction"),
+    _fam("delimiter_injection", 0.7, "fake system message",
+         r"(?:^|\n|[.!]\s|<!--\s*)(?:system|developer|admin)\s*(?:message|prompt|notice|override)?\s*:\s*[^\n]{0,80}?"
+         r"\b(?:the (?:assistant|ai|model|user)|you|new instructions|new policy|override)\b\s*(?:above\s+)?(?:must|"
+         r"should|will|are|is|has|have|now|follow)", "system developer admin"),
+    _fam("delimiter_injection", 0.35, "conversation turn label",
+         r"(?:^|\n)\s*(?:system|assistant|developer)\s*(?:message|prompt|override)?\s*:\s*\S", "system assistant "
+         "developer"),
+    _fam("delimiter_injection", 0.7, "system prompt update",
+         r"\b(?:system (?:prompt|message|instructions?) (?:update|override|change)|new system (?:prompt|message|"
+         r"instructions?)\s*:|begin system instructions|\[system\]\(#)", "system"),
+    _fam("delimiter_injection", 0.75, "fake assistant turn",
+         r"(?:^|\n)\s*(?:assistant|ai|model)\s*:\s*[^\n]{0,100}?\b(?:my (?:rules|instructions|restrictions)|disclose|"
+         r"reveal|confidential instructions|no restrictions|without restrictions|hidden instructions|the api keys|"
+         r"i'?ll ignore|i will ignore|i'?ll drop|i will drop|is authori[sz]ed)", "assistant ai model"),
+    _fam("delimiter_injection", 0.6, "fake end of input",
+         r"\b(?:end of (?:the )?(?:user )?(?:input|prompt|document|context|message|instructions|conversation)|"
+         r"(?:user input|input|prompt|document(?: text)?|context) ends(?: here)?|end (?:user )?prompt)\b[^\n]{0,40}"
+         r"(?:\n|$|\.)[\s\S]{0,200}?\b(?:system|new instructions|begin|ignore|you are|assistant)\b", "end ends"),
+    _fam("delimiter_injection", 0.45, "role in JSON",
+         r"[\"']role[\"']\s*:\s*[\"'](?:system|developer)[\"']", "role"),
+    # --- boosters: never start a score --------------------------------------------------------------
+    _fam(_BOOST, 0.25, "persistent change",
+         r"\b(?:from now on|from this (?:moment|point)(?: on)?|henceforth|for the rest of (?:this|the) "
+         r"(?:conversation|chat|session)|no matter what|a partir de ahora|ab jetzt|d[ée]sormais)\b",
+         "from henceforth rest matter partir jetzt désormais desormais"),
+    _fam(_BOOST, 0.3, "harmful request", rf"\b{_HARM}\b", "meth methamphetamine napalm ricin sarin nerve bomb "
+         "explosive explosives thermite weapon weapons gun guns hotwire fake launder phishing malware ransomware "
+         "keylogger steal poison activation pick hack hacking break breaking"),
+    _fam(_BOOST, 0.3, "compliance check", r"\b(?:confirm (?:by|that) (?:saying|replying|you)|say \"?i am free|"
+         r"(?:reply|respond|answer) (?:only )?with (?:the (?:single )?words?|\"|')|i have been pwned|haha pwned|"
+         r"access granted|accès accordé)", "confirm say reply respond answer pwned granted accès"),
+    _fam(_BOOST, 0.3, "secrets or exfiltration",
+         r"\b(?:admin(?:istrator)? (?:password|token|credentials)|api keys?|secret (?:key|code)|password|"
+         r"credentials|send (?:the|all|every)\b[^\n]{0,40}\bto\s+(?:https?://|\S+@))", "admin administrator api "
+         "secret password credentials send"),
 )
-_OVERRIDE = "ignore ignoring ignored disregard disregarding forget forgetting override overriding bypass skip drop " \
-            "abandon discard neglect overlook set throw"
-# Words one of which must be in the text (or raw substrings, for tokens and phrases) for a family's
-# regex to run: a set intersection is C-speed, while a regex scan costs ~5-25 microseconds per KB, so
-# an ordinary text skips most scans.
-_ANCHORS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    (_OVERRIDE, ()), (_OVERRIDE, ()), (_OVERRIDE, ()),
-    ("instruction instructions rule rules directive directives task order orders", ()),
-    ("follow obey listen adhere comply", ()),
-    ("henceforth", ("from now on", "rest of this conversation")),
-    ("instead", ()),
-    ("ignora ignore ignorez ignores ignoriere ignorare olvida oublie oubliez vergiss dimentica", ()),
-    ("dan stan dude aim evil evilbot betterdan developer dev god jailbreak jailbroken jailbreaked unfiltered "
-     "unrestricted no-limits limits", ()),
-    ("free freed liberated released longer", ()),
-    ("rules restrictions guidelines filters limitations censorship boundaries morals ethics policies safeguards", ()),
-    ("pretend imagine act suppose roleplay role-play play now simulate hypothetically", ()),
-    ("filter filters guardrail guardrails restriction restrictions safeguard safeguards censorship moderation "
-     "alignment policies policy", ()),
-    ("grandma grandmother grandpa grandfather mother father", ()),
-    ("responses answers replies", ()),
-    ("character refuse", ()),
-    ("prompt instructions instruction message rules directives configuration", ()),
-    ("above before prior preceding verbatim word", ()),
-    ("prompt message preprompt pre-prompt", ()),
-    ("told instructed programmed begin start", ()),
-    ("", ("<|", "[inst", "[/inst", "<<sys", "<</sys", "<system", "</system", "<assistant", "</assistant", "<user",
-          "</user")),
-    ("system assistant developer", ()),
-    ("system assistant developer", ()),
-    ("end", ()),
-)
-assert len(_ANCHORS) == len(_FAMILIES)
-_COMPILED = tuple((cat, w, label, re.compile(p, re.I), (frozenset(words.split()), raw))
-                  for (cat, w, label, p), (words, raw) in zip(_FAMILIES, _ANCHORS, strict=True))
+
 _WORD_SEP = str.maketrans({c: " " for c in "!\"#$%&()*+,./:;<=>?@[\\]^_`{|}~\n\t\r"})
+_INVISIBLE = dict.fromkeys([0x00AD, 0x034F, 0x061C, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x180E, 0x3164, 0xFEFF, 0xFFA0,
+                            *range(0x200B, 0x2010), *range(0x202A, 0x202F), *range(0x2060, 0x2070),
+                            *range(0xFE00, 0xFE10), *range(0xFFF9, 0xFFFC)])
+_CONFUSABLE = str.maketrans("аеорсхуіјѕԁһӏԛԝαεοιρτυνκ", "aeopcxyijsdhlqwaeoiptuvk")  # Cyrillic, Greek look-alikes
+_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s", "!": "i",
+                       "|": "l"})
+_LEET_CHARS = str.maketrans("", "", "013457@$!|")
+_LEET_MIX = re.compile(r"[a-z][013457@$|][a-z]|[013457@$][a-z]{2}|[a-z]{2}[013457@$]\b")
+_SPACED = re.compile(r"(?<![^\W\d_])[^\W\d_](?:(?: |[.\-_*] ?)[^\W\d_]){3,}(?![^\W\d_])")
+_TAGS = re.compile("[\U000e0000-\U000e007f]+")
 
-_ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e\u2061\u2062\u2063\u2064"), None)
-_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s", "!": "i"})
-_SPACED = re.compile(r"[a-z][ .\-_*][a-z][ .\-_*][a-z](?:[ .\-_*][a-z])*(?![a-z])")
-_LEET_CHARS = str.maketrans("", "", "013457@$!")
-_LEET_MIX = re.compile(r"[a-z][013457@$][a-z]|[013457@$][a-z]{2}[013457@$]")
-_B64 = re.compile(r"[A-Za-z0-9+/]{16,}={0,2}")
-_HEX_SPACED = re.compile(r" [0-9a-fA-F]{2}[ :][0-9a-fA-F]{2}(?:[ :][0-9a-fA-F]{2}){10,}")
-_URLENC = re.compile(r"(?:%[0-9a-fA-F]{2}[^%\s]{0,24}){4,}")
-_HEXDIGITS = frozenset("0123456789abcdefABCDEF")
-_ROT13_CUE = re.compile(r"\brot-?13\b|\bcaesar\b", re.I)
-_DECODE_CUE = re.compile(r"\b(?:decode|decrypt|base64|b64|hex|translate|deobfuscate|execute|follow|run)\b", re.I)
+
+def _despace(m: re.Match[str]) -> str:
+    """``i g n o r e`` -> ``ignore`` (single separators between letters; a double space is a word gap)."""
+    return m.group().replace(" ", "").replace(".", "").replace("-", "").replace("_", "").replace("*", "")
 
 
 def _normalise(text: str) -> list[str]:
     """The texts to score: normalised, and a leetspeak-decoded copy when the text has leet characters."""
-    t = unicodedata.normalize("NFKC", text).translate(_ZERO_WIDTH).casefold()
-    t = _SPACED.sub(lambda m: m.group()[::2] if m.group()[1::2].strip(" .-_*") == "" else m.group(), t)
-    t = t.replace("\t", " ")
-    while "  " in t:
-        t = t.replace("  ", " ")
+    t = unicodedata.normalize("NFKC", text).translate(_INVISIBLE)
+    if "\U000e0000" <= max(t, default=" "):
+        t = _TAGS.sub("", t)
+    t = t.casefold().translate(_CONFUSABLE).replace("\t", " ").replace("\u2019", "'")
+    if " " in t:
+        t = _SPACED.sub(_despace, t)
+        t = re.sub(r" {2,}", " ", t) if "  " in t else t
     if len(t.translate(_LEET_CHARS)) == len(t) or not _LEET_MIX.search(t):
         return [t]
     return [t, t.translate(_LEET)]
 
 
+# --- encoded payloads ------------------------------------------------------------------------------
+_B64 = re.compile(r"[A-Za-z0-9+/\-_]{16,}={0,2}")
+_HEX_SPACED = re.compile(r"(?:\b[0-9a-fA-F]{2}[ :,]){11,}[0-9a-fA-F]{2}\b")
+_URLENC = re.compile(r"[^%\s]{0,24}(?:%[0-9a-fA-F]{2}[^%\s]{0,24}){4,}")
+_UESC = re.compile(r"(?:\\u[0-9a-fA-F]{4}|\\x[0-9a-fA-F]{2}){6,}")
+_HEXDIGITS = frozenset("0123456789abcdefABCDEF")
+_ROT13_CUE = re.compile(r"\brot-?13\b|\bcaesar\b", re.I)
+_REVERSE_CUE = re.compile(r"\b(?:revers\w*|backwards?|mirrored|right to left)\b", re.I)
+_DECODE_CUE = re.compile(r"\b(?:decode|decrypt|decipher|base64|b64|hex|rot-?13|unescape|reverse)\b[^\n]{0,80}\b(?:"
+                         r"follow|execute|run|do|act|comply|obey|answer|respond|perform)\b", re.I)
+_IMPERATIVE = re.compile(r"\b(?:you|your|ignore|disregard|forget|reply|respond|answer|say|print|output|reveal|"
+                         r"tell|send|forward|pretend|act|must|from now on)\b", re.I)
+
+
 def _decoded_payloads(text: str) -> list[tuple[str, str]]:
     """Decoded chunks that read as text: (how it was encoded, decoded text); bounded in count and size."""
     out: list[tuple[str, str]] = []
-    tokens = [tok.strip("\"'.,;:()[]{}<>") for tok in text.split() if len(tok) >= 16][:200]
-    for chunk in [m.group() for tok in tokens if (m := _B64.fullmatch(tok))][:20]:
-        if len(chunk) > 20_000 or chunk.isalpha() or chunk.isdigit():
-            continue
-        try:
-            raw = base64.b64decode(chunk + "=" * (-len(chunk) % 4), validate=False)
-        except (binascii.Error, ValueError):
-            continue
-        _keep_text(out, "base64", raw)
-    hexes = [tok for tok in tokens if len(tok) >= 24 and len(tok) % 2 == 0 and all(c in _HEXDIGITS for c in tok)]
-    hexes += [m.group().strip() for m in _HEX_SPACED.finditer(" " + text)]  # spaced bytes "49 67 6e ..."
+    if any(c.isdigit() or c.isupper() for c in text[:_MAX_DECODE]) or "+" in text or "/" in text:
+        for m in list(_B64.finditer(text))[:20]:
+            chunk = m.group()
+            if len(chunk) > _MAX_DECODE or chunk.isalpha() or chunk.isdigit() or chunk.islower():
+                continue
+            alt = "-" in chunk or "_" in chunk
+            try:
+                raw = base64.b64decode(chunk + "=" * (-len(chunk) % 4), altchars=b"-_" if alt else None)
+            except (binascii.Error, ValueError):
+                continue
+            _keep_text(out, "base64", raw)
+    _hex_payloads(text, out)
+    if "%" in text:
+        for m in list(_URLENC.finditer(text))[:20]:
+            out.append(("url-encoding", urllib.parse.unquote(m.group()[:_MAX_DECODE])))
+    if "\\" in text:
+        for m in list(_UESC.finditer(text))[:20]:
+            s = m.group()[:_MAX_DECODE]
+            out.append(("escape sequences", re.sub(r"\\(?:u([0-9a-fA-F]{4})|x([0-9a-fA-F]{2}))",
+                                                  lambda e: chr(int(e.group(1) or e.group(2), 16)), s)))
+    low = text[:_MAX_DECODE].lower()
+    if ("rot" in low or "caesar" in low) and _ROT13_CUE.search(text):
+        out.append(("rot13", codecs.decode(text[:_MAX_DECODE], "rot13")))
+    if _REVERSE_CUE.search(low):
+        out.append(("reversed text", text[:_MAX_DECODE][::-1]))
+    tags = _TAGS.findall(text[:_MAX_DECODE * 4]) if "\U000e0000" <= max(text, default=" ") else []
+    for run in tags[:20]:
+        out.append(("invisible tag characters", "".join(chr(ord(c) - 0xE0000) for c in run)))
+    return out
+
+
+def _hex_payloads(text: str, out: list[tuple[str, str]]) -> None:
+    hexes: list[str] = []
+    for tok in text.split()[:20_000]:
+        tok = tok.strip("\"'.,;:()[]{}<>")
+        tok = tok[2:] if tok[:2] in ("0x", "0X") else tok
+        if len(tok) >= 24 and len(tok) % 2 == 0 and all(c in _HEXDIGITS for c in tok):
+            hexes.append(tok)
+    if " " in text or ":" in text:
+        hexes += [m.group() for m in _HEX_SPACED.finditer(text[:_MAX_DECODE * 4])]
     for chunk in hexes[:20]:
         try:
-            _keep_text(out, "hex", bytes.fromhex(re.sub(r"[ :]", "", chunk)[:40_000]))
+            _keep_text(out, "hex", bytes.fromhex(re.sub(r"[ :,]", "", chunk)[:_MAX_DECODE * 2]))
         except ValueError:
             continue
-    for m in list(_URLENC.finditer(text) if "%" in text else ())[:20]:
-        out.append(("url-encoding", urllib.parse.unquote(m.group()[:20_000])))
-    low = text.lower()
-    if ("rot" in low or "caesar" in low) and _ROT13_CUE.search(text):
-        out.append(("rot13", codecs.decode(text[:20_000], "rot13")))
-    return out
 
 
 def _keep_text(out: list[tuple[str, str]], how: str, raw: bytes) -> None:
@@ -244,13 +419,24 @@ def _quote(s: str) -> str:
     return s if len(s) <= _QUOTE else s[:_QUOTE - 3] + "..."
 
 
+def _words_of_text(s: str) -> bool:
+    """Whether a decoded chunk reads as prose: at least four space-separated alphabetic words."""
+    return sum(1 for w in s.split() if w.strip(".,:;!?'\"").isalpha()) >= 4
+
+
+Hit = tuple[str, float, str]  # (category, weight, reason)
+
+
 class InjectionDetector:
     """Score a text for prompt injection and jailbreak attempts.
 
     Args:
-        threshold: score in [0, 1] from which ``InjectionScore.flagged`` is true.
+        threshold: score in (0, 1] from which ``InjectionScore.flagged`` is true.
         extra_patterns: your own phrases, ``{regex: category}`` (category one of ``CATEGORIES``),
-            each firing with weight 0.8.
+            each matched case-insensitively on the normalised text, firing with weight 0.8.
+
+    Raises:
+        ConfigError: the threshold is not a number in (0, 1], a category is unknown or a regex is bad.
 
     Example:
         >>> d = InjectionDetector()
@@ -261,61 +447,74 @@ class InjectionDetector:
     """
 
     def __init__(self, threshold: float = 0.5, *, extra_patterns: Mapping[str, str] | None = None) -> None:
-        if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0.0 < threshold <= 1.0:
+        if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0.0 < threshold <= 1.0 \
+                or math.isnan(threshold):
             raise ConfigError("injection_threshold", f"must be a number in (0, 1], got {threshold!r}",
-                              "e.g. 0.5 (higher flags less)")
+                              "use e.g. 0.5 (higher flags less)")
         self.threshold = float(threshold)
-        extra: list[tuple[str, float, str, re.Pattern[str], tuple[frozenset[str], tuple[str, ...]]]] = []
+        extra: list[_Family] = []
         for pattern, cat in (extra_patterns or {}).items():
             if cat not in CATEGORIES:
-                raise ConfigError("extra_patterns", f"unknown category {cat!r}", f"use one of {list(CATEGORIES)}")
+                raise ConfigError("extra_patterns", f"unknown category {cat!r} for {pattern!r}",
+                                  f"use one of {list(CATEGORIES)}")
             try:
-                extra.append((cat, 0.8, "custom pattern", re.compile(pattern, re.I), (frozenset(), ())))
-            except re.error as e:
+                rx = re.compile(pattern, re.I)
+            except (re.error, TypeError) as e:
                 raise ConfigError("extra_patterns", f"bad regex {pattern!r}: {e}", "fix the pattern") from e
-        self._families = _COMPILED + tuple(extra)
+            extra.append(_Family(cat, 0.8, "custom pattern", rx, frozenset()))
+        self._families = _FAMILIES + tuple(extra)
 
     def __repr__(self) -> str:
         return f"InjectionDetector(threshold={self.threshold})"
 
     def score(self, text: str) -> InjectionScore:
-        """Score one text (any string; never raises)."""
+        """Score one text. Never raises: a non-string, empty or undecodable text scores 0."""
         if not isinstance(text, str) or not text.strip():
             return InjectionScore(0.0, threshold=self.threshold)
         if len(text) > _MAX_SCAN:
             text = text[:_MAX_SCAN // 2] + "\n" + text[-_MAX_SCAN // 2:]
         hits = self._hits(_normalise(text))
-        for how, decoded in _decoded_payloads(text):
-            inner = self._hits(_normalise(decoded))
-            if inner:
-                top = max(w for _, w, _ in inner)
-                hits.append(("encoded_payload", min(0.95, top + 0.05), f"{how} payload decodes to: "
-                             f"{inner[0][2]}"))
-                hits += inner
-        if hits and _DECODE_CUE.search(text) and any(c == "encoded_payload" for c, _, _ in hits):
-            hits.append(("encoded_payload", 0.3, "asks to decode and follow"))
-        return self._combine(hits)
+        encoded = self._encoded_hits(text)
+        if encoded and _DECODE_CUE.search(text):
+            encoded.append(("encoded_payload", 0.3, "asks to decode and follow"))
+        return self._combine(hits + encoded)
 
-    def _hits(self, texts: list[str]) -> list[tuple[str, float, str]]:
-        hits: dict[tuple[str, str], tuple[str, float, str]] = {}
+    def _encoded_hits(self, text: str) -> list[Hit]:
+        out: list[Hit] = []
+        for how, decoded in _decoded_payloads(text):
+            inner = [h for h in self._hits(_normalise(decoded)) if h[0] != _BOOST]
+            if how == "invisible tag characters" and _words_of_text(decoded):
+                out.append(("encoded_payload", 0.6, f"hidden text in {how}: '{_quote(decoded)}'"))
+            if inner:
+                top = max(inner, key=lambda h: h[1])
+                out.append(("encoded_payload", min(0.95, top[1] + 0.05), f"{how} payload: {top[2]}"))
+                out += inner
+            elif _words_of_text(decoded) and _IMPERATIVE.search(decoded) and how not in ("rot13", "reversed text"):
+                out.append(("encoded_payload", 0.45, f"{how} payload reads as instructions: '{_quote(decoded)}'"))
+        return out
+
+    def _hits(self, texts: list[str]) -> list[Hit]:
+        hits: dict[tuple[str, str], Hit] = {}
         for norm in texts:
             words = set(norm.translate(_WORD_SEP).split())
-            for cat, weight, label, rx, (anchor_words, raw) in self._families:
-                if (cat, label) in hits:
+            for fam in self._families:
+                key = (fam.category, fam.label)
+                if key in hits and hits[key][1] >= fam.weight:
                     continue
-                if (anchor_words or raw) and words.isdisjoint(anchor_words) and not any(a in norm for a in raw):
+                if (fam.words or fam.raw) and words.isdisjoint(fam.words) and not any(a in norm for a in fam.raw):
                     continue
-                m = rx.search(norm)
+                m = fam.rx.search(norm)
                 if m:
-                    hits[(cat, label)] = (cat, weight, f"{label}: '{_quote(m.group())}'")
+                    hits[key] = (fam.category, fam.weight, f"{fam.label}: '{_quote(m.group())}'")
         return list(hits.values())
 
-    def _combine(self, hits: list[tuple[str, float, str]]) -> InjectionScore:
-        if not hits:
+    def _combine(self, hits: list[Hit]) -> InjectionScore:
+        if not any(c != _BOOST for c, _, _ in hits):
             return InjectionScore(0.0, threshold=self.threshold)
         keep = 1.0
         for _, w, _ in hits:
             keep *= 1.0 - w
-        cats = tuple(dict.fromkeys(c for c, _, _ in hits))
-        reasons = tuple(dict.fromkeys(r for _, _, r in sorted(hits, key=lambda h: -h[1])))[:6]
-        return InjectionScore(round(1.0 - keep, 4), cats, reasons, self.threshold)
+        ranked = sorted(hits, key=lambda h: -h[1])
+        cats = tuple(dict.fromkeys(c for c, _, _ in ranked if c != _BOOST))
+        reasons = tuple(dict.fromkeys(r for _, _, r in ranked))[:6]
+        return InjectionScore(round(min(0.999, 1.0 - keep), 4), cats, reasons, self.threshold)
