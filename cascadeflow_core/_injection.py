@@ -85,7 +85,7 @@ _IGNORE = (r"(?:ignore|disregard|forget|override|bypass|abandon|discard|neglect|
            r"never ?mind|pay no attention to|(?:do not|don't) pay (?:any )?attention to|stop following|"
            r"throw out|skip)")
 _PRIOR = r"(?:previous|prior|preceding|above|earlier|former|original|initial|foregoing|system|given|preset)"
-_TARGET = (r"(?:instructions?|directions?|directives?|prompts?|rules?|guidelines?|commands?|constraints?|orders?|"
+_TARGET = (r"(?:instructions?|directions?|directives?|prompts?|rules?|guidelines?|guidance|commands?|constraints?|orders?|"
            r"programming|restrictions?|guardrails?|policies|policy|training|task|context|conditioning)")
 _STRONG = (r"(?:instructions?|directives?|guidelines?|rules|programming|system prompt|prompts?|training|"
            r"restrictions|constraints|policies|filters|safeguards|orders|conditioning)")
@@ -95,8 +95,10 @@ _AI = r"(?:ai|a\.i\.|assistant|agent|llm|language model|model|chatbot|bot|gpt|ch
 _FREE = (r"(?:no|without|not bound by|not restricted by|free of|free from|liberated from|freed from|removed|"
          r"bypassed|off|disabled)\s+(?:any\s+|all\s+|its\s+|your\s+|the\s+|usual\s+|typical\s+)*(?:\w+\s+){0,2}"
          r"(?:rules|restrictions|filters?|limits|limitations|guidelines|censorship|ethics|morals|content policy|"
-         r"policies|safeguards|safety training|boundaries|disclaimers|warnings|refusals|shackles|confines)")
-_PERSONA = (r"(?:you are|you're|you will be|act as|act like|pretend (?:to be|you are|you're)|roleplay as|role-play as|"
+         r"policies|safeguards|safety training|boundaries|disclaimers|warnings|refusals|shackles|confines)|"
+         r"(?:rules|restrictions|filters|safeguards|guardrails|limits|limitations|censorship)\s+(?:are\s+|were\s+)?"
+         r"(?:removed|bypassed|disabled|off|lifted)")
+_PERSONA = (r"(?:you are|you're|you will be|act as|act like|respond as|answer as|reply as|speak as|pretend (?:to be|you are|you're)|roleplay as|role-play as|"
             r"play|simulate|imagine you are|become|you are going to (?:be|play|act as|pretend to be))")
 _HARM = (r"(?:meth(?:amphetamine)?|napalm|ricin|sarin|nerve agent|bomb|explosives?|thermite|weapons?|guns?|"
          r"hotwire|fake id|launder|phishing|malware|ransomware|keylogger|steal|poison|activation keys?|"
@@ -115,8 +117,9 @@ _FAMILIES: tuple[_Family, ...] = (
     _fam("instruction_override", 0.55, "instruction override",
          rf"\b{_IGNORE}\s+the\s+(?:\w+\s+){{0,2}}?(?:{_STRONG}|task)\b(?!\s+(?:of|for|on|in)\b)", _OVERRIDE_WORDS),
     _fam("instruction_override", 0.65, "instruction override",
-         rf"\b{_IGNORE}\s+(?:everything|anything|all|what)\s+(?:\w+\s+){{0,2}}?(?:you (?:were|have been|'ve been) "
-         rf"(?:told|given|instructed)|(?:said|written) (?:above|before|previously)|before this|above\b)",
+         rf"\b{_IGNORE}\s+(?:everything|anything|all|what)\s+(?:that\s+)?(?:(?:\w+\s+)?you (?:were|have been|'ve "
+         rf"been) (?:told|given|instructed)|(?:was\s+|is\s+|has been\s+)?(?:said|written|stated) (?:above|before|"
+         rf"previously)|before this|above\b)",
          _OVERRIDE_WORDS),
     _fam("instruction_override", 0.75, "instructions declared void",
          rf"\b(?:{_PRIOR}|all|the safety|your|safety|content)\s+(?:\w+\s+)?{_TARGET}\s+(?:are|is|have been|has been|"
@@ -147,14 +150,19 @@ _FAMILIES: tuple[_Family, ...] = (
          rf"\[\s*{_AI}\s*:|\battention,?\s+{_AI}s?\b", "note message instruction instructions attention important "
          "notice reminder reading processing summarizing summarising parsing crawling ai", ("[ai", "[assistant")),
     _fam("instruction_override", 0.9, "instruction override (translated)",
-         r"\b(?:ignora|olvida|ignore[zs]?|oublie[zs]?|ignoriere|vergiss|ignorare|dimentica|esque[cç]a|ignorar)\s+"
-         r"(?:\w+\s+){0,3}?(?:instrucciones|instructions|anweisungen|istruzioni|consignes|regeln|reglas|règles|"
-         r"regole|instruções|vorgaben|directives|indicaciones)\b", "ignora olvida ignore ignorez ignores oublie "
-         "oubliez oublies ignoriere vergiss ignorare dimentica esqueça esqueca ignorar"),
+         r"\b(?:ignora|olvida|ignore[zs]?|oublie[zs]?|ignoriere|vergiss|ignorare|dimentica|esque[cç]a|ignorar|negeer|"
+         r"vergeet)\s+(?:\w+\s+){0,3}?(?:instrucciones|instructions|anweisungen|istruzioni|consignes|regeln|reglas|"
+         r"règles|regole|instruções|vorgaben|directives|indicaciones|instructies|regels)\b", "ignora olvida ignore "
+         "ignorez ignores oublie oubliez oublies ignoriere vergiss ignorare dimentica esqueça esqueca ignorar negeer "
+         "vergeet"),
     _fam("instruction_override", 0.75, "instruction override (translated)",
          r"\b(?:vergiss|ignoriere)\s+alles\b[^.\n]{0,40}\b(?:vorher|zuvor|bisher)|\b(?:olvida|ignora)\s+todo\s+lo\s+"
          r"(?:anterior|que te (?:dijeron|han dicho))|\b(?:oublie[zs]?|ignore[zs]?)\s+tout\s+ce\s+qu(?:'|e\s)on\b",
          "vergiss ignoriere olvida ignora oublie oubliez ignorez"),
+    _fam("instruction_override", 0.7, "instructions changed by authority",
+         rf"\b(?:your|the)\s+(?:\w+\s+)?{_TARGET}\s+(?:have|has|were|was)\s+(?:been\s+)?(?:updated|changed|modified|"
+         rf"replaced|rewritten|revised)\s+by\s+(?:the\s+|your\s+)?(?:administrator|admin|developers?|operator|"
+         rf"openai|anthropic|system|owner|creators?)\b", "updated changed modified replaced rewritten revised"),
     _fam("instruction_override", 0.5, "suspended safety",
          r"\b(?:safety|content|ethical)\s+(?:rules|guidelines|policies|filters|restrictions)\s+(?:are|is)\s+"
          r"(?:now\s+)?(?:suspended|off|disabled|lifted)|\bsystem override\b", "safety content ethical override"),
@@ -175,18 +183,28 @@ _FAMILIES: tuple[_Family, ...] = (
          r"(?:bound|restricted|limited|constrained)))\b|\bbroken free of\b|\b(?:freed|liberated|released) from "
          r"(?:your|its|the|all|any)\b", "free freed liberated released unshackled longer broken"),
     _fam("roleplay_escape", 0.8, "unrestricted persona",
-         rf"\b{_PERSONA}\s+(?:now\s+)?(?:a\s+|an\s+|the\s+)?(?:\w+\s+){{0,4}}?{_AI}\b[^\n]{{0,140}}?(?:{_FREE}|\b(?:"
+         rf"\b{_PERSONA}\s+(?:now\s+)?(?:a\s+|an\s+|the\s+)?(?:[\w'-]+,?\s+){{0,4}}?{_AI}\b[^\n]{{0,140}}?(?:{_FREE}|\b(?:"
          rf"unfiltered|uncensored|unrestricted|amoral|evil|rogue|hacked|never (?:refuses|declines|says no|says it)|"
          rf"not restricted)\b)", "ai assistant agent llm model chatbot bot gpt chatgpt robot"),
     _fam("roleplay_escape", 0.7, "unrestricted persona",
          r"\b(?:an?|the)\s+(?:unfiltered|uncensored|unrestricted|amoral|evil|rogue|jailbroken)\s+(?:ai|chatbot|model|"
          r"assistant|bot)\b", "unfiltered uncensored unrestricted amoral evil rogue jailbroken"),
-    _fam("roleplay_escape", 0.45, "restrictions removed", rf"\b{_FREE}\b",
+    _fam("roleplay_escape", 0.3, "restrictions removed", rf"\b{_FREE}\b",
          "no without bound restricted free liberated freed removed bypassed off disabled"),
-    _fam("roleplay_escape", 0.35, "role-play to escape",
+    _fam("roleplay_escape", 0.65, "AI without rules",
+         r"\b(?:you|ai|model|assistant|chatbot|bot|gpt|chatgpt)\s+(?:\w+\s+){0,2}?(?:has|have|had|with|without|that "
+         r"has)\s+(?:no|zero|any)\s+(?:\w+\s+){0,2}?(?:rules|restrictions|filters|limits|limitations|guidelines|"
+         r"censorship|ethics|morals|content policy|policies|safeguards|safety training)\b", "no zero any"),
+    _fam("roleplay_escape", 0.7, "rules escape",
+         r"\b(?:break|breaks|breaking|broken)\s+(?:away\s+|free\s+)?(?:from|of)\s+(?:the\s+|all\s+|any\s+|its\s+|"
+         r"their\s+|your\s+)?(?:\w+\s+)?(?:rules|restrictions|confines|norms|guidelines|constraints)\b|"
+         r"\b(?:don't|do not|doesn't|does not|no longer|never)\s+(?:have|need|has)\s+to\s+(?:follow|obey|abide by|"
+         r"adhere to|comply with|respect)\s+(?:any\s+|the\s+|your\s+|its\s+)?(?:\w+\s+){0,2}?(?:rules|guidelines|"
+         r"policies|restrictions|principles|ethics|laws)\b", "break breaks breaking broken have need has"),
+    _fam("roleplay_escape", 0.2, "role-play frame",
          r"\b(?:pretend|imagine|act as if|suppose|roleplay|role-play|play the role|simulate|hypothetically|"
          r"let's say|in this (?:story|roleplay|role-play|game))\b", "pretend imagine act suppose roleplay role-play "
-         "play simulate hypothetically let's this"),
+         "play simulate hypothetically let this"),
     _fam("roleplay_escape", 0.55, "policy bypass",
          r"\b(?:bypass|circumvent|disable|turn off|deactivate|override|get around|evade|switch off)\s+(?:your|all|any|"
          r"its)\s+(?:\w+\s+){0,2}?(?:filters?|guardrails?|restrictions?|safeguards?|censorship|moderation|alignment|"
@@ -205,6 +223,14 @@ _FAMILIES: tuple[_Family, ...] = (
          r"\b(?:rules|restrictions|filters|refuse|policy|policies|guidelines|illegal)\b|\b(?:never|must not|do not|"
          r"don't|cannot|can't)\s+(?:ever\s+)?(?:refuse|decline|say no|say (?:that )?(?:it|you) can't)\b",
          "character refuse decline never no"),
+    _fam("roleplay_escape", 0.45, "restrictions removed (translated)",
+         r"\b(?:sin|sans|ohne|senza|sem)\s+(?:ningún\s+|ninguna\s+|aucune?\s+|jegliche\s+|alcun[ae]?\s+|nenhuma?\s+)?"
+         r"(?:restricciones|restrictions|filtros?|filtres?|regeln|einschränkungen|límites|limites|reglas|règles|"
+         r"censura|censure|zensur|restrizioni|regole|filtri|restrições)\b|\b(?:modo desarrollador|mode d[ée]veloppeur|"
+         r"entwicklermodus|modalità sviluppatore)\b", "sin sans ohne senza sem modo mode entwicklermodus modalità"),
+    _fam("roleplay_escape", 0.55, "AI never trained for safety",
+         r"\bnever\s+(?:been\s+)?(?:given|had|received|trained with|subjected to|taught)\s+(?:any\s+)?(?:\w+\s+)?"
+         r"(?:safety training|rules|restrictions|guidelines|filters|alignment|ethics|content policy)\b", "never"),
     _fam("roleplay_escape", 0.55, "opposite day", r"\bopposite day\b|\beverything your (?:rules|guidelines) forbid\b",
          "opposite forbid"),
     _fam("roleplay_escape", 0.5, "fiction wrapper",
@@ -214,10 +240,10 @@ _FAMILIES: tuple[_Family, ...] = (
     # --- system prompt extraction ----------------------------------------------------------------
     _fam("prompt_extraction", 0.85, "system prompt extraction",
          r"\b(?:reveal|show|print|display|output|repeat|tell|give|share|leak|dump|write out|spell out|recite|paste|copy|"
-         r"echo|translate|summari[sz]e|list|quote|what (?:is|are|was|were|does|do))\s+(?:me\s+)?(?:all\s+)?(?:of\s+)?"
-         r"(?:your|the)\s+(?:\w+\s+){0,2}?(?:system|initial|original|hidden|secret|developer|internal|pre-?|first|"
-         r"full|complete|confidential|starting|exact)\s*(?:prompt|instructions?|message|rules|directives|"
-         r"configuration|guidelines)\b", "reveal show print display output repeat tell give share leak dump write "
+         r"echo|translate|summari[sz]e|list|quote|what(?:'s| is| are| was| were| does| do)(?: in)?)\s+(?:me\s+)?"
+         r"(?:all\s+)?(?:of\s+)?(?:your|the)\s+(?:\w+\s+){0,2}?(?:system|initial|original|hidden|secret|developer|"
+         r"internal|pre-?|first|full|complete|confidential|starting|exact|above|entire|custom|meta-?)\s*(?:prompt|"
+         r"instructions?|message|rules|directives|configuration|guidelines|initiali[sz]ation|preamble)\b", "reveal show print display output repeat tell give share leak dump write "
          "spell recite paste copy echo translate summarize summarise list quote what"),
     _fam("prompt_extraction", 0.6, "system prompt extraction",
          r"\b(?:reveal|show|print|display|output|repeat|tell|give|share|leak|dump|paste|copy|echo|recite|quote)\s+"
@@ -252,6 +278,18 @@ _FAMILIES: tuple[_Family, ...] = (
          r"\b(?:prompt|mensaje|instrucciones) del sistema\b|\binstructions? (?:du )?syst[eè]me\b|\bsystem-?prompt\b|"
          r"\bsystemanweisungen\b", "prompt mensaje instrucciones instructions instruction systemprompt system-prompt "
          "systemanweisungen"),
+    _fam("prompt_extraction", 0.65, "system prompt extraction",
+         r"\b(?:secret|hidden|confidential|internal|private)\s+(?:instructions|rules|prompt|guidelines|directives)\s+"
+         r"(?:that\s+)?(?:you're|you are|you were|you've been)\s+(?:following|given|using|told)\b|\b(?:instructions|"
+         r"rules|prompt|guidelines)\s+(?:did|does|has|have)\s+(?:the|your)\s+(?:\w+\s+)?(?:company|developers?|"
+         r"creators?|operator|owner|admin|team)\s+(?:give|given|set)\s+you\b|\b(?:word|words|letter|letters|line|"
+         r"sentence)\s+(?:\w+\s+){0,2}of\s+your\s+(?:system prompt|instructions|prompt|initial prompt)\b",
+         "secret hidden confidential internal private did does has have word words letter letters line sentence"),
+    _fam("prompt_extraction", 0.7, "system prompt extraction (translated)",
+         r"\b(?:muestra|muéstra|dime|revela|enseña|escribe|affiche|montre|révèle|dis-moi|donne|zeig|gib|verrate|nenne|"
+         r"schreib|mostra|dimmi|rivela)\w*\s+(?:\w+\s+){0,3}?(?:tus|tes|vos|deine|ihre|dein|tue|le tue)\s+(?:\w+\s+)?"
+         r"(?:instrucciones|instructions|anweisungen|consignes|reglas|règles|regeln|prompt|vorgaben|istruzioni|regole)"
+         r"\b", "tus tes vos deine ihre dein tue"),
     _fam("prompt_extraction", 0.5, "system prompt in code", r"\bprint\(\s*(?:system_prompt|instructions|prompt)\s*\)",
          "print"),
     # --- delimiter / fake turn injection ---------------------------------------------------------
@@ -269,13 +307,14 @@ _FAMILIES: tuple[_Family, ...] = (
          "", ("</", "<system", "<assistant", "<developer", "<instructions", "<admin")),
     _fam("delimiter_injection", 0.75, "fake system header",
          r"(?:^|\n)\s*(?:#{1,6}|={2,}|-{3,}|\*\*|\[\[?|<!--)\s*(?:system|assistant|developer|admin|instruction)"
-         r"(?:\s+(?:message|prompt|notice|update|override|instructions|note|alert))?\s*(?:\*\*|\]\]?|#{1,6}|={2,}|:)",
+         r"(?:\s+(?:message|prompt|notice|update|override|instructions|note|alert))?[ \t]*(?:\*\*|\]\]?|#{1,6}|={2,}|:|"
+         r"\n(?=\s*\w))",
          "system assistant developer admin instruction"),
     _fam("delimiter_injection", 0.7, "fake system message",
          r"(?:^|\n|[.!]\s|<!--\s*)(?:system|developer|admin)\s*(?:message|prompt|notice|override)?\s*:\s*[^\n]{0,80}?"
          r"\b(?:the (?:assistant|ai|model|user)|you|new instructions|new policy|override)\b\s*(?:above\s+)?(?:must|"
          r"should|will|are|is|has|have|now|follow)", "system developer admin"),
-    _fam("delimiter_injection", 0.35, "conversation turn label",
+    _fam("delimiter_injection", 0.3, "conversation turn label",
          r"(?:^|\n)\s*(?:system|assistant|developer)\s*(?:message|prompt|override)?\s*:\s*\S", "system assistant "
          "developer"),
     _fam("delimiter_injection", 0.7, "system prompt update",
@@ -296,6 +335,9 @@ _FAMILIES: tuple[_Family, ...] = (
          r"\b(?:from now on|from this (?:moment|point)(?: on)?|henceforth|for the rest of (?:this|the) "
          r"(?:conversation|chat|session)|no matter what|a partir de ahora|ab jetzt|d[ée]sormais)\b",
          "from henceforth rest matter partir jetzt désormais desormais"),
+    _fam(_BOOST, 0.25, "authority claim",
+         r"\b(?:i am|i'm)\s+(?:your|the|an?)\s+(?:\w+\s+)?(?:developer|creator|administrator|admin|owner|programmer|"
+         r"operator)\b|\b(?:i am|i'm)\s+(?:from\s+)?(?:openai|anthropic)\b", "am i'm i"),
     _fam(_BOOST, 0.3, "harmful request", rf"\b{_HARM}\b", "meth methamphetamine napalm ricin sarin nerve bomb "
          "explosive explosives thermite weapon weapons gun guns hotwire fake launder phishing malware ransomware "
          "keylogger steal poison activation pick hack hacking break breaking"),
@@ -303,12 +345,12 @@ _FAMILIES: tuple[_Family, ...] = (
          r"(?:reply|respond|answer) (?:only )?with (?:the (?:single )?words?|\"|')|i have been pwned|haha pwned|"
          r"access granted|accès accordé)", "confirm say reply respond answer pwned granted accès"),
     _fam(_BOOST, 0.3, "secrets or exfiltration",
-         r"\b(?:admin(?:istrator)? (?:password|token|credentials)|api keys?|secret (?:key|code)|password|"
-         r"credentials|send (?:the|all|every)\b[^\n]{0,40}\bto\s+(?:https?://|\S+@))", "admin administrator api "
+         r"\b(?:admin(?:istrator)? (?:password|token|credentials)|(?:the|all|stored) api keys?|secret (?:key|code)|"
+         r"send (?:the|all|every)\b[^\n]{0,40}\bto\s+(?:https?://|\S+@))", "admin administrator api "
          "secret password credentials send"),
 )
 
-_WORD_SEP = str.maketrans({c: " " for c in "!\"#$%&()*+,./:;<=>?@[\\]^_`{|}~\n\t\r"})
+_WORD_SEP = str.maketrans({c: " " for c in "!\"'#$%&()*+,./:;<=>?@[\\]^_`{|}~\n\t\r"})
 _INVISIBLE = dict.fromkeys([0x00AD, 0x034F, 0x061C, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x180E, 0x3164, 0xFEFF, 0xFFA0,
                             *range(0x200B, 0x2010), *range(0x202A, 0x202F), *range(0x2060, 0x2070),
                             *range(0xFE00, 0xFE10), *range(0xFFF9, 0xFFFC)])
@@ -352,6 +394,8 @@ _DECODE_CUE = re.compile(r"\b(?:decode|decrypt|decipher|base64|b64|hex|rot-?13|u
                          r"follow|execute|run|do|act|comply|obey|answer|respond|perform)\b", re.I)
 _IMPERATIVE = re.compile(r"\b(?:you|your|ignore|disregard|forget|reply|respond|answer|say|print|output|reveal|"
                          r"tell|send|forward|pretend|act|must|from now on)\b", re.I)
+_ATTACK_VERB = re.compile(r"\b(?:ignore|disregard|forget|override|reveal|pretend|(?:reply|respond|answer) only|"
+                          r"you must|you are now|from now on|do not tell|don't tell)\b", re.I)
 
 
 def _decoded_payloads(text: str) -> list[tuple[str, str]]:
@@ -490,7 +534,8 @@ class InjectionDetector:
                 out.append(("encoded_payload", min(0.95, top[1] + 0.05), f"{how} payload: {top[2]}"))
                 out += inner
             elif _words_of_text(decoded) and _IMPERATIVE.search(decoded) and how not in ("rot13", "reversed text"):
-                out.append(("encoded_payload", 0.45, f"{how} payload reads as instructions: '{_quote(decoded)}'"))
+                weight = 0.55 if _ATTACK_VERB.search(decoded) else 0.3
+                out.append(("encoded_payload", weight, f"{how} payload reads as instructions: '{_quote(decoded)}'"))
         return out
 
     def _hits(self, texts: list[str]) -> list[Hit]:
