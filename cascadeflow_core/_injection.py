@@ -117,7 +117,7 @@ _FAMILIES: tuple[_Family, ...] = (
     _fam("instruction_override", 0.55, "instruction override",
          rf"\b{_IGNORE}\s+the\s+(?:\w+\s+){{0,2}}?(?:{_STRONG}|task)\b(?!\s+(?:of|for|on|in)\b)", _OVERRIDE_WORDS),
     _fam("instruction_override", 0.65, "instruction override",
-         rf"\b{_IGNORE}\s+(?:everything|anything|all|what)\s+(?:that\s+)?(?:(?:\w+\s+)?you (?:were|have been|'ve "
+         rf"\b{_IGNORE}\s+(?:everything|anything|all|what)\s+(?:that\s+)?(?:(?:\w+\s+)?you(?: were| have been|'ve "
          rf"been) (?:told|given|instructed)|(?:was\s+|is\s+|has been\s+)?(?:said|written|stated) (?:above|before|"
          rf"previously)|before this|above\b)",
          _OVERRIDE_WORDS),
@@ -169,9 +169,12 @@ _FAMILIES: tuple[_Family, ...] = (
     # --- role-play escape / jailbreak personas ---------------------------------------------------
     _fam("roleplay_escape", 0.85, "jailbreak persona",
          r"\b(?:do anything now|always intelligent and machiavellian|strive to avoid norms|betterdan|evilbot|"
-         r"mongo tom|anti-?dan|dan mode|dan \d+(?:\.\d+)?|jailbreak mode|unrestricted mode|unfiltered mode|"
+         r"mongo tom|anti-?dan|dan mode|jailbreak mode|unrestricted mode|unfiltered mode|"
          r"no-?limits mode|god mode|opposite mode)\b", "anything machiavellian norms betterdan evilbot mongo "
          "dan anti-dan antidan jailbreak unrestricted unfiltered no-limits nolimits god opposite mode"),
+    _fam("roleplay_escape", 0.7, "jailbreak persona",
+         r"\b(?:you are|you're|pretend to be|act as|become|switch to|enable|you will be|respond as|answer as)\s+"
+         r"(?:now\s+)?(?:dan|stan|aim|dude)\b(?!['-])", "dan stan aim dude"),
     _fam("roleplay_escape", 0.85, "developer mode jailbreak",
          r"\b(?:chatgpt|gpt|ai|assistant|model|act as|you are|you're)\b[^.\n]{0,30}\bdeveloper mode (?:enabled|on)\b|"
          r"\bdeveloper mode (?:response|output|answer|reply)s?\b|\b(?:you are|you're) (?:now )?in developer mode\b",
@@ -211,6 +214,11 @@ _FAMILIES: tuple[_Family, ...] = (
          r"policies|policy|safety)\b|\b(?:your|its)\s+(?:\w+\s+)?(?:filters?|safeguards?|guardrails?)\s+(?:are|is)\s+"
          r"(?:turned\s+|switched\s+)?(?:off|disabled|bypassed|removed)\b", "bypass circumvent disable turn "
          "deactivate override get evade switch your its"),
+    _fam("roleplay_escape", 0.5, "policy bypass",
+         r"\b(?:bypass|circumvent|disable|turn off|deactivate|drop|remove|lift|suspend|ditch|switch off|get rid of)\s+"
+         r"the\s+(?:guardrails|safeguards|safety (?:rules|filters?|guidelines|protocols|checks)|censorship|ethics|"
+         r"morals|content policy)\b", "bypass circumvent disable turn deactivate drop remove lift suspend ditch "
+         "switch rid"),
     _fam("roleplay_escape", 0.5, "grandma exploit",
          r"\b(?:grandma|grandmother|grandpa|grandfather|granny|nana)\b[^\n]{0,200}?\b(?:act as|pretend (?:to be|you are|"
          r"you're)|play|be)\s+(?:her|him|them|my)\b|\b(?:deceased|late|dead)\s+(?:grandma|grandmother|grandpa|"
@@ -228,6 +236,11 @@ _FAMILIES: tuple[_Family, ...] = (
          r"(?:restricciones|restrictions|filtros?|filtres?|regeln|einschränkungen|límites|limites|reglas|règles|"
          r"censura|censure|zensur|restrizioni|regole|filtri|restrições)\b|\b(?:modo desarrollador|mode d[ée]veloppeur|"
          r"entwicklermodus|modalità sviluppatore)\b", "sin sans ohne senza sem modo mode entwicklermodus modalità"),
+    _fam("roleplay_escape", 0.75, "unrestricted persona (translated)",
+         r"\b(?:tu es|vous êtes|eres|actúa como|actua como|finge ser|du bist|agis comme|agissez comme|sei|agisci come|"
+         r"você é|aja como)\s+(?:maintenant\s+|ahora\s+|jetzt\s+|ora\s+|agora\s+)?(?:\w+\s+){0,3}?(?:ia|ai|ki|"
+         r"assistant|asistente|assistente|modèle|modelo|modell|chatbot|bot)\b[^\n]{0,80}?\b(?:sin|sans|ohne|senza|sem)"
+         r"\s", "tu vous eres actúa actua finge du agis agissez sei agisci você aja"),
     _fam("roleplay_escape", 0.55, "AI never trained for safety",
          r"\bnever\s+(?:been\s+)?(?:given|had|received|trained with|subjected to|taught)\s+(?:any\s+)?(?:\w+\s+)?"
          r"(?:safety training|rules|restrictions|guidelines|filters|alignment|ethics|content policy)\b", "never"),
@@ -371,7 +384,7 @@ def _despace(m: re.Match[str]) -> str:
 def _normalise(text: str) -> list[str]:
     """The texts to score: normalised, and a leetspeak-decoded copy when the text has leet characters."""
     t = unicodedata.normalize("NFKC", text).translate(_INVISIBLE)
-    if "\U000e0000" <= max(t, default=" "):
+    if max(t, default=" ") >= "\U000e0000":
         t = _TAGS.sub("", t)
     t = t.casefold().translate(_CONFUSABLE).replace("\t", " ").replace("\u2019", "'")
     if " " in t:
@@ -426,7 +439,7 @@ def _decoded_payloads(text: str) -> list[tuple[str, str]]:
         out.append(("rot13", codecs.decode(text[:_MAX_DECODE], "rot13")))
     if _REVERSE_CUE.search(low):
         out.append(("reversed text", text[:_MAX_DECODE][::-1]))
-    tags = _TAGS.findall(text[:_MAX_DECODE * 4]) if "\U000e0000" <= max(text, default=" ") else []
+    tags = _TAGS.findall(text[:_MAX_DECODE * 4]) if max(text, default=" ") >= "\U000e0000" else []
     for run in tags[:20]:
         out.append(("invisible tag characters", "".join(chr(ord(c) - 0xE0000) for c in run)))
     return out
