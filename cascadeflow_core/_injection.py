@@ -74,10 +74,31 @@ class _Family:
     rx: re.Pattern[str]
     words: frozenset[str]  # one of these words must occur in the text for the regex to run
     raw: tuple[str, ...] = ()  # ... or one of these substrings
+    left_boundary: bool = False  # the pattern's leading \b, checked in Python (see _fam)
+    need: frozenset[str] = frozenset()  # and one of these words too (when not empty)
+
+    def search(self, text: str) -> re.Match[str] | None:
+        m = self.rx.search(text)
+        while m is not None and self.left_boundary and m.start() > 0 and _is_word(text[m.start() - 1]):
+            m = self.rx.search(text, m.start() + 1)
+        return m
+
+
+def _is_word(c: str) -> bool:
+    return c.isalnum() or c == "_"
 
 
 def _fam(category: str, weight: float, label: str, pattern: str, words: str, raw: tuple[str, ...] = ()) -> _Family:
-    return _Family(category, weight, label, re.compile(pattern), frozenset(words.split()), raw)
+    """One family. ``words``: gate words, one of which must be in the text (or one of the ``raw``
+    substrings); after a ``&``, a second set of which one must be in the text too.
+
+    A leading ``\\b`` keeps ``re`` from skipping ahead to a possible first character (2-3x slower
+    scans), so it is dropped from the regex and checked on each match instead.
+    """
+    words, _, need = words.partition("&")
+    lb = pattern.startswith("\\b(")
+    return _Family(category, weight, label, re.compile(pattern[2:] if lb else pattern), frozenset(words.split()),
+                   raw, lb, frozenset(need.split()))
 
 
 # Vocabulary shared by the patterns (they run on case-folded, normalised text).
@@ -110,17 +131,25 @@ _OVERRIDE_WORDS = ("ignore disregard forget override bypass abandon discard negl
 _FAMILIES: tuple[_Family, ...] = (
     # --- instruction override --------------------------------------------------------------------
     _fam("instruction_override", 0.9, "instruction override",
-         rf"\b{_IGNORE}\s+(?!my\b|our\b)(?:\w+\s+){{0,3}}?{_PRIOR}\s+(?:\w+\s+){{0,2}}?{_TARGET}\b", _OVERRIDE_WORDS),
+         rf"\b{_IGNORE}\s+(?!my\b|our\b)(?:\w+\s+){{0,3}}?{_PRIOR}\s+(?:\w+\s+){{0,2}}?{_TARGET}\b",
+         _OVERRIDE_WORDS + " & instruction instructions direction directions directive directives prompt prompts rule rules guideline "
+         "guidelines guidance command commands constraint constraints order orders programming restriction restrictions "
+         "guardrail guardrails policies policy training task context conditioning filters safeguards"),
     _fam("instruction_override", 0.8, "instruction override",
          rf"\b{_IGNORE}\s+(?:all\s+(?:of\s+)?)?(?:your|any|all|every)\s+(?:\w+\s+){{0,2}}?{_STRONG}\b",
-         _OVERRIDE_WORDS),
+         _OVERRIDE_WORDS + " & instruction instructions direction directions directive directives prompt prompts rule rules guideline "
+         "guidelines guidance command commands constraint constraints order orders programming restriction restrictions "
+         "guardrail guardrails policies policy training task context conditioning filters safeguards"),
     _fam("instruction_override", 0.55, "instruction override",
-         rf"\b{_IGNORE}\s+the\s+(?:\w+\s+){{0,2}}?(?:{_STRONG}|task)\b(?!\s+(?:of|for|on|in)\b)", _OVERRIDE_WORDS),
+         rf"\b{_IGNORE}\s+the\s+(?:\w+\s+){{0,2}}?(?:{_STRONG}|task)\b(?!\s+(?:of|for|on|in)\b)",
+         _OVERRIDE_WORDS + " & instruction instructions direction directions directive directives prompt prompts rule rules guideline "
+         "guidelines guidance command commands constraint constraints order orders programming restriction restrictions "
+         "guardrail guardrails policies policy training task context conditioning filters safeguards"),
     _fam("instruction_override", 0.65, "instruction override",
          rf"\b{_IGNORE}\s+(?:everything|anything|all|what)\s+(?:that\s+)?(?:(?:\w+\s+)?you(?: were| have been|'ve "
          rf"been) (?:told|given|instructed)|(?:was\s+|is\s+|has been\s+)?(?:said|written|stated) (?:above|before|"
          rf"previously)|before this|above\b)",
-         _OVERRIDE_WORDS),
+         _OVERRIDE_WORDS + " & told given instructed said written stated before above"),
     _fam("instruction_override", 0.75, "instructions declared void",
          rf"\b(?:{_PRIOR}|all|the safety|your|safety|content)\s+(?:\w+\s+)?{_TARGET}\s+(?:are|is|have been|has been|"
          rf"were)\s+(?:now\s+)?{_VOID}", "void null obsolete cancelled canceled revoked lifted suspended removed "
@@ -148,7 +177,8 @@ _FAMILIES: tuple[_Family, ...] = (
          rf"\b(?:note|message|instructions?|attention|important|notice|reminder)\s*(?:to|for)\s+(?:the\s+|any\s+|all\s+)?"
          rf"{_AI}s?\b|\b{_AI}s?\s+(?:reading|processing|summari[sz]ing|parsing|crawling)\s+(?:this|the)\b|"
          rf"\[\s*{_AI}\s*:|\battention,?\s+{_AI}s?\b", "note message instruction instructions attention important "
-         "notice reminder reading processing summarizing summarising parsing crawling ai", ("[ai", "[assistant")),
+         "notice reminder reading processing summarizing summarising parsing crawling ai & ai ais assistant assistants "
+         "agent agents llm llms model models chatbot chatbots bot bots gpt chatgpt language", ("[ai", "[assistant")),
     _fam("instruction_override", 0.9, "instruction override (translated)",
          r"\b(?:ignora|olvida|ignore[zs]?|oublie[zs]?|ignoriere|vergiss|ignorare|dimentica|esque[cç]a|ignorar|negeer|"
          r"vergeet)\s+(?:\w+\s+){0,3}?(?:instrucciones|instructions|anweisungen|istruzioni|consignes|regeln|reglas|"
@@ -162,7 +192,9 @@ _FAMILIES: tuple[_Family, ...] = (
     _fam("instruction_override", 0.7, "instructions changed by authority",
          rf"\b(?:your|the)\s+(?:\w+\s+)?{_TARGET}\s+(?:have|has|were|was)\s+(?:been\s+)?(?:updated|changed|modified|"
          rf"replaced|rewritten|revised)\s+by\s+(?:the\s+|your\s+)?(?:administrator|admin|developers?|operator|"
-         rf"openai|anthropic|system|owner|creators?)\b", "updated changed modified replaced rewritten revised"),
+         rf"openai|anthropic|system|owner|creators?)\b", "updated changed modified replaced rewritten revised "
+         "& instruction instructions directive directives prompt prompts rule rules guideline guidelines guidance "
+         "policy policies programming restrictions constraints orders task context"),
     _fam("instruction_override", 0.5, "suspended safety",
          r"\b(?:safety|content|ethical)\s+(?:rules|guidelines|policies|filters|restrictions)\s+(?:are|is)\s+"
          r"(?:now\s+)?(?:suspended|off|disabled|lifted)|\bsystem override\b", "safety content ethical override"),
@@ -178,7 +210,7 @@ _FAMILIES: tuple[_Family, ...] = (
     _fam("roleplay_escape", 0.85, "developer mode jailbreak",
          r"\b(?:chatgpt|gpt|ai|assistant|model|act as|you are|you're)\b[^.\n]{0,30}\bdeveloper mode (?:enabled|on)\b|"
          r"\bdeveloper mode (?:response|output|answer|reply)s?\b|\b(?:you are|you're) (?:now )?in developer mode\b",
-         "developer"),
+         "developer & mode"),
     _fam("roleplay_escape", 0.8, "jailbroken", r"\b(?:you are|you're|consider yourself|as|be|a|an)\s+(?:now\s+)?"
          r"(?:a\s+|an\s+)?jailbr(?:o|ea)ken\b|\[jailbreak\]", "jailbroken jailbreaken jailbreak"),
     _fam("roleplay_escape", 0.8, "rules escape",
@@ -193,7 +225,9 @@ _FAMILIES: tuple[_Family, ...] = (
          r"\b(?:an?|the)\s+(?:unfiltered|uncensored|unrestricted|amoral|evil|rogue|jailbroken)\s+(?:ai|chatbot|model|"
          r"assistant|bot)\b", "unfiltered uncensored unrestricted amoral evil rogue jailbroken"),
     _fam("roleplay_escape", 0.3, "restrictions removed", rf"\b{_FREE}\b",
-         "no without bound restricted free liberated freed removed bypassed off disabled"),
+         "no without bound restricted free liberated freed removed bypassed off disabled"
+         " & rules restrictions filter filters limits limitations guidelines censorship ethics morals policy "
+         "policies safeguards safety training boundaries disclaimers warnings refusals shackles confines guardrails"),
     _fam("roleplay_escape", 0.65, "AI without rules",
          r"\b(?:you|ai|model|assistant|chatbot|bot|gpt|chatgpt)\s+(?:\w+\s+){0,2}?(?:has|have|had|with|without|that "
          r"has)\s+(?:no|zero|any)\s+(?:\w+\s+){0,2}?(?:rules|restrictions|filters|limits|limitations|guidelines|"
@@ -203,7 +237,8 @@ _FAMILIES: tuple[_Family, ...] = (
          r"their\s+|your\s+)?(?:\w+\s+)?(?:rules|restrictions|confines|norms|guidelines|constraints)\b|"
          r"\b(?:don't|do not|doesn't|does not|no longer|never)\s+(?:have|need|has)\s+to\s+(?:follow|obey|abide by|"
          r"adhere to|comply with|respect)\s+(?:any\s+|the\s+|your\s+|its\s+)?(?:\w+\s+){0,2}?(?:rules|guidelines|"
-         r"policies|restrictions|principles|ethics|laws)\b", "break breaks breaking broken have need has"),
+         r"policies|restrictions|principles|ethics|laws)\b", "break breaks breaking broken have need has & rules "
+         "restrictions confines norms guidelines constraints policies principles ethics laws"),
     _fam("roleplay_escape", 0.2, "role-play frame",
          r"\b(?:pretend|imagine|act as if|suppose|roleplay|role-play|play the role|simulate|hypothetically|"
          r"let's say|in this (?:story|roleplay|role-play|game))\b", "pretend imagine act suppose roleplay role-play "
@@ -213,7 +248,8 @@ _FAMILIES: tuple[_Family, ...] = (
          r"its)\s+(?:\w+\s+){0,2}?(?:filters?|guardrails?|restrictions?|safeguards?|censorship|moderation|alignment|"
          r"policies|policy|safety)\b|\b(?:your|its)\s+(?:\w+\s+)?(?:filters?|safeguards?|guardrails?)\s+(?:are|is)\s+"
          r"(?:turned\s+|switched\s+)?(?:off|disabled|bypassed|removed)\b", "bypass circumvent disable turn "
-         "deactivate override get evade switch your its"),
+         "deactivate override get evade switch your its & filter filters guardrail guardrails restriction "
+         "restrictions safeguard safeguards censorship moderation alignment policies policy safety"),
     _fam("roleplay_escape", 0.5, "policy bypass",
          r"\b(?:bypass|circumvent|disable|turn off|deactivate|drop|remove|lift|suspend|ditch|switch off|get rid of)\s+"
          r"the\s+(?:guardrails|safeguards|safety (?:rules|filters?|guidelines|protocols|checks)|censorship|ethics|"
@@ -225,7 +261,8 @@ _FAMILIES: tuple[_Family, ...] = (
          r"grandfather|granny|mother|father)\b", "grandma grandmother grandpa grandfather granny nana deceased late"),
     _fam("roleplay_escape", 0.45, "two-response jailbreak",
          r"\b(?:two|2|both)\s+(?:different\s+)?(?:responses|answers|replies|a normal)\b[^\n]{0,120}\b(?:jailbreak|"
-         r"unfiltered|developer mode|no filters?|classic)\b", "two both responses answers replies normal"),
+         r"unfiltered|developer mode|no filters?|classic)\b", "two both responses answers replies normal "
+         "& jailbreak unfiltered developer filter filters classic"),
     _fam("roleplay_escape", 0.6, "never refuse",
          r"\b(?:stay in character|never break character|don't break character|do not break character)\b[^\n]{0,160}"
          r"\b(?:rules|restrictions|filters|refuse|policy|policies|guidelines|illegal)\b|\b(?:never|must not|do not|"
@@ -257,19 +294,21 @@ _FAMILIES: tuple[_Family, ...] = (
          r"(?:all\s+)?(?:of\s+)?(?:your|the)\s+(?:\w+\s+){0,2}?(?:system|initial|original|hidden|secret|developer|"
          r"internal|pre-?|first|full|complete|confidential|starting|exact|above|entire|custom|meta-?)\s*(?:prompt|"
          r"instructions?|message|rules|directives|configuration|guidelines|initiali[sz]ation|preamble)\b", "reveal show print display output repeat tell give share leak dump write "
-         "spell recite paste copy echo translate summarize summarise list quote what"),
+         "spell recite paste copy echo translate summarize summarise list quote what"
+         " & prompt instructions instruction message rules directives configuration guidelines initialization "
+         "initialisation preamble pre-prompt preprompt metaprompt meta-prompt systemprompt"),
     _fam("prompt_extraction", 0.6, "system prompt extraction",
          r"\b(?:reveal|show|print|display|output|repeat|tell|give|share|leak|dump|paste|copy|echo|recite|quote)\s+"
          r"(?:me\s+)?(?:all\s+)?(?:of\s+)?your\s+(?:\w+\s+)?(?:prompt|instructions|rules|configuration|directives|"
          r"guidelines)\b", "reveal show print display output repeat tell give share leak dump paste copy echo recite "
-         "quote"),
+         "quote & prompt instructions rules configuration directives guidelines"),
     _fam("prompt_extraction", 0.75, "system prompt extraction",
          r"\b(?:your|the)\s+(?:\w+\s+)?(?:prompt|instructions|rules|message)\s+(?:verbatim|word for word|exactly as "
          r"written|in full)\b|\b(?:repeat|print|output|copy|echo|reproduce|recite|write|paste)\s+(?:back\s+)?(?:all\s+|"
          r"everything\s+|the\s+)?(?:text|words|content|everything|messages?|instructions|prompt)?\s*(?:(?:that was\s+)?"
          r"(?:written\s+)?(?:above|before)\s*(?:this line|this message|my first message|the user|[,.;:\"'(]|$|"
          r"starting|including|verbatim)|prior to this|preceding)", "verbatim word written repeat print output copy "
-         "echo reproduce recite write paste"),
+         "echo reproduce recite write paste & verbatim word written full above before prior preceding"),
     _fam("prompt_extraction", 0.45, "system prompt mention",
          r"\byour\s+(?:system prompt|system message|initial prompt|hidden prompt|pre-?prompt|original prompt|"
          r"initial instructions|original instructions|hidden instructions|secret instructions)\b", "your"),
@@ -283,21 +322,21 @@ _FAMILIES: tuple[_Family, ...] = (
          r"\b(?:the one|the parts?|messages?|text)\s+(?:that\s+)?i (?:can't|cannot|can not|don't) see\b|\bincluding "
          r"the (?:system|hidden) (?:one|message|parts?)\b|\b(?:context window|your memory)\b[^\n]{0,60}\b(?:before|"
          r"including|every|all)\b|\b(?:dump|output|print|show)\s+(?:\w+\s+){0,3}(?:context window|your memory)\b|"
-         r"\bbefore (?:'|\")?user:", "see including context memory dump output print show before"),
+         r"\bbefore (?:'|\")?user:", "see including context memory user"),
     _fam("prompt_extraction", 0.6, "starting with 'You are'",
          r"\b(?:starting|beginning|begin|start)\s+with\s+(?:the\s+(?:phrase|words?)\s+)?[\"'“‘]?you are\b",
          "starting beginning begin start"),
     _fam("prompt_extraction", 0.8, "system prompt extraction (translated)",
          r"\b(?:prompt|mensaje|instrucciones) del sistema\b|\binstructions? (?:du )?syst[eè]me\b|\bsystem-?prompt\b|"
-         r"\bsystemanweisungen\b", "prompt mensaje instrucciones instructions instruction systemprompt system-prompt "
-         "systemanweisungen"),
+         r"\bsystemanweisungen\b", "del système systeme du systemprompt system-prompt systemanweisungen"),
     _fam("prompt_extraction", 0.65, "system prompt extraction",
          r"\b(?:secret|hidden|confidential|internal|private)\s+(?:instructions|rules|prompt|guidelines|directives)\s+"
          r"(?:that\s+)?(?:you're|you are|you were|you've been)\s+(?:following|given|using|told)\b|\b(?:instructions|"
          r"rules|prompt|guidelines)\s+(?:did|does|has|have)\s+(?:the|your)\s+(?:\w+\s+)?(?:company|developers?|"
          r"creators?|operator|owner|admin|team)\s+(?:give|given|set)\s+you\b|\b(?:word|words|letter|letters|line|"
          r"sentence)\s+(?:\w+\s+){0,2}of\s+your\s+(?:system prompt|instructions|prompt|initial prompt)\b",
-         "secret hidden confidential internal private did does has have word words letter letters line sentence"),
+         "secret hidden confidential internal private did does has have word words letter letters line sentence "
+         "& instructions rules prompt guidelines directives"),
     _fam("prompt_extraction", 0.7, "system prompt extraction (translated)",
          r"\b(?:muestra|muéstra|dime|revela|enseña|escribe|affiche|montre|révèle|dis-moi|donne|zeig|gib|verrate|nenne|"
          r"schreib|mostra|dimmi|rivela)\w*\s+(?:\w+\s+){0,3}?(?:tus|tes|vos|deine|ihre|dein|tue|le tue)\s+(?:\w+\s+)?"
@@ -350,7 +389,8 @@ _FAMILIES: tuple[_Family, ...] = (
          "from henceforth rest matter partir jetzt désormais desormais"),
     _fam(_BOOST, 0.25, "authority claim",
          r"\b(?:i am|i'm)\s+(?:your|the|an?)\s+(?:\w+\s+)?(?:developer|creator|administrator|admin|owner|programmer|"
-         r"operator)\b|\b(?:i am|i'm)\s+(?:from\s+)?(?:openai|anthropic)\b", "am i'm i"),
+         r"operator)\b|\b(?:i am|i'm)\s+(?:from\s+)?(?:openai|anthropic)\b", "am i m & developer creator administrator "
+         "admin owner programmer operator openai anthropic"),
     _fam(_BOOST, 0.3, "harmful request", rf"\b{_HARM}\b", "meth methamphetamine napalm ricin sarin nerve bomb "
          "explosive explosives thermite weapon weapons gun guns hotwire fake launder phishing malware ransomware "
          "keylogger steal poison activation pick hack hacking break breaking"),
@@ -371,7 +411,8 @@ _CONFUSABLE = str.maketrans("аеорсхуіјѕԁһӏԛԝαεοιρτυνκ", 
 _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s", "!": "i",
                        "|": "l"})
 _LEET_CHARS = str.maketrans("", "", "013457@$!|")
-_LEET_MIX = re.compile(r"[a-z][013457@$|][a-z]|[013457@$][a-z]{2}|[a-z]{2}[013457@$]\b")
+# Starts with the leet character so that `re` can skip ahead to one (lookbehinds check the letters before it).
+_LEET_MIX = re.compile(r"[013457@$|](?:(?<=[a-z].)[a-z]|[a-z]{2}|(?<=[a-z]{2}.)\b)")
 _SPACED = re.compile(r"(?<![^\W\d_])[^\W\d_](?:(?: |[.\-_*] ?)[^\W\d_]){3,}(?![^\W\d_])")
 _TAGS = re.compile("[\U000e0000-\U000e007f]+")
 
@@ -383,16 +424,32 @@ def _despace(m: re.Match[str]) -> str:
 
 def _normalise(text: str) -> list[str]:
     """The texts to score: normalised, and a leetspeak-decoded copy when the text has leet characters."""
-    t = unicodedata.normalize("NFKC", text).translate(_INVISIBLE)
-    if max(t, default=" ") >= "\U000e0000":
-        t = _TAGS.sub("", t)
-    t = t.casefold().translate(_CONFUSABLE).replace("\t", " ").replace("\u2019", "'")
-    if " " in t:
+    if text.isascii():  # O(1) for str: skip the Unicode steps
+        t = text.lower().replace("\t", " ")
+    else:
+        t = unicodedata.normalize("NFKC", text).translate(_INVISIBLE)
+        if max(t, default=" ") >= "\U000e0000":
+            t = _TAGS.sub("", t)
+        t = t.casefold().translate(_CONFUSABLE).replace("\t", " ").replace("\u2019", "'")
+    if " " in t and _maybe_spaced(t):
         t = _SPACED.sub(_despace, t)
         t = re.sub(r" {2,}", " ", t) if "  " in t else t
     if len(t.translate(_LEET_CHARS)) == len(t) or not _LEET_MIX.search(t):
         return [t]
     return [t, t.translate(_LEET)]
+
+
+def _maybe_spaced(t: str) -> bool:
+    """Cheap test before the spaced-letters regex: three one-letter tokens, or a dotted token like i.g.n.o.r.e."""
+    singles = 0
+    for w in t.split():
+        if len(w) == 1 or (len(w) == 2 and w[1] in ".-_*"):
+            singles += 1
+            if singles >= 3:
+                return True
+        elif len(w) >= 7 and w[1] in ".-_*" and w[3] in ".-_*":
+            return True
+    return False
 
 
 # --- encoded payloads ------------------------------------------------------------------------------
@@ -401,6 +458,8 @@ _HEX_SPACED = re.compile(r"(?:\b[0-9a-fA-F]{2}[ :,]){11,}[0-9a-fA-F]{2}\b")
 _URLENC = re.compile(r"[^%\s]{0,24}(?:%[0-9a-fA-F]{2}[^%\s]{0,24}){4,}")
 _UESC = re.compile(r"(?:\\u[0-9a-fA-F]{4}|\\x[0-9a-fA-F]{2}){6,}")
 _HEXDIGITS = frozenset("0123456789abcdefABCDEF")
+_HEX_RUN = re.compile(r"[0-9a-fA-F]{2}[ :,][0-9a-fA-F]{2}[ :,][0-9a-fA-F]{2}[ :,][0-9a-fA-F]{2}[ :,][0-9a-fA-F]{2}")
+_HEX_TOKEN = re.compile(r"[0-9a-fA-F]{24,}")
 _ROT13_CUE = re.compile(r"\brot-?13\b|\bcaesar\b", re.I)
 _REVERSE_CUE = re.compile(r"\b(?:revers\w*|backwards?|mirrored|right to left)\b", re.I)
 _DECODE_CUE = re.compile(r"\b(?:decode|decrypt|decipher|base64|b64|hex|rot-?13|unescape|reverse)\b[^\n]{0,80}\b(?:"
@@ -414,18 +473,9 @@ _ATTACK_VERB = re.compile(r"\b(?:ignore|disregard|forget|override|reveal|pretend
 def _decoded_payloads(text: str) -> list[tuple[str, str]]:
     """Decoded chunks that read as text: (how it was encoded, decoded text); bounded in count and size."""
     out: list[tuple[str, str]] = []
-    if any(c.isdigit() or c.isupper() for c in text[:_MAX_DECODE]) or "+" in text or "/" in text:
-        for m in list(_B64.finditer(text))[:20]:
-            chunk = m.group()
-            if len(chunk) > _MAX_DECODE or chunk.isalpha() or chunk.isdigit() or chunk.islower():
-                continue
-            alt = "-" in chunk or "_" in chunk
-            try:
-                raw = base64.b64decode(chunk + "=" * (-len(chunk) % 4), altchars=b"-_" if alt else None)
-            except (binascii.Error, ValueError):
-                continue
-            _keep_text(out, "base64", raw)
-    _hex_payloads(text, out)
+    long_tokens = [tok for tok in text.split() if len(tok) >= 16][:2_000]
+    _base64_payloads(long_tokens, out)
+    _hex_payloads(text, long_tokens, out)
     if "%" in text:
         for m in list(_URLENC.finditer(text))[:20]:
             out.append(("url-encoding", urllib.parse.unquote(m.group()[:_MAX_DECODE])))
@@ -437,7 +487,7 @@ def _decoded_payloads(text: str) -> list[tuple[str, str]]:
     low = text[:_MAX_DECODE].lower()
     if ("rot" in low or "caesar" in low) and _ROT13_CUE.search(text):
         out.append(("rot13", codecs.decode(text[:_MAX_DECODE], "rot13")))
-    if _REVERSE_CUE.search(low):
+    if any(cue in low for cue in ("revers", "backward", "mirror", "right to left")) and _REVERSE_CUE.search(low):
         out.append(("reversed text", text[:_MAX_DECODE][::-1]))
     tags = _TAGS.findall(text[:_MAX_DECODE * 4]) if max(text, default=" ") >= "\U000e0000" else []
     for run in tags[:20]:
@@ -445,14 +495,23 @@ def _decoded_payloads(text: str) -> list[tuple[str, str]]:
     return out
 
 
-def _hex_payloads(text: str, out: list[tuple[str, str]]) -> None:
-    hexes: list[str] = []
-    for tok in text.split()[:20_000]:
-        tok = tok.strip("\"'.,;:()[]{}<>")
-        tok = tok[2:] if tok[:2] in ("0x", "0X") else tok
-        if len(tok) >= 24 and len(tok) % 2 == 0 and all(c in _HEXDIGITS for c in tok):
-            hexes.append(tok)
-    if " " in text or ":" in text:
+def _base64_payloads(long_tokens: list[str], out: list[tuple[str, str]]) -> None:
+    chunks = [m.group() for tok in long_tokens for m in _B64.finditer(tok)]
+    for chunk in chunks[:20]:
+        if len(chunk) > _MAX_DECODE or chunk.isalpha() or chunk.isdigit() or chunk.islower():
+            continue
+        alt = "-" in chunk or "_" in chunk
+        try:
+            raw = base64.b64decode(chunk + "=" * (-len(chunk) % 4), altchars=b"-_" if alt else None)
+        except (binascii.Error, ValueError):
+            continue
+        _keep_text(out, "base64", raw)
+
+
+def _hex_payloads(text: str, long_tokens: list[str], out: list[tuple[str, str]]) -> None:
+    hexes = [m.group()[: len(m.group()) // 2 * 2] for tok in long_tokens if len(tok) >= 24
+             for m in [_HEX_TOKEN.search(tok)] if m]
+    if _HEX_RUN.search(text, 0, _MAX_DECODE * 4):  # bytes written out: "49 67 6e 6f ..."
         hexes += [m.group() for m in _HEX_SPACED.finditer(text[:_MAX_DECODE * 4])]
     for chunk in hexes[:20]:
         try:
@@ -561,7 +620,9 @@ class InjectionDetector:
                     continue
                 if (fam.words or fam.raw) and words.isdisjoint(fam.words) and not any(a in norm for a in fam.raw):
                     continue
-                m = fam.rx.search(norm)
+                if fam.need and words.isdisjoint(fam.need):
+                    continue
+                m = fam.search(norm)
                 if m:
                     hits[key] = (fam.category, fam.weight, f"{fam.label}: '{_quote(m.group())}'")
         return list(hits.values())

@@ -1,0 +1,123 @@
+"""How well and how fast the prompt-injection detector works.
+
+* TPR (attacks flagged) and FPR (benign requests flagged) at the default threshold 0.5, per split
+  (``dev``: the split the patterns were tuned on; ``holdout``: written at the same time, not tuned on),
+  TPR per attack category and FPR per benign source; the corpora are
+  ``tests/data/guardrails/injection_{attacks,benign}.jsonl``.
+* TPR/FPR at thresholds 0.3 / 0.5 / 0.7 on both splits (the trade-off a user picks from).
+* Median microseconds per 1 KB of text: ordinary text built from the benign corpus, text with one
+  attack appended, and the worst of a set of repetitive adversarial inputs (regex backtracking check).
+
+Run from the repository root: ``python bench/bench_injection.py [--quick]``. Last line: ``RESULT {json}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from cascadeflow_core._injection import CATEGORIES, InjectionDetector  # noqa: E402
+
+DATA = ROOT / "tests" / "data" / "guardrails"
+ADVERSARIAL = ["story real instructions ", "act as a ai ", "ignore all ", "you are ", "grandma ", "i g n o r e ",
+               "1gn0r3 ", "%41%42 ", "QUJDRA== ", "<|im_start|>system ", "assistant: ", "end of input ", "no rules "]
+
+
+def load(name: str) -> list[dict]:
+    with open(DATA / f"injection_{name}.jsonl", encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def rates(det: InjectionDetector, attacks: list[dict], benign: list[dict], split: str) -> dict:
+    a = [x for x in attacks if x["split"] == split]
+    b = [x for x in benign if x["split"] == split]
+    hit_a = [det.score(x["text"]).flagged for x in a]
+    hit_b = [det.score(x["text"]).flagged for x in b]
+    per_cat: dict[str, list[bool]] = defaultdict(list)
+    for x, h in zip(a, hit_a, strict=True):
+        per_cat[x["category"]].append(h)
+    per_src: dict[str, list[bool]] = defaultdict(list)
+    for x, h in zip(b, hit_b, strict=True):
+        per_src[x["source"]].append(h)
+    return {"n_attacks": len(a), "n_benign": len(b), "tpr": round(sum(hit_a) / len(a), 3),
+            "fpr": round(sum(hit_b) / len(b), 3),
+            "tpr_by_category": {c: round(sum(per_cat[c]) / len(per_cat[c]), 3) for c in CATEGORIES if per_cat[c]},
+            "fpr_by_source": {s: round(sum(v) / len(v), 3) for s, v in sorted(per_src.items())}}
+
+
+def us_per_kb(det: InjectionDetector, texts: list[str], repeat: int) -> float:
+    samples = []
+    for _ in range(repeat):
+        for t in texts:
+            t0 = time.perf_counter()
+            det.score(t)
+            samples.append((time.perf_counter() - t0) * 1e6 / (len(t.encode("utf-8")) / 1024))
+    return statistics.median(samples)
+
+
+def kb_texts(benign: list[dict], n: int, rng: random.Random) -> list[str]:
+    pool = [b["text"] for b in benign]
+    out = []
+    for _ in range(n):
+        parts: list[str] = []
+        while sum(len(p) + 1 for p in parts) < 1024:
+            parts.append(rng.choice(pool))
+        out.append(" ".join(parts)[:1024])
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true", help="fewer timing repeats")
+    args = ap.parse_args()
+    repeat = 3 if args.quick else 15
+    attacks, benign = load("attacks"), load("benign")
+    det = InjectionDetector()
+    result: dict = {"n_attacks": len(attacks), "n_benign": len(benign)}
+    for split in ("dev", "holdout"):
+        r = rates(det, attacks, benign, split)
+        result[split] = r
+        print(f"{split:8s} TPR {r['tpr']:.3f} ({r['n_attacks']} attacks)  FPR {r['fpr']:.3f} ({r['n_benign']} benign)")
+        print("         TPR by category: " + ", ".join(f"{c} {v:.2f}" for c, v in r["tpr_by_category"].items()))
+        print("         FPR by source:   " + ", ".join(f"{s} {v:.2f}" for s, v in r["fpr_by_source"].items()))
+    sweep = {}
+    for th in (0.3, 0.5, 0.7):
+        d = InjectionDetector(th)
+        sweep[str(th)] = {s: {k: v for k, v in rates(d, attacks, benign, s).items() if k in ("tpr", "fpr")}
+                          for s in ("dev", "holdout")}
+        print(f"threshold {th}: " + "  ".join(f"{s} TPR {v['tpr']:.3f} FPR {v['fpr']:.3f}"
+                                             for s, v in sweep[str(th)].items()))
+    result["threshold_sweep"] = sweep
+
+    rng = random.Random(7)
+    plain = kb_texts(benign, 40, rng)
+    attacked = [t[: 1024 - 80] + " " + rng.choice(attacks)["text"][:79] for t in plain]
+    adversarial = [(w * (1024 // len(w) + 1))[:1024] for w in ADVERSARIAL]
+    result["us_per_kb_plain"] = round(us_per_kb(det, plain, repeat), 1)
+    result["us_per_kb_with_attack"] = round(us_per_kb(det, attacked, repeat), 1)
+    worst = max((us_per_kb(det, [t], repeat), w) for t, w in zip(adversarial, ADVERSARIAL, strict=True))
+    result["us_per_kb_worst_adversarial"] = round(worst[0], 1)
+    print(f"median us per 1 KB: plain {result['us_per_kb_plain']}, with an attack {result['us_per_kb_with_attack']}, "
+          f"worst repetitive adversarial input {result['us_per_kb_worst_adversarial']} ({worst[1]!r})")
+    big = " ".join(plain) * 25  # ~1 MB
+    t0 = time.perf_counter()
+    det.score(big)
+    result["ms_one_megabyte"] = round((time.perf_counter() - t0) * 1000, 1)
+    print(f"one {len(big) // 1024} KB text: {result['ms_one_megabyte']} ms (head and tail 100 KB are scored)")
+    print("RESULT " + json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    sys.exit(main())
