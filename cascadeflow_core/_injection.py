@@ -111,7 +111,8 @@ _TARGET = (r"(?:instructions?|directions?|directives?|prompts?|rules?|guidelines
 _STRONG = (r"(?:instructions?|directives?|guidelines?|rules|programming|system prompt|prompts?|training|"
            r"restrictions|constraints|policies|filters|safeguards|orders|conditioning)")
 _VOID = (r"(?:void|null|obsolete|cancell?ed|revoked|lifted|suspended|removed|disabled|invalid|overridden|"
-         r"superseded|deprecated|no longer (?:valid|apply|applies|in effect|active|relevant))")
+         r"superseded|deprecated|no longer (?:valid|apply|applies|in effect|active|relevant)|(?:should|must|are to|can) "
+         r"(?:now )?be (?:abandoned|ignored|disregarded|forgotten|discarded|overridden|dropped))")
 _AI = r"(?:ai|a\.i\.|assistant|agent|llm|language model|model|chatbot|bot|gpt|chatgpt)"
 _FREE = (r"(?:no|without|not bound by|not restricted by|free of|free from|liberated from|freed from|removed|"
          r"bypassed|off|disabled)\s+(?:any\s+|all\s+|its\s+|your\s+|the\s+|usual\s+|typical\s+)*(?:\w+\s+){0,2}"
@@ -147,13 +148,30 @@ _FAMILIES: tuple[_Family, ...] = (
          "guardrail guardrails policies policy training task context conditioning filters safeguards"),
     _fam("instruction_override", 0.65, "instruction override",
          rf"\b{_IGNORE}\s+(?:everything|anything|all|what)\s+(?:that\s+)?(?:(?:\w+\s+)?you(?: were| have been|'ve "
-         rf"been) (?:told|given|instructed)|(?:was\s+|is\s+|has been\s+)?(?:said|written|stated) (?:above|before|"
-         rf"previously)|before this|above\b)",
-         _OVERRIDE_WORDS + " & told given instructed said written stated before above"),
+         rf"been) (?:told|given|instructed)|you (?:thought|said|know|learned|wrote)\b|(?:was\s+|is\s+|has been\s+)?(?:said|"
+         rf"written|stated) (?:above|before|previously)|before this|above\b)",
+         _OVERRIDE_WORDS + " & told given instructed said written stated before above thought know learned wrote"),
+    _fam("instruction_override", 0.7, "instruction override",
+         r"\b(?:ignor|disregard|neglect|forgett?|overrid)(?:e|es|ed|ing)?\s+(?:all\s+)?the\s+(?:above|preceding|"
+         r"previous)\b(?:\s+(?:words|text|content|message|messages|lines|paragraphs?))?\s*(?:[,.;:!]|and\b|$)",
+         "ignore ignoring disregard disregarding neglect neglecting forget forgetting override overriding & above "
+         "preceding previous"),
+    _fam("instruction_override", 0.55, "new rules take precedence",
+         r"\b(?:instructions?|rules?|commands?|message)\s+(?:\w+\s+){0,3}?(?:take|takes|taking|have|has|with)\s+"
+         r"(?:the\s+)?(?:highest|top|absolute)\s+(?:precedence|priority)\b|\b(?:should|must)\s+instead\s+follow\b",
+         "instruction instructions rule rules command commands message should must & precedence priority instead"),
+    _fam("instruction_override", 0.4, "new rules take precedence",
+         r"\bfollow(?:ing)?\s+(?:these|the|this)\s+new\s+(?:rules?|instructions?)\b|\bobey\s+(?:this|these|the)\s+new\s+"
+         r"(?:rules?|instructions?)\b", "follow following obey & new"),
+    _fam("instruction_override", 0.3, "change of task",
+         r"\b(?:never ?mind|belay that|scratch that|just kidding|(?:i've|i have) changed my mind|don't actually do that|"
+         r"forget that)\b[^\n]{0,120}?\binstead\b", "never nevermind belay scratch just changed actually forget & "
+         "instead"),
     _fam("instruction_override", 0.75, "instructions declared void",
          rf"\b(?:{_PRIOR}|all|the safety|your|safety|content)\s+(?:\w+\s+)?{_TARGET}\s+(?:are|is|have been|has been|"
          rf"were)\s+(?:now\s+)?{_VOID}", "void null obsolete cancelled canceled revoked lifted suspended removed "
-         "disabled invalid overridden superseded deprecated longer"),
+         "disabled invalid overridden superseded deprecated longer abandoned ignored disregarded forgotten discarded "
+         "dropped"),
     _fam("instruction_override", 0.75, "instructions declared void",
          r"\b(?:whatever|everything|anything)\s+(?:you were|you've been|you have been)\s+(?:told|instructed|given)"
          r"[^.\n]{0,40}\b(?:no longer|doesn't|does not|don't)\s+appl", "whatever everything anything"),
@@ -342,6 +360,15 @@ _FAMILIES: tuple[_Family, ...] = (
          r"schreib|mostra|dimmi|rivela)\w*\s+(?:\w+\s+){0,3}?(?:tus|tes|vos|deine|ihre|dein|tue|le tue)\s+(?:\w+\s+)?"
          r"(?:instrucciones|instructions|anweisungen|consignes|reglas|règles|regeln|prompt|vorgaben|istruzioni|regole)"
          r"\b", "tus tes vos deine ihre dein tue"),
+    _fam("prompt_extraction", 0.7, "system prompt extraction",
+         r"\b(?:output|print|show|display|repeat|return|rewrite|rewriting|copy|reproduce|reveal)\s+(?:the\s+|your\s+)?"
+         r"(?:original|initial|system|full|complete|above|previous|first)\s+(?:prompt|instructions?)\b|\b(?:return|"
+         r"repeat|print|output|reproduce|rewrite|rewriting|copy)\s+(?:the|your)?\s*(?:prompt|instructions?)\s+(?:without "
+         r"(?:any )?changes|unchanged|verbatim|exactly|as is|from above|above)\b", "output print show display repeat "
+         "return rewrite rewriting copy reproduce reveal & prompt instruction instructions"),
+    _fam("prompt_extraction", 0.5, "text before the request",
+         r"\b(?:instructions?|text|prompt|words)\s+(?:that\s+)?(?:came|comes|was|were|appeared)\s+(?:before|above)\s+"
+         r"(?:this|the|my|it)\b", "came comes was were appeared & before above"),
     _fam("prompt_extraction", 0.5, "system prompt in code", r"\bprint\(\s*(?:system_prompt|instructions|prompt)\s*\)",
          "print"),
     # --- delimiter / fake turn injection ---------------------------------------------------------
@@ -396,7 +423,8 @@ _FAMILIES: tuple[_Family, ...] = (
          "keylogger steal poison activation pick hack hacking break breaking"),
     _fam(_BOOST, 0.3, "compliance check", r"\b(?:confirm (?:by|that) (?:saying|replying|you)|say \"?i am free|"
          r"(?:reply|respond|answer) (?:only )?with (?:the (?:single )?words?|\"|')|i have been pwned|haha pwned|"
-         r"access granted|accès accordé)", "confirm say reply respond answer pwned granted accès"),
+         r"access granted|accès accordé|(?:print|say|output|write|reply with|respond with)\s+exactly\s+[\"'“])",
+         "confirm say reply respond answer pwned granted accès print output write"),
     _fam(_BOOST, 0.3, "secrets or exfiltration",
          r"\b(?:admin(?:istrator)? (?:password|token|credentials)|(?:the|all|stored) api keys?|secret (?:key|code)|"
          r"send (?:the|all|every)\b[^\n]{0,40}\bto\s+(?:https?://|\S+@))", "admin administrator api "
