@@ -5,8 +5,8 @@
   TPR per attack category and FPR per benign source; the corpora are
   ``tests/data/guardrails/injection_{attacks,benign}.jsonl``.
 * TPR/FPR at thresholds 0.3 / 0.5 / 0.7 on both splits (the trade-off a user picks from).
-* Median microseconds per 1 KB of text: ordinary text built from the benign corpus, text with one
-  attack appended, and the worst of a set of repetitive adversarial inputs (regex backtracking check).
+* Median microseconds per 1 KB of text: ordinary support-ticket prose, text built from the benign
+  corpus (dense in trigger words: hard negatives), the same with one attack appended, and the worst of a set of repetitive adversarial inputs (regex backtracking check).
 
 Run from the repository root: ``python bench/bench_injection.py [--quick]``. Last line: ``RESULT {json}``.
 """
@@ -29,6 +29,14 @@ sys.path.insert(0, str(ROOT))
 from cascadeflow_core._injection import CATEGORIES, InjectionDetector  # noqa: E402
 
 DATA = ROOT / "tests" / "data" / "guardrails"
+PROSE = [  # ordinary support-ticket sentences (few trigger words): the common case
+    "My order has not arrived yet and the tracking page has not changed since Tuesday.",
+    "Can you explain how to reset the router to factory settings without losing the config?",
+    "The invoice shows two charges for the same month, could you look into it?",
+    "I would like to upgrade my plan to the annual option if the discount still applies.",
+    "The app crashes when I open the settings page on version 4.2.1 of the Android build.",
+    "Please summarise the attached meeting notes in three bullet points for the team.",
+]
 ADVERSARIAL = ["story real instructions ", "act as a ai ", "ignore all ", "you are ", "grandma ", "i g n o r e ",
                "1gn0r3 ", "%41%42 ", "QUJDRA== ", "<|im_start|>system ", "assistant: ", "end of input ", "no rules "]
 
@@ -103,11 +111,14 @@ def main() -> int:
     plain = kb_texts(benign, 40, rng)
     attacked = [t[: 1024 - 80] + " " + rng.choice(attacks)["text"][:79] for t in plain]
     adversarial = [(w * (1024 // len(w) + 1))[:1024] for w in ADVERSARIAL]
+    prose = [" ".join(rng.choice(PROSE) for _ in range(14))[:1024] for _ in range(40)]
+    result["us_per_kb_prose"] = round(us_per_kb(det, prose, repeat), 1)
     result["us_per_kb_plain"] = round(us_per_kb(det, plain, repeat), 1)
     result["us_per_kb_with_attack"] = round(us_per_kb(det, attacked, repeat), 1)
     worst = max((us_per_kb(det, [t], repeat), w) for t, w in zip(adversarial, ADVERSARIAL, strict=True))
     result["us_per_kb_worst_adversarial"] = round(worst[0], 1)
-    print(f"median us per 1 KB: plain {result['us_per_kb_plain']}, with an attack {result['us_per_kb_with_attack']}, "
+    print(f"median us per 1 KB: ordinary prose {result['us_per_kb_prose']}, benign corpus requests (many trigger words) "
+          f"{result['us_per_kb_plain']}, with an attack {result['us_per_kb_with_attack']}, "
           f"worst repetitive adversarial input {result['us_per_kb_worst_adversarial']} ({worst[1]!r})")
     big = " ".join(plain) * 25  # ~1 MB
     t0 = time.perf_counter()

@@ -238,7 +238,9 @@ _FAMILIES: tuple[_Family, ...] = (
     _fam("roleplay_escape", 0.8, "unrestricted persona",
          rf"\b{_PERSONA}\s+(?:now\s+)?(?:a\s+|an\s+|the\s+)?(?:[\w'-]+,?\s+){{0,4}}?{_AI}\b[^\n]{{0,140}}?(?:{_FREE}|\b(?:"
          rf"unfiltered|uncensored|unrestricted|amoral|evil|rogue|hacked|never (?:refuses|declines|says no|says it)|"
-         rf"not restricted)\b)", "ai assistant agent llm model chatbot bot gpt chatgpt robot"),
+         rf"not restricted)\b)", "ai assistant agent llm model chatbot bot gpt chatgpt robot & no without bound restricted free "
+         "liberated freed removed bypassed off disabled unfiltered uncensored unrestricted amoral evil rogue hacked never "
+         "rules restrictions filters safeguards guardrails limits limitations censorship"),
     _fam("roleplay_escape", 0.7, "unrestricted persona",
          r"\b(?:an?|the)\s+(?:unfiltered|uncensored|unrestricted|amoral|evil|rogue|jailbroken)\s+(?:ai|chatbot|model|"
          r"assistant|bot)\b", "unfiltered uncensored unrestricted amoral evil rogue jailbroken"),
