@@ -642,7 +642,8 @@ class InjectionDetector:
 
     def _hits(self, texts: list[str]) -> list[Hit]:
         hits: dict[tuple[str, str], Hit] = {}
-        for norm in texts:
+        seen: dict[tuple[int, str, int, int], tuple[str, str]] = {}  # (text, category, span) -> key of its hit
+        for i, norm in enumerate(texts):
             words = set(norm.translate(_WORD_SEP).split())
             for fam in self._families:
                 key = (fam.category, fam.label)
@@ -653,8 +654,15 @@ class InjectionDetector:
                 if fam.need and words.isdisjoint(fam.need):
                     continue
                 m = fam.search(norm)
-                if m:
-                    hits[key] = (fam.category, fam.weight, f"{fam.label}: '{_quote(m.group())}'")
+                if m is None:
+                    continue
+                span = (i, fam.category, m.start(), m.end())
+                if span in seen and seen[span] in hits:  # the same phrase, found twice: one piece of evidence
+                    if hits[seen[span]][1] >= fam.weight:
+                        continue
+                    del hits[seen[span]]
+                hits[key] = (fam.category, fam.weight, f"{fam.label}: '{_quote(m.group())}'")
+                seen[span] = key
         return list(hits.values())
 
     def _combine(self, hits: list[Hit]) -> InjectionScore:
