@@ -6,6 +6,8 @@ replay provider from real recorded outputs (``cascadeflow_core/data/gsm8k_sample
 so the run goes through the same engine as a live one. Per question it prints the tier that answered and
 why; at the end quality, cost and savings against gpt-4o alone.
 
+Run: python examples/demo.py [--live] [-n N]
+
     python examples/demo.py            # offline, the 49-question sample
     python examples/demo.py -n 10      # the first 10 questions
     python examples/demo.py --live     # real calls (OPENAI_API_KEY): gpt-4o-mini + gpt-4.1-nano, else gpt-4o

@@ -1,19 +1,20 @@
 """A DSPy program evaluated on a small dev set, answered by a cascade instead of one model.
 
+Run: python examples/dspy_program.py [--live]
+
 The switch is one line: ``dspy.configure(lm=CascadeLM([...]))`` where the program had ``dspy.LM(...)``.
 Every prediction then carries its cost (``get_lm_usage()``) and the cascade's routing reasons (history).
 
 Offline by default: two toy local "models" stand in for the providers (the cheap one can add but not
-multiply; the strong one can do both), so the run is free and deterministic. With ``OPENAI_API_KEY`` set
-it calls gpt-4o-mini, then gpt-4o when the cheap answer fails validation.
-
-    python examples/dspy_program.py
+multiply; the strong one can do both), so the run is free and deterministic. ``--live`` calls
+gpt-4o-mini, then gpt-4o when the cheap answer fails validation (needs OPENAI_API_KEY).
 """
 
 from __future__ import annotations
 
 import os
 import re
+import sys
 from typing import Any
 
 import dspy
@@ -21,7 +22,10 @@ import dspy
 from cascadeflow_core import Draft, ModelSpec, Request
 from cascadeflow_dspy import CascadeLM
 
-LIVE = bool(os.environ.get("OPENAI_API_KEY"))
+LIVE = "--live" in sys.argv
+if LIVE and not os.environ.get("OPENAI_API_KEY"):
+    print("--live calls OpenAI: set OPENAI_API_KEY, or run without --live (offline).", file=sys.stderr)
+    sys.exit(2)
 
 
 class ToyArithmetic:

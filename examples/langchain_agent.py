@@ -1,12 +1,12 @@
 """A LangChain tool-calling agent (``langchain.agents.create_agent``) whose model is a cascade.
 
+Run: python examples/langchain_agent.py [--live]
+
 Offline by default: the two tiers are served by a real local OpenAI-compatible HTTP server
 (``cascadeflow_core.testing.OpenAICompatServer``) scripted to behave like a tool-using model: the cheap
 model first proposes a call to a tool that does not exist (the cascade's validators reject it and
 escalate), the strong model calls ``add``, the agent executes it, and the cheap model words the answer.
-With ``OPENAI_API_KEY`` set, the same agent runs on gpt-4o-mini -> gpt-4o.
-
-Run: ``python examples/langchain_agent.py``
+``--live`` runs the same agent on gpt-4o-mini -> gpt-4o (needs OPENAI_API_KEY).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,6 +25,11 @@ from langchain_core.tools import tool
 from cascadeflow_core import ModelSpec
 from cascadeflow_core.testing import OpenAICompatServer, Reply
 from cascadeflow_langchain import ChatCascade
+
+LIVE = "--live" in sys.argv
+if LIVE and not os.environ.get("OPENAI_API_KEY"):
+    print("--live calls OpenAI: set OPENAI_API_KEY, or run without --live (offline).", file=sys.stderr)
+    sys.exit(2)
 
 
 @tool
@@ -44,7 +50,7 @@ def scripted(model: str, messages: list[dict[str, Any]], body: dict[str, Any]) -
 
 @contextlib.contextmanager
 def cascade_llm() -> Iterator[ChatCascade]:
-    if os.environ.get("OPENAI_API_KEY"):
+    if LIVE:
         yield ChatCascade(["openai/gpt-4o-mini", "openai/gpt-4o"])
         return
     with OpenAICompatServer(replies=scripted) as server:

@@ -1,15 +1,15 @@
 """A LangChain LCEL chain (prompt | model | parser) whose model is a cascade.
 
-Offline by default: both tiers answer through LiteLLM's ``mock_response`` (the cheap one is accepted on an
-easy question, and hedges on a hard one, so the cascade escalates). With ``OPENAI_API_KEY`` set, the same
-chain runs on gpt-4o-mini -> gpt-4o.
+Run: python examples/langchain_chain.py [--live]
 
-Run: ``python examples/langchain_chain.py``
+Offline (default) both tiers answer through LiteLLM's ``mock_response``: the cheap one hedges, so the
+cascade escalates. ``--live`` runs the same chain on gpt-4o-mini -> gpt-4o (needs OPENAI_API_KEY).
 """
 
 from __future__ import annotations
 
 import os
+import sys
 
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
@@ -17,9 +17,14 @@ from langchain_core.prompts import ChatPromptTemplate
 from cascadeflow_core import CostTracker, ModelSpec
 from cascadeflow_langchain import ChatCascade
 
+LIVE = "--live" in sys.argv
+if LIVE and not os.environ.get("OPENAI_API_KEY"):
+    print("--live calls OpenAI: set OPENAI_API_KEY, or run without --live (offline).", file=sys.stderr)
+    sys.exit(2)
+
 
 def make_llm(tracker: CostTracker) -> ChatCascade:
-    if os.environ.get("OPENAI_API_KEY"):
+    if LIVE:
         return ChatCascade(["openai/gpt-4o-mini", "openai/gpt-4o"], tracker=tracker)
     # Offline: the mock drafter says it is unsure (the rule checks reject hedging), the verifier answers.
     return ChatCascade([

@@ -1,13 +1,13 @@
 """A LlamaIndex RAG app whose LLM is a cascade: cheap model first, the strong one only when needed.
 
+Run: python examples/llamaindex_rag.py [--live]
+
 The switch is one line: ``Settings.llm = CascadeLLM([...])`` where the app had ``Settings.llm = OpenAI(...)``.
 ``CascadeTraceHandler`` then shows what each answer cost and why it was (or was not) escalated.
 
 Offline by default: LiteLLM's mock responses stand in for the providers (the cheap model hedges on
 the first question, so that one escalates), and a small hashing embedding replaces an embedding API.
-With ``OPENAI_API_KEY`` set it calls gpt-4o-mini, then gpt-4o when the cheap answer fails validation.
-
-    python examples/llamaindex_rag.py
+``--live`` calls gpt-4o-mini, then gpt-4o when the cheap answer fails validation (needs OPENAI_API_KEY).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import hashlib
 import math
 import os
 import re
+import sys
 from typing import Any
 
 from llama_index.core import Document, Settings, VectorStoreIndex
@@ -24,7 +25,10 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 from cascadeflow_core import ModelSpec
 from cascadeflow_llamaindex import CascadeLLM, CascadeTraceHandler
 
-LIVE = bool(os.environ.get("OPENAI_API_KEY"))
+LIVE = "--live" in sys.argv
+if LIVE and not os.environ.get("OPENAI_API_KEY"):
+    print("--live calls OpenAI: set OPENAI_API_KEY, or run without --live (offline).", file=sys.stderr)
+    sys.exit(2)
 
 DOCS = [
     "The Eiffel Tower in Paris is 330 metres tall and was completed in 1889.",

@@ -1,15 +1,21 @@
 """Quickstart: a three-tier cascade in ten lines, run sync, async and streaming.
 
-Offline by default: each model answers with LiteLLM's ``mock_response``. With ``--live`` and
-``OPENAI_API_KEY`` set, the same cascade calls OpenAI for real.
+Run: python examples/quickstart.py [--live]
+
+Offline (default) each model answers with LiteLLM's ``mock_response``. ``--live`` calls OpenAI for real
+(needs OPENAI_API_KEY).
 """
 
 import asyncio
+import os
 import sys
 
 from cascadeflow_core import AgreementValidator, Cascade, ModelSpec, Tier
 
 LIVE = "--live" in sys.argv
+if LIVE and not os.environ.get("OPENAI_API_KEY"):
+    print("--live calls OpenAI: set OPENAI_API_KEY, or run without --live (offline).", file=sys.stderr)
+    sys.exit(2)
 
 
 def model(name: str, mock: str) -> ModelSpec:
