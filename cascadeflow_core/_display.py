@@ -77,13 +77,15 @@ def result_html(r: CascadeResult) -> str:
     route = "".join(f"<li>{e(x)}</li>" for x in r.route)
     saved = ""
     if r.verifier_cost:
-        saved = f" &middot; verifier alone {e(_usd(r.verifier_cost))} ({(1 - r.cost / r.verifier_cost) * 100:.0f}% saved)"
+        change = (1 - r.cost / r.verifier_cost) * 100
+        verdict = f"{change:.0f}% saved" if change >= 0 else f"{-change:.0f}% more, rejected drafts included"
+        saved = f" &middot; verifier alone {e(_usd(r.verifier_cost))} ({verdict})"
     return (
         "<div style='font-family:system-ui,sans-serif;font-size:13px'>"
         f"<div><b>Answered by</b> <code>{e(r.model)}</code> ({e(r.tier)})"
         f"{' &middot; <b>escalated</b>' if r.escalated else ''}{' &middot; cached' if r.cached else ''}"
         f" &middot; <b>cost</b> {e(_usd(r.cost))}{saved} &middot; {r.latency_s * 1000:.0f} ms</div>"
-        f"<blockquote style='margin:6px 0;color:#333'>{e(_clip(r.text, 400))}</blockquote>"
+        f"<blockquote style='margin:6px 0'>{e(_clip(r.text, 400))}</blockquote>"
         + (f"<ul style='margin:2px 0'>{route}</ul>" if route else "")
         + "<table style='border-collapse:collapse'><thead><tr><th>tier</th><th>model</th><th>status</th>"
         "<th>score</th><th>tokens in/out</th><th>cost</th><th>latency</th><th>reasons</th></tr></thead>"
