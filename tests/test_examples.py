@@ -42,6 +42,8 @@ MARKERS: dict[str, list[str]] = {
     "routing.py": [r"route: domain=code .*\n.*route for code: coder -> strong", r"route for math: agree -> strong",
                    r"skipping drafters 'coder', straight to tier 'strong'", r"answered by tier 'coder'",
                    r"degrade: cheapest tier 'cheap' only, dropped 'strong'"],
+    "redis_fleet.py": [r"worker 3: \d+ admitted", r"refused with BudgetExceededError",
+                       r"team-a spent \$0\.\d{6} of its \$0\.001000 budget \(within budget\)"],
     "budgets.py": [r"^ana: allow", r"^ben: warn", r"^cem: degrade +answered by openai/gpt-4o-mini",
                    r"^dia: BLOCKED +spent \$1\.00 of \$1\.00", r"^eve: allow .*\n +why: over budget, billed to prepaid",
                    r"request 4: refused, retry after \d+ s", r"CascadeFlow ledger \(daily\): \$\d+\.\d{6}",
@@ -92,7 +94,7 @@ def test_example_docstring_states_how_to_run(name: str) -> None:
     assert f"Run: python examples/{name} [--live]" in source
 
 
-@pytest.mark.parametrize("name", [n for n in EXAMPLES if n not in NEEDS_REDIS])
+@pytest.mark.parametrize("name", EXAMPLES)
 def test_live_without_key_exits_2_and_names_the_key(name: str) -> None:
     proc = _run(name, "--live")
     assert proc.returncode == 2, f"{name} --live exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
