@@ -44,6 +44,10 @@ MARKERS: dict[str, list[str]] = {
                    r"degrade: cheapest tier 'cheap' only, dropped 'strong'"],
     "redis_fleet.py": [r"worker 3: \d+ admitted", r"refused with BudgetExceededError",
                        r"team-a spent \$0\.\d{6} of its \$0\.001000 budget \(within budget\)"],
+    "opentelemetry_export.py": [
+        r"chat openai/gpt-4o: user=bob answered_by=openai/gpt-4o escalated=True cost_usd=0\.\d{6}",
+        r"\n +chat openai/gpt-4o-mini: tier=tier1 status=rejected", r"gen_ai\.client\.token\.usage +op=chat",
+        r"cascadeflow\.escalations +model=openai/gpt-4o +value=1"],
     "budgets.py": [r"^ana: allow", r"^ben: warn", r"^cem: degrade +answered by openai/gpt-4o-mini",
                    r"^dia: BLOCKED +spent \$1\.00 of \$1\.00", r"^eve: allow .*\n +why: over budget, billed to prepaid",
                    r"request 4: refused, retry after \d+ s", r"CascadeFlow ledger \(daily\): \$\d+\.\d{6}",
