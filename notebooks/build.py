@@ -375,17 +375,20 @@ BUDGETS = [
     A developer callback can override any decision, e.g. to let a paying customer through.
 
     We simulate one month of traffic for five users on two plans, with a **fake clock** so the month
-    passes in a second, offline (LiteLLM `mock_response`; prices from LiteLLM's price map).
+    passes in seconds. Offline: the users ask GSM8K questions and the models' answers, token counts and
+    costs are **recorded real outputs** served by the replay provider (LiteLLM's `mock_response` reports
+    a fixed 10 + 20 tokens per call, which would make every request cost the same).
     """),
     code("""
+    import json
     import random
     from datetime import datetime, timezone
 
-    from cascadeflow_core import (Budget, BudgetExceededError, Cascade, CostTracker, EnforcementDecision,
-                                  ModelSpec, Tier)
+    from cascadeflow_core import (AgreementValidator, Budget, BudgetExceededError, Cascade, CascadeOptions,
+                                  CostTracker, EnforcementDecision, ReplaySet, Tier, register_replay)
 
     class FakeClock:
-        \"\"\"The tracker asks `clock()` for the time: budgets, periods and forecasts follow it.\"\"\"
+        \"\"\"The tracker asks `clock()` for the time: budget periods, forecasts and the ledger follow it.\"\"\"
         def __init__(self, start):
             self.now = start.timestamp()
         def __call__(self):
@@ -398,93 +401,104 @@ BUDGETS = [
     ## Budgets by plan
 
     `Budget(limit, period, plan=...)` applies to each user whose request carries that plan
-    (`metadata={"plan": "free"}`). Free users get 2 cents a day and 20 cents a month; pro users 50 cents
-    a day. The thresholds are the defaults (`warn_at=0.8, degrade_at=0.9, block_at=1.0`), shown here.
+    (`metadata={"plan": "free"}`). Free users get 1 cent a day and 10 cents a month; pro users 10 cents
+    a day. The thresholds are the defaults, spelled out on the first one. A decision counts the request's
+    estimated cost, and admission *reserves* it, so concurrent requests cannot overspend together.
     """),
     code("""
     budgets = [
-        Budget(0.02, "daily", plan="free", warn_at=0.8, degrade_at=0.9, block_at=1.0),
-        Budget(0.20, "monthly", plan="free"),
-        Budget(0.50, "daily", plan="pro"),
+        Budget(0.01, "daily", plan="free", warn_at=0.8, degrade_at=0.9, block_at=1.0),
+        Budget(0.10, "monthly", plan="free"),
+        Budget(0.10, "daily", plan="pro"),
     ]
     """),
     md("""
     ## The enforcement callback
 
-    `on_enforce` sees each admission (user, plan, estimate, spend, limit, forecast, the threshold decision)
-    and may replace the decision. Here: a pro user over a daily budget is degraded to the cheap tier
-    instead of blocked (they paid; serve them something), and everyone else keeps the threshold decision.
+    `on_enforce` sees each admission (user, plan, estimate, spend, limit, forecast and the thresholds'
+    decision with its reasons) and returns the decision. Here: a pro user over the daily budget is
+    degraded to the cheap tier instead of blocked (they pay; serve them something); everyone else gets
+    the thresholds' decision.
     """),
     code("""
-    decisions = []
-
     def billing(ctx):
-        decisions.append((ctx.user, ctx.decision))
         if ctx.plan == "pro" and ctx.decision == "block":
-            return EnforcementDecision("degrade", "pro plan over its daily budget: cheap model only")
-        return None            # keep the threshold decision
+            return EnforcementDecision("degrade", "pro plan over its daily budget: cheap models only")
+        return ctx.decision, "; ".join(ctx.reasons)          # the thresholds' decision
 
     tracker = CostTracker(budgets=budgets, on_enforce=billing, clock=clock)
-
-    def model(name, answer):
-        return ModelSpec(name, params={"mock_response": answer})
-
-    cascade = Cascade([
-        Tier([model("openai/gpt-4o-mini", "Here is a short summary of your document.")], name="cheap"),
-        Tier([model("openai/gpt-4o", "Here is a careful summary of your document.")], name="strong"),
-    ], tracker=tracker)
     """),
     md("""
-    Each request carries the user and their plan (`metadata={"plan": ...}`) and a `max_tokens` cap, which
-    makes the admission estimate a true upper bound. A request is either admitted (`result.admission`
-    says allow, warn or degrade) or refused with `BudgetExceededError` before any model is called. Long
-    prompts go to the strong tier: the default router skips tiers whose context window a prompt does not
-    fit and sends complex requests up, so bigger documents cost more.
+    The cascade: gpt-4o-mini and gemma-2-9b must agree, else gpt-4o answers. Budgets need every model
+    priced, so the recorded list prices are given on each `ModelSpec`. `degrade` drops the last tier,
+    so a degraded request is answered by the drafters alone.
     """),
     code("""
-    def request(user, words):
-        prompt = "Summarise this document: " + "lorem ipsum " * words
-        return cascade.complete(prompt, user=user, metadata={"plan": PLAN[user]}, max_tokens=400)
+    rs = ReplaySet.load(ReplaySet.sample_path())
+    prices = json.loads((ReplaySet.sample_path() / "models.json").read_text())["models"]
 
-    r = request("ana", 50)
-    print(r.model, f"${r.cost:.6f}", r.admission)
+    def spec(name):
+        p = prices[name]
+        return rs.spec(name, input_cost_per_token=p["input_per_mtok"] / 1e6,
+                       output_cost_per_token=p["output_per_mtok"] / 1e6)
+
+    cascade = Cascade([
+        Tier([spec("gpt-4o-mini-2024-07-18"), spec("gemma-2-9b-it")], AgreementValidator(), name="drafters"),
+        Tier([spec("gpt-4o-2024-08-06")], name="verifier"),
+    ], tracker=tracker, options=CascadeOptions(verifier_cost=rs.verifier_cost))
+    replay = register_replay(rs)       # serve "replay/<model>" through LiteLLM until replay.close()
+
+    def ask(user, rng):
+        question = rs.query(rng.choice(rs.ids))
+        return cascade.complete(list(question.messages), user=user, metadata={"plan": PLAN[user]},
+                                max_tokens=300)    # caps the admission estimate
+
+    r = ask("ana", random.Random(0))
+    print(r.model, f"${r.cost:.6f}", {k: r.admission[k] for k in ("decision", "message")})
     """),
     md("""
     ## A month of traffic
 
-    Each simulated hour, each user sends a random number of requests of random length: the free users
-    a few, `chen` (free) many, `dara` (pro) a steady stream and, in the third week, a burst. The seed is
-    fixed, so the month is the same every run.
+    Every simulated hour each user sends a random number of requests around their rate: `ana` a few,
+    `ben` more, `chen` (free) far more than the free plan covers, `dara` (pro) a steady stream with a
+    16x burst on March 15-16, `eli` (pro) a few. The seed is fixed, so the month is the same every run.
     """),
     code("""
     rng = random.Random(7)
-    RATE = {"ana": 0.15, "ben": 0.3, "chen": 0.9, "dara": 1.5, "eli": 0.4}   # requests per hour
+    RATE = {"ana": 0.15, "ben": 0.5, "chen": 1.6, "dara": 1.0, "eli": 0.3}    # requests per hour
     outcomes = {u: {"allow": 0, "warn": 0, "degrade": 0, "blocked": 0} for u in PLAN}
+    first_block = {}
     start = clock.now
+    SNAPSHOT = 14 * 24 + 18                  # March 15, 18:00: the forecasts and anomalies below look from here
 
     for hour in range(31 * 24):
         clock.now = start + hour * 3600
+        if hour == SNAPSHOT:
+            forecasts = tracker.forecast(lookback_s=6 * 3600)
+            anomalies = tracker.anomalies(by="user", window_s=6 * 3600)
         for user, rate in RATE.items():
             if user == "dara" and 14 * 24 <= hour < 16 * 24:
-                rate *= 8                                              # dara's burst, days 15-16
-            for _ in range(sum(rng.random() < rate / 3 for _ in range(3))):
+                rate *= 16
+            n = int(rate) + (rng.random() < rate - int(rate))
+            for _ in range(n):
                 try:
-                    r = request(user, rng.randint(20, 400))
-                    outcomes[user][r.admission["decision"]] += 1
+                    outcomes[user][ask(user, rng).admission["decision"]] += 1
                 except BudgetExceededError as e:
                     outcomes[user]["blocked"] += 1
-                    last_block = e
+                    first_block.setdefault(user, e)
 
     print(f"{'user':<6}{'plan':<6}{'allow':>7}{'warn':>6}{'degrade':>8}{'blocked':>8}")
     for u, o in outcomes.items():
         print(f"{u:<6}{PLAN[u]:<6}{o['allow']:>7}{o['warn']:>6}{o['degrade']:>8}{o['blocked']:>8}")
     print()
-    print("a refusal reads:", last_block)
+    print("chen's first refusal:", first_block["chen"])
     """),
     md("""
-    `dara`'s burst hit the pro daily budget; the callback turned those blocks into degrades, so `dara`
-    got the cheap tier instead of an error. The free users were warned, degraded, then blocked, day by
-    day and at the monthly cap.
+    The free users were warned, degraded, then blocked, day after day (`chen`) or at the monthly cap
+    (`ben`); `ana` stayed inside the plan. `dara`'s burst hit the pro daily budget and the callback
+    turned those blocks into degrades, so `dara` got the cheap tier instead of an error. A callback that
+    lifts a block lifts the hard cap with it, so `dara` ends those two days a few cents over the budget
+    (see the chart below): that is the callback's call to make.
 
     ## The books
 
@@ -496,27 +510,31 @@ BUDGETS = [
     md("## Spend over time"),
     code("""
     %matplotlib inline
-    import matplotlib.pyplot as plt
     from collections import defaultdict
+
+    import matplotlib.pyplot as plt
 
     daily = defaultdict(lambda: [0.0] * 31)
     for e in tracker.entries():
         daily[e.user][datetime.fromtimestamp(e.ts, timezone.utc).day - 1] += e.cost
 
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4))
+    days = range(1, 32)
     for user in PLAN:
-        days, cumulative, total = range(1, 32), [], 0.0
-        for d in daily[user]:
-            total += d
-            cumulative.append(total)
+        cumulative = [sum(daily[user][:d]) for d in days]
         a1.plot(days, daily[user], label=f"{user} ({PLAN[user]})")
         a2.plot(days, cumulative, label=f"{user} ({PLAN[user]})")
-    a1.axhline(0.02, ls=":", color="gray"); a1.text(31, 0.021, "free daily", ha="right", fontsize=8)
-    a1.axhline(0.50, ls=":", color="gray"); a1.text(31, 0.51, "pro daily", ha="right", fontsize=8)
-    a2.axhline(0.20, ls=":", color="gray"); a2.text(1, 0.21, "free monthly", fontsize=8)
-    a1.set_title("spend per day ($)"); a2.set_title("cumulative spend this month ($)")
+    a1.axhline(0.01, ls=":", color="gray")
+    a1.axhline(0.10, ls=":", color="gray")
+    a1.text(31, 0.011, "free daily", ha="right", fontsize=8)
+    a1.text(31, 0.101, "pro daily", ha="right", fontsize=8)
+    a2.axhline(0.10, ls=":", color="gray")
+    a2.text(1, 0.105, "free monthly", fontsize=8)
+    a1.set_title("spend per day ($)")
+    a2.set_title("cumulative spend in March ($)")
     for a in (a1, a2):
-        a.set_xlabel("day of March"); a.grid(alpha=0.3)
+        a.set_xlabel("day of March")
+        a.grid(alpha=0.3)
     a2.legend(fontsize=8)
     fig.tight_layout()
     plt.show()
@@ -525,33 +543,36 @@ BUDGETS = [
     ## Forecasts and anomalies
 
     `tracker.forecast(user=...)` projects each budget's end-of-period spend from the recent rate
-    (admission also warns when the projection exceeds a budget). `tracker.anomalies()` flags users whose
-    spend in the last window is far above their own baseline. Both read the tracker's clock: let us look
-    at the middle of `dara`'s burst.
+    (admission also warns when the projection exceeds a budget); without `user=` it covers every user of
+    every budget. `tracker.anomalies()` flags users whose spend in the last window is far above their own
+    baseline. Both read the tracker's clock; the simulation called them on March 15 at 18:00, in the
+    middle of `dara`'s burst.
     """),
     code("""
-    end_of_month = clock.now
-    clock.now = start + (15 * 24 + 12) * 3600            # March 16, noon
-    for user in ("chen", "dara"):
-        for f in tracker.forecast(user=user, lookback_s=6 * 3600):
-            print(f.describe())
+    print(f"{len(forecasts)} budget forecasts on March 15, 18:00; projected over budget:")
+    for f in forecasts:
+        if f.exceeds:
+            print(" ", f.describe())
     print()
-    for a in tracker.anomalies(by="user", window_s=6 * 3600):
+    for a in anomalies:
         print("anomaly:", a.describe())
-    clock.now = end_of_month
     """),
     md("""
     ## Export
 
-    `to_csv()`, `to_json()` and `to_sqlite(path)` export the ledger: one row per model call (rejected
-    drafts and refused requests' calls included), for billing or a warehouse. With a path they write a
-    file; without, `to_csv` and `to_json` return the text.
+    `to_csv()`, `to_json()` and `to_sqlite(path)` export the ledger: one row per model call, rejected
+    drafts included, for billing or a warehouse. With a path they write a file; without, `to_csv` and
+    `to_json` return the text.
     """),
     code("""
-    csv_text = tracker.to_csv()
-    lines = csv_text.splitlines()
-    print(len(lines) - 1, "ledger rows; the first three:")
-    print("\\n".join(lines[:4]))
+    import csv
+    import io
+
+    rows = list(csv.DictReader(io.StringIO(tracker.to_csv())))
+    print(len(rows), "ledger rows with columns:", ", ".join(rows[0]))
+    for row in rows[:3]:
+        print({k: row[k] for k in ("time", "user", "plan", "model", "status", "input_tokens", "output_tokens", "cost")})
+    replay.close()
     """),
 ]
 
