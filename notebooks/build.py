@@ -649,7 +649,7 @@ ADAPTERS = [
     md("""
     ## DSPy: `CascadeLM`
 
-    A `dspy.LM`: every module, `Evaluate` and the optimizers. Called directly with messages it returns the
+    A `dspy.LM`: every module, `Evaluate` and the optimizers. Called directly with a prompt it returns the
     completions, like any DSPy LM; `lm.history[-1]["cascade"]` holds the trace and `cost` the dollars.
     """),
     code("""
@@ -657,7 +657,7 @@ ADAPTERS = [
     from cascadeflow_dspy import CascadeLM
 
     lm = CascadeLM(cascade, user="dspy-user", cache=False)
-    print(lm(messages=[{"role": "user", "content": QUESTION}]))
+    print(lm(QUESTION))
     entry = lm.history[-1]
     print("history cost:", f"${entry['cost']:.6f}")
     show("DSPy", entry["cascade"])
@@ -676,7 +676,7 @@ ADAPTERS = [
     print("answer:", prediction.answer)
     for name, usage in prediction.get_lm_usage().items():
         print(name, {k: usage[k] for k in ("prompt_tokens", "completion_tokens")}, f"cost ${usage['cost']:.6f}")
-    show("DSPy Predict", dspy.settings.lm.history[-1]["cascade"])
+    show("DSPy prog", dspy.settings.lm.history[-1]["cascade"])
     """),
     md("""
     ## One tracker, three frameworks
