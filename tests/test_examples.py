@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow   # ~65 s on the shared 2-core machine: 13 interpreters importing LiteLLM and frameworks
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted(p.name for p in (ROOT / "examples").glob("*.py"))
 NEEDS_REDIS = {"redis_fleet.py"}
