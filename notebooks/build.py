@@ -99,7 +99,8 @@ TOUR = [
     """),
     md("""
     `result.text` is the answer; `result.explain()` is the same trace as plain text (for logs), and
-    `result.attempts` holds every model call as data.
+    `result.attempts` holds every model call as data. (The first request's latency includes importing
+    LiteLLM, which `import cascadeflow_core` defers to the first call: about two seconds.)
     """),
     code("""
     print(result.text)
