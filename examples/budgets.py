@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+from typing import Any
 
 from cascadeflow_core import (
     AdmissionError,
@@ -33,7 +34,7 @@ if LIVE and not os.environ.get("OPENAI_API_KEY"):
     print("--live calls OpenAI: set OPENAI_API_KEY, or run without --live (offline).", file=sys.stderr)
     sys.exit(2)
 
-ACCOUNTS = {"eve": {"plan": "pro", "prepaid_usd": 20.0}}   # what your billing system would return
+ACCOUNTS: dict[str, dict[str, Any]] = {"eve": {"plan": "pro", "prepaid_usd": 20.0}}   # as from Stripe
 SPENT_TODAY = {"ana": 0.10, "ben": 0.85, "cem": 0.93, "dia": 1.00, "eve": 1.00}
 
 

@@ -16,7 +16,7 @@ import os
 import sys
 from pathlib import Path
 
-from cascadeflow_core import Cascade, CascadeError, Draft, LiteLLMBackend, ModelSpec, Request
+from cascadeflow_core import Cascade, CascadeError, CostTracker, Draft, LiteLLMBackend, ModelSpec, Request
 
 LIVE = "--live" in sys.argv
 missing = [k for k in ("OPENAI_API_KEY", "DEEPSEEK_API_KEY") if not os.environ.get(k)]
@@ -48,8 +48,9 @@ QUERIES = [
 def main() -> int:
     yaml_path = Path(__file__).with_name("routing.yaml")
     cascade = Cascade.from_config(yaml_path, **({} if LIVE else {"backend": MockedLiteLLM()}))
-    assert cascade.tracker is not None                   # the YAML's tracker: section built it
-    cascade.tracker.record("openai/gpt-4o", cost=4.60, user="bob")   # bob: $4.60 of $5 spent today
+    tracker = cascade.tracker                               # built from the YAML's tracker: section
+    assert isinstance(tracker, CostTracker)
+    tracker.record("openai/gpt-4o", cost=4.60, user="bob")   # bob: $4.60 of $5 spent today
     for user, query in QUERIES:
         print(f"[{user}] {query.splitlines()[0][:70]}")
         try:

@@ -80,7 +80,7 @@ def _run(name: str, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def _params() -> list[object]:
-    params = []
+    params: list[object] = []
     for name in EXAMPLES:
         marks = [pytest.mark.redis] if name in NEEDS_REDIS else []
         if name in KNOWN_BROKEN:
