@@ -42,59 +42,92 @@ class PIIFinding:
 # position; that is the difference between ~5 and ~25 microseconds per KB and pattern.
 _EMAIL_LOCAL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}$")
 _EMAIL_DOMAIN = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.){1,8}[A-Za-z]{2,24}(?![\w-])")
-# Phone: +CC and groups, or a national number with separators; digits and separators only.
+# Phone: +CC (or 00CC) and groups; or a national number with separators, kept only when it is formatted
+# like a North American number or a phone word is near (and no order/invoice/tracking word is).
 _PHONE_INTL = re.compile(r"(?:\+(?<![\w+/.-]\+)|0(?<![\w+/.-]0)0)[1-9]\d{0,2}[ .-]?(?:\(0\)[ .-]?)?"
-                         r"(?:\(?\d{1,5}\)?[ .-]?){1,5}\d{2,5}(?![\w/-])")
-_PHONE_NAT = re.compile(r"(?:\((?<![\w+/.-]\()\d{2,5}\)|\d(?<![\w+/.(-]\d)\d{1,4})[ .-]\d{2,5}(?:[ .-]\d{2,5}){0,3}"
-                        r"(?![\w/-])")
-_PHONE_CUE = re.compile(r"\b(?:phone|tel|telephone|mobile|cell|call|ring|text|whatsapp|fax|contact|reach|"
-                        r"number|teléfono|telefon|téléphone|portable|handy)\b", re.I)
+                         r"(?:\(?\d{1,5}\)?[ .-]?){1,5}\d{2,5}(?![\w/-]|\.\d)")
+_PHONE_NAT = re.compile(r"(?:\((?<![\w+/.-]\()\d{2,5}\)[ .-]?|\d(?<![\w+/.(-]\d)\d{1,4}[ .-])\d{2,8}"
+                        r"(?:[ .-]\d{2,8}){0,3}(?![\w/-]|\.\d)")
+_NANP = re.compile(r"(?:\([2-9]\d\d\)\s?|[2-9]\d\d[ .-])[2-9]\d\d[ .-]\d{4}")
+_DATE_LIKE = re.compile(r"\d{1,2}[./-]\d{1,2}[./-]\d{2,4}|\d{4}[./-]\d{1,2}[./-]\d{1,2}")
+_PHONE_CUE = re.compile(r"\b(?:phone|tel|telephone|mobile|cell|call|ring|text|sms|whatsapp|signal|fax|contact|"
+                        r"reach|landline|hotline|teléfono|telefono|telefon|téléphone|portable|handy|joindre|"
+                        r"rufen|llamar|llamad|numéro|número|nummer|cellulare)\b", re.I)
+_ID_CUE = re.compile(r"(?i)\b(?:order|invoice|ref|reference|ticket|case|part|sku|tracking|po|account|acct|id|"
+                     r"serial|lot|batch|isbn|ean|upc|customer|confirmation|booking|receipt|transaction)\b"
+                     r"|no\.|#")
 _SSN = re.compile(r"(\d(?<![\w-]\d)\d{2})([- ]?)(\d{2})\2(\d{4})(?![\w-])")
 _SSN_CUE = re.compile(r"\b(?:ssn|social security|soc\.? sec|tax id|tin|itin)\b", re.I)
 _CARD = re.compile(r"\d(?<![\w-]\d)(?:[ -]?\d){12,18}(?![\w-])")
-_CARD_CUE = re.compile(r"\b(?:card|credit|debit|visa|mastercard|amex|american express|discover|payment|"
-                       r"cc|pay|charge|billing|tarjeta|karte|carte)\b", re.I)
+_CARD_CUE = re.compile(r"\b(?:card|credit|debit|visa|mastercard|amex|american express|discover|jcb|diners|"
+                       r"unionpay|maestro|payment|cc|pay|paid|charge|charged|billing|tarjeta|karte|carte|"
+                       r"kreditkarte|carta)\b", re.I)
 # IBAN: found from its check digits (a digit is rarer than a letter), then two letters before them.
 _IBAN = re.compile(r"\d(?<=(?<![A-Za-z0-9])[A-Za-z]{2}\d)\d[ ]?(?:[A-Z0-9]{4}[ ]?){2,7}[A-Z0-9]{1,4}(?![A-Za-z0-9])",
                    re.I)
-_IPV4 = re.compile(r"\d(?<![\w.]\d)\d{0,2}\.(?:\d{1,3}\.){2}\d{1,3}(?![\w.]|\.\d)")
-_VERSION_CUE = re.compile(r"(?:\bv(?:ersion)?|release|build|\bver|python|node|chrome|firefox|ios|android|"
-                          r"oid|mib|section|§)[\s.:]*$", re.I)
+_IPV4 = re.compile(r"\d(?<![\w.]\d)\d{0,2}\.(?:\d{1,3}\.){2}\d{1,3}(?!\w|\.\d)")
+_VERSION_CUE = re.compile(r"(?:\bv(?:ersion)?|release|build|\bver|patch|update|firmware|sdk|kernel|driver|agent|"
+                          r"python|node|chrome|firefox|ios|android|windows|oid|mib|section|chapter|§)[\s.:]*$", re.I)
+# Dates: numeric (any order), and day-month-year / month-day-year with month names in en/fr/de/es/it.
+_MONTH = (r"(?:jan|feb|febr|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec|janv|févr|fevr|mars|avr|mai|juin|"
+          r"juil|août|aout|déc|mär|maer|mrz|okt|dez|ene|abr|mayo|ago|dic|gen|mag|giu|lug|set|ott)[^\W\d_]*\.?")
 _DATE = re.compile(
     r"(?<!\d)(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.](?:\d{4}|\d{2})"
-    r"|\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?,?\s+\d{4}"
-    r"|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d{1,2}(?:st|nd|rd|th)?,?\s+\d{4})(?!\d)",
+    rf"|\d{{1,2}}(?:st|nd|rd|th|er|º)?\.?\s+(?:of\s+|de\s+)?{_MONTH},?\s+(?:de\s+)?\d{{4}}"
+    rf"|{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}})(?!\d)",
     re.I)
-_DOB_CUE = re.compile(r"\b(?:born|birth|birthday|dob|d\.o\.b|date of birth|birthdate|né|née|geboren|"
-                      r"fecha de nacimiento|geburtsdatum)\b", re.I)
+_DOB_WORDS = ("born", "birth", "birthday", "birthdate", "dob", "d.o.b", "né", "née", "naissance", "geboren",
+              "geburtsdatum", "geburtstag", "nacimiento", "nacido", "nacida", "nascita", "nato il", "nata il")
+_DOB_CUE = re.compile(r"(?i)(?<!\w)(?:" + "|".join(re.escape(w) for w in _DOB_WORDS) + r"|date of birth)(?!\w)")
+_SENTENCE_END = re.compile(r"[!?\n]|\.\s")
+# Street addresses: number + capitalised name + street type (en), name+straße + number (de),
+# number + rue/avenue + name (fr), or calle/via + name + number (es/it/pt). A match must also sit
+# where addresses sit: after an address word, or followed by a comma, a city, a unit or the end.
+_STREET_TYPES = (r"Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Way|Court|Ct|Place|Pl|Terrace|"
+                 r"Parkway|Pkwy|Highway|Hwy|Square|Sq|Close|Crescent|Gardens|Row|Walk|Circle|Cir|Trail|Mews|Grove")
 _STREET_US = re.compile(
-    r"\d(?<![\w-]\d)\d{0,5}[A-Za-z]?(?:-\d{1,4})?\s+(?:[A-Z][\w'.-]*\s+){1,4}"
-    r"(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Way|Court|Ct|Place|Pl|Terrace|"
-    r"Parkway|Pkwy|Highway|Hwy|Square|Sq|Close|Crescent|Gardens|Row|Walk)\b\.?"
-    r"(?:,?\s+(?:Apt|Apartment|Suite|Ste|Unit|Flat|Floor|Fl|#)\.?\s*[\w-]{1,6})?", re.I)
-_STREET_DE = re.compile(r"(?:straße|strasse|str\.|weg|platz|gasse|allee)\s+\d{1,4}[a-z]?(?![\w])", re.I)
-_STREET_ROMANCE = re.compile(r"\d(?<![\w-]\d)\d{0,3},?\s+(?:rue|avenue|boulevard|place|chemin|calle|avenida|via|"
-                             r"viale|corso)\s+[\w'-]{1,40}(?:\s[\w'-]{1,40}){0,4}", re.I)
+    r"\d(?<![\w/.,:-]\d)\d{0,5}[A-Za-z]?(?:-\d{1,4})?\s+(?:(?:[A-Z][\w'.-]*|\d{1,3}(?:st|nd|rd|th))\s+){1,4}"
+    rf"(?:{_STREET_TYPES})\b\.?(?:\s+(?:N|S|E|W|NE|NW|SE|SW)\b)?"
+    r"(?:,?\s+(?i:apt|apartment|suite|ste|unit|flat|floor|fl|#)\.?\s*[\w-]{1,6})?")
+_STREET_DE = re.compile(r"(?:straße|strasse|str\.|weg|platz|gasse|allee|ring|damm|ufer)\s+\d{1,4}[a-z]?(?![\w])",
+                        re.I)
+_STREET_FR = re.compile(r"\d(?<![\w/.,:-]\d)\d{0,3}(?:\s?(?:bis|ter))?,?\s+(?:rue|avenue|boulevard|bd|place|chemin|"
+                        r"allée|impasse|quai|route)\s+(?:(?:de la|de l'|du|des|de|d')\s*)?[A-ZÀ-Ý][\w'-]{1,40}"
+                        r"(?:[ -](?:de |du |des |la |le )?[A-ZÀ-Ý][\w'-]{1,40}){0,3}")
+_STREET_ES_IT = re.compile(r"\b(?:Calle|Avenida|Carrer|Plaza|Paseo|Camino|Via|Viale|Corso|Piazza|Largo|Rua|Praça"
+                           r")\s+(?:(?:de|del|della|di|da|do|dos|la|las|los)\s+)?"
+                           r"(?:[A-ZÀ-Ý][\w'.-]*\s+){1,3},?\s*(?:n\.?\s*|nº\s*)?\d{1,4}[a-zA-Z]?(?!\w)")
+_ADDRESS_CUE = re.compile(r"(?i)\b(?:address|addr|ship|shipping|shipped|deliver|delivery|send|sent|mail|post|live|"
+                          r"lives|living|moved|move|located|location|office|store|shop|warehouse|visit|return|"
+                          r"billing|home|residence|at|to|from|adresse|anschrift|dirección|direccion|indirizzo|"
+                          r"livraison|lieferadresse|envíelo|envialo)\b")
+_ADDRESS_AFTER = re.compile(r"\s*(?:$|[,;:)\n]|\.(?:\s|$)|\s+\d{4,5}\b|\s+[A-Z]{1,2}\d)")
 _STREET_CAPS = re.compile(r"\d{1,6}[A-Za-z]?(?:-\d{1,4})?,?\s+[A-Z0-9]")
 
-# Secrets: provider token shapes (kind, pattern, score).
+# Secrets: provider token shapes (kind, pattern, score). The random part must look random (see
+# ``_random_enough``), so ``sk-folding-cube-animation`` (a CSS class) and ``AKIAXXXXXXXXXXXXXXXX``
+# (a placeholder) are not keys.
 _SECRETS: tuple[tuple[str, re.Pattern[str], float], ...] = tuple((k, re.compile(p), s) for k, p, s in (
     ("private_key", r"-----BEGIN (?:[A-Z]+ )*PRIVATE KEY(?: BLOCK)?-----[\s\S]{0,10000}?-----END (?:[A-Z]+ )*PRIVATE "
                     r"KEY(?: BLOCK)?-----|-----BEGIN (?:[A-Z]+ )*PRIVATE KEY(?: BLOCK)?-----", 0.99),
     ("anthropic_api_key", r"sk-ant-(?<![\w-]sk-ant-)(?:api|admin)\d{2}-[A-Za-z0-9_-]{20,200}", 0.99),
     ("openai_api_key", r"sk-(?<![\w-]sk-)(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,200}(?![\w-])", 0.95),
-    ("aws_access_key_id", r"A(?<![A-Z0-9]A)(?:KIA|SIA|GPA|IDA|ROA|NPA)[A-Z0-9]{16}(?![A-Z0-9])", 0.95),
-    ("github_token", r"g(?<!\wg)h(?:[pousr]_[A-Za-z0-9]{36,255}|ithub_pat_[A-Za-z0-9_]{22,255})", 0.99),
+    ("aws_access_key", r"A(?<![A-Z0-9]A)(?:KIA|SIA|GPA|IDA|ROA|NPA)[A-Z0-9]{16}(?![A-Z0-9])", 0.95),
+    ("github_token", r"g(?<!\wg)(?:h[pousr]_[A-Za-z0-9]{36,255}|ithub_pat_[A-Za-z0-9_]{22,255})(?!\w)", 0.99),
     ("slack_token", r"xox(?<![\w-]xox)[abposr]-[A-Za-z0-9-]{10,200}", 0.97),
     ("stripe_key", r"[sr]k_(?<!\w[sr]k_)(?:live|test)_[A-Za-z0-9]{16,200}", 0.97),
     ("google_api_key", r"AIza(?<![\w-]AIza)[0-9A-Za-z_-]{35}(?![\w-])", 0.97),
     ("jwt", r"eyJ(?<![\w-]eyJ)[A-Za-z0-9_-]{8,2000}\.eyJ[A-Za-z0-9_-]{8,4000}\.[A-Za-z0-9_-]{8,2000}", 0.9),
     ("huggingface_token", r"hf_(?<!\whf_)[A-Za-z]{34,40}(?![\w])", 0.95),
 ))
-# ``api_key = "..."``-style assignments: the value must look random (entropy) to count.
-_ASSIGNED = re.compile(r"(?i)\b(?:api[_-]?key|apikey|secret(?:[_-]?key)?|access[_-]?token|auth[_-]?token|token|"
-                       r"password|passwd|pwd|client[_-]?secret|aws_secret_access_key)\b[\"']?\s*[:=]\s*[\"']?"
-                       r"([A-Za-z0-9_\-+/=.~]{12,200})")
+_PREFIX = re.compile(r"(?:sk-ant-(?:api|admin)\d\d-|sk-(?:proj-|svcacct-|admin-)?|AKIA|ASIA|AGPA|AIDA|AROA|ANPA|"
+                     r"gh[pousr]_|github_pat_|xox[abposr]-|[sr]k_(?:live|test)_|AIza|hf_)")
+# ``api_key = "..."``-style assignments (and ``Authorization: Bearer ...``): the value must look random.
+_ASSIGNED = re.compile(r"(?i)(?<![\w-])(?:[a-z0-9]{1,20}[_-]){0,4}?(?:api[_-]?key|apikey|secret(?:[_-]?key)?|"
+                       r"access[_-]?token|auth[_-]?token|token|client[_-]?secret|secret[_-]access[_-]key|"
+                       r"private[_-]?key|(?:authorization\s*:\s*)?bearer|(?P<pw>password|passwd|pwd|passphrase))"
+                       r"[\"']?(?:\s*[:=]\s*|(?<=bearer)\s+)[\"']?(?P<value>[A-Za-z0-9_\-+/=.~!@#$%^&*?]{8,200})")
+_ASSIGNED_ANCHORS = ("key", "token", "secret", "pass", "pwd", "bearer")
 
 # Card issuer prefixes: (network, prefixes as (low, high) on the first digits, allowed lengths).
 _NETWORKS: tuple[tuple[str, tuple[tuple[int, int], ...], tuple[int, ...]], ...] = (
@@ -190,20 +223,31 @@ def _emails(text: str) -> Iterable[Span]:
 
 
 def _phones(text: str) -> Iterable[Span]:
-    for m in (*_PHONE_INTL.finditer(text), *_PHONE_NAT.finditer(text)):
-        s = m.group()
-        digits = _digits(s)
-        if not 7 <= len(digits) <= 15:
-            continue
-        intl = s.startswith(("+", "00"))
-        if not intl and len(digits) < 9:
-            continue
-        if not intl and re.fullmatch(r"\d{1,2}[./-]\d{1,2}[./-]\d{2,4}|\d{4}[./-]\d{1,2}[./-]\d{1,2}", s):
-            continue  # a date
-        cue = _near(_PHONE_CUE, text, m.start(), m.end())
-        if not intl and not cue and not re.search(r"\(\d+\)|\d{3}[ .-]\d{3}[ .-]\d{4}", s):
-            continue
-        yield m.start(), m.end(), 0.9 if (intl or cue) else 0.6, "international" if intl else "national"
+    for intl, pattern in ((True, _PHONE_INTL), (False, _PHONE_NAT)):
+        for m in pattern.finditer(text):
+            score = _phone_score(text, m, intl)
+            if score:
+                yield m.start(), m.end(), score, "international" if intl else "national"
+
+
+def _phone_score(text: str, m: re.Match[str], intl: bool) -> float:
+    """0 when the match is not a plausible phone number, else a confidence."""
+    s = m.group()
+    digits = _digits(s)
+    if not 7 <= len(digits) <= 15:  # E.164 bounds
+        return 0.0
+    if intl:
+        return 0.9
+    if _DATE_LIKE.fullmatch(s) or len(digits) < 9:
+        return 0.0
+    cue = _near(_PHONE_CUE, text, m.start(), m.end(), 40)
+    if not cue and _ID_CUE.search(text, max(0, m.start() - 25), m.start()):
+        return 0.0  # "order 4829 1733 2204"
+    if re.fullmatch(r"\(?\d{3}\)?[ .-]\d{3}[ .-]\d{4}", s) and not _NANP.fullmatch(s):
+        return 0.0  # formatted like a North American number, but area/exchange codes start with 2-9
+    if cue:
+        return 0.85
+    return 0.6 if _NANP.fullmatch(s) else 0.0
 
 
 def _ssns(text: str) -> Iterable[Span]:
@@ -284,14 +328,13 @@ def _colon_runs(text: str) -> Iterable[tuple[int, int]]:
         i = text.find(":", end)
 
 
-def _anchor_windows(text: str, anchors: Iterable[str], before: int, after: int) -> list[tuple[int, int]]:
-    """Merged windows around each occurrence of an anchor in the ASCII-lower-cased text."""
-    low = text.translate(_ASCII_LOWER)
+def _anchor_windows(low: str, anchors: Iterable[str], before: int, after: int) -> list[tuple[int, int]]:
+    """Merged windows around each occurrence of an anchor in the lower-cased text (same offsets)."""
     spots = []
     for a in anchors:
         i = low.find(a)
         while i != -1:
-            spots.append((max(0, i - before), min(len(text), i + len(a) + after)))
+            spots.append((max(0, i - before), min(len(low), i + len(a) + after)))
             i = low.find(a, i + 1)
     merged: list[tuple[int, int]] = []
     for lo, hi in sorted(spots):
@@ -302,58 +345,116 @@ def _anchor_windows(text: str, anchors: Iterable[str], before: int, after: int) 
     return merged
 
 
+def _lower(text: str) -> str:
+    """``text`` lower-cased with the same offsets (``str.lower`` can change the length, e.g. for 'İ')."""
+    low = text.lower()
+    return low if len(low) == len(text) else text.translate(_ASCII_LOWER)
+
+
 def _dobs(text: str) -> Iterable[Span]:
     seen = set()
-    for lo, hi in _anchor_windows(text, _DOB_ANCHORS, 40, 60):  # dates only next to a birth cue
-        if not _DOB_CUE.search(text, lo, hi):
+    for lo, hi in _anchor_windows(_lower(text), _DOB_ANCHORS, 45, 60):  # dates only next to a birth cue
+        cues = [(c.start(), c.end()) for c in _DOB_CUE.finditer(text, lo, hi)]
+        if not cues:
             continue
         for m in _DATE.finditer(text, lo, hi):
-            if m.start() not in seen:
+            if m.start() not in seen and any(_same_clause(text, c, (m.start(), m.end())) for c in cues):
                 seen.add(m.start())
                 yield m.start(), m.end(), 0.85, ""
+
+
+def _same_clause(text: str, cue: tuple[int, int], date: tuple[int, int]) -> bool:
+    """The cue is close to the date (before it, or just after it) with no sentence break between."""
+    if cue[1] <= date[0]:
+        gap = text[cue[1]:date[0]]
+        return len(gap) <= 40 and not _SENTENCE_END.search(gap.lstrip("."))
+    gap = text[date[1]:cue[0]]
+    return cue[0] >= date[1] and len(gap) <= 25 and not _SENTENCE_END.search(gap)
 
 
 def _streets(text: str) -> Iterable[Span]:
     for m in _STREET_US.finditer(text):
         s = m.group().rstrip(" ,")
-        if not _STREET_CAPS.match(s) or re.match(r"\d+\s+(?:st|nd|rd|th)\b", s, re.I):
-            continue  # "3 days", "21 st": the street name must be capitalised, not an ordinal
-        yield m.start(), m.start() + len(s), 0.75, "us_uk"
-    low = text.translate(_ASCII_LOWER)
-    de = any(a in low for a in ("straße", "strasse", "str.", "weg", "platz", "gasse", "allee"))
-    for m in (_STREET_DE.finditer(text) if de else ()):
+        if _STREET_CAPS.match(s) and not re.match(r"\d+\s+(?:st|nd|rd|th)\b", s, re.I) \
+                and _address_context(text, m.start(), m.start() + len(s)):
+            yield m.start(), m.start() + len(s), 0.75, "us_uk"
+    low = _lower(text)
+    for m in _anchored(_STREET_DE, text, low, _DE_ANCHORS):
         start = m.start()
         while start > 0 and (text[start - 1].isalpha() or text[start - 1] == "-") and m.start() - start < 40:
             start -= 1
         if m.start() - start >= 3 and text[start].isupper():
             yield start, m.end(), 0.75, "de"
-    romance = any(a in low for a in ("rue", "avenue", "boulevard", "place", "chemin", "calle", "avenida", "via",
-                                     "viale", "corso"))
-    for m in (_STREET_ROMANCE.finditer(text) if romance else ()):
-        yield m.start(), m.start() + len(m.group().rstrip(" ,")), 0.7, "fr_es_it"
+    for kind, pattern in (("fr", _STREET_FR), ("es_it_pt", _STREET_ES_IT)):
+        for m in pattern.finditer(text):
+            end = m.start() + len(m.group().rstrip(" ,"))
+            yield m.start(), end, 0.7, kind
+
+
+def _anchored(pattern: re.Pattern[str], text: str, low: str, anchors: Iterable[str]) -> Iterable[re.Match[str]]:
+    """Matches of ``pattern`` tried only where one of the (lower-case) anchors starts."""
+    for a in anchors:
+        i = low.find(a)
+        while i != -1:
+            m = pattern.match(text, i)
+            if m is not None:
+                yield m
+            i = low.find(a, i + 1)
+
+
+def _address_context(text: str, start: int, end: int) -> bool:
+    """An address word shortly before, or what follows looks like the rest of an address."""
+    return bool(_ADDRESS_CUE.search(text, max(0, start - 30), start) or _ADDRESS_AFTER.match(text, end))
+
+
+def _random_enough(body: str) -> bool:
+    """A token body that looks generated: letters and digits mixed, not a placeholder or a word list."""
+    distinct = len(set(body))
+    has_digit = any(c.isdigit() for c in body)
+    has_alpha = any(c.isalpha() for c in body)
+    return distinct >= 6 and has_digit and has_alpha
 
 
 def _secrets(text: str) -> Iterable[Span]:
     for kind, pattern, score in _SECRETS:
         for m in pattern.finditer(text):
-            yield m.start(), m.end(), score, kind
+            if kind in ("private_key", "jwt"):
+                yield m.start(), m.end(), score, kind
+                continue
+            prefix = _PREFIX.match(text, m.start())
+            if _random_enough(m.group()[prefix.end() - m.start() if prefix else 0:]):
+                yield m.start(), m.end(), score, kind
     for m in _assignments(text):
-        value = m.group(1)
-        kinds = sum(bool(re.search(p, value)) for p in ("[a-z]", "[A-Z]", "[0-9]"))
-        if _entropy(value) >= 3.3 and kinds >= 2 and not value.isalpha():
-            yield m.start(1), m.end(1), 0.8, "assigned_secret"
+        value = m.group("value").rstrip(".,;:!?")
+        kinds = sum(bool(re.search(p, value)) for p in ("[a-z]", "[A-Z]", "[0-9]", r"[^\w]"))
+        if m.group("pw") is not None:
+            ok = len(value) >= 8 and kinds >= 3 and len(set(value)) >= 6
+        else:
+            ok = len(value) >= 12 and _entropy(value) >= 3.3 and kinds >= 2 and not value.isalpha()
+        if ok:
+            yield m.start("value"), m.start("value") + len(value), 0.8, "assigned_secret"
 
 
 def _assignments(text: str) -> Iterable[re.Match[str]]:
-    """``api_key = value`` matches, looked for only before each ``=`` or ``:`` (rare in prose)."""
-    for sign in "=:":
-        i = text.find(sign)
+    """``api_key = value`` matches, tried only from the start of identifiers holding a key word."""
+    low = _lower(text)
+    starts = set()
+    for anchor in _ASSIGNED_ANCHORS:
+        i = low.find(anchor)
         while i != -1:
-            lo = max(0, i - 40)
-            m = _ASSIGNED.search(text, lo, min(len(text), i + 210))
-            if m is not None and m.start(1) > i:
-                yield m
-            i = text.find(sign, i + 1)
+            j = i
+            while j > 0 and i - j < 60 and (text[j - 1].isalnum() or text[j - 1] in "_-"):
+                j -= 1
+            starts.add(j)
+            if low.startswith("authorization", max(0, i - 30)):
+                starts.add(max(0, i - 30))
+            i = low.find(anchor, i + 1)
+    seen = set()
+    for j in sorted(starts):
+        m = _ASSIGNED.match(text, j)
+        if m is not None and m.start("value") not in seen:
+            seen.add(m.start("value"))
+            yield m
 
 
 _FINDERS: dict[str, Callable[[str], Iterable[Span]]] = {
@@ -362,14 +463,11 @@ _FINDERS: dict[str, Callable[[str], Iterable[Span]]] = {
 }
 # Cheap gates (C-speed string operations) that skip a finder's regex scan when it cannot match:
 # ``digits`` is the number of ASCII digits in the text, ``low`` the text lower-cased.
-_DELETE_DIGITS = str.maketrans("", "", "0123456789")
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")  # keeps offsets
 _SECRET_ANCHORS = ("sk-", "akia", "asia", "agpa", "aida", "aroa", "anpa", "gh", "xox", "sk_", "rk_", "aiza", "eyj",
-                   "hf_", "-----begin", "key", "secret", "token", "password", "passwd", "pwd")
-_DOB_ANCHORS = ("born", "birth", "dob", "d.o.b", "né", "geboren", "nacimiento")
-_STREET_ANCHORS = ("st", "ave", "road", "rd", "blvd", "boulevard", "lane", "ln", "dr", "way", "court", "ct", "pl",
-                   "terrace", "parkway", "pkwy", "highway", "hwy", "sq", "close", "crescent", "gardens", "row",
-                   "walk", "weg", "gasse", "allee", "rue", "chemin", "calle", "avenida", "via", "corso")
+                   "hf_", "-----begin", "key", "secret", "token", "password", "passwd", "pwd", "passphrase", "bearer")
+_DOB_ANCHORS = tuple(w for w in _DOB_WORDS if not any(o != w and o in w for o in _DOB_WORDS))
+_DE_ANCHORS = ("straße", "strasse", "str.", "weg", "platz", "gasse", "allee", "ring", "damm", "ufer")
 _GATES: dict[str, Callable[[str, int, str], bool]] = {
     "EMAIL": lambda t, d, low: "@" in t,
     "PHONE": lambda t, d, low: d >= 7,
@@ -378,7 +476,7 @@ _GATES: dict[str, Callable[[str, int, str], bool]] = {
     "IBAN": lambda t, d, low: d >= 8,
     "IP_ADDRESS": lambda t, d, low: (d >= 4 and "." in t) or "::" in t or t.count(":") >= 3,
     "DATE_OF_BIRTH": lambda t, d, low: d >= 2 and any(a in low for a in _DOB_ANCHORS),
-    "STREET_ADDRESS": lambda t, d, low: d >= 1 and any(a in low for a in _STREET_ANCHORS),
+    "STREET_ADDRESS": lambda t, d, low: d >= 1,
     "SECRET": lambda t, d, low: any(a in low for a in _SECRET_ANCHORS),
 }
 
@@ -426,8 +524,8 @@ class PIIDetector:
         """Findings sorted by position, without overlaps (the more specific, surer, longer span wins)."""
         if not isinstance(text, str) or not text:
             return []
-        digits = len(text) - len(text.translate(_DELETE_DIGITS))
-        low = text.translate(_ASCII_LOWER)
+        digits = sum(map(text.count, "0123456789"))
+        low = text.lower()  # for substring gates only; offsets come from the finders
         found = [PIIFinding(entity, s, e, score, kind)
                  for entity in self.entities if _GATES[entity](text, digits, low)
                  for s, e, score, kind in _FINDERS[entity](text)
