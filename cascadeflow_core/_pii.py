@@ -10,12 +10,14 @@ product number is not a card. Pure standard library, linear time (no nested quan
 
 from __future__ import annotations
 
+import bisect
 import ipaddress
 import math
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from ._errors import ConfigError
 
@@ -62,9 +64,9 @@ _CARD = re.compile(r"\d(?<![\w-]\d)(?:[ -]?\d){12,18}(?![\w-])")
 _CARD_CUE = re.compile(r"\b(?:card|credit|debit|visa|mastercard|amex|american express|discover|jcb|diners|"
                        r"unionpay|maestro|payment|cc|pay|paid|charge|charged|billing|tarjeta|karte|carte|"
                        r"kreditkarte|carta)\b", re.I)
-# IBAN: found from its check digits (a digit is rarer than a letter), then two letters before them.
-_IBAN = re.compile(r"\d(?<=(?<![A-Za-z0-9])[A-Za-z]{2}\d)\d[ ]?(?:[A-Z0-9]{4}[ ]?){2,7}[A-Z0-9]{1,4}(?![A-Za-z0-9])",
-                   re.I)
+# IBAN: found from its check digits (a digit is rarer than a letter), then two letters before them;
+# the country's length then says exactly how many characters (spaces between groups allowed) follow.
+_IBAN_HEAD = re.compile(r"\d(?<=(?<![A-Za-z0-9])[A-Za-z]{2}\d)\d")
 _IPV4 = re.compile(r"\d(?<![\w.]\d)\d{0,2}\.(?:\d{1,3}\.){2}\d{1,3}(?!\w|\.\d)")
 _VERSION_CUE = re.compile(r"(?:\bv(?:ersion)?|release|build|\bver|patch|update|firmware|sdk|kernel|driver|agent|"
                           r"python|node|chrome|firefox|ios|android|windows|oid|mib|section|chapter|§)[\s.:]*$", re.I)
@@ -86,7 +88,7 @@ _SENTENCE_END = re.compile(r"[!?\n]|\.\s")
 _STREET_TYPES = (r"Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Way|Court|Ct|Place|Pl|Terrace|"
                  r"Parkway|Pkwy|Highway|Hwy|Square|Sq|Close|Crescent|Gardens|Row|Walk|Circle|Cir|Trail|Mews|Grove")
 _STREET_US = re.compile(
-    r"\d(?<![\w/.,:-]\d)\d{0,5}[A-Za-z]?(?:-\d{1,4})?\s+(?:(?:[A-Z][\w'.-]*|\d{1,3}(?:st|nd|rd|th))\s+){1,4}"
+    r"\d(?<![\w/.,:-]\d)\d{0,5}[A-Za-z]?(?:-\d{1,4})?\s{1,3}(?:(?:[A-Z][\w'.-]{0,30}|\d{1,3}(?:st|nd|rd|th))\s{1,3}){1,4}"
     rf"(?:{_STREET_TYPES})\b\.?(?:\s+(?:N|S|E|W|NE|NW|SE|SW)\b)?"
     r"(?:,?\s+(?i:apt|apartment|suite|ste|unit|flat|floor|fl|#)\.?\s*[\w-]{1,6})?")
 _STREET_DE = re.compile(r"(?:straße|strasse|str\.|weg|platz|gasse|allee|ring|damm|ufer)\s+\d{1,4}[a-z]?(?![\w])",
@@ -108,8 +110,6 @@ _STREET_CAPS = re.compile(r"\d{1,6}[A-Za-z]?(?:-\d{1,4})?,?\s+[A-Z0-9]")
 # ``_random_enough``), so ``sk-folding-cube-animation`` (a CSS class) and ``AKIAXXXXXXXXXXXXXXXX``
 # (a placeholder) are not keys.
 _SECRETS: tuple[tuple[str, re.Pattern[str], float], ...] = tuple((k, re.compile(p), s) for k, p, s in (
-    ("private_key", r"-----BEGIN (?:[A-Z]+ )*PRIVATE KEY(?: BLOCK)?-----[\s\S]{0,10000}?-----END (?:[A-Z]+ )*PRIVATE "
-                    r"KEY(?: BLOCK)?-----|-----BEGIN (?:[A-Z]+ )*PRIVATE KEY(?: BLOCK)?-----", 0.99),
     ("anthropic_api_key", r"sk-ant-(?<![\w-]sk-ant-)(?:api|admin)\d{2}-[A-Za-z0-9_-]{20,200}", 0.99),
     ("openai_api_key", r"sk-(?<![\w-]sk-)(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,200}(?![\w-])", 0.95),
     ("aws_access_key", r"A(?<![A-Z0-9]A)(?:KIA|SIA|GPA|IDA|ROA|NPA)[A-Z0-9]{16}(?![A-Z0-9])", 0.95),
@@ -120,6 +120,9 @@ _SECRETS: tuple[tuple[str, re.Pattern[str], float], ...] = tuple((k, re.compile(
     ("jwt", r"eyJ(?<![\w-]eyJ)[A-Za-z0-9_-]{8,2000}\.eyJ[A-Za-z0-9_-]{8,4000}\.[A-Za-z0-9_-]{8,2000}", 0.9),
     ("huggingface_token", r"hf_(?<!\whf_)[A-Za-z]{34,40}(?![\w])", 0.95),
 ))
+# PEM private keys: the header, then (found with str.find, so a thousand headers stay linear) the footer.
+_PEM_BEGIN = re.compile(r"-----BEGIN (?:[A-Z0-9]+ ){0,4}PRIVATE KEY(?: BLOCK)?-----")
+_PEM_END = re.compile(r"-----END (?:[A-Z0-9]+ ){0,4}PRIVATE KEY(?: BLOCK)?-----")
 _PREFIX = re.compile(r"(?:sk-ant-(?:api|admin)\d\d-|sk-(?:proj-|svcacct-|admin-)?|AKIA|ASIA|AGPA|AIDA|AROA|ANPA|"
                      r"gh[pousr]_|github_pat_|xox[abposr]-|[sr]k_(?:live|test)_|AIza|hf_)")
 # ``api_key = "..."``-style assignments (and ``Authorization: Bearer ...``): the value must look random.
@@ -283,11 +286,31 @@ def _cards(text: str) -> Iterable[Span]:
 
 
 def _ibans(text: str) -> Iterable[Span]:
-    for m in _IBAN.finditer(text):
+    for m in _IBAN_HEAD.finditer(text):
         start = m.start() - 2
-        compact = text[start:m.end()].replace(" ", "").upper()
-        if iban_ok(compact):
-            yield start, m.end(), 0.95, compact[:2]
+        length = _IBAN_LENGTHS.get(text[start:start + 2].upper())
+        if length is None:
+            continue
+        end, compact = _take_alnum(text, start, length)
+        if end and iban_ok(compact):
+            yield start, end, 0.95, compact[:2]
+
+
+def _take_alnum(text: str, start: int, n: int) -> tuple[int, str]:
+    """The end of exactly ``n`` ASCII letters/digits from ``start`` (single spaces between them allowed)
+    and those characters upper-cased; ``(0, "")`` when the run is shorter or continues past ``n``."""
+    out: list[str] = []
+    i = start
+    while len(out) < n and i < len(text):
+        c = text[i]
+        if c.isascii() and c.isalnum():
+            out.append(c)
+        elif not (c == " " and out and i + 1 < len(text) and text[i + 1].isascii() and text[i + 1].isalnum()):
+            break
+        i += 1
+    if len(out) < n or (i < len(text) and text[i].isalnum()):
+        return 0, ""
+    return i, "".join(out).upper()
 
 
 def _ips(text: str) -> Iterable[Span]:
@@ -352,14 +375,14 @@ def _lower(text: str) -> str:
 
 
 def _dobs(text: str) -> Iterable[Span]:
-    seen = set()
     for lo, hi in _anchor_windows(_lower(text), _DOB_ANCHORS, 45, 60):  # dates only next to a birth cue
         cues = [(c.start(), c.end()) for c in _DOB_CUE.finditer(text, lo, hi)]
         if not cues:
             continue
+        starts = [c[0] for c in cues]
         for m in _DATE.finditer(text, lo, hi):
-            if m.start() not in seen and any(_same_clause(text, c, (m.start(), m.end())) for c in cues):
-                seen.add(m.start())
+            near = cues[max(0, bisect.bisect_left(starts, m.start() - 60)):bisect.bisect_right(starts, m.end() + 30)]
+            if any(_same_clause(text, c, (m.start(), m.end())) for c in near):
                 yield m.start(), m.end(), 0.85, ""
 
 
@@ -416,9 +439,10 @@ def _random_enough(body: str) -> bool:
 
 
 def _secrets(text: str) -> Iterable[Span]:
+    yield from _private_keys(text)
     for kind, pattern, score in _SECRETS:
         for m in pattern.finditer(text):
-            if kind in ("private_key", "jwt"):
+            if kind == "jwt":
                 yield m.start(), m.end(), score, kind
                 continue
             prefix = _PREFIX.match(text, m.start())
@@ -433,6 +457,21 @@ def _secrets(text: str) -> Iterable[Span]:
             ok = len(value) >= 12 and _entropy(value) >= 3.3 and kinds >= 2 and not value.isalpha()
         if ok:
             yield m.start("value"), m.start("value") + len(value), 0.8, "assigned_secret"
+
+
+def _private_keys(text: str) -> Iterable[Span]:
+    """A PEM private key block (header to footer, at most 20 KB), or the header alone."""
+    i = text.find("-----BEGIN ")
+    while i != -1:
+        m = _PEM_BEGIN.match(text, i)
+        if m is None:
+            i = text.find("-----BEGIN ", i + 1)
+            continue
+        j = text.find("-----END ", m.end(), m.end() + 20_000)
+        footer = _PEM_END.match(text, j) if j != -1 else None
+        end = footer.end() if footer is not None else m.end()
+        yield i, end, 0.99, "private_key"
+        i = text.find("-----BEGIN ", end)
 
 
 def _assignments(text: str) -> Iterable[re.Match[str]]:
@@ -534,12 +573,34 @@ class PIIDetector:
 
 
 def _without_overlaps(found: list[PIIFinding]) -> list[PIIFinding]:
-    found.sort(key=lambda f: (-_PRIORITY.get(f.entity, 0), -f.score, -(f.end - f.start), f.start))
+    """Keep, among overlapping findings, the more specific entity, then the surer, then the longer one.
+
+    Findings are split into clusters of chained overlaps (one sweep by start), and the choice is made
+    within each cluster, so a text with a hundred thousand findings stays fast.
+    """
+    found.sort(key=lambda f: (f.start, f.end))
     taken: list[PIIFinding] = []
+    cluster: list[PIIFinding] = []
+    reach = -1
     for f in found:
-        if all(f.end <= t.start or f.start >= t.end for t in taken):
-            taken.append(f)
+        if cluster and f.start >= reach:
+            taken += _choose(cluster)
+            cluster = []
+        cluster.append(f)
+        reach = max(reach, f.end) if len(cluster) > 1 else f.end
+    taken += _choose(cluster)
     return sorted(taken, key=lambda f: f.start)
+
+
+def _choose(cluster: list[PIIFinding]) -> list[PIIFinding]:
+    if len(cluster) < 2:
+        return cluster
+    cluster.sort(key=lambda f: (-_PRIORITY.get(f.entity, 0), -f.score, -(f.end - f.start), f.start))
+    kept: list[PIIFinding] = []
+    for f in cluster:
+        if all(f.end <= t.start or f.start >= t.end for t in kept):
+            kept.append(f)
+    return kept
 
 
 _PRESIDIO_MAP = {"EMAIL_ADDRESS": "EMAIL", "PHONE_NUMBER": "PHONE", "US_SSN": "SSN", "CREDIT_CARD": "CREDIT_CARD",
@@ -548,40 +609,75 @@ _PRESIDIO_MAP = {"EMAIL_ADDRESS": "EMAIL", "PHONE_NUMBER": "PHONE", "US_SSN": "S
 
 
 class PresidioDetector:
-    """Microsoft Presidio as the PII engine (extra ``ml``); same ``find`` interface as ``PIIDetector``.
+    """Microsoft Presidio as the PII engine; same ``find`` interface as ``PIIDetector``.
 
-    Secrets are still found by our own patterns (Presidio has no recogniser for provider keys), and
-    Presidio's DATE_TIME only counts as DATE_OF_BIRTH next to a birth cue.
+    Not a project dependency: ``pip install presidio-analyzer`` plus a spaCy model (``en_core_web_lg``
+    by default; ``_md``/``_sm`` are used when that one is absent). The model is never downloaded on the
+    fly. Presidio's names map to ours (``EMAIL_ADDRESS`` -> EMAIL, ``US_SSN`` -> SSN, ``IBAN_CODE`` ->
+    IBAN, ``LOCATION`` -> STREET_ADDRESS, ``DATE_TIME`` -> DATE_OF_BIRTH only next to a birth cue);
+    secrets are still found by our patterns (Presidio has no recogniser for provider keys).
+
+    Example:
+        >>> PresidioDetector(["EMAIL"]).find("write to ann@example.com")  # doctest: +SKIP
+        [PIIFinding(entity='EMAIL', start=9, end=24, score=1.0, kind='email_address')]
     """
 
     def __init__(self, entities: Iterable[str] | None = None, *, min_score: float = 0.5,
                  language: str = "en") -> None:
-        try:
-            from presidio_analyzer import AnalyzerEngine
-        except ImportError as e:
-            raise ConfigError("pii_engine", "Presidio is not installed",
-                              'pip install "cascadeflow[ml]" (presidio-analyzer and a spaCy model such as '
-                              'en_core_web_lg), or use pii_engine="regex"') from e
         self.entities = check_entities(entities, "PresidioDetector.entities")
         self.min_score, self.language = min_score, language
-        self._engine = AnalyzerEngine()
-        self._ours = PIIDetector([e for e in self.entities if e == "SECRET"]) if "SECRET" in self.entities else None
+        self._engine = _presidio_engine(language)
+        self._ours = PIIDetector(["SECRET"]) if "SECRET" in self.entities else None
+
+    def __repr__(self) -> str:
+        return f"PresidioDetector(entities={list(self.entities)!r}, language={self.language!r})"
 
     def find(self, text: str) -> list[PIIFinding]:
+        """Findings sorted by position, without overlaps, as ``PIIDetector.find``."""
         if not isinstance(text, str) or not text:
             return []
         wanted = [k for k, v in _PRESIDIO_MAP.items() if v in self.entities]
         found = []
-        for r in self._engine.analyze(text=text, language=self.language, entities=wanted):
+        for r in self._engine.analyze(text=text, language=self.language, entities=wanted) if wanted else ():
             entity = _PRESIDIO_MAP[r.entity_type]
             if r.score < self.min_score:
                 continue
-            if entity == "DATE_OF_BIRTH" and not _near(_DOB_CUE, text, r.start, r.end, 40):
+            if entity == "DATE_OF_BIRTH" and not _near(_DOB_CUE, text, r.start, r.end, 45):
                 continue
             found.append(PIIFinding(entity, r.start, r.end, float(r.score), r.entity_type.lower()))
         if self._ours is not None:
             found += self._ours.find(text)
         return _without_overlaps(found)
+
+
+_INSTALL_PRESIDIO = ("pip install presidio-analyzer, then a spaCy model: pip install "
+                     "en_core_web_lg (from spaCy's model releases) or python -m spacy download en_core_web_lg; "
+                     'or use pii_engine="regex"')
+
+
+def _presidio_engine(language: str) -> Any:
+    """An ``AnalyzerEngine`` on an installed spaCy model for ``language`` (never downloads one)."""
+    import importlib.util
+
+    try:
+        from presidio_analyzer import AnalyzerEngine
+        from presidio_analyzer.nlp_engine import NlpEngineProvider
+    except ImportError as e:
+        raise ConfigError("pii_engine", "Presidio is not installed (presidio_analyzer cannot be imported)",
+                          _INSTALL_PRESIDIO) from e
+    kinds = ("web", "news")
+    names = [f"{language}_core_{k}_{size}" for size in ("lg", "md", "sm", "trf") for k in kinds]
+    model = next((n for n in names if importlib.util.find_spec(n) is not None), None)
+    if model is None:
+        raise ConfigError("pii_engine", f"Presidio needs a spaCy model for {language!r}; none of {names} is "
+                          "installed", _INSTALL_PRESIDIO)
+    try:
+        nlp = NlpEngineProvider(nlp_configuration={
+            "nlp_engine_name": "spacy", "models": [{"lang_code": language, "model_name": model}]}).create_engine()
+        return AnalyzerEngine(nlp_engine=nlp, supported_languages=[language])
+    except Exception as e:  # spaCy/Presidio version mismatches surface here
+        raise ConfigError("pii_engine", f"Presidio could not load spaCy model {model!r}: {e}",
+                          _INSTALL_PRESIDIO) from e
 
 
 class Redactor:
@@ -615,14 +711,21 @@ class Redactor:
             key = (f.entity, value)
             placeholder = self._by_value.get(key)
             if placeholder is None:
-                self._counts[f.entity] += 1
-                placeholder = f"<{f.entity}_{self._counts[f.entity]}>"
+                placeholder = self._new_placeholder(f.entity, text)
                 self._by_value[key] = placeholder
                 self.mapping[placeholder] = value
             out += [text[pos:f.start], placeholder]
             pos = f.end
         out.append(text[pos:])
         return "".join(out), found
+
+    def _new_placeholder(self, entity: str, text: str) -> str:
+        """The next ``<ENTITY_n>`` not already written literally in the text (restore stays exact)."""
+        while True:
+            self._counts[entity] += 1
+            placeholder = f"<{entity}_{self._counts[entity]}>"
+            if placeholder not in text:
+                return placeholder
 
 
 _PLACEHOLDER = re.compile(r"<[A-Z_]+_\d+>")
