@@ -50,6 +50,8 @@ _PHONE_INTL = re.compile(r"(?:\+(?<![\w+/.-]\+)|0(?<![\w+/.-]0)0)[1-9]\d{0,2}[ .
                          r"(?:\(?\d{1,5}\)?[ .-]?){1,5}\d{2,5}(?![\w/-]|\.\d)")
 _PHONE_NAT = re.compile(r"(?:\((?<![\w+/.-]\()\d{2,5}\)[ .-]?|\d(?<![\w+/.(-]\d)\d{1,4}[ .-])\d{2,8}"
                         r"(?:[ .-]\d{2,8}){0,3}(?![\w/-]|\.\d)")
+_GROUP_BEFORE = re.compile(r"\d[ .-]$")
+_GROUP_AFTER = re.compile(r"[ .-]\d")
 _NANP = re.compile(r"(?:\([2-9]\d\d\)\s?|[2-9]\d\d[ .-])[2-9]\d\d[ .-]\d{4}")
 _DATE_LIKE = re.compile(r"\d{1,2}[./-]\d{1,2}[./-]\d{2,4}|\d{4}[./-]\d{1,2}[./-]\d{1,2}")
 _PHONE_CUE = re.compile(r"\b(?:phone|tel|telephone|mobile|cell|call|ring|text|sms|whatsapp|signal|fax|contact|"
@@ -239,6 +241,8 @@ def _phone_score(text: str, m: re.Match[str], intl: bool) -> float:
     digits = _digits(s)
     if not 7 <= len(digits) <= 15:  # E.164 bounds
         return 0.0
+    if _GROUP_BEFORE.search(text, max(0, m.start() - 2), m.start()) or _GROUP_AFTER.match(text, m.end()):
+        return 0.0  # a slice of a longer number (an IBAN with a typo, a long reference)
     if intl:
         return 0.9
     if _DATE_LIKE.fullmatch(s) or len(digits) < 9:
@@ -331,6 +335,9 @@ def _ips(text: str) -> Iterable[Span]:
             continue
         if re.fullmatch(r"[\d:]+", s) and "::" not in s:
             continue  # 12:30:45:10 is a time, not an address
+        groups = [g for g in s.split(":") if g]
+        if s != "::1" and (len(groups) < 2 or sum(map(len, groups)) < 5):
+            continue  # "db8::", "a::b": valid, but in prose a word and two colons
         yield start, end, 0.85, "ipv6"
 
 
@@ -431,11 +438,13 @@ def _address_context(text: str, start: int, end: int) -> bool:
 
 
 def _random_enough(body: str) -> bool:
-    """A token body that looks generated: letters and digits mixed, not a placeholder or a word list."""
+    """A token body that looks generated: letters and digits (or both cases) mixed, not a placeholder
+    (``XXXXXXXXXXXXXXXX``) or words (``folding-cube-animation-wrapper``)."""
     distinct = len(set(body))
     has_digit = any(c.isdigit() for c in body)
     has_alpha = any(c.isalpha() for c in body)
-    return distinct >= 6 and has_digit and has_alpha
+    mixed_case = any(c.isupper() for c in body) and any(c.islower() for c in body)
+    return distinct >= 6 and (has_digit and has_alpha or mixed_case and _entropy(body) >= 3.5)
 
 
 def _secrets(text: str) -> Iterable[Span]:
@@ -503,7 +512,7 @@ _FINDERS: dict[str, Callable[[str], Iterable[Span]]] = {
 # Cheap gates (C-speed string operations) that skip a finder's regex scan when it cannot match:
 # ``digits`` is the number of ASCII digits in the text, ``low`` the text lower-cased.
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")  # keeps offsets
-_SECRET_ANCHORS = ("sk-", "akia", "asia", "agpa", "aida", "aroa", "anpa", "gh", "xox", "sk_", "rk_", "aiza", "eyj",
+_SECRET_ANCHORS = ("sk-", "akia", "asia", "agpa", "aida", "aroa", "anpa", "gh", "github_pat", "xox", "sk_", "rk_", "aiza", "eyj",
                    "hf_", "-----begin", "key", "secret", "token", "password", "passwd", "pwd", "passphrase", "bearer")
 _DOB_ANCHORS = tuple(w for w in _DOB_WORDS if not any(o != w and o in w for o in _DOB_WORDS))
 _DE_ANCHORS = ("straße", "strasse", "str.", "weg", "platz", "gasse", "allee", "ring", "damm", "ufer")
@@ -683,8 +692,9 @@ def _presidio_engine(language: str) -> Any:
 class Redactor:
     """Replace PII with typed placeholders stable within one request (``<EMAIL_1>``, ``<PHONE_2>``).
 
-    The same value gets the same placeholder across all the texts one ``Redactor`` sees; ``mapping``
-    (placeholder -> original) stays in memory for ``restore``.
+    The same value gets the same placeholder across all the texts one ``Redactor`` sees, and once a
+    value is found, every later occurrence of it is replaced too (even where, out of context, the
+    detector would not report it). ``mapping`` (placeholder -> original) stays in memory for ``restore``.
 
     Example:
         >>> r = Redactor(PIIDetector())
@@ -703,6 +713,8 @@ class Redactor:
     def redact(self, text: str) -> tuple[str, list[PIIFinding]]:
         """The text with every finding replaced, and the findings (positions refer to the input)."""
         found = self.detector.find(text)
+        if found or self._by_value:
+            found = _with_repeats(text, found, {(f.entity, text[f.start:f.end]) for f in found} | set(self._by_value))
         if not found:
             return text, found
         out, pos = [], 0
@@ -726,6 +738,23 @@ class Redactor:
             placeholder = f"<{entity}_{self._counts[entity]}>"
             if placeholder not in text:
                 return placeholder
+
+
+def _with_repeats(text: str, found: list[PIIFinding], values: set[tuple[str, str]]) -> list[PIIFinding]:
+    """``found`` plus every other whole-word occurrence of the known values (score 1, kind "repeat")."""
+    repeats = []
+    starts = [f.start for f in found]
+    for entity, value in values:
+        i = text.find(value)
+        while i != -1:
+            end = i + len(value)
+            k = bisect.bisect_right(starts, i)
+            free = (k == 0 or found[k - 1].end <= i) and (k == len(found) or found[k].start >= end)
+            whole = (i == 0 or not text[i - 1].isalnum()) and (end == len(text) or not text[end].isalnum())
+            if free and whole:
+                repeats.append(PIIFinding(entity, i, end, 1.0, "repeat"))
+            i = text.find(value, end)
+    return _without_overlaps(found + repeats) if repeats else found
 
 
 _PLACEHOLDER = re.compile(r"<[A-Z_]+_\d+>")
