@@ -17,6 +17,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from ._errors import ConfigError
@@ -621,8 +622,8 @@ class PresidioDetector:
     """Microsoft Presidio as the PII engine; same ``find`` interface as ``PIIDetector``.
 
     Not a project dependency: ``pip install presidio-analyzer`` plus a spaCy model (``en_core_web_lg``
-    by default; ``_md``/``_sm`` are used when that one is absent). The model is never downloaded on the
-    fly. Presidio's names map to ours (``EMAIL_ADDRESS`` -> EMAIL, ``US_SSN`` -> SSN, ``IBAN_CODE`` ->
+    by default; ``_md``/``_sm`` are used when that one is absent; ``model=`` names another installed
+    package or a directory). The model is never downloaded on the fly. Presidio's names map to ours (``EMAIL_ADDRESS`` -> EMAIL, ``US_SSN`` -> SSN, ``IBAN_CODE`` ->
     IBAN, ``LOCATION`` -> STREET_ADDRESS, ``DATE_TIME`` -> DATE_OF_BIRTH only next to a birth cue);
     secrets are still found by our patterns (Presidio has no recogniser for provider keys).
 
@@ -632,10 +633,10 @@ class PresidioDetector:
     """
 
     def __init__(self, entities: Iterable[str] | None = None, *, min_score: float = 0.5,
-                 language: str = "en") -> None:
+                 language: str = "en", model: str | None = None) -> None:
         self.entities = check_entities(entities, "PresidioDetector.entities")
         self.min_score, self.language = min_score, language
-        self._engine = _presidio_engine(language)
+        self._engine = _presidio_engine(language, model)
         self._ours = PIIDetector(["SECRET"]) if "SECRET" in self.entities else None
 
     def __repr__(self) -> str:
@@ -664,10 +665,17 @@ _INSTALL_PRESIDIO = ("pip install presidio-analyzer, then a spaCy model: pip ins
                      'or use pii_engine="regex"')
 
 
-def _presidio_engine(language: str) -> Any:
-    """An ``AnalyzerEngine`` on an installed spaCy model for ``language`` (never downloads one)."""
+def _installed(module: str) -> bool:
     import importlib.util
 
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def _presidio_engine(language: str, model: str | None) -> Any:
+    """An ``AnalyzerEngine`` on an installed spaCy model for ``language`` (never downloads one)."""
     try:
         from presidio_analyzer import AnalyzerEngine
         from presidio_analyzer.nlp_engine import NlpEngineProvider
@@ -676,7 +684,10 @@ def _presidio_engine(language: str) -> Any:
                           _INSTALL_PRESIDIO) from e
     kinds = ("web", "news")
     names = [f"{language}_core_{k}_{size}" for size in ("lg", "md", "sm", "trf") for k in kinds]
-    model = next((n for n in names if importlib.util.find_spec(n) is not None), None)
+    if model is not None and not Path(model).is_dir() and not _installed(model):
+        raise ConfigError("PresidioDetector.model", f"spaCy model {model!r} is neither an installed package "
+                          "nor a directory", _INSTALL_PRESIDIO)
+    model = model or next((n for n in names if _installed(n)), None)
     if model is None:
         raise ConfigError("pii_engine", f"Presidio needs a spaCy model for {language!r}; none of {names} is "
                           "installed", _INSTALL_PRESIDIO)
