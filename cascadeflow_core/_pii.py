@@ -416,18 +416,21 @@ def _streets(text: str) -> Iterable[Span]:
             start -= 1
         if m.start() - start >= 3 and text[start].isupper():
             yield start, m.end(), 0.75, "de"
-    for kind, pattern in (("fr", _STREET_FR), ("es_it_pt", _STREET_ES_IT)):
-        for m in pattern.finditer(text):
+    fr = _STREET_FR.finditer(text) if any(a in low for a in _FR_ANCHORS) else ()
+    for kind, matches in (("fr", fr), ("es_it_pt", _anchored(_STREET_ES_IT, text, low, _ES_IT_ANCHORS))):
+        for m in matches:
             end = m.start() + len(m.group().rstrip(" ,"))
             yield m.start(), end, 0.7, kind
 
 
 def _anchored(pattern: re.Pattern[str], text: str, low: str, anchors: Iterable[str]) -> Iterable[re.Match[str]]:
     """Matches of ``pattern`` tried only where one of the (lower-case) anchors starts."""
+    tried = set()
     for a in anchors:
         i = low.find(a)
         while i != -1:
-            m = pattern.match(text, i)
+            m = pattern.match(text, i) if i not in tried else None
+            tried.add(i)
             if m is not None:
                 yield m
             i = low.find(a, i + 1)
@@ -516,6 +519,9 @@ _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrst
 _SECRET_ANCHORS = ("sk-", "akia", "asia", "agpa", "aida", "aroa", "anpa", "gh", "github_pat", "xox", "sk_", "rk_", "aiza", "eyj",
                    "hf_", "-----begin", "key", "secret", "token", "password", "passwd", "pwd", "passphrase", "bearer")
 _DOB_ANCHORS = tuple(w for w in _DOB_WORDS if not any(o != w and o in w for o in _DOB_WORDS))
+_FR_ANCHORS = ("rue", "avenue", "boulevard", "bd", "place", "chemin", "allée", "impasse", "quai", "route")
+_ES_IT_ANCHORS = ("calle", "avenida", "carrer", "plaza", "paseo", "camino", "via", "viale", "corso", "piazza", "largo",
+                  "rua", "praça")
 _DE_ANCHORS = ("straße", "strasse", "str.", "weg", "platz", "gasse", "allee", "ring", "damm", "ufer")
 _GATES: dict[str, Callable[[str, int, str], bool]] = {
     "EMAIL": lambda t, d, low: "@" in t,
