@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from ._errors import ConfigError
 
@@ -706,6 +706,12 @@ def _presidio_engine(language: str, model: str | None) -> Any:
                           _INSTALL_PRESIDIO) from e
 
 
+class Finder(Protocol):
+    """What a PII engine is: ``PIIDetector``, ``PresidioDetector`` or any object with this ``find``."""
+
+    def find(self, text: str) -> list[PIIFinding]: ...
+
+
 class Redactor:
     """Replace PII with typed placeholders stable within one request (``<EMAIL_1>``, ``<PHONE_2>``).
 
@@ -721,7 +727,7 @@ class Redactor:
         'Reply to bob@example.com'
     """
 
-    def __init__(self, detector: PIIDetector | PresidioDetector | None = None) -> None:
+    def __init__(self, detector: Finder | None = None) -> None:
         self.detector = detector or PIIDetector()
         self.mapping: dict[str, str] = {}
         self._by_value: dict[tuple[str, str], str] = {}
@@ -736,6 +742,8 @@ class Redactor:
             return text, found
         out, pos = [], 0
         for f in found:
+            if f.start < pos or not f.start < f.end <= len(text):
+                continue  # a custom engine's overlapping or out-of-range finding
             value = text[f.start:f.end]
             key = (f.entity, value)
             placeholder = self._by_value.get(key)

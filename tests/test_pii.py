@@ -342,6 +342,29 @@ def test_bad_input_never_crashes(text: str) -> None:
     assert restore(redacted, r.mapping) == text
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.text(st.characters(blacklist_categories=()), max_size=300))
+def test_any_unicode_text_round_trips(text: str) -> None:  # surrogates, controls, NULs included
+    r = Redactor(DETECTOR)
+    redacted, findings = r.redact(text)
+    assert restore(redacted, r.mapping) == text
+    assert all(0 <= f.start < f.end <= len(text) for f in findings)
+
+
+class OverlappingEngine:
+    """A custom engine (``Guardrails(pii_engine=...)``) that returns overlapping and bad spans."""
+
+    def find(self, text: str) -> list[PIIFinding]:
+        return [PIIFinding("EMAIL", 0, 5, 0.9), PIIFinding("PHONE", 3, 8, 0.9), PIIFinding("SSN", 7, 999, 0.9)]
+
+
+def test_redactor_tolerates_a_sloppy_custom_engine() -> None:
+    r = Redactor(OverlappingEngine())
+    text = "abcdefghij"
+    redacted, _ = r.redact(text)
+    assert redacted == "<EMAIL_1>fghij" and restore(redacted, r.mapping) == text
+
+
 def test_non_string_input_finds_nothing() -> None:
     assert DETECTOR.find(None) == [] and DETECTOR.find(b"ann@example.com") == []  # type: ignore[arg-type]
 
