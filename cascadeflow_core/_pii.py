@@ -51,6 +51,10 @@ _PHONE_INTL = re.compile(r"(?:\+(?<![\w+/.-]\+)|0(?<![\w+/.-]0)0)[1-9]\d{0,2}[ .
                          r"(?:\(?\d{1,5}\)?[ .-]?){1,5}\d{2,5}(?![\w/-]|\.\d)")
 _PHONE_NAT = re.compile(r"(?:\((?<![\w+/.-]\()\d{2,5}\)[ .-]?|\d(?<![\w+/.(-]\d)\d{1,4}[ .-])\d{2,8}"
                         r"(?:[ .-]\d{2,8}){0,3}(?![\w/-]|\.\d)")
+# Ten or eleven bare digits are a phone number only right after a strong phone word ("call me at").
+_PHONE_BARE = re.compile(r"\d(?<![\w+/.,-]\d)\d{9,10}(?![\w/-]|[.,]\d)")
+_PHONE_STRONG_CUE = re.compile(r"(?i)\b(?:phone|tel|telephone|mobile|cell|call|ring|text|sms|whatsapp|fax|"
+                               r"teléfono|telefon|téléphone|portable|handy)\b[^\d\n]{0,20}$")
 _GROUP_BEFORE = re.compile(r"\d[ .-]$")
 _GROUP_AFTER = re.compile(r"[ .-]\d")
 _NANP = re.compile(r"(?:\([2-9]\d\d\)\s?|[2-9]\d\d[ .-])[2-9]\d\d[ .-]\d{4}")
@@ -234,6 +238,10 @@ def _phones(text: str) -> Iterable[Span]:
             score = _phone_score(text, m, intl)
             if score:
                 yield m.start(), m.end(), score, "international" if intl else "national"
+    for m in _PHONE_BARE.finditer(text):
+        if _PHONE_STRONG_CUE.search(text, max(0, m.start() - 30), m.start()) \
+                and not _ID_CUE.search(text, max(0, m.start() - 20), m.start()):
+            yield m.start(), m.end(), 0.7, "national"
 
 
 def _phone_score(text: str, m: re.Match[str], intl: bool) -> float:

@@ -236,6 +236,14 @@ def test_ipv4_octets_and_ipv6_validation() -> None:
     assert found("db8:: is not an address, neither is 1:2:3") == []
 
 
+def test_bare_digits_are_a_phone_only_after_a_phone_word() -> None:
+    assert found("Call me at 4155550132 tonight.") == [("PHONE", "4155550132", "national")]
+    assert found("mobile: 07700900123") == [("PHONE", "07700900123", "national")]
+    assert found("Reference 4155550132 tonight.") == []
+    assert found("Call about order 4155550132.") == []  # an id word sits in between
+    assert found("The phone costs 1299.00 and ships as 4155550132.") == []  # the cue is too far
+
+
 def test_phone_digit_counts() -> None:
     assert found("call +1 23") == []  # too short for E.164
     assert found("call +49 1234 5678 9012 3456 78") == []  # 18 digits: too long
