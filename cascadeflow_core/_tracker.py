@@ -268,7 +268,10 @@ class CostTracker:
         """(decision, caps): ``caps`` False when the callback explicitly lifted a threshold block."""
         if self.on_enforce is None:
             return EnforcementDecision(ctx.decision, "; ".join(ctx.reasons)), True
-        answer = EnforcementDecision.coerce(self.on_enforce(ctx))
+        raw = self.on_enforce(ctx)
+        if raw is None:  # documented: None keeps the threshold decision, caps included
+            return EnforcementDecision(ctx.decision, "; ".join(ctx.reasons)), True
+        answer = EnforcementDecision.coerce(raw)
         return answer, not (ctx.decision == "block" and answer.decision != "block")
 
     def _rate_checks(self, user: str) -> tuple[tuple[LimitCheck, ...], tuple[LimitCheck, ...]]:

@@ -22,10 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted(p.name for p in (ROOT / "examples").glob("*.py"))
 NEEDS_REDIS = {"redis_fleet.py"}
 OFFLINE_ONLY = {"benchmark_calibration.py"}   # replays recordings: no --live mode
-KNOWN_BROKEN: dict[str, str] = {
-    "budgets.py": "CostTracker: an on_enforce callback returning None lifts every budget (docs: None keeps "
-                  "the threshold decision); _tracker.CostTracker._decide coerces None to 'allow'",
-}
+KNOWN_BROKEN: dict[str, str] = {}
 
 # Regular expressions that must all match the example's stdout.
 MARKERS: dict[str, list[str]] = {

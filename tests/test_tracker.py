@@ -144,6 +144,16 @@ def test_on_enforce_callback_decides(store):
     assert t.admit(req("carol"), plan_of("m"), 0.5).decision == "allow"
 
 
+def test_on_enforce_none_keeps_the_threshold_decision_and_its_caps(store):
+    t = CostTracker(store, budgets=[Budget(0.10, "daily")], on_enforce=lambda ctx: None)
+    assert t.admit(req("frank"), plan_of("m"), 0.05).decision == "allow"
+    with pytest.raises(BudgetExceededError):
+        t.admit(req("frank"), plan_of("m"), 0.2)      # over the cap: None does not lift the block
+    t.admit(req("frank"), plan_of("m"), 0.03)
+    with pytest.raises(BudgetExceededError):         # 0.08 reserved + 0.06 > 0.10: the cap still holds
+        t.admit(req("frank"), plan_of("m"), 0.06)
+
+
 def test_scopes_tag_model_plan_global(store):
     t = CostTracker(store, budgets=[
         Budget(0.05, "monthly", scope="tag", match="batch"),
