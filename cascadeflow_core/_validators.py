@@ -15,7 +15,7 @@ from typing import Any
 
 from . import _rules
 from ._errors import ConfigError
-from ._extract import extract_answer
+from ._extract import check_kind, extract_answer
 from ._types import Draft, Request, Verdict
 
 __all__ = [
@@ -130,6 +130,9 @@ class AgreementValidator:
         if isinstance(min_agree, bool) or not isinstance(min_agree, int) or min_agree < 2:
             raise ConfigError("AgreementValidator.min_agree", f"must be an int >= 2, got {min_agree!r}",
                               "agreement needs at least two drafters; use 2")
+        problem = None if callable(extract) else check_kind(extract)
+        if problem:
+            raise ConfigError("AgreementValidator.extract", problem, "e.g. extract='number' or 'json:answer'")
         self.min_agree = min_agree
         self.extract = extract
         self.name = name
