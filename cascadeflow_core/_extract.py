@@ -51,7 +51,12 @@ _CHOICE_ALONE = re.compile(r"^\W{0,3}(?:option\s+|choice\s+)?\(?([A-Ja-j])\)?(?:
 _CHOICE_MARKED = re.compile(
     r"^\W{0,3}(?:option\s+|choice\s+|letter\s+)?(?:\(([A-Ja-j])\)|\[([A-Ja-j])\]|([A-J])(?=$|[\s.:;,)\]!*]))", re.I)
 _CHOICE_LAST = re.compile(r"\(([A-J])\)|\b(?:option|choice)\s+([A-J])\b", re.I)
-_STATEMENT = re.compile(r"=|\b(?:is|are|was|were|equals?|makes?|gives?|totals?|gets?|has|have|had)\b", re.I)
+# A short sentence stating a result: its last number is the answer. Dates and clock times are not.
+_STATEMENT = re.compile(r"=|\b(?:so|is|are|was|were|equals?|makes?|gives?|totals?|takes?|costs?|gets?|has|have|had)\b",
+                        re.I)
+_DATE_OR_TIME = re.compile(r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d|\d\s+"
+                           r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\b|\d:\d\d|\d[/.-]\d+[/.-]\d",
+                           re.I)
 _PAREN_TAIL = re.compile(r"\s*\([^()]{0,200}\)$")
 _MD = re.compile(r"[*_`]+")
 _ARTICLES = re.compile(r"\b(?:a|an|the)\b")
@@ -119,8 +124,8 @@ def _short(answer: str, allow_long: bool = False) -> str | None:
     number = _leading_number(a)
     if number is not None:
         return number
-    if _STATEMENT.search(a) and len(_NUMBER.findall(a)) == 1:  # "So the result is 18."
-        return _number_of(a, last=True)
+    if _STATEMENT.search(a) and not _DATE_OR_TIME.search(a):  # "So the result is 18.", "2*3 + 4 = 10, so $10."
+        return _number_of(a, last=True) or normalize_text(a) or None
     words = a.split()
     if allow_long and len(words) > _SHORT_WORDS:
         return _number_of(_first_sentence(a), last=True) or normalize_text(_first_sentence(a)) or None
@@ -144,7 +149,7 @@ def _leading_number(a: str) -> str | None:
         return None
     rest = a[m.end():].strip()
     # A unit or a short noun phrase may follow ("55 meters per second", "12%", "$30 per hour")
-    if rest and (len(rest.split()) > 4 or not re.fullmatch(r"[%°]?\s*[^\W\d][\w/.\s'-]*|[%°]", rest)):
+    if rest and (len(rest.split()) > 4 or not re.fullmatch(r"[%°]?\s*/?\s*[^\W\d][\w/.\s'-]*|[%°]", rest)):
         return None
     return _key_from_match(m)
 

@@ -49,7 +49,7 @@ MARKERS: dict[str, list[str]] = {
         r"\n +chat openai/gpt-4o-mini: tier=tier1 status=rejected", r"gen_ai\.client\.token\.usage +op=chat",
         r"cascadeflow\.escalations +model=openai/gpt-4o +value=1"],
     "benchmark_calibration.py": [
-        r"cascade +0\.959 +0\.016279 +20\.2%", r"oracle \(all 8 models\) +0\.980", r"claude-3-5-sonnet-20240620 +0\.959",
+        r"cascade +0\.959 +0\.018526 +23\.0%", r"oracle \(all 8 models\) +0\.980", r"claude-3-5-sonnet-20240620 +0\.959",
         r"held-out +n=25 +quality 0\.920 \(verifier 0\.960, -4\.0 pts\)", r"calibrated: gpt-4o-2024-08-06 alone",
         r"- replay/gpt-4o-2024-08-06\nbuilt: Cascade\(replay/gpt-4o-2024-08-06\)"],
     "guardrails.py": [r"the model received: Email the invoice to <EMAIL_1>, please\.",
