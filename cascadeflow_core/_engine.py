@@ -253,10 +253,11 @@ class _Run:
             self.guard_records.extend(check.decisions)
             draft = check.draft
             if check.block:
-                self._record(name, drafts, chosen, False, verdict.score, (*reasons, f"output guardrail: {check.reason}"))
+                self._record(name, drafts, chosen, False, verdict.score,
+                             (*reasons, f"blocked by the output guardrail: {check.reason}"))
                 raise GuardrailError(f"answer blocked by an output guardrail: {check.reason}", check.decisions)
             if not check.ok:
-                accept, reasons = final, (*reasons, f"output guardrail: {check.reason}")
+                accept, reasons = final, (*reasons, f"rejected by the output guardrail: {check.reason}")
                 if final:
                     reasons = (*reasons, "returned as the guardrails left it: this is the last tier of the plan")
             elif check.reason:
