@@ -103,9 +103,11 @@ def forecast_budgets(tracker: CostTracker, *, user: str | None = None,
         if b.period == "total":
             continue
         pkey, start, end = period_bounds(b.period, now)
-        entries = tracker.entries(start.timestamp())
+        entries = [e for e in tracker.entries(start.timestamp()) if e.ts <= now]  # a test clock may lag
         if b.plan is not None:
             entries = [e for e in entries if e.plan == b.plan]
+            if user is not None and not any(e.user == user for e in entries):
+                continue  # a plan budget applies to a user only once they spent under that plan
         for v in _values(b, entries, user):
             mine = [e for e in entries if _matches(e, b.scope, v)]
             spent, rate, projected = forecast_spend(mine, start.timestamp(), end.timestamp(), now, lookback_s)

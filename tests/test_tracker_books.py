@@ -69,6 +69,18 @@ def test_forecast_warns_when_the_projection_exceeds_the_budget():
     assert adm.decision == "warn" and "forecast" in adm.message
 
 
+def test_forecast_for_a_user_lists_only_their_plan_budgets_and_ignores_entries_after_now():
+    clock = Clock(1_790_035_200.0)
+    t = CostTracker(budgets=[Budget(0.10, "daily", plan="free"), Budget(1.0, "daily", plan="pro")], clock=clock)
+    clock.advance(HOUR)
+    t.record("m", cost=0.02, user="carol", plan="pro")
+    t.record("m", cost=0.01, user="dave", plan="free")
+    [fc] = t.forecast(user="carol")
+    assert fc.limit == pytest.approx(1.0) and fc.spent == pytest.approx(0.02)
+    clock.t -= 0.5 * HOUR                 # a test clock moved back: later entries are not "spent yet"
+    assert t.forecast(user="carol") == []
+
+
 def test_anomaly_when_a_user_spends_far_above_their_baseline():
     clock = Clock()
     t = CostTracker(clock=clock)
