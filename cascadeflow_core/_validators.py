@@ -176,28 +176,11 @@ def _run_check(check: str, draft: Draft, request: Request) -> str | None:
     if check == "truncated":
         return "truncated (finish_reason=length)" if draft.finish_reason == "length" else None
     if check == "refusal":
-        return _failure(_rules.is_refusal(draft.text), "refusal")
+        return "refusal" if _rules.is_refusal(draft.text) else None
     if check == "hedging":
-        return _failure(_rules.is_hedging(draft.text), "hedging")
-    return _failure(_rules.malformed_format(draft.text, draft.tool_calls, request.response_format,
-                                            request.tools), "malformed format", flagged_when_truthy=True)
-
-
-def _failure(result: Any, label: str, flagged_when_truthy: bool = True) -> str | None:
-    """Normalise a ``_rules`` check result into a failure reason (None when the draft passes)."""
-    if result is None or result is False:
-        return None
-    if result is True:
-        return label
-    if isinstance(result, str):
-        return result or None
-    if isinstance(result, tuple) and len(result) == 2:
-        flagged, reason = result
-        return (reason or label) if flagged else None
-    flagged = getattr(result, "flagged", getattr(result, "failed", None))
-    if flagged is None and hasattr(result, "ok"):
-        flagged = not result.ok
-    return (getattr(result, "reason", "") or label) if flagged else None
+        return "hedging" if _rules.is_hedging(draft.text) else None
+    return _rules.malformed_format(draft.text, draft.tool_calls, request.response_format, request.tools,
+                                   request.tool_choice)
 
 
 def _canonical_json(s: str) -> str:
