@@ -90,6 +90,10 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> _Lines:
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
         line = key_node.start_mark.line + 1
+        if isinstance(key, (list, dict)):
+            kind = "list" if isinstance(key, list) else "mapping"
+            raise ConfigError(f"line {line}", f"a mapping key must be a plain name, got a {kind}",
+                              "write the key as text, e.g. 'name: value' (not '? [a]: value')")
         if key in out:
             raise ConfigError(str(key), f"duplicate key (line {line}; first at line {out.lines[key]})",
                               "keep one of them")

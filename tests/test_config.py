@@ -57,6 +57,11 @@ def test_duplicate_key_names_both_lines(tmp_path: Path) -> None:
     assert "duplicate key (line 3; first at line 1)" in str(err)
 
 
+def test_complex_yaml_key_is_a_config_error_with_its_line(tmp_path: Path) -> None:
+    err = error_of(write(tmp_path, "tiers: [openai/gpt-4o-mini]\n? [a, b]\n: c\n"))  # found by test_fuzz
+    assert "line 2: a mapping key must be a plain name, got a list" in str(err) and err.fix
+
+
 def test_unknown_key_names_it_and_lists_valid_ones(tmp_path: Path) -> None:
     err = error_of(write(tmp_path, """\
         tiers:
