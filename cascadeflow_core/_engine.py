@@ -15,6 +15,7 @@ Flow of one request::
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 import random
@@ -148,7 +149,10 @@ _RNG = random.Random()  # jitter only; seeding one per request would cost ~0.2 m
 
 def run_cascade(st: Stations, request: Request, streaming: bool = False) -> Generator[Effect, Any, CascadeResult]:
     """The whole request, as a generator of effects returning the ``CascadeResult``."""
-    return (yield from _Run(st, request, streaming).execute())
+    return _Run(st, request, streaming).execute()
+
+
+_NO_PLAN = Plan(())
 
 
 class _Run:
@@ -161,9 +165,8 @@ class _Run:
         self.request_id = f"{_ID_PREFIX}{next(_IDS):08x}"
         self.t0 = time.perf_counter()
         self.rng = _RNG
-        self.plan = Plan(st.tiers)
+        self.plan = _NO_PLAN  # until the router has planned
         self.admission: Admission | None = None
-        self.tier_names = {id(t): t.name or f"tier{i + 1}" for i, t in enumerate(st.tiers)}
 
     def execute(self) -> Generator[Effect, Any, CascadeResult]:
         st = self.st
@@ -231,11 +234,13 @@ class _Run:
         raise ExhaustedError("every tier of the plan failed or was rejected", self.attempts)
 
     def _name(self, tier: Tier) -> str:
-        return self.tier_names.get(id(tier)) or tier.name or "tier"
+        if tier.name:
+            return tier.name
+        return next((f"tier{i + 1}" for i, t in enumerate(self.st.tiers) if t is tier), "tier")
 
     def _run_tier(self, tier: Tier, req: Request, final: bool) -> Generator[Effect, Any, Draft | None]:
         name = self._name(tier)
-        validator = tier.validator or default_validator(len(tier.specs))
+        validator = tier.validator or _shared_default(len(tier.specs) >= 2)
         treq = _with_logprobs(req) if needs_logprobs(validator) else req
         live = self.streaming and len(tier.specs) == 1 and not self.st.strict and (final or self.st.optimistic)
         drafts = yield from self._call_tier(name, tier, treq, live)
@@ -264,7 +269,7 @@ class _Run:
                 reasons = (*reasons, f"output guardrail: {check.reason} (redacted)")
         self._record(name, drafts, chosen, accept, verdict.score, reasons)
         if accept:
-            if not live:
+            if not live and self.streaming:
                 yield from self._emit_answer(self._restore(draft, req))
             elif draft.tool_calls:
                 yield Emit(StreamEvent("tool_call", model=draft.model, tool_calls=draft.tool_calls))
@@ -336,18 +341,28 @@ class _Run:
     def _result(self, draft: Draft, tier_name: str, escalated: bool) -> CascadeResult:
         attempts = tuple(self.attempts)
         adm = self.admission
+        cost, in_tok, out_tok = 0.0, 0, 0
+        for a in attempts:
+            cost += a.cost
+            if not a.cached:
+                in_tok += a.input_tokens
+                out_tok += a.output_tokens
         return CascadeResult(
             text=draft.text, model=draft.model, tier=tier_name, attempts=attempts,
-            cost=sum(a.cost for a in attempts), verifier_cost=self._verifier_cost(draft),
+            cost=cost, verifier_cost=self._verifier_cost(draft),
             escalated=escalated, latency_s=time.perf_counter() - self.t0, tool_calls=draft.tool_calls,
-            finish_reason=draft.finish_reason,
-            input_tokens=sum(a.input_tokens for a in attempts if not a.cached),
-            output_tokens=sum(a.output_tokens for a in attempts if not a.cached),
+            finish_reason=draft.finish_reason, input_tokens=in_tok, output_tokens=out_tok,
             cached=draft.cached, route=self.plan.reasons, guardrails=tuple(self.guard_records),
             admission=None if adm is None else {"decision": adm.decision, "message": adm.message,
                                                  "reserved": adm.reserved},
             request_id=self.request_id, user=self.request.user, tags=self.request.tags, draft=draft,
         )
+
+
+@functools.lru_cache(maxsize=2)
+def _shared_default(several: bool) -> Callable[..., Any]:
+    """One default validator per kind, built once (they hold no state; building one per request cost ~1 us)."""
+    return default_validator(2 if several else 1)
 
 
 def _with_logprobs(req: Request) -> Request:

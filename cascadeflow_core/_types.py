@@ -284,13 +284,13 @@ def validate_messages(messages: Any) -> list[Message]:
     """Check OpenAI-format messages; raise ``InputError`` naming the message and the problem."""
     if isinstance(messages, str):
         return [{"role": "user", "content": messages}]
-    if not isinstance(messages, Sequence) or isinstance(messages, bytes):
+    if not isinstance(messages, (list, tuple)) and (not isinstance(messages, Sequence) or isinstance(messages, bytes)):
         raise InputError(f"messages must be a list of {{'role', 'content'}} dicts, got {type(messages).__name__}")
     if not messages:
         raise InputError("messages is empty: give at least one message, e.g. [{'role': 'user', 'content': 'hi'}]")
     out = []
     for i, m in enumerate(messages):
-        if not isinstance(m, Mapping):
+        if type(m) is not dict and not isinstance(m, Mapping):
             raise InputError(f"messages[{i}] must be a dict with 'role' and 'content', got {type(m).__name__}")
         role = m.get("role")
         if role not in _ROLES:
@@ -299,7 +299,7 @@ def validate_messages(messages: Any) -> list[Message]:
         if content is not None and not isinstance(content, (str, list, tuple)):
             raise InputError(f"messages[{i}].content must be a string or a list of content parts, "
                              f"got {type(content).__name__}")
-        if content is None and role in ("user", "system") :
+        if content is None and role in ("user", "system"):
             raise InputError(f"messages[{i}] ({role}) has no content")
         out.append(dict(m))
     return out

@@ -79,7 +79,7 @@ class RuleValidator:
         """Reasons this draft fails the enabled checks (empty when it passes)."""
         out: list[str] = []
         for check in self.checks:
-            reason = _run_check(check, draft, request)
+            reason = _CHECKS[check](draft, request)
             if reason:
                 out.append(reason)
                 if check == "empty":
@@ -169,18 +169,14 @@ class AgreementValidator:
         return Verdict(False, score, (f"drafters disagree: {answers}",), self.name, chosen=members[0])
 
 
-def _run_check(check: str, draft: Draft, request: Request) -> str | None:
-    """Run one named rule check from ``_rules``; return the reason it fails, or None."""
-    if check == "empty":
-        return None if (draft.text.strip() or draft.tool_calls) else "empty answer"
-    if check == "truncated":
-        return "truncated (finish_reason=length)" if draft.finish_reason == "length" else None
-    if check == "refusal":
-        return "refusal" if _rules.is_refusal(draft.text) else None
-    if check == "hedging":
-        return "hedging" if _rules.is_hedging(draft.text) else None
-    return _rules.malformed_format(draft.text, draft.tool_calls, request.response_format, request.tools,
-                                   request.tool_choice)
+# The named rule checks (from ``_rules``): each returns the reason a draft fails it, or None.
+_CHECKS: dict[str, Callable[[Draft, Request], str | None]] = {
+    "empty": lambda d, r: None if (d.text.strip() or d.tool_calls) else "empty answer",
+    "truncated": lambda d, r: "truncated (finish_reason=length)" if d.finish_reason == "length" else None,
+    "refusal": lambda d, r: "refusal" if _rules.is_refusal(d.text) else None,
+    "hedging": lambda d, r: "hedging" if _rules.is_hedging(d.text) else None,
+    "format": lambda d, r: _rules.malformed_format(d.text, d.tool_calls, r.response_format, r.tools, r.tool_choice),
+}
 
 
 def _canonical_json(s: str) -> str:

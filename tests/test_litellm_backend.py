@@ -34,6 +34,31 @@ def test_complete_reads_text_usage_and_litellm_price():
     assert d.cost == pytest.approx(price(ModelSpec("openai/gpt-4o-mini"), d.input_tokens, d.output_tokens))
 
 
+def test_logprobs_and_cost_are_read_from_litellm_responses_and_plain_objects():
+    from types import SimpleNamespace
+
+    from litellm.types.utils import Choices, ModelResponse
+
+    from cascadeflow_core._litellm import to_draft
+
+    spec = ModelSpec("openai/gpt-4o-mini")
+    lp = {"content": [{"token": "4", "logprob": -0.25, "bytes": None, "top_logprobs": []},
+                      {"token": ".", "logprob": -0.75, "bytes": None, "top_logprobs": []}]}
+    resp = ModelResponse(choices=[Choices(message={"role": "assistant", "content": "4."}, logprobs=lp)])
+    resp._hidden_params["response_cost"] = 0.125
+    d = to_draft(spec, resp, 0.0)
+    assert (d.text, d.logprob, d.mean_logprob, d.cost) == ("4.", -1.0, -0.5, 0.125)
+    without = to_draft(spec, ModelResponse(choices=[Choices(message={"role": "assistant", "content": "4"})]), 0.0)
+    assert without.logprob is None and without.mean_logprob is None
+    # Any object shaped like an OpenAI response works too (custom backends, other SDKs).
+    plain = SimpleNamespace(
+        choices=[SimpleNamespace(message=SimpleNamespace(content="4", tool_calls=None), finish_reason="stop",
+                                 logprobs=SimpleNamespace(content=[SimpleNamespace(logprob=-0.5)]))],
+        usage=SimpleNamespace(prompt_tokens=10, completion_tokens=1), _hidden_params={"response_cost": 0.5})
+    d = to_draft(spec, plain, 0.0)
+    assert (d.logprob, d.cost, d.input_tokens) == (-0.5, 0.5, 10)
+
+
 def test_configured_prices_override_litellm_prices():
     spec = ModelSpec("openai/gpt-4o-mini", input_cost_per_token=1.0, output_cost_per_token=2.0,
                      params={"mock_response": "hello"})

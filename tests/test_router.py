@@ -186,6 +186,22 @@ def test_context_window_drops_small_tiers_or_keeps_the_largest() -> None:
     assert names(CascadeRouter().plan(Request("short"), ts, None)) == ["small", "big"]
 
 
+def test_one_router_over_several_tier_sets_plans_each_by_its_own_tiers() -> None:
+    # The router remembers facts about the last tiers it planned over (domains, declared windows);
+    # alternating tier sets, as two cascades sharing a router do, must not carry them across.
+    router = CascadeRouter()
+    plain = tuple(tiers("cheap", "strong"))
+    special = tuple(tiers("cheap", "coder", "strong", coder=("code",)))
+    windows = (Tier([ModelSpec("x/small", context_window=1000)], name="small"),
+               Tier([ModelSpec("x/big", context_window=50_000)], name="big"))
+    long = Request("word " * 4000)
+    for _ in range(2):
+        assert names(router.plan(Request(CODE_Q), plain, None)) == ["cheap", "strong"]
+        assert names(router.plan(Request(CODE_Q), special, None)) == ["coder", "cheap", "strong"]
+        assert names(router.plan(long, plain, None)) == ["cheap", "strong"]
+        assert names(router.plan(long, windows, None)) == ["big"]
+
+
 def test_route_to_missing_tier_is_kept_safe_at_plan_time() -> None:
     router = CascadeRouter(RouterConfig(domain_routes={"math": ("nope",)}))
     plan = router.plan(Request(MATH_Q), tiers("a", "b"), None)
