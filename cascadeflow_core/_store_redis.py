@@ -103,7 +103,7 @@ return {'1'}
 _SETTLE = r"""
 local p = KEYS[1]
 local op = ARGV[1]; local rid = ARGV[2]; local now = tonumber(ARGV[3])
-if redis.call('SADD', p .. 'settled', op) == 0 then return 0 end
+if redis.call('ZADD', p .. 'settled_at', 'NX', now, op) == 0 then return 0 end
 local i = 4
 local nk = tonumber(ARGV[i]); i = i + 1
 for k = 1, nk do
@@ -133,6 +133,27 @@ local ne = tonumber(ARGV[i]); i = i + 1
 for e = 1, ne do redis.call('RPUSH', p .. 'ledger', ARGV[i]); i = i + 1 end
 return 1
 """
+
+
+# Oldest first: pop ledger entries while the head is older than ``before`` (at most ``cap`` a call, so one
+# call never blocks Redis for long). Entries from several workers can land slightly out of time order;
+# pruning stops at the first newer one, so it may keep an old entry but never deletes a newer one.
+_PRUNE = r"""
+local p = KEYS[1]
+local before = tonumber(ARGV[1]); local cap = tonumber(ARGV[2])
+local n = 0
+while n < cap do
+  local head = redis.call('LINDEX', p .. 'ledger', 0)
+  if not head then break end
+  local ts = tonumber(cjson.decode(head)['ts'])
+  if ts == nil or ts >= before then break end
+  redis.call('LPOP', p .. 'ledger')
+  n = n + 1
+end
+if n < cap then redis.call('ZREMRANGEBYSCORE', p .. 'settled_at', '-inf', '(' .. ARGV[1]) end
+return n
+"""
+_PRUNE_BATCH = 5000
 
 
 def _f(x: float) -> str:
@@ -172,6 +193,7 @@ class RedisStore:
         self._redis_error = redis.RedisError
         self._reserve = self.client.register_script(_RESERVE)
         self._settle = self.client.register_script(_SETTLE)
+        self._prune = self.client.register_script(_PRUNE)
 
     def __repr__(self) -> str:
         where = _safe_url(self.url) if self.url else type(self.client).__name__
@@ -260,6 +282,18 @@ class RedisStore:
             if (since is None or entry.ts >= since) and (until is None or entry.ts < until):
                 out.append(entry)
         return sorted(out, key=lambda x: (x.ts, x.id))
+
+    def prune(self, before: float) -> int:
+        """Delete ledger entries and settled-operation marks older than ``before``; return the entries deleted."""
+        removed = 0
+        while True:
+            try:
+                n = int(self._prune(keys=[self._prefix], args=[_f(before), _PRUNE_BATCH]))
+            except self._redis_error as e:
+                raise self._fail("prune", e) from e
+            removed += n
+            if n < _PRUNE_BATCH:
+                return removed
 
     def close(self) -> None:
         with contextlib.suppress(self._redis_error):

@@ -6,6 +6,8 @@ one atomic step (a lock in memory, a ``BEGIN IMMEDIATE`` transaction in SQLite, 
 so N concurrent requests, across threads, processes or machines, cannot together overspend a budget.
 ``settle`` releases the reservation, adds the real cost and appends the ledger entries, also atomically
 and idempotently (an operation id already settled is ignored, so a retried settle cannot double-count).
+``prune(before)`` deletes ledger entries and settled-operation marks older than ``before``: budgets and
+rate limits keep their own counters, so pruning never changes what is enforced.
 """
 
 from __future__ import annotations
@@ -158,6 +160,8 @@ class LedgerStore(Protocol):
 
     def close(self) -> None: ...
 
+    # Optional: ``prune(before: float) -> int`` (see ``CostTracker.prune``); the three stores here have it.
+
 
 # --- rate-limit arithmetic shared by the memory and SQLite stores (Redis does the same in Lua) ----------
 
@@ -203,7 +207,7 @@ class MemoryStore:
         self._events: dict[str, deque[tuple[float, float]]] = {}
         self._buckets: dict[str, tuple[float, float]] = {}
         self._ledger: list[LedgerEntry] = []
-        self._settled: set[str] = set()
+        self._settled: dict[str, float] = {}  # operation id -> when it was settled
 
     def __repr__(self) -> str:
         return f"MemoryStore(entries={len(self._ledger)})"
@@ -255,7 +259,7 @@ class MemoryStore:
         with self._lock:
             if op.op_id in self._settled:
                 return
-            self._settled.add(op.op_id)
+            self._settled[op.op_id] = op.now
             for key in op.keys:
                 if op.reservation_id is not None:
                     self._res.get(key, {}).pop(op.reservation_id, None)
@@ -284,6 +288,15 @@ class MemoryStore:
             return [e for e in self._ledger
                     if (since is None or e.ts >= since) and (until is None or e.ts < until)]
 
+    def prune(self, before: float) -> int:
+        """Delete ledger entries and settled-operation marks older than ``before``; return the entries deleted."""
+        with self._lock:
+            kept = [e for e in self._ledger if e.ts >= before]
+            removed = len(self._ledger) - len(kept)
+            self._ledger = kept
+            self._settled = {k: ts for k, ts in self._settled.items() if ts >= before}
+            return removed
+
     def close(self) -> None:
         return None
 
@@ -297,7 +310,7 @@ CREATE TABLE IF NOT EXISTS reservations (id TEXT NOT NULL, key TEXT NOT NULL, am
 CREATE TABLE IF NOT EXISTS rate_events (key TEXT NOT NULL, ts REAL NOT NULL, amount REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS rate_events_key_ts ON rate_events (key, ts);
 CREATE TABLE IF NOT EXISTS buckets (key TEXT PRIMARY KEY, tokens REAL NOT NULL, ts REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS settled (op_id TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS settled (op_id TEXT PRIMARY KEY, ts REAL NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS ledger (id TEXT PRIMARY KEY, ts REAL NOT NULL, request_id TEXT NOT NULL,
     user TEXT, model TEXT NOT NULL, cost REAL NOT NULL, input_tokens INTEGER NOT NULL,
     output_tokens INTEGER NOT NULL, latency_s REAL NOT NULL, status TEXT NOT NULL, tier TEXT NOT NULL,
@@ -311,11 +324,15 @@ LEDGER_COLUMNS = ("id", "ts", "request_id", "user", "model", "cost", "input_toke
 
 
 def migrate_ledger(conn: sqlite3.Connection) -> None:
-    """Add columns newer versions keep (``guardrails``) to a ledger table written by an older one."""
+    """Add columns newer versions keep (``ledger.guardrails``, ``settled.ts``) to tables an older one wrote."""
     have = {row[1] for row in conn.execute("PRAGMA table_info(ledger)")}
     if "guardrails" not in have:
         with conn:
             conn.execute("ALTER TABLE ledger ADD COLUMN guardrails TEXT NOT NULL DEFAULT '[]'")
+    settled = {row[1] for row in conn.execute("PRAGMA table_info(settled)")}
+    if settled and "ts" not in settled:  # marks written before get ts 0: the first prune removes them
+        with conn:
+            conn.execute("ALTER TABLE settled ADD COLUMN ts REAL NOT NULL DEFAULT 0")
 
 
 def entry_row(e: LedgerEntry) -> tuple[Any, ...]:
@@ -434,7 +451,7 @@ class SQLiteStore:
 
     def settle(self, op: SettleOp) -> None:
         with self._tx() as db:
-            if db.execute("INSERT OR IGNORE INTO settled VALUES (?)", (op.op_id,)).rowcount == 0:
+            if db.execute("INSERT OR IGNORE INTO settled VALUES (?, ?)", (op.op_id, op.now)).rowcount == 0:
                 return
             if op.reservation_id is not None:
                 db.executemany("DELETE FROM reservations WHERE key = ? AND id = ?",
@@ -476,6 +493,16 @@ class SQLiteStore:
         except sqlite3.Error as e:
             raise StorageError(f"SQLite store {self.path!r}: cannot read the ledger: {e}") from e
         return [row_entry(r) for r in rows]
+
+    def prune(self, before: float) -> int:
+        """Delete ledger entries and settled-operation marks older than ``before``; return the entries deleted.
+
+        The file keeps its size (SQLite reuses the freed pages); run ``VACUUM`` to shrink it.
+        """
+        with self._tx() as db:
+            removed = db.execute("DELETE FROM ledger WHERE ts < ?", (before,)).rowcount
+            db.execute("DELETE FROM settled WHERE ts < ?", (before,))
+            return int(removed)
 
     def close(self) -> None:
         with self._conns_lock:

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ._budget import (
@@ -32,7 +34,7 @@ from ._budget import (
     period_bounds,
     rank,
 )
-from ._errors import BudgetExceededError, ConfigError, StorageError, UserRateLimitError
+from ._errors import BudgetExceededError, ConfigError, InputError, StorageError, UserRateLimitError
 from ._protocols import Admission, Plan
 from ._stores import BudgetCheck, LedgerEntry, LedgerStore, LimitCheck, MemoryStore, ReserveOp, SettleOp
 from ._types import Attempt, CascadeResult, ModelSpec, Request, Tier, Verdict
@@ -485,6 +487,38 @@ class CostTracker:
         out = self.store.entries(since, until)
         return [e for e in out if (user is None or e.user == user) and (model is None or e.model == model)
                 and (tag is None or tag in e.tags)]
+
+    def prune(self, before: datetime | float) -> int:
+        """Delete ledger entries older than ``before`` (a datetime or epoch seconds); return how many went.
+
+        Keeps the store from growing without end (the Redis ledger lives in memory). Budgets and rate
+        limits are not affected: they keep their own counters. What reads the ledger is: ``entries``,
+        ``spent``, ``totals``, reports, exports, forecasts and anomaly baselines, so export first
+        (``to_csv``/``to_sqlite``) and keep at least your longest budget period and the anomaly baseline.
+
+        Example:
+            >>> from datetime import datetime, timedelta, timezone
+            >>> tracker = CostTracker()
+            >>> tracker.prune(datetime.now(timezone.utc) - timedelta(days=90))
+            0
+        """
+        if isinstance(before, datetime):
+            if before.tzinfo is None:
+                raise InputError(f"prune(before={before!r}) has no timezone (fix: give an aware datetime, "
+                                 "e.g. datetime.now(timezone.utc) - timedelta(days=90))")
+            cutoff = before.timestamp()
+        elif isinstance(before, (int, float)) and not isinstance(before, bool) and math.isfinite(before):
+            cutoff = float(before)
+        else:
+            raise InputError(f"prune(before=...) needs a datetime or epoch seconds, got {before!r:.80}")
+        if cutoff > self.clock():
+            raise InputError(f"prune(before={before!r}) is after the tracker's clock, so it would delete current "
+                             "entries (fix: prune what is older than your longest budget period, e.g. 90 days ago)")
+        prune = getattr(self.store, "prune", None)
+        if not callable(prune):
+            raise ConfigError("store", f"{type(self.store).__name__} has no prune(before)",
+                              "implement prune(before: float) -> int on the store, or use a built-in store")
+        return int(prune(cutoff))
 
     def spent(self, *, user: str | None = None, model: str | None = None, tag: str | None = None,
               period: str = "total") -> float:

@@ -7,7 +7,8 @@ total. Admission reserves each request's estimated cost in Redis atomically (a L
 the requests interleave, spend stays within the budget. (A cascade reserves the cost of every tier it
 might call, and settlement frees what it did not use; one model keeps the arithmetic plain here.) Offline (default) it starts a throw-away
 ``redis-server`` on a free port (or uses REDIS_URL) and the models answer with LiteLLM's
-``mock_response``; ``--live`` calls OpenAI (needs OPENAI_API_KEY; keep the budget tiny).
+``mock_response``; ``--live`` calls OpenAI (needs OPENAI_API_KEY; keep the budget tiny). At the end it
+exports the ledger and prunes it (``tracker.prune``): budgets still hold, they keep their own counters.
 """
 
 from __future__ import annotations
@@ -94,7 +95,21 @@ def main() -> int:
         spent = tracker(url, namespace).spent(user="team-a")   # the books, read back from Redis
         print(f"fleet: {sum(r[0] for r in results)} requests admitted; team-a spent ${spent:.6f} "
               f"of its ${BUDGET.limit:.6f} budget ({'within' if spent <= BUDGET.limit else 'OVER'} budget)")
-        return 0 if spent <= BUDGET.limit else 1
+        # Retention: the Redis ledger lives in memory, so export it and prune what is old. (Here "old" is
+        # everything until now; in production keep at least your longest budget period, e.g. 90 days.)
+        books = tracker(url, namespace)
+        with tempfile.TemporaryDirectory() as out:
+            books.to_csv(os.path.join(out, "ledger.csv"))
+            pruned = books.prune(time.time())
+        try:   # budgets keep their own counters: pruning the ledger does not give the money back
+            books.track(ModelSpec("openai/gpt-4o-mini", params={"mock_response": "4"})).complete(
+                "one more?", user="team-a", max_tokens=20)
+            still = "admitted"
+        except BudgetExceededError:
+            still = "refused"
+        print(f"retention: exported and pruned {pruned} ledger entries; {len(books.entries())} left; "
+              f"a new team-a request is still {still}")
+        return 0 if spent <= BUDGET.limit and still == "refused" else 1
 
 
 if __name__ == "__main__":

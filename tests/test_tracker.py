@@ -261,3 +261,99 @@ def test_unsettled_reservation_expires(store):
         t.admit(req(), plan_of("m"), 0.2)
     clock.advance(61)
     assert decide(t, 0.2) == "allow"
+
+
+def test_prune_deletes_old_entries_but_not_budgets_or_idempotency(store, store_kind, monkeypatch):
+    if store_kind == "redis":  # small batches, so the Redis prune loop runs several times
+        from cascadeflow_core import _store_redis
+
+        monkeypatch.setattr(_store_redis, "_PRUNE_BATCH", 3)
+    clock = Clock()
+    t = CostTracker(store, budgets=[Budget(1.0, "total")], clock=clock)
+    for i in range(7):
+        run(t, 0.1, rid=f"old-{i}")
+    clock.advance(10 * DAY)
+    run(t, 0.1, rid="new-0")
+    run(t, 0.1, rid="new-1")
+    assert t.prune(clock() - 5 * DAY) == 7
+    assert [e.request_id for e in t.entries()] == ["new-0", "new-1"]
+    assert t.prune(clock() - 5 * DAY) == 0
+    # the total budget still counts the pruned spend: 0.9 of 1.0 spent
+    with pytest.raises(BudgetExceededError):
+        t.admit(req(), plan_of("m"), 0.2)
+    # a retried settle of a request newer than the cutoff is still recognised
+    r = req()
+    t.settle(None, r, (Attempt("tier1", "m", "accepted", 1, 1, 0.05),), None, "new-1")
+    assert len(t.entries()) == 2 and t.spent() == pytest.approx(0.2)
+
+
+@pytest.mark.parametrize("before, problem", [
+    ("yesterday", "datetime or epoch seconds"),
+    (float("nan"), "datetime or epoch seconds"),
+    (True, "datetime or epoch seconds"),
+    ("naive", "no timezone"),
+    ("future", "after the tracker's clock"),
+])
+def test_prune_bad_input_is_a_typed_error_and_deletes_nothing(store, before, problem):
+    from datetime import datetime
+
+    from cascadeflow_core import InputError
+
+    clock = Clock()
+    t = CostTracker(store, clock=clock)
+    run(t, 0.1)
+    value = {"naive": datetime(2026, 1, 1), "future": clock() + 60}.get(before, before)
+    with pytest.raises(InputError, match=problem):
+        t.prune(value)
+    assert len(t.entries()) == 1
+
+
+def test_prune_accepts_an_aware_datetime(store):
+    from datetime import datetime, timedelta, timezone
+
+    clock = Clock()
+    t = CostTracker(store, clock=clock)
+    run(t, 0.1)
+    clock.advance(DAY)
+    assert t.prune(datetime.fromtimestamp(clock(), timezone.utc) - timedelta(hours=1)) == 1
+    assert t.entries() == []
+
+
+def test_prune_needs_a_store_that_can_prune():
+    from cascadeflow_core import ConfigError, MemoryStore
+
+    class NoPrune:  # a custom store written before prune existed
+        def __init__(self) -> None:
+            self.inner = MemoryStore()
+
+        def __getattr__(self, name):
+            if name == "prune":
+                raise AttributeError(name)
+            return getattr(self.inner, name)
+
+    t = CostTracker(NoPrune(), clock=Clock())
+    with pytest.raises(ConfigError, match="has no prune"):
+        t.prune(0.0)
+
+
+def test_sqlite_file_from_before_prune_is_migrated(tmp_path):
+    import sqlite3
+
+    from cascadeflow_core import SQLiteStore
+
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as conn:  # the settled table as earlier versions wrote it
+        conn.execute("CREATE TABLE settled (op_id TEXT PRIMARY KEY)")
+        conn.execute("INSERT INTO settled VALUES ('r-old~settle')")
+    store = SQLiteStore(path)
+    try:
+        clock = Clock()
+        t = CostTracker(store, clock=clock)
+        run(t, 0.1, rid="r-old")  # already marked settled by the old version: ignored
+        assert t.entries() == []
+        run(t, 0.1, rid="r-new")
+        assert t.prune(clock() - 1) == 0 and len(t.entries()) == 1
+        run(t, 0.1, rid="r-old")  # the old mark (ts 0) was pruned with everything before the cutoff
+        assert len(t.entries()) == 2
+    finally:
+        store.close()
