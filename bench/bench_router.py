@@ -35,7 +35,7 @@ from cascadeflow_core._router import CascadeRouter  # noqa: E402
 
 DATA = ROOT / "tests" / "data" / "routing"
 SETS = (("dev.jsonl", "tuned on"), ("holdout.jsonl", "held out, then used for round 2"),
-        ("holdout2.jsonl", "held out, never tuned on"))
+        ("holdout2.jsonl", "held out, then used for round 3"), ("holdout3.jsonl", "held out, never tuned on"))
 
 
 RESULT: dict[str, object] = {"domain_accuracy": {}, "embedding_accuracy": {}, "plan_us": {}}

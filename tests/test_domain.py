@@ -27,7 +27,7 @@ def accuracy(name: str) -> tuple[float, dict[str, float]]:
 
 
 def test_labelled_sets_cover_every_domain() -> None:
-    for name, per_domain in (("dev.jsonl", 40), ("holdout.jsonl", 20), ("holdout2.jsonl", 20)):
+    for name, per_domain in (("dev.jsonl", 40), ("holdout.jsonl", 20), ("holdout2.jsonl", 20), ("holdout3.jsonl", 20)):
         rows = [json.loads(line) for line in (DATA / name).read_text().splitlines()]
         counts = defaultdict(int)
         for r in rows:
