@@ -36,11 +36,11 @@ def test_labelled_sets_cover_every_domain() -> None:
 
 
 def test_accuracy_floors() -> None:
-    # Regression floors, well below the measured figures (dev 97.5%, untouched held-out set 75.6%).
+    # Regression floors, well below the measured figures (dev 97.5%, untouched holdout3 90.6%).
     dev, _ = accuracy("dev.jsonl")
-    held, per = accuracy("holdout2.jsonl")
+    held, per = accuracy("holdout3.jsonl")
     assert dev >= 0.93
-    assert held >= 0.70
+    assert held >= 0.85
     assert per["general"] >= 0.9  # a miss should fall back to general, not to a wrong specialist
 
 
