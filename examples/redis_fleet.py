@@ -101,14 +101,15 @@ def main() -> int:
         with tempfile.TemporaryDirectory() as out:
             books.to_csv(os.path.join(out, "ledger.csv"))
             pruned = books.prune(time.time())
-        try:   # budgets keep their own counters: pruning the ledger does not give the money back
+        try:   # budgets keep their own counters: pruning the ledger does not give the money back, so a
+            # request reserving about half the budget (800 output tokens) is refused as before
             books.track(ModelSpec("openai/gpt-4o-mini", params={"mock_response": "4"})).complete(
-                "one more?", user="team-a", max_tokens=20)
+                "one more?", user="team-a", max_tokens=800)
             still = "admitted"
         except BudgetExceededError:
             still = "refused"
         print(f"retention: exported and pruned {pruned} ledger entries; {len(books.entries())} left; "
-              f"a new team-a request is still {still}")
+              f"a team-a request for half the budget is still {still}")
         return 0 if spent <= BUDGET.limit and still == "refused" else 1
 
 

@@ -44,8 +44,8 @@ MARKERS: dict[str, list[str]] = {
                    r"degrade: cheapest tier 'cheap' only, dropped 'strong'"],
     "redis_fleet.py": [r"worker 3: \d+ admitted", r"refused with BudgetExceededError",
                        r"team-a spent \$0\.\d{6} of its \$0\.001000 budget \(within budget\)",
-                       r"retention: exported and pruned [1-9]\d* ledger entries; 0 left; a new team-a request is "
-                       r"still refused"],
+                       r"retention: exported and pruned [1-9]\d* ledger entries; 0 left; a team-a request for half the "
+                       r"budget is still refused"],
     "opentelemetry_export.py": [
         r"chat openai/gpt-4o: user=bob answered_by=openai/gpt-4o escalated=True cost_usd=0\.\d{6}",
         r"\n +chat openai/gpt-4o-mini: tier=tier1 status=rejected", r"gen_ai\.client\.token\.usage +op=chat",
