@@ -1,5 +1,6 @@
-"""Tracker benchmarks: admit+settle throughput per store, added latency per request, and budget exactness
-across processes (8 processes x 50 concurrent requests for one user, SQLite and Redis).
+"""Tracker benchmarks: admit+settle throughput per store, added latency per request, budget exactness
+across processes (8 processes x 50 concurrent requests for one user, SQLite and Redis), and how fast
+``prune`` deletes old ledger entries.
 
 Run from the repository root:  python bench/bench_tracker.py [--quick]
 Needs the ``redis-server`` binary for the Redis rows (started here on a free loopback port).
@@ -55,7 +56,7 @@ class InstantBackend:
         yield self.complete(spec, request)
 
 
-RESULT: dict[str, dict[str, object]] = {"ops_per_s": {}, "added_us": {}, "exactness": {}}
+RESULT: dict[str, dict[str, object]] = {"ops_per_s": {}, "added_us": {}, "exactness": {}, "prune_entries_per_s": {}}
 
 
 def make_store(kind: str, where: str) -> object:
@@ -156,6 +157,20 @@ def exactness(kind: str, where: str, procs: int, threads: int, limit: float, est
     tracker.close()
 
 
+def prune_rate(kind: str, where: str, n: int) -> float:
+    """Ledger entries deleted per second by ``tracker.prune`` (n old entries, n/10 recent ones kept)."""
+    store = make_store(kind, where)
+    tracker = CostTracker(store, clock=lambda: 2_000_000.0)
+    for i in range(n + n // 10):
+        tracker.record("m", cost=0.001, user=f"u{i % 50}", ts=1_000_000.0 + i * (1.0 if i < n else 1e6))
+    t0 = time.perf_counter()
+    removed = tracker.prune(1_500_000.0)
+    elapsed = time.perf_counter() - t0
+    assert removed == n and len(tracker.entries()) == n // 10, (removed, len(tracker.entries()))
+    tracker.close()
+    return n / elapsed
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="fewer operations")
@@ -183,6 +198,15 @@ def main() -> None:
             plain, tracked = added_latency(kind, w, n)
             print(f"  {kind:6} {plain:7.1f} us without tracker, {tracked:7.1f} us with: +{tracked - plain:6.1f} us")
             RESULT["added_us"][kind] = round(tracked - plain, 1)
+        print(f"prune: {n * 5} old ledger entries deleted, {n // 2} recent ones kept:")
+        for kind, where in kinds:
+            if kind == "redis":
+                import redis
+
+                redis.Redis.from_url(where).flushdb()
+            rate = prune_rate(kind, os.path.join(tmp, "prune.db") if kind == "sqlite" else where, n * 5)
+            print(f"  {kind:6} {rate:10.0f} entries/s")
+            RESULT["prune_entries_per_s"][kind] = round(rate)
         print("budget exactness across processes (one user, budget $1.37, estimate $0.01 per request):")
         for vary in (False, True):
             shared = [("sqlite", os.path.join(tmp, f"mp{vary}.db"))] + ([("redis", server.url)] if server else [])
