@@ -292,6 +292,29 @@ class TrackerPolicy:
 
 # --- periods ----------------------------------------------------------------------------------------------
 
+def period_key_end(key: str) -> float | None:
+    """When the period of a budget counter key (``user:alice|d:2026-11-23``) ends, in epoch seconds.
+
+    ``None`` for ``total`` counters and for keys of any other form (they are never pruned).
+    """
+    period = key.rpartition("|")[2]
+    try:
+        if period.startswith("d:"):
+            start = datetime.strptime(period[2:], "%Y-%m-%d")
+            end = start + timedelta(days=1)
+        elif period.startswith("w:"):
+            year, week = period[2:].split("-W")
+            end = datetime.fromisocalendar(int(year), int(week), 1) + timedelta(days=7)
+        elif period.startswith("m:"):
+            start = datetime.strptime(period[2:], "%Y-%m")
+            end = (start + timedelta(days=32)).replace(day=1)
+        else:
+            return None
+    except ValueError:
+        return None
+    return end.replace(tzinfo=timezone.utc).timestamp()
+
+
 def period_bounds(period: str, now: float) -> tuple[str, datetime, datetime]:
     """(key, start, end) of the UTC period containing ``now`` (epoch seconds)."""
     t = datetime.fromtimestamp(now, tz=timezone.utc)

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ._errors import ConfigError, StorageError
-from ._stores import LedgerEntry, ReserveOp, ReserveOutcome, SettleOp
+from ._stores import LedgerEntry, ReserveOp, ReserveOutcome, SettleOp, ended_periods
 
 __all__ = ["RedisStore"]
 
@@ -284,16 +284,25 @@ class RedisStore:
         return sorted(out, key=lambda x: (x.ts, x.id))
 
     def prune(self, before: float) -> int:
-        """Delete ledger entries and settled-operation marks older than ``before``; return the entries deleted."""
+        """Delete what is older than ``before`` (see ``_stores``); return the ledger entries deleted."""
         removed = 0
-        while True:
-            try:
+        try:
+            while True:
                 n = int(self._prune(keys=[self._prefix], args=[_f(before), _PRUNE_BATCH]))
-            except self._redis_error as e:
-                raise self._fail("prune", e) from e
-            removed += n
-            if n < _PRUNE_BATCH:
-                return removed
+                removed += n
+                if n < _PRUNE_BATCH:
+                    break
+            # Counters of ended periods are never written again, so this needs no script.
+            keys = [k.decode() if isinstance(k, bytes) else k for k in self.client.hkeys(f"{self._prefix}spent")]
+            ended = ended_periods(keys, before)
+            if ended:
+                pipe = self.client.pipeline(transaction=True)
+                pipe.hdel(f"{self._prefix}spent", *ended)
+                pipe.delete(*(f"{self._prefix}res:{k}" for k in ended))
+                pipe.execute()
+        except self._redis_error as e:
+            raise self._fail("prune", e) from e
+        return removed
 
     def close(self) -> None:
         with contextlib.suppress(self._redis_error):

@@ -6,8 +6,8 @@ one atomic step (a lock in memory, a ``BEGIN IMMEDIATE`` transaction in SQLite, 
 so N concurrent requests, across threads, processes or machines, cannot together overspend a budget.
 ``settle`` releases the reservation, adds the real cost and appends the ledger entries, also atomically
 and idempotently (an operation id already settled is ignored, so a retried settle cannot double-count).
-``prune(before)`` deletes ledger entries and settled-operation marks older than ``before``: budgets and
-rate limits keep their own counters, so pruning never changes what is enforced.
+``prune(before)`` deletes ledger entries and settled-operation marks older than ``before``, and the
+counters and reservations of budget periods that ended by then: what is enforced now never changes.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal, Protocol, runtime_checkable
 
+from ._budget import period_key_end
 from ._errors import ConfigError, StorageError
 
 __all__ = [
@@ -189,6 +190,11 @@ def bucket_check(tokens: float | None, ts: float | None, check: LimitCheck, now:
     return False, (check.amount - avail) / rate, avail
 
 
+def ended_periods(keys: Iterable[str], before: float) -> list[str]:
+    """The budget counter keys whose period ended by ``before`` (never ``total`` counters)."""
+    return [k for k in keys if (end := period_key_end(k)) is not None and end <= before]
+
+
 # --- memory ---------------------------------------------------------------------------------------------
 
 class MemoryStore:
@@ -289,12 +295,15 @@ class MemoryStore:
                     if (since is None or e.ts >= since) and (until is None or e.ts < until)]
 
     def prune(self, before: float) -> int:
-        """Delete ledger entries and settled-operation marks older than ``before``; return the entries deleted."""
+        """Delete what is older than ``before`` (see the module docstring); return the ledger entries deleted."""
         with self._lock:
             kept = [e for e in self._ledger if e.ts >= before]
             removed = len(self._ledger) - len(kept)
             self._ledger = kept
             self._settled = {k: ts for k, ts in self._settled.items() if ts >= before}
+            for key in ended_periods(self._spent, before):
+                del self._spent[key]
+                self._res.pop(key, None)
             return removed
 
     def close(self) -> None:
@@ -495,13 +504,16 @@ class SQLiteStore:
         return [row_entry(r) for r in rows]
 
     def prune(self, before: float) -> int:
-        """Delete ledger entries and settled-operation marks older than ``before``; return the entries deleted.
+        """Delete what is older than ``before`` (see the module docstring); return the ledger entries deleted.
 
         The file keeps its size (SQLite reuses the freed pages); run ``VACUUM`` to shrink it.
         """
         with self._tx() as db:
             removed = db.execute("DELETE FROM ledger WHERE ts < ?", (before,)).rowcount
             db.execute("DELETE FROM settled WHERE ts < ?", (before,))
+            ended = ended_periods([row[0] for row in db.execute("SELECT key FROM spent")], before)
+            db.executemany("DELETE FROM spent WHERE key = ?", [(k,) for k in ended])
+            db.execute("DELETE FROM reservations WHERE expires <= ?", (before,))
             return int(removed)
 
     def close(self) -> None:

@@ -491,8 +491,9 @@ class CostTracker:
     def prune(self, before: datetime | float) -> int:
         """Delete ledger entries older than ``before`` (a datetime or epoch seconds); return how many went.
 
-        Keeps the store from growing without end (the Redis ledger lives in memory). Budgets and rate
-        limits are not affected: they keep their own counters. What reads the ledger is: ``entries``,
+        Keeps the store from growing without end (the Redis ledger lives in memory). Also deletes the
+        counters of budget periods that ended by ``before``; current periods, ``total`` budgets and rate
+        limits keep theirs, so what is enforced now does not change. What reads the ledger is: ``entries``,
         ``spent``, ``totals``, reports, exports, forecasts and anomaly baselines, so export first
         (``to_csv``/``to_sqlite``) and keep at least your longest budget period and the anomaly baseline.
 

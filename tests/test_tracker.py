@@ -371,3 +371,38 @@ def test_prune_never_deletes_a_newer_entry_even_out_of_order(store, store_kind):
         assert (removed, left) == (1, [200.0, 300.0, 400.0])
     else:
         assert (removed, left) == (2, [300.0, 400.0])
+
+
+def test_prune_drops_counters_of_ended_periods_and_keeps_current_and_total(store):
+    from cascadeflow_core._budget import period_bounds
+
+    clock = Clock()
+    t = CostTracker(store, budgets=[Budget(1.0, "daily"), Budget(5.0, "monthly"), Budget(9.0, "total")],
+                    clock=clock)
+    day1, month1 = period_bounds("daily", clock())[0], period_bounds("monthly", clock())[0]
+    run(t, 0.4)
+    clock.advance(40 * DAY)  # a later day and a later month
+    run(t, 0.3)
+    day2, month2 = period_bounds("daily", clock())[0], period_bounds("monthly", clock())[0]
+    keys = [f"user:alice|{p}" for p in (day1, month1, day2, month2, "total")]
+    assert [store.usage(keys, clock())[k][0] for k in keys] == pytest.approx([0.4, 0.4, 0.3, 0.3, 0.7])
+    t.prune(clock() - DAY)
+    assert [store.usage(keys, clock())[k][0] for k in keys] == pytest.approx([0.0, 0.0, 0.3, 0.3, 0.7])
+    assert decide(t, 0.45) == "allow"  # today's daily budget still counts today's 0.3 (0.75 < 80%)
+    with pytest.raises(BudgetExceededError):
+        t.admit(req(), plan_of("m"), 0.75)
+
+
+def test_period_key_end():
+    from datetime import datetime, timezone
+
+    from cascadeflow_core._budget import period_key_end
+
+    def ts(*a: int) -> float:
+        return datetime(*a, tzinfo=timezone.utc).timestamp()
+
+    assert period_key_end("user:a|d:2026-11-23") == ts(2026, 11, 24)
+    assert period_key_end("tag:x|w:2026-W48") == ts(2026, 11, 30)
+    assert period_key_end("global:all|m:2026-12") == ts(2027, 1, 1)
+    assert period_key_end("user:a|total") is None
+    assert period_key_end("user:a|d:not-a-date") is None and period_key_end("odd") is None
