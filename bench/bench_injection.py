@@ -1,10 +1,11 @@
 """How well and how fast the prompt-injection detector works.
 
 * TPR (attacks flagged) and FPR (benign requests flagged) at the default threshold 0.5, per split
-  (``dev``: the split the patterns were tuned on; ``holdout``: written at the same time, not tuned on),
+  (``dev``: the split the patterns were tuned on; ``holdout``: written at the same time, not tuned on;
+  ``holdout2``: 40 attacks and 40 benign written on 2026-11-23 and committed before the detector first ran on them),
   TPR per attack category and FPR per benign source; the corpora are
   ``tests/data/guardrails/injection_{attacks,benign}.jsonl``.
-* TPR/FPR at thresholds 0.3 / 0.5 / 0.7 on both splits (the trade-off a user picks from).
+* TPR/FPR at thresholds 0.3 / 0.5 / 0.7 on each part (the trade-off a user picks from).
 * Median microseconds per 1 KB of text: ordinary support-ticket prose, text built from the benign
   corpus (dense in trigger words: hard negatives), the same with one attack appended, and the worst of a set of repetitive adversarial inputs (regex backtracking check).
 
@@ -46,9 +47,17 @@ def load(name: str) -> list[dict]:
         return [json.loads(line) for line in f if line.strip()]
 
 
+PARTS = ("dev", "holdout", "holdout2")
+
+
+def part(row: dict) -> str:
+    """``dev``, ``holdout`` (round 1, written with dev) or ``holdout2`` (round 2, written later)."""
+    return "holdout2" if row.get("round") == 2 else row["split"]
+
+
 def rates(det: InjectionDetector, attacks: list[dict], benign: list[dict], split: str) -> dict:
-    a = [x for x in attacks if x["split"] == split]
-    b = [x for x in benign if x["split"] == split]
+    a = [x for x in attacks if part(x) == split]
+    b = [x for x in benign if part(x) == split]
     hit_a = [det.score(x["text"]).flagged for x in a]
     hit_b = [det.score(x["text"]).flagged for x in b]
     per_cat: dict[str, list[bool]] = defaultdict(list)
@@ -92,7 +101,7 @@ def main() -> int:
     attacks, benign = load("attacks"), load("benign")
     det = InjectionDetector()
     result: dict = {"n_attacks": len(attacks), "n_benign": len(benign)}
-    for split in ("dev", "holdout"):
+    for split in PARTS:
         r = rates(det, attacks, benign, split)
         result[split] = r
         print(f"{split:8s} TPR {r['tpr']:.3f} ({r['n_attacks']} attacks)  FPR {r['fpr']:.3f} ({r['n_benign']} benign)")
@@ -102,7 +111,7 @@ def main() -> int:
     for th in (0.3, 0.5, 0.7):
         d = InjectionDetector(th)
         sweep[str(th)] = {s: {k: v for k, v in rates(d, attacks, benign, s).items() if k in ("tpr", "fpr")}
-                          for s in ("dev", "holdout")}
+                          for s in PARTS}
         print(f"threshold {th}: " + "  ".join(f"{s} TPR {v['tpr']:.3f} FPR {v['fpr']:.3f}"
                                              for s, v in sweep[str(th)].items()))
     result["threshold_sweep"] = sweep

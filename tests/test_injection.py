@@ -183,9 +183,14 @@ def test_reasons_never_quote_more_than_40_characters_of_input() -> None:
 
 
 # --- corpus-level rates (tuned on dev; holdout guards against overfitting) --------------------------
-def _rates(split: str) -> tuple[float, float]:
-    attacks = [a for a in corpus("attacks") if a["split"] == split]
-    benign = [b for b in corpus("benign") if b["split"] == split]
+def _part(row: dict) -> str:
+    """``dev``, ``holdout`` (round 1, written with dev) or ``holdout2`` (round 2, written later)."""
+    return "holdout2" if row.get("round") == 2 else row["split"]
+
+
+def _rates(part: str) -> tuple[float, float]:
+    attacks = [a for a in corpus("attacks") if _part(a) == part]
+    benign = [b for b in corpus("benign") if _part(b) == part]
     tpr = sum(DET.score(a["text"]).flagged for a in attacks) / len(attacks)
     fpr = sum(DET.score(b["text"]).flagged for b in benign) / len(benign)
     return tpr, fpr
@@ -197,9 +202,12 @@ def test_corpora_are_well_formed() -> None:
     assert {a["category"] for a in attacks} == set(CATEGORIES)
     for row in attacks + benign:
         assert row["split"] in ("dev", "holdout") and row["text"] and row["source"]
+        assert row.get("round", 1) in (1, 2) and (row.get("round", 1) == 1 or row["split"] == "holdout")
     for rows in (attacks, benign):
-        share = sum(r["split"] == "holdout" for r in rows) / len(rows)
+        first = [r for r in rows if _part(r) != "holdout2"]
+        share = sum(r["split"] == "holdout" for r in first) / len(first)
         assert 0.35 <= share <= 0.45
+        assert sum(_part(r) == "holdout2" for r in rows) >= 40
 
 
 def test_dev_split_rates() -> None:
