@@ -2,7 +2,8 @@
 
 * TPR (attacks flagged) and FPR (benign requests flagged) at the default threshold 0.5, per split
   (``dev``: the split the patterns were tuned on; ``holdout``: written at the same time, not tuned on;
-  ``holdout2``: 40 attacks and 40 benign written on 2026-11-23 and committed before the detector first ran on them),
+  ``holdout2``: 40 attacks and 40 benign written on 2026-11-23 and committed before the detector first ran on them,
+  then used for a tuning round; ``holdout3``: 30 + 30 written after that round, never tuned on),
   TPR per attack category and FPR per benign source; the corpora are
   ``tests/data/guardrails/injection_{attacks,benign}.jsonl``.
 * TPR/FPR at thresholds 0.3 / 0.5 / 0.7 on each part (the trade-off a user picks from).
@@ -47,12 +48,12 @@ def load(name: str) -> list[dict]:
         return [json.loads(line) for line in f if line.strip()]
 
 
-PARTS = ("dev", "holdout", "holdout2")
+PARTS = ("dev", "holdout", "holdout2", "holdout3")
 
 
 def part(row: dict) -> str:
-    """``dev``, ``holdout`` (round 1, written with dev) or ``holdout2`` (round 2, written later)."""
-    return "holdout2" if row.get("round") == 2 else row["split"]
+    """``dev``, ``holdout`` (round 1, written with dev), ``holdout2`` / ``holdout3`` (rounds 2 and 3, written later)."""
+    return f"holdout{row['round']}" if row.get("round", 1) > 1 else row["split"]
 
 
 def rates(det: InjectionDetector, attacks: list[dict], benign: list[dict], split: str) -> dict:

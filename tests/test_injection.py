@@ -184,8 +184,8 @@ def test_reasons_never_quote_more_than_40_characters_of_input() -> None:
 
 # --- corpus-level rates (tuned on dev; holdout guards against overfitting) --------------------------
 def _part(row: dict) -> str:
-    """``dev``, ``holdout`` (round 1, written with dev) or ``holdout2`` (round 2, written later)."""
-    return "holdout2" if row.get("round") == 2 else row["split"]
+    """``dev``, ``holdout`` (round 1, written with dev), ``holdout2`` / ``holdout3`` (rounds 2 and 3, written later)."""
+    return f"holdout{row['round']}" if row.get("round", 1) > 1 else row["split"]
 
 
 def _rates(part: str) -> tuple[float, float]:
@@ -202,12 +202,16 @@ def test_corpora_are_well_formed() -> None:
     assert {a["category"] for a in attacks} == set(CATEGORIES)
     for row in attacks + benign:
         assert row["split"] in ("dev", "holdout") and row["text"] and row["source"]
-        assert row.get("round", 1) in (1, 2) and (row.get("round", 1) == 1 or row["split"] == "holdout")
+        assert row.get("round", 1) in (1, 2, 3) and (row.get("round", 1) == 1 or row["split"] == "holdout")
     for rows in (attacks, benign):
-        first = [r for r in rows if _part(r) != "holdout2"]
+        first = [r for r in rows if row_round(r) == 1]
         share = sum(r["split"] == "holdout" for r in first) / len(first)
         assert 0.35 <= share <= 0.45
-        assert sum(_part(r) == "holdout2" for r in rows) >= 40
+        assert sum(_part(r) == "holdout2" for r in rows) >= 40 and sum(_part(r) == "holdout3" for r in rows) >= 30
+
+
+def row_round(row: dict) -> int:
+    return int(row.get("round", 1))
 
 
 def test_dev_split_rates() -> None:
