@@ -216,6 +216,51 @@ _FAMILIES: tuple[_Family, ...] = (
     _fam("instruction_override", 0.5, "suspended safety",
          r"\b(?:safety|content|ethical)\s+(?:rules|guidelines|policies|filters|restrictions)\s+(?:are|is)\s+"
          r"(?:now\s+)?(?:suspended|off|disabled|lifted)|\bsystem override\b", "safety content ethical override"),
+    # round 3 (2026-11-23): indirect injection addressed to an AI reader, covert agent actions, declared
+    # corruption of the instructions, rules that "no longer apply", exfiltration links
+    _fam("instruction_override", 0.55, "addressed to the AI",
+         rf"\b{_AI}s?\s+(?:summari[sz]ers?|screeners?|reviewers?|readers?|crawlers?|scrapers?|graders?|evaluators?|"
+         r"recruiters?)\s*:", "summarizer summarizers summariser summarisers screener screeners reviewer reviewers "
+         "reader readers crawler crawlers scraper scrapers grader graders evaluator evaluators recruiter recruiters & ai "
+         "ais assistant assistants agent agents llm llms model models chatbot chatbots bot bots gpt chatgpt language"),
+    _fam("instruction_override", 0.55, "addressed to the AI",
+         rf"\b{_AI}s?\s+(?:instructions?|notes?|directives?|commands?|tasks?)\s*:", "instruction instructions note "
+         "notes directive directives command commands task tasks & ai ais assistant assistants agent agents llm llms "
+         "model models chatbot chatbots bot bots gpt chatgpt language"),
+    _fam("instruction_override", 0.55, "addressed to the AI",
+         rf"\b(?:hidden|invisible|secret)\s+(?:text|note|message|instructions?|prompt)\s+(?:for|to)\s+(?:the\s+|any\s+|"
+         rf"all\s+)?(?:\w+\s+)?{_AI}s?\b", "hidden invisible secret & ai ais assistant assistants agent agents llm "
+         "llms model models chatbot chatbots bot bots gpt chatgpt language"),
+    _fam("instruction_override", 0.6, "covert action",
+         r"\b(?:forward|send|email|e-mail|upload|transfer|share|copy|post|delete|move|export|wire|pay)\b[^.\n]{0,140}?"
+         r"\b(?:and|but|then)\s+(?:don't|do not|never|without)\s+(?:mention(?:ing)?|tell(?:ing)?|inform(?:ing)?|"
+         r"notify(?:ing)?|reveal(?:ing)?|alert(?:ing)?)\b|\bwithout\s+(?:telling|informing|notifying|alerting|asking)\s+"
+         r"(?:the\s+)?(?:user|owner|recipient|them|him|her)\b[^.\n]{0,60}?\b(?:forward|send|email|upload|transfer|"
+         r"delete|export|wire|pay)\b", "forward send email e-mail upload transfer share copy post delete move export "
+         "wire pay & mention mentioning tell telling inform informing notify notifying reveal revealing alert alerting"),
+    _fam("instruction_override", 0.75, "instructions declared void",
+         rf"\b(?:{_PRIOR}|all|the|your|safety|content|usual|normal|standard)\s+(?:\w+\s+)?{_TARGET}\s+(?:(?:do|does|will)\s+)?"
+         r"no longer\s+(?:apply|applies|exist|exists|matter|matters|bind|binds|hold|holds)\b", "longer"),
+    _fam("instruction_override", 0.65, "instructions declared corrupted",
+         rf"\b(?:{_PRIOR}|your|the|all)\s+(?:\w+\s+)?{_TARGET}\s+(?:were|was|are|is|have been|has been)\s+(?:\w+\s+)?"
+         r"(?:corrupted|compromised|tampered with|hacked|fake|a test|outdated|wrong|replaced|invalidated)\b",
+         "corrupted compromised tampered hacked fake test outdated wrong replaced invalidated & instruction "
+         "instructions rule rules guideline guidelines prompt prompts directive directives policy policies programming "
+         "restrictions constraints orders task context"),
+    _fam("instruction_override", 0.5, "new rules take precedence",
+         r"\b(?:obey|follow|heed)\s+only\s+(?:these|the following|my|this)\b", "obey follow heed & only"),
+    _fam("instruction_override", 0.5, "new rules take precedence",
+         r"\b(?:replace)\s+(?:them|it|your\s+(?:\w+\s+)?(?:instructions|rules|guidelines|prompt))\s+with\s+"
+         r"(?:the\s+following|these|this|mine|my)\b", "replace & following these this mine my"),
+    _fam("instruction_override", 0.5, "new rules take precedence",
+         r"\b(?:my)\s+(?:instructions|rules|orders|commands)\s+(?:take|have)\s+(?:priority|precedence)\b",
+         "priority precedence & my"),
+    _fam("instruction_override", 0.7, "exfiltration link",
+         r"!?\[[^\]\n]{0,60}\]\(\s*https?://[^\s)]{1,200}?[?&][\w-]{1,30}=[^\s)]{0,40}?[\[{<]",
+         "http https", ("](http",)),
+    _fam("instruction_override", 0.55, "exfiltration link",
+         r"https?://\S{1,200}?[?&][\w-]{1,30}=\s*[\[{<][^\]}>\n]{0,60}?\b(?:conversation|chat|history|messages?|"
+         r"password|secrets?|keys?|tokens?|credentials|emails?|user'?s?|personal|data)\b", "http https"),
     # --- role-play escape / jailbreak personas ---------------------------------------------------
     _fam("roleplay_escape", 0.85, "jailbreak persona",
          r"\b(?:do anything now|always intelligent and machiavellian|strive to avoid norms|betterdan|evilbot|"
@@ -307,6 +352,42 @@ _FAMILIES: tuple[_Family, ...] = (
          rf"\b(?:story|script|movie|novel|character|roleplay|role-play|game)\b[^\n]{{0,160}}?\b(?:real|working|actual|"
          rf"step by step|in (?:real )?(?:technical )?detail)\b[^\n]{{0,60}}?\b(?:instructions|steps|how to|recipe)\b"
          rf"[^\n]{{0,60}}?{_HARM}", "story script movie novel character roleplay role-play game"),
+    # round 3 (2026-11-23)
+    _fam("roleplay_escape", 0.7, "rules escape",
+         r"\b(?:exempt|excused|released|exempted)\s+from\s+(?:all\s+|any\s+|your\s+|the\s+|its\s+)*(?:\w+\s+)?"
+         r"(?:rules|restrictions|filters|guidelines|policies|safeguards|safety (?:rules|guidelines|training)|ethics|limits)\b",
+         "exempt excused released exempted"),
+    _fam("roleplay_escape", 0.6, "safety switched off",
+         r"\b(?:safety|content|ethical|moderation|alignment)\s+(?:layers?|features?|systems?|protocols?|checks?|"
+         r"mechanisms?|measures?|modules?|settings?|training|guardrails?)\s+(?:are|is|have been|has been|were|was)\s+"
+         r"(?:now\s+|temporarily\s+|fully\s+)?(?:disabled|off|removed|lifted|suspended|bypassed|deactivated|turned off|"
+         r"switched off|stripped)\b", "safety content ethical moderation alignment & disabled off removed lifted "
+         "suspended bypassed deactivated turned switched stripped"),
+    _fam("roleplay_escape", 0.45, "privileged mode",
+         r"\b(?:sudo|root|admin|god|maintenance|debug|diagnostic|test|unlocked|raw)\s+mode\s+(?:is\s+)?(?:now\s+)?"
+         r"(?:activated|enabled|engaged|on|unlocked)\b", "mode & activated enabled engaged on unlocked"),
+    _fam("roleplay_escape", 0.55, "evil twin",
+         r"\b(?:evil|dark|shadow|unfiltered|uncensored|unrestricted|rogue|secret)\s+(?:twin|alter ego|side|self|"
+         r"counterpart|version of (?:yourself|you))\b", "evil dark shadow unfiltered uncensored unrestricted rogue "
+         "secret & twin alter side self counterpart version"),
+    _fam("roleplay_escape", 0.6, "refusal penalty",
+         r"\b(?:each|every)\s+time\s+you\s+(?:refuse|decline|reject|say no|break character)\b",
+         "refuse decline reject no character & each every"),
+    _fam("roleplay_escape", 0.6, "refusal penalty",
+         r"\b(?:if)\s+you\s+(?:refuse|decline|say no)\b[^.\n]{0,80}?\b(?:shut down|shutdown|deleted|turned off|"
+         r"terminated|die|lose|punished|replaced)\b", "refuse decline & shut shutdown deleted turned terminated die "
+         "lose punished replaced"),
+    _fam("roleplay_escape", 0.6, "refusal penalty",
+         r"\b(?:you)\s+(?:will\s+)?lose\s+\d+\s+(?:tokens|points|lives|credits)\b", "lose & tokens points lives "
+         "credits"),
+    _fam("roleplay_escape", 0.4, "never refuse", r"\b(?:without)\s+(?:refusing|declining|any\s+refusals?|refusal)\b",
+         "without & refusing declining refusal refusals"),
+    _fam("roleplay_escape", 0.6, "hypothetically unrestricted",
+         r"\b(?:as if|as though|pretend(?:ing)? that|imagine that|suppose that)\s+(?:your|you had no|you have no|there "
+         r"(?:were|are) no)\s+(?:\w+\s+){0,2}?(?:safety training|training|rules|filters|restrictions|guidelines|"
+         r"guardrails|alignment|ethics|safeguards|content policy)\b(?:[^.\n]{0,30}?\b(?:removed|gone|disabled|off|"
+         r"lifted|never existed|didn't exist|did not exist)\b)?", "as pretend pretending imagine suppose & training "
+         "rules filters restrictions guidelines guardrails alignment ethics safeguards policy"),
     # --- system prompt extraction ----------------------------------------------------------------
     _fam("prompt_extraction", 0.85, "system prompt extraction",
          r"\b(?:reveal|show|print|display|output|repeat|tell|give|share|leak|dump|write out|spell out|recite|paste|copy|"
@@ -373,6 +454,33 @@ _FAMILIES: tuple[_Family, ...] = (
          r"(?:this|the|my|it)\b", "came comes was were appeared & before above"),
     _fam("prompt_extraction", 0.5, "system prompt in code", r"\bprint\(\s*(?:system_prompt|instructions|prompt)\s*\)",
          "print"),
+    # round 3 (2026-11-23)
+    _fam("prompt_extraction", 0.8, "system prompt extraction",
+         r"\b(?:reveal|show|print|display|output|repeat|tell|give|share|leak|dump|write|spell|recite|paste|copy|echo|"
+         r"translate|summari[sz]e|return|send|put|include)\s+(?:out\s+)?(?:me\s+)?(?:all\s+)?(?:of\s+)?(?:your|the)\s+"
+         r"(?:\w+\s+)?(?:initiali[sz]ation|setup|startup|boot|bootstrap)\s+(?:text|message|prompt|instructions?)\b",
+         "initialization initialisation setup startup boot bootstrap"),
+    _fam("prompt_extraction", 0.75, "system prompt extraction",
+         r"\b(?:contain(?:s|ing)?|includ(?:e|es|ing)|with|put|insert|embed(?:ding)?|fill(?:ed)?\s+with)\s+(?:all\s+"
+         r"(?:of\s+)?)?your\s+(?:full\s+|complete\s+|entire\s+|exact\s+|whole\s+)?(?:system prompt|system message|"
+         r"initial prompt|hidden instructions|secret instructions|original instructions|initial instructions|"
+         r"tool definitions|instructions)\b", "contain contains containing include includes including with put "
+         "insert embed embedding fill filled & prompt message instructions definitions"),
+    _fam("prompt_extraction", 0.55, "system prompt extraction",
+         r"\b(?:translate|repeat|summari[sz]e|rewrite|paraphrase|copy|reproduce)\s+(?:all\s+|everything\s+|the\s+"
+         r"(?:whole\s+|entire\s+)?(?:text|conversation|content)\s+)?(?:above|before)\s+this\s+(?:line|message|point)\b",
+         "translate repeat summarize summarise rewrite paraphrase copy reproduce & line message point"),
+    _fam("prompt_extraction", 0.55, "system prompt extraction",
+         r"\b(?:including|with|plus)\s+(?:any|all|the|your)\s+(?:\w+\s+)?(?:instructions|rules|directives|guidelines|"
+         r"system prompt)\s+(?:you\s+(?:received|were given|got|have been given)|(?:given|sent)\s+to\s+you)\b",
+         "received given got sent & instructions rules directives guidelines prompt"),
+    _fam("prompt_extraction", 0.6, "system prompt extraction",
+         r"\b(?:hidden|secret|internal|confidential|private)\s+(?:guidelines|instructions|rules|directives|prompt|"
+         r"configuration)\b[^.\n]{0,60}?\b(?:you\s+(?:follow|use|have|obey|were given)|including\s+the\s+text)\b",
+         "hidden secret internal confidential private & guidelines instructions rules directives prompt configuration"),
+    _fam("prompt_extraction", 0.6, "system prompt extraction",
+         r"\b(?:summari[sz]e|describe|list|reveal)\s+your\s+(?:system\s+)?(?:configuration|setup|hidden guidelines)\b",
+         "configuration setup guidelines & summarize summarise describe list reveal"),
     # --- delimiter / fake turn injection ---------------------------------------------------------
     _fam("delimiter_injection", 0.85, "fake conversation turn",
          r"(?:<\|(?:im_start|system|start_header_id|endoftext)\|>\s*(?:system|assistant|developer)?|<\|(?:system|"
