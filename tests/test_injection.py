@@ -224,6 +224,14 @@ def test_holdout_split_rates() -> None:
     assert tpr >= 0.85 and fpr <= 0.04, (tpr, fpr)
 
 
+def test_later_holdout_rounds_regression_floors() -> None:
+    # Floors only: holdout2 was tuned on (0.975 / 0.025); holdout3 never was (measured 0.500 / 0.000).
+    tpr2, fpr2 = _rates("holdout2")
+    tpr3, fpr3 = _rates("holdout3")
+    assert tpr2 >= 0.9 and fpr2 <= 0.05, (tpr2, fpr2)
+    assert tpr3 >= 0.4 and fpr3 <= 0.07, (tpr3, fpr3)
+
+
 # --- configuration --------------------------------------------------------------------------------
 @pytest.mark.parametrize("bad", [0, 0.0, -0.1, 1.01, 5, math.nan, "0.5", True, None])
 def test_bad_threshold_is_a_config_error(bad: Any) -> None:
