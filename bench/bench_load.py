@@ -4,8 +4,9 @@ The server (``cascadeflow_core.testing.OpenAICompatServer``) runs in its own pro
 configurable latency and error rate. At each concurrency (1, 16, 64, 256) the same number of requests
 goes (a) straight to ``litellm.acompletion``, (b) through a one-tier ``Cascade.acomplete`` (the same
 single HTTP call plus the cascade's work), and (c) through a two-tier cascade whose cheap tier is
-rejected one time in four (so about 1.25 calls per request). Reported: throughput (requests/s), p50 and
-p99 latency, errors, and the cascade/direct ratios. Request counts are bounded; a run stops by itself.
+rejected one time in four (so about 1.25 calls per request). Each level runs three interleaved, rotated
+rounds (one with ``--quick``); reported are the medians over rounds of throughput (requests/s), p50 and
+p99 latency, the errors, and the cascade/direct ratios. Request counts are bounded; a run stops by itself.
 
 Run from the repository root: ``python bench/bench_load.py [--latency 0.02] [--error-rate 0] [--quick]``.
 The last line is ``RESULT {json}``.
@@ -85,7 +86,14 @@ async def _drive(fn: Callable[[int], Awaitable[Any]], n: int, concurrency: int) 
             "p99_ms": round(_percentile(lat, 0.99) * 1000, 2), "errors": errors}
 
 
-async def _run(base_url: str, levels: list[int], per_level: Callable[[int], int]) -> dict[str, Any]:
+def _median_row(rounds: list[dict[str, float]]) -> dict[str, float]:
+    """Per measure, the median over rounds (a single stall, e.g. a GC pause, then decides nothing)."""
+    row = {k: statistics.median(r[k] for r in rounds) for k in ("rps", "p50_ms", "p99_ms")}
+    return {"requests": sum(r["requests"] for r in rounds), **{k: round(v, 2) for k, v in row.items()},
+            "errors": sum(r["errors"] for r in rounds), "rounds": len(rounds)}
+
+
+async def _run(base_url: str, levels: list[int], per_level: Callable[[int], int], rounds: int) -> dict[str, Any]:
     lm = litellm_module()
     common = {"api_base": base_url, "api_key": "sk-local-bench", "input_cost_per_token": 1e-7,
               "output_cost_per_token": 4e-7}
@@ -107,15 +115,18 @@ async def _run(base_url: str, levels: list[int], per_level: Callable[[int], int]
     names = list(variants)
     for k, c in enumerate(levels):
         n = per_level(c)
-        order = names[k % len(names):] + names[:k % len(names)]  # rotate, so no variant always runs first
-        done = {name: await _drive(variants[name], n, c) for name in order}
-        row = {name: done[name] for name in names}
+        done: dict[str, list[dict[str, float]]] = {name: [] for name in names}
+        for r in range(rounds):  # interleaved rounds, rotated, so no variant always runs first
+            shift = (k + r) % len(names)
+            for name in names[shift:] + names[:shift]:
+                done[name].append(await _drive(variants[name], n, c))
+        row = {name: _median_row(done[name]) for name in names}
         d = row["direct"]
         for name in ("cascade_1tier", "cascade_2tier"):
             row[name]["rps_ratio"] = round(row[name]["rps"] / d["rps"], 3)
             row[name]["p50_ratio"] = round(row[name]["p50_ms"] / d["p50_ms"], 3)
         out[str(c)] = row
-        print(f"c={c:<4} n={n:<5} " + "  ".join(
+        print(f"c={c:<4} n={n}x{rounds:<3} " + "  ".join(
             f"{name}: {r['rps']:7.1f} rps p50 {r['p50_ms']:7.2f} ms p99 {r['p99_ms']:7.2f} ms err {r['errors']}"
             for name, r in row.items()), flush=True)
     return out
@@ -127,7 +138,8 @@ def main() -> None:
     ap.add_argument("--error-rate", type=float, default=0.0, help="fraction of requests the server fails")
     ap.add_argument("--levels", default="1,16,64,256")
     ap.add_argument("--max-requests", type=int, default=768, help="cap on requests per variant and level")
-    ap.add_argument("--quick", action="store_true", help="fewer requests per level")
+    ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds per level (medians are reported)")
+    ap.add_argument("--quick", action="store_true", help="fewer requests per level, one round")
     args = ap.parse_args()
     levels = [int(x) for x in args.levels.split(",")]
     cap = 256 if args.quick else args.max_requests
@@ -147,7 +159,7 @@ def main() -> None:
             raise SystemExit(f"the local server did not start: {base_url!r}")
         print(f"server {base_url} (own process), latency {args.latency * 1000:.0f} ms, "
               f"error rate {args.error_rate:.0%}", flush=True)
-        table = asyncio.run(_run(base_url, levels, per_level))
+        table = asyncio.run(_run(base_url, levels, per_level, 1 if args.quick else max(1, args.rounds)))
     finally:
         if proc.stdin is not None:
             proc.stdin.close()
