@@ -9,6 +9,7 @@ or on one confident draft, provided the rule checks pass"::
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -91,7 +92,7 @@ class RuleValidator:
         for i, d in enumerate(drafts):
             problems = self.problems(d, request)
             if not problems:
-                return Verdict(True, 1.0, ("rule checks passed",), self.name, chosen=i)
+                return _passed(self.name, i)
             all_problems.extend(f"{d.model}: {p}" for p in problems)
         return Verdict(False, 0.0, tuple(all_problems) or ("no draft",), self.name)
 
@@ -167,6 +168,12 @@ class AgreementValidator:
                            self.name, chosen=members[0])
         answers = ", ".join(repr(k if len(k) <= 20 else k[:17] + "...") for k in groups)
         return Verdict(False, score, (f"drafters disagree: {answers}",), self.name, chosen=members[0])
+
+
+@functools.lru_cache(maxsize=256)
+def _passed(name: str, chosen: int) -> Verdict:
+    # Verdicts are immutable: the common "passed" one is built once per (validator name, chosen draft).
+    return Verdict(True, 1.0, ("rule checks passed",), name, chosen=chosen)
 
 
 # The named rule checks (from ``_rules``): each returns the reason a draft fails it, or None.
