@@ -406,3 +406,29 @@ def test_period_key_end():
     assert period_key_end("global:all|m:2026-12") == ts(2027, 1, 1)
     assert period_key_end("user:a|total") is None
     assert period_key_end("user:a|d:not-a-date") is None and period_key_end("odd") is None
+
+
+def test_prune_while_other_threads_settle_loses_nothing_new(store):
+    # Pruning old entries while requests keep settling must not drop or double any new entry.
+    clock = Clock()
+    t = CostTracker(store, clock=clock)
+    for i in range(30):
+        t.record("m", cost=0.01, ts=clock() - 10 * DAY, request_id=f"old-{i}")
+    errors: list[BaseException] = []
+
+    def settle(k: int) -> None:
+        try:
+            for i in range(20):
+                run(t, 0.01, rid=f"new-{k}-{i}")
+        except BaseException as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=settle, args=(k,)) for k in range(4)]
+    for th in threads:
+        th.start()
+    removed = t.prune(clock() - DAY)
+    for th in threads:
+        th.join()
+    assert not errors and removed == 30
+    ids = [e.request_id for e in t.entries()]
+    assert len(ids) == 80 and len(set(ids)) == 80 and all(i.startswith("new-") for i in ids)
