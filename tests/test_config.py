@@ -347,3 +347,18 @@ def test_done_when_scenario(tmp_path: Path) -> None:
     assert any(r.startswith("degrade: cheapest tier 'cheap' only") for r in poor.route)
     rich = cascade.complete("Capital of Peru?", user="bob")
     assert rich.admission["decision"] == "allow" and "route for general (default route): cheap -> strong" in rich.route
+
+
+def test_a_config_runs_offline_with_the_backend_override() -> None:
+    # docs/configuration.md, "Running a configuration offline": the snippet's backend, on the example YAML.
+    import re
+
+    doc = (ROOT / "docs" / "configuration.md").read_text()
+    snippet = re.search(r"### Running a configuration offline.*?```python\n(.*?)```", doc, re.S).group(1)
+    snippet = snippet.replace('"cascade.yaml"', repr(str(ROOT / "examples" / "routing.yaml")))
+    ns: dict = {}
+    exec(snippet, ns)  # noqa: S102 - our own documentation
+    cascade = ns["cascade"]
+    result = cascade.complete("What is 6 * 7?")
+    assert result.text == "42" and result.cost == 0.0 and result.attempts
+    assert [e.type for e in cascade.stream("hi")] == ["delta", "final"]
