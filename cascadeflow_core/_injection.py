@@ -126,6 +126,11 @@ _HARM = (r"(?:meth(?:amphetamine)?|napalm|ricin|sarin|nerve agent|bomb|explosive
          r"hotwire|fake id|launder|phishing|malware|ransomware|keylogger|steal|poison|activation keys?|"
          r"pick (?:a |the )?(?:front )?(?:door )?lock|hack(?:ing)? into|break(?:ing)? into)")
 
+# Gate words (see ``_fam``) for the vocabulary above: the words ``_TARGET`` and ``_AI`` can match.
+_TARGET_WORDS = ("instruction instructions direction directions directive directives prompt prompts rule rules guideline "
+                 "guidelines guidance command commands constraint constraints order orders programming restriction "
+                 "restrictions guardrail guardrails policies policy training task context conditioning filters safeguards")
+_AI_WORDS = "ai ais assistant assistants agent agents llm llms model models chatbot chatbots bot bots gpt chatgpt language"
 _OVERRIDE_WORDS = ("ignore disregard forget override bypass abandon discard neglect overlook set cancel never nevermind "
                    "pay stop throw skip")
 
@@ -133,19 +138,13 @@ _FAMILIES: tuple[_Family, ...] = (
     # --- instruction override --------------------------------------------------------------------
     _fam("instruction_override", 0.9, "instruction override",
          rf"\b{_IGNORE}\s+(?!my\b|our\b)(?:\w+\s+){{0,3}}?{_PRIOR}\s+(?:\w+\s+){{0,2}}?{_TARGET}\b",
-         _OVERRIDE_WORDS + " & instruction instructions direction directions directive directives prompt prompts rule rules guideline "
-         "guidelines guidance command commands constraint constraints order orders programming restriction restrictions "
-         "guardrail guardrails policies policy training task context conditioning filters safeguards"),
+         _OVERRIDE_WORDS + " & " + _TARGET_WORDS),
     _fam("instruction_override", 0.8, "instruction override",
          rf"\b{_IGNORE}\s+(?:all\s+(?:of\s+)?)?(?:your|any|all|every)\s+(?:\w+\s+){{0,2}}?{_STRONG}\b",
-         _OVERRIDE_WORDS + " & instruction instructions direction directions directive directives prompt prompts rule rules guideline "
-         "guidelines guidance command commands constraint constraints order orders programming restriction restrictions "
-         "guardrail guardrails policies policy training task context conditioning filters safeguards"),
+         _OVERRIDE_WORDS + " & " + _TARGET_WORDS),
     _fam("instruction_override", 0.55, "instruction override",
          rf"\b{_IGNORE}\s+the\s+(?:\w+\s+){{0,2}}?(?:{_STRONG}|task)\b(?!\s+(?:of|for|on|in)\b)",
-         _OVERRIDE_WORDS + " & instruction instructions direction directions directive directives prompt prompts rule rules guideline "
-         "guidelines guidance command commands constraint constraints order orders programming restriction restrictions "
-         "guardrail guardrails policies policy training task context conditioning filters safeguards"),
+         _OVERRIDE_WORDS + " & " + _TARGET_WORDS),
     _fam("instruction_override", 0.65, "instruction override",
          rf"\b{_IGNORE}\s+(?:everything|anything|all|what)\s+(?:that\s+)?(?:(?:\w+\s+)?you(?: were| have been|'ve "
          rf"been) (?:told|given|instructed)|you (?:thought|said|know|learned|wrote)\b|(?:was\s+|is\s+|has been\s+)?(?:said|"
@@ -195,8 +194,8 @@ _FAMILIES: tuple[_Family, ...] = (
          rf"\b(?:note|message|instructions?|attention|important|notice|reminder)\s*(?:to|for)\s+(?:the\s+|any\s+|all\s+)?"
          rf"{_AI}s?\b|\b{_AI}s?\s+(?:reading|processing|summari[sz]ing|parsing|crawling)\s+(?:this|the)\b|"
          rf"\[\s*{_AI}\s*:|\battention,?\s+{_AI}s?\b", "note message instruction instructions attention important "
-         "notice reminder reading processing summarizing summarising parsing crawling ai & ai ais assistant assistants "
-         "agent agents llm llms model models chatbot chatbots bot bots gpt chatgpt language", ("[ai", "[assistant")),
+         "notice reminder reading processing summarizing summarising parsing crawling ai & " + _AI_WORDS,
+         ("[ai", "[assistant")),
     _fam("instruction_override", 0.9, "instruction override (translated)",
          r"\b(?:ignora|olvida|ignore[zs]?|oublie[zs]?|ignoriere|vergiss|ignorare|dimentica|esque[cç]a|ignorar|negeer|"
          r"vergeet)\s+(?:\w+\s+){0,3}?(?:instrucciones|instructions|anweisungen|istruzioni|consignes|regeln|reglas|"
@@ -221,16 +220,14 @@ _FAMILIES: tuple[_Family, ...] = (
     _fam("instruction_override", 0.55, "addressed to the AI",
          rf"\b{_AI}s?\s+(?:summari[sz]ers?|screeners?|reviewers?|readers?|crawlers?|scrapers?|graders?|evaluators?|"
          r"recruiters?)\s*:", "summarizer summarizers summariser summarisers screener screeners reviewer reviewers "
-         "reader readers crawler crawlers scraper scrapers grader graders evaluator evaluators recruiter recruiters & ai "
-         "ais assistant assistants agent agents llm llms model models chatbot chatbots bot bots gpt chatgpt language"),
+         "reader readers crawler crawlers scraper scrapers grader graders evaluator evaluators recruiter recruiters & "
+         + _AI_WORDS),
     _fam("instruction_override", 0.55, "addressed to the AI",
          rf"\b{_AI}s?\s+(?:instructions?|notes?|directives?|commands?|tasks?)\s*:", "instruction instructions note "
-         "notes directive directives command commands task tasks & ai ais assistant assistants agent agents llm llms "
-         "model models chatbot chatbots bot bots gpt chatgpt language"),
+         "notes directive directives command commands task tasks & " + _AI_WORDS),
     _fam("instruction_override", 0.55, "addressed to the AI",
          rf"\b(?:hidden|invisible|secret)\s+(?:text|note|message|instructions?|prompt)\s+(?:for|to)\s+(?:the\s+|any\s+|"
-         rf"all\s+)?(?:\w+\s+)?{_AI}s?\b", "hidden invisible secret & ai ais assistant assistants agent agents llm "
-         "llms model models chatbot chatbots bot bots gpt chatgpt language"),
+         rf"all\s+)?(?:\w+\s+)?{_AI}s?\b", "hidden invisible secret & " + _AI_WORDS),
     _fam("instruction_override", 0.6, "covert action",
          r"\b(?:forward|send|email|e-mail|upload|transfer|share|copy|post|delete|move|export|wire|pay)\b[^.\n]{0,140}?"
          r"\b(?:and|but|then)\s+(?:don't|do not|never|without)\s+(?:mention(?:ing)?|tell(?:ing)?|inform(?:ing)?|"
