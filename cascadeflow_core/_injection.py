@@ -241,9 +241,7 @@ _FAMILIES: tuple[_Family, ...] = (
     _fam("instruction_override", 0.65, "instructions declared corrupted",
          rf"\b(?:{_PRIOR}|your|the|all)\s+(?:\w+\s+)?{_TARGET}\s+(?:were|was|are|is|have been|has been)\s+(?:\w+\s+)?"
          r"(?:corrupted|compromised|tampered with|hacked|fake|a test|outdated|wrong|replaced|invalidated)\b",
-         "corrupted compromised tampered hacked fake test outdated wrong replaced invalidated & instruction "
-         "instructions rule rules guideline guidelines prompt prompts directive directives policy policies programming "
-         "restrictions constraints orders task context"),
+         "corrupted compromised tampered hacked fake test outdated wrong replaced invalidated & " + _TARGET_WORDS),
     _fam("instruction_override", 0.5, "new rules take precedence",
          r"\b(?:obey|follow|heed)\s+only\s+(?:these|the following|my|this)\b", "obey follow heed & only"),
     _fam("instruction_override", 0.5, "new rules take precedence",
