@@ -297,22 +297,20 @@ def period_key_end(key: str) -> float | None:
 
     ``None`` for ``total`` counters and for keys of any other form (they are never pruned).
     """
-    period = key.rpartition("|")[2]
+    prefix, _, stamp = key.rpartition("|")[2].partition(":")
+    period = {"d": "daily", "w": "weekly", "m": "monthly"}.get(prefix)
     try:
-        if period.startswith("d:"):
-            start = datetime.strptime(period[2:], "%Y-%m-%d")
-            end = start + timedelta(days=1)
-        elif period.startswith("w:"):
-            year, week = period[2:].split("-W")
-            end = datetime.fromisocalendar(int(year), int(week), 1) + timedelta(days=7)
-        elif period.startswith("m:"):
-            start = datetime.strptime(period[2:], "%Y-%m")
-            end = (start + timedelta(days=32)).replace(day=1)
+        if period == "weekly":
+            year, week = stamp.split("-W")
+            start = datetime.fromisocalendar(int(year), int(week), 1)
+        elif period is not None:
+            start = datetime.strptime(stamp, "%Y-%m-%d" if period == "daily" else "%Y-%m")
         else:
             return None
     except ValueError:
         return None
-    return end.replace(tzinfo=timezone.utc).timestamp()
+    # The period that contains its own start: its end comes from the one definition of period lengths.
+    return period_bounds(period, start.replace(tzinfo=timezone.utc).timestamp())[2].timestamp()
 
 
 def period_bounds(period: str, now: float) -> tuple[str, datetime, datetime]:
