@@ -133,9 +133,9 @@ class CascadeRouter:
         if not isinstance(self.config, RouterConfig):
             raise ConfigError("router.config", f"expected RouterConfig, got {type(self.config).__name__}")
         self.detector = detector or DomainDetector()
-        # Facts about the last tiers planned over (they are the same tuple on every request of a cascade):
-        # (tiers, some tier or model has domains, some model declares a context window).
-        self._facts: tuple[tuple[Tier, ...], bool, bool] = ((), False, False)
+        # The last tiers planned over (the same tuple on every request of a cascade) and whether any of
+        # them, or their models, declares domains: computed once per tier set, not per request.
+        self._domains_declared: tuple[tuple[Tier, ...], bool] = ((), False)
         if not callable(getattr(self.detector, "detect", None)):
             raise ConfigError("router.detector", f"{self.detector!r} has no detect(text) method",
                               "pass a DomainDetector or EmbeddingDomainDetector")
@@ -151,17 +151,15 @@ class CascadeRouter:
     def plan(self, request: Request, tiers: Sequence[Tier], admission: Admission | None) -> Plan:
         """The tiers to try for ``request``, in order, with the reason for each decision."""
         all_tiers = tuple(tiers)
-        facts = self._facts
-        if facts[0] is not all_tiers:
-            facts = self._facts = (
-                all_tiers, any(t.domains or any(m.domains for m in _specs(t)) for t in all_tiers),
-                any(m.context_window is not None for t in all_tiers for m in _specs(t)))
+        known = self._domains_declared
+        if known[0] is not all_tiers:
+            known = self._domains_declared = (all_tiers, any(_tier_domains(t) for t in all_tiers))
         reasons: list[str] = []
-        kept = self._capabilities(request, all_tiers, reasons, facts[2])
+        kept = self._capabilities(request, all_tiers, reasons)
         # Domain and complexity are analysed only when a rule or a tier uses them: with no rules the
         # router must cost next to nothing (detection is ~100 us, a tenth of a fast model call).
         domain = complexity = None
-        uses_domain = bool(self.config.domain_routes) or facts[1]
+        uses_domain = bool(self.config.domain_routes) or known[1]
         if uses_domain or self.config.skip_drafters_at is not None:
             turn, context = relevant_text(request)
             if uses_domain:
@@ -178,8 +176,7 @@ class CascadeRouter:
                     complexity.level if complexity else None)
 
     # --- steps ------------------------------------------------------------------------------------
-    def _capabilities(self, request: Request, tiers: tuple[Tier, ...], reasons: list[str],
-                      declared: bool = True) -> list[Tier]:
+    def _capabilities(self, request: Request, tiers: tuple[Tier, ...], reasons: list[str]) -> list[Tier]:
         kept = list(tiers)
         if self.config.check_capabilities:
             for need, flag in _needs(request):
@@ -191,7 +188,7 @@ class CascadeRouter:
                 elif dropped:
                     reasons.append(f"capability: no tier is known to support {need}; keeping all")
         if self.config.check_context:
-            kept = _fit_context(request, kept, reasons, declared)
+            kept = _fit_context(request, kept, reasons)
         return kept
 
     def _by_domain(self, domain: DomainResult, tiers: list[Tier], reasons: list[str]) -> list[Tier]:
@@ -338,11 +335,10 @@ def prompt_tokens(request: Request) -> int:
     return chars // _CHARS_PER_TOKEN + 4 * len(request.messages)
 
 
-def _fit_context(request: Request, tiers: list[Tier], reasons: list[str], declared: bool = True) -> list[Tier]:
-    """Drop tiers whose context window the prompt exceeds (``declared``: whether any model may declare one)."""
+def _fit_context(request: Request, tiers: list[Tier], reasons: list[str]) -> list[Tier]:
     needed = prompt_tokens(request)
-    if needed < _SMALLEST_WINDOW and not (declared and any(m.context_window is not None
-                                                          for t in tiers for m in _specs(t))):
+    declared = any(m.context_window is not None for t in tiers for m in _specs(t))
+    if needed < _SMALLEST_WINDOW and not declared:
         return tiers
     windows = {t.name: [_window(m) for m in _specs(t)] for t in tiers}
     fit = [t for t in tiers if any(w is None or w >= needed for w in windows[t.name])]

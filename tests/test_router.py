@@ -187,7 +187,7 @@ def test_context_window_drops_small_tiers_or_keeps_the_largest() -> None:
 
 
 def test_one_router_over_several_tier_sets_plans_each_by_its_own_tiers() -> None:
-    # The router remembers facts about the last tiers it planned over (domains, declared windows);
+    # The router remembers whether the last tiers it planned over declare domains;
     # alternating tier sets, as two cascades sharing a router do, must not carry them across.
     router = CascadeRouter()
     plain = tuple(tiers("cheap", "strong"))
