@@ -204,7 +204,7 @@ class RedisResponseCache:
                 import redis
             except ImportError as e:
                 raise ConfigError("RedisResponseCache", "the redis package is not installed",
-                                  "pip install 'cascadeflow[redis]'") from e
+                                  "pip install 'cascadeflow-core[redis]'") from e
             client = redis.Redis.from_url(url)
         self.client = client
         self.ttl_s = _check_ttl(ttl_s, "RedisResponseCache")

@@ -71,7 +71,7 @@ class MiniLMEmbedder:
             from tokenizers import Tokenizer
         except ImportError as e:
             raise ConfigError("MiniLMEmbedder", f"needs numpy and tokenizers ({e})",
-                              "pip install 'cascadeflow[ml]'") from e
+                              "pip install 'cascadeflow-core[ml]'") from e
         folder = Path(model_dir) if model_dir is not None else _default_dir()
         for name in ("model.safetensors", "tokenizer.json", "config.json"):
             if not (folder / name).is_file():

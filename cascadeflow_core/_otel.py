@@ -56,7 +56,7 @@ class OTelExporter:
             from opentelemetry import metrics, trace
         except ImportError as e:  # pragma: no cover - depends on the environment
             raise ConfigError("OTelExporter", "OpenTelemetry is not installed",
-                              "pip install 'cascadeflow[otel]'") from e
+                              "pip install 'cascadeflow-core[otel]'") from e
         self._trace = trace
         tracer_provider = tracer_provider or trace.get_tracer_provider()
         meter_provider = meter_provider or metrics.get_meter_provider()

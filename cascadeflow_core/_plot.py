@@ -89,7 +89,7 @@ def plot_tradeoff(sw: Sweep, path: str | os.PathLike[str], *, chosen: tuple[str,
     try:
         import matplotlib
     except ImportError as e:
-        raise ConfigError("plot", "matplotlib is not installed", 'pip install "cascadeflow[all]"') from e
+        raise ConfigError("plot", "matplotlib is not installed", 'pip install "cascadeflow-core[all]"') from e
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 

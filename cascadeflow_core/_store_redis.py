@@ -176,7 +176,7 @@ class RedisStore:
             import redis
         except ImportError as e:  # pragma: no cover - depends on the environment
             raise ConfigError("RedisStore", "the redis package is not installed",
-                              "pip install 'cascadeflow[redis]'") from e
+                              "pip install 'cascadeflow-core[redis]'") from e
         if not isinstance(namespace, str) or not namespace or "}" in namespace:
             raise ConfigError("RedisStore.namespace", f"must be a non-empty string without '}}', got {namespace!r}")
         self.namespace = namespace

@@ -3,8 +3,7 @@
 # real model outputs (no API key needed). Pass --live to call real providers with your keys.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-python3 -m venv .venv
-.venv/bin/pip install -q --require-hashes -r requirements.lock
-.venv/bin/pip install -q --no-deps --no-build-isolation -e .
+source scripts/_venv.sh
+make_venv .venv requirements.lock
 export LITELLM_LOCAL_MODEL_COST_MAP=True
 .venv/bin/cascadeflow demo "$@"

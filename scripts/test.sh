@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
-# The full test suite on a fresh machine: installs redis-server (Debian), the locked dependencies, then runs pytest.
+# The full test suite on a fresh machine: installs redis-server and PostgreSQL (Debian), the locked
+# dependencies, then runs pytest. The test setup starts and stops its own servers on loopback ports.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if ! command -v redis-server >/dev/null 2>&1; then
-  (apt-get update -qq && apt-get install -y -qq redis-server >/dev/null) || echo "warning: could not install redis-server; redis tests will fail"
+need=()
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+if [ ${#need[@]} -gt 0 ]; then
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null) \
+    || echo "warning: could not install ${need[*]}; the tests that need them will fail"
 fi
-python3 -m venv .venv
-.venv/bin/pip install -q --require-hashes -r requirements.lock
-.venv/bin/pip install -q --no-deps --require-hashes -r requirements-embed.lock
-.venv/bin/pip install -q --no-deps --no-build-isolation -e .
+source scripts/_venv.sh
+make_venv .venv requirements.lock
+.venv/bin/python -m pip install -q --disable-pip-version-check --no-deps --require-hashes -r requirements-embed.lock
 export LITELLM_LOCAL_MODEL_COST_MAP=True
+# Each extra works alone: a core-only and a langchain-only fresh venv (the other two: bash scripts/check_extras.sh).
+bash scripts/check_extras.sh core langchain
 .venv/bin/python -m pytest -q -p no:cacheprovider -n 2 "$@"
