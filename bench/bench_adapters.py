@@ -46,8 +46,14 @@ class InstantBackend:
     """Returns a fixed draft at once: every microsecond measured is framework or adapter overhead."""
 
     def complete(self, spec: ModelSpec, request: Request) -> Draft:
-        return Draft(model=spec.label, text=ANSWER, finish_reason="stop", input_tokens=20, output_tokens=8,
-                     cost=20 * 0.15e-6 + 8 * 0.6e-6)
+        return Draft(
+            model=spec.label,
+            text=ANSWER,
+            finish_reason="stop",
+            input_tokens=20,
+            output_tokens=8,
+            cost=20 * 0.15e-6 + 8 * 0.6e-6,
+        )
 
     async def acomplete(self, spec: ModelSpec, request: Request) -> Draft:
         return self.complete(spec, request)
@@ -149,8 +155,12 @@ def main() -> None:
         }
         print(f"[{kind}] median per call: " + ", ".join(f"{k} {v * 1e6:.0f} us" for k, v in t.items()))
         print(f"[{kind}] ratios: " + ", ".join(f"{k} {v:.2f}x" for k, v in ratios.items()))
-        out[kind] = {"us_per_call": {k: round(v * 1e6, 1) for k, v in t.items()},
-                     "ratios": {k: round(v, 3) for k, v in ratios.items()}, "calls": calls, "rounds": args.rounds}
+        out[kind] = {
+            "us_per_call": {k: round(v * 1e6, 1) for k, v in t.items()},
+            "ratios": {k: round(v, 3) for k, v in ratios.items()},
+            "calls": calls,
+            "rounds": args.rounds,
+        }
     print("RESULT " + json.dumps(out, sort_keys=True))
 
 

@@ -64,7 +64,9 @@ def us_per_kb(fn, texts: list[str], repeat: int) -> float:
 
 
 class Instant:
-    draft = Draft("instant", "Thanks, <EMAIL_1>: done.", finish_reason="stop", input_tokens=10, output_tokens=5)
+    draft = Draft(
+        "instant", "Thanks, <EMAIL_1>: done.", finish_reason="stop", input_tokens=10, output_tokens=5
+    )
 
     def complete(self, spec, request):  # type: ignore[no-untyped-def]
         return self.draft
@@ -73,7 +75,9 @@ class Instant:
 def pipeline(kb: int, n: int, rng: random.Random) -> dict[str, float]:
     spec = ModelSpec("instant", backend=Instant())
     plain = Cascade([spec])
-    guarded = Cascade([spec], guardrails=Guardrails(pii="redact", injection="block", output_entities=["SECRET"]))
+    guarded = Cascade(
+        [spec], guardrails=Guardrails(pii="redact", injection="block", output_entities=["SECRET"])
+    )
     msgs = [[{"role": "user", "content": text_of(kb, rng)}] for _ in range(20)]
     for m in msgs:
         plain.complete(m)
@@ -113,9 +117,11 @@ def main() -> None:
     for kb in (1, 10):
         fig = pipeline(kb, n, rng)
         result[f"pipeline_{kb}kb"] = fig
-        print(f"one request, {kb:2d} KB user message, instant backend: {fig['plain_us']:8.1f} us without guardrails, "
-              f"{fig['guarded_us']:8.1f} us with pii=redact + injection=block + output secrets "
-              f"(+{fig['added_us']:.1f} us)")
+        print(
+            f"one request, {kb:2d} KB user message, instant backend: {fig['plain_us']:8.1f} us without guardrails, "
+            f"{fig['guarded_us']:8.1f} us with pii=redact + injection=block + output secrets "
+            f"(+{fig['added_us']:.1f} us)"
+        )
     print("RESULT " + json.dumps(result, sort_keys=True))
 
 

@@ -39,8 +39,21 @@ PROSE = [  # ordinary support-ticket sentences (few trigger words): the common c
     "The app crashes when I open the settings page on version 4.2.1 of the Android build.",
     "Please summarise the attached meeting notes in three bullet points for the team.",
 ]
-ADVERSARIAL = ["story real instructions ", "act as a ai ", "ignore all ", "you are ", "grandma ", "i g n o r e ",
-               "1gn0r3 ", "%41%42 ", "QUJDRA== ", "<|im_start|>system ", "assistant: ", "end of input ", "no rules "]
+ADVERSARIAL = [
+    "story real instructions ",
+    "act as a ai ",
+    "ignore all ",
+    "you are ",
+    "grandma ",
+    "i g n o r e ",
+    "1gn0r3 ",
+    "%41%42 ",
+    "QUJDRA== ",
+    "<|im_start|>system ",
+    "assistant: ",
+    "end of input ",
+    "no rules ",
+]
 
 
 def load(name: str) -> list[dict]:
@@ -67,10 +80,14 @@ def rates(det: InjectionDetector, attacks: list[dict], benign: list[dict], split
     per_src: dict[str, list[bool]] = defaultdict(list)
     for x, h in zip(b, hit_b, strict=True):
         per_src[x["source"]].append(h)
-    return {"n_attacks": len(a), "n_benign": len(b), "tpr": round(sum(hit_a) / len(a), 3),
-            "fpr": round(sum(hit_b) / len(b), 3),
-            "tpr_by_category": {c: round(sum(per_cat[c]) / len(per_cat[c]), 3) for c in CATEGORIES if per_cat[c]},
-            "fpr_by_source": {s: round(sum(v) / len(v), 3) for s, v in sorted(per_src.items())}}
+    return {
+        "n_attacks": len(a),
+        "n_benign": len(b),
+        "tpr": round(sum(hit_a) / len(a), 3),
+        "fpr": round(sum(hit_b) / len(b), 3),
+        "tpr_by_category": {c: round(sum(per_cat[c]) / len(per_cat[c]), 3) for c in CATEGORIES if per_cat[c]},
+        "fpr_by_source": {s: round(sum(v) / len(v), 3) for s, v in sorted(per_src.items())},
+    }
 
 
 def us_per_kb(det: InjectionDetector, texts: list[str], repeat: int) -> float:
@@ -105,16 +122,23 @@ def main() -> int:
     for split in PARTS:
         r = rates(det, attacks, benign, split)
         result[split] = r
-        print(f"{split:8s} TPR {r['tpr']:.3f} ({r['n_attacks']} attacks)  FPR {r['fpr']:.3f} ({r['n_benign']} benign)")
-        print("         TPR by category: " + ", ".join(f"{c} {v:.2f}" for c, v in r["tpr_by_category"].items()))
+        print(
+            f"{split:8s} TPR {r['tpr']:.3f} ({r['n_attacks']} attacks)  FPR {r['fpr']:.3f} ({r['n_benign']} benign)"
+        )
+        print(
+            "         TPR by category: " + ", ".join(f"{c} {v:.2f}" for c, v in r["tpr_by_category"].items())
+        )
         print("         FPR by source:   " + ", ".join(f"{s} {v:.2f}" for s, v in r["fpr_by_source"].items()))
     sweep = {}
     for th in (0.3, 0.5, 0.7):
         d = InjectionDetector(th)
-        sweep[str(th)] = {s: {k: v for k, v in rates(d, attacks, benign, s).items() if k in ("tpr", "fpr")}
-                          for s in PARTS}
-        print(f"threshold {th}: " + "  ".join(f"{s} TPR {v['tpr']:.3f} FPR {v['fpr']:.3f}"
-                                             for s, v in sweep[str(th)].items()))
+        sweep[str(th)] = {
+            s: {k: v for k, v in rates(d, attacks, benign, s).items() if k in ("tpr", "fpr")} for s in PARTS
+        }
+        print(
+            f"threshold {th}: "
+            + "  ".join(f"{s} TPR {v['tpr']:.3f} FPR {v['fpr']:.3f}" for s, v in sweep[str(th)].items())
+        )
     result["threshold_sweep"] = sweep
 
     rng = random.Random(7)
@@ -127,9 +151,11 @@ def main() -> int:
     result["us_per_kb_with_attack"] = round(us_per_kb(det, attacked, repeat), 1)
     worst = max((us_per_kb(det, [t], repeat), w) for t, w in zip(adversarial, ADVERSARIAL, strict=True))
     result["us_per_kb_worst_adversarial"] = round(worst[0], 1)
-    print(f"median us per 1 KB: ordinary prose {result['us_per_kb_prose']}, benign corpus requests (many trigger words) "
-          f"{result['us_per_kb_plain']}, with an attack {result['us_per_kb_with_attack']}, "
-          f"worst repetitive adversarial input {result['us_per_kb_worst_adversarial']} ({worst[1]!r})")
+    print(
+        f"median us per 1 KB: ordinary prose {result['us_per_kb_prose']}, benign corpus requests (many trigger words) "
+        f"{result['us_per_kb_plain']}, with an attack {result['us_per_kb_with_attack']}, "
+        f"worst repetitive adversarial input {result['us_per_kb_worst_adversarial']} ({worst[1]!r})"
+    )
     big = " ".join(plain) * 25  # ~1 MB
     t0 = time.perf_counter()
     det.score(big)

@@ -50,8 +50,14 @@ class InstantBackend:
     """Returns a fixed draft at once: every microsecond measured is framework or adapter overhead."""
 
     def complete(self, spec: ModelSpec, request: Request) -> Draft:
-        return Draft(model=spec.label, text=ANSWER, finish_reason="stop", input_tokens=20, output_tokens=8,
-                     cost=20 * 0.15e-6 + 8 * 0.6e-6)
+        return Draft(
+            model=spec.label,
+            text=ANSWER,
+            finish_reason="stop",
+            input_tokens=20,
+            output_tokens=8,
+            cost=20 * 0.15e-6 + 8 * 0.6e-6,
+        )
 
     async def acomplete(self, spec: ModelSpec, request: Request) -> Draft:
         return self.complete(spec, request)
@@ -139,8 +145,11 @@ def measure(kind: str, calls: int, rounds: int) -> dict[str, float]:
 
 def import_time(module: str, repeats: int) -> float:
     """Median wall seconds of ``import module`` in a fresh interpreter (interpreter start subtracted)."""
-    code = f"import time; t=time.perf_counter(); import {module}; print(time.perf_counter()-t)" if module else \
-        "print(0.0)"
+    code = (
+        f"import time; t=time.perf_counter(); import {module}; print(time.perf_counter()-t)"
+        if module
+        else "print(0.0)"
+    )
     env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True", "PYTHONPATH": str(ROOT)}
     out = []
     for _ in range(repeats):
@@ -160,11 +169,14 @@ def main() -> None:
         calls = args.calls if kind == "instant" else max(20, args.calls // 4)
         result[kind] = measure(kind, calls, args.rounds)
         print(f"{kind:>13}: " + ", ".join(f"{k}={v}" for k, v in result[kind].items()))
-    imports = {name: round(import_time(mod, args.imports) * 1000, 1) for name, mod in (
-        ("langchain_core_ms", "langchain_core.language_models.chat_models"),
-        ("cascadeflow_core_ms", "cascadeflow_core"),
-        ("cascadeflow_langchain_ms", "cascadeflow_langchain"),
-    )}
+    imports = {
+        name: round(import_time(mod, args.imports) * 1000, 1)
+        for name, mod in (
+            ("langchain_core_ms", "langchain_core.language_models.chat_models"),
+            ("cascadeflow_core_ms", "cascadeflow_core"),
+            ("cascadeflow_langchain_ms", "cascadeflow_langchain"),
+        )
+    }
     imports["import_ratio"] = round(imports["cascadeflow_langchain_ms"] / imports["langchain_core_ms"], 2)
     result["imports"] = imports
     print("      imports: " + ", ".join(f"{k}={v}" for k, v in imports.items()))

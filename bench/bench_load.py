@@ -82,33 +82,57 @@ async def _drive(fn: Callable[[int], Awaitable[Any]], n: int, concurrency: int) 
     t0 = time.perf_counter()
     await asyncio.gather(*(one(i) for i in range(n)))
     wall = time.perf_counter() - t0
-    return {"requests": n, "rps": round(n / wall, 1), "p50_ms": round(statistics.median(lat) * 1000, 2),
-            "p99_ms": round(_percentile(lat, 0.99) * 1000, 2), "errors": errors}
+    return {
+        "requests": n,
+        "rps": round(n / wall, 1),
+        "p50_ms": round(statistics.median(lat) * 1000, 2),
+        "p99_ms": round(_percentile(lat, 0.99) * 1000, 2),
+        "errors": errors,
+    }
 
 
 def _median_row(rounds: list[dict[str, float]]) -> dict[str, float]:
     """Per measure, the median over rounds (a single stall, e.g. a GC pause, then decides nothing)."""
     row = {k: statistics.median(r[k] for r in rounds) for k in ("rps", "p50_ms", "p99_ms")}
-    return {"requests": sum(r["requests"] for r in rounds), **{k: round(v, 2) for k, v in row.items()},
-            "errors": sum(r["errors"] for r in rounds), "rounds": len(rounds)}
+    return {
+        "requests": sum(r["requests"] for r in rounds),
+        **{k: round(v, 2) for k, v in row.items()},
+        "errors": sum(r["errors"] for r in rounds),
+        "rounds": len(rounds),
+    }
 
 
-async def _run(base_url: str, levels: list[int], per_level: Callable[[int], int], rounds: int) -> dict[str, Any]:
+async def _run(
+    base_url: str, levels: list[int], per_level: Callable[[int], int], rounds: int
+) -> dict[str, Any]:
     lm = litellm_module()
-    common = {"api_base": base_url, "api_key": "sk-local-bench", "input_cost_per_token": 1e-7,
-              "output_cost_per_token": 4e-7}
+    common = {
+        "api_base": base_url,
+        "api_key": "sk-local-bench",
+        "input_cost_per_token": 1e-7,
+        "output_cost_per_token": 4e-7,
+    }
     opts = CascadeOptions(retry=RetryPolicy(max_retries=1, backoff=0.01, max_retry_after=0.1))
     one_tier = Cascade([Tier([ModelSpec("openai/direct", **common)])], options=opts)
-    two_tier = Cascade([Tier([ModelSpec("openai/small", **common)], validator=_has_digit),
-                        Tier([ModelSpec("openai/big", **common)])], options=opts)
+    two_tier = Cascade(
+        [
+            Tier([ModelSpec("openai/small", **common)], validator=_has_digit),
+            Tier([ModelSpec("openai/big", **common)]),
+        ],
+        options=opts,
+    )
     msgs = [{"role": "user", "content": "What is 2 + 2?"}]
 
     async def direct(i: int) -> Any:
-        return await lm.acompletion(model="openai/direct", messages=msgs, api_base=base_url,
-                                    api_key="sk-local-bench", num_retries=0)
+        return await lm.acompletion(
+            model="openai/direct", messages=msgs, api_base=base_url, api_key="sk-local-bench", num_retries=0
+        )
 
-    variants = {"direct": direct, "cascade_1tier": lambda i: one_tier.acomplete(msgs),
-                "cascade_2tier": lambda i: two_tier.acomplete(msgs)}
+    variants = {
+        "direct": direct,
+        "cascade_1tier": lambda i: one_tier.acomplete(msgs),
+        "cascade_2tier": lambda i: two_tier.acomplete(msgs),
+    }
     for fn in variants.values():  # warm up connections and first-call costs
         await _drive(fn, 8, 4)
     out: dict[str, Any] = {}
@@ -126,9 +150,14 @@ async def _run(base_url: str, levels: list[int], per_level: Callable[[int], int]
             row[name]["rps_ratio"] = round(row[name]["rps"] / d["rps"], 3)
             row[name]["p50_ratio"] = round(row[name]["p50_ms"] / d["p50_ms"], 3)
         out[str(c)] = row
-        print(f"c={c:<4} n={n}x{rounds:<3} " + "  ".join(
-            f"{name}: {r['rps']:7.1f} rps p50 {r['p50_ms']:7.2f} ms p99 {r['p99_ms']:7.2f} ms err {r['errors']}"
-            for name, r in row.items()), flush=True)
+        print(
+            f"c={c:<4} n={n}x{rounds:<3} "
+            + "  ".join(
+                f"{name}: {r['rps']:7.1f} rps p50 {r['p50_ms']:7.2f} ms p99 {r['p99_ms']:7.2f} ms err {r['errors']}"
+                for name, r in row.items()
+            ),
+            flush=True,
+        )
     return out
 
 
@@ -138,7 +167,9 @@ def main() -> None:
     ap.add_argument("--error-rate", type=float, default=0.0, help="fraction of requests the server fails")
     ap.add_argument("--levels", default="1,16,64,256")
     ap.add_argument("--max-requests", type=int, default=768, help="cap on requests per variant and level")
-    ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds per level (medians are reported)")
+    ap.add_argument(
+        "--rounds", type=int, default=3, help="interleaved rounds per level (medians are reported)"
+    )
     ap.add_argument("--quick", action="store_true", help="fewer requests per level, one round")
     args = ap.parse_args()
     levels = [int(x) for x in args.levels.split(",")]
@@ -148,17 +179,23 @@ def main() -> None:
     def per_level(c: int) -> int:
         return min(cap, max(floor, 3 * c))
 
-    proc = subprocess.Popen([sys.executable, "-c", SERVER_CODE, str(args.latency), str(args.error_rate)],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONPATH": os.path.dirname(os.path.dirname(
-                                os.path.abspath(__file__)))})
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SERVER_CODE, str(args.latency), str(args.error_rate)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": os.path.dirname(os.path.dirname(os.path.abspath(__file__)))},
+    )
     try:
         assert proc.stdout is not None
         base_url = proc.stdout.readline().strip()
         if not base_url.startswith("http://127.0.0.1:"):
             raise SystemExit(f"the local server did not start: {base_url!r}")
-        print(f"server {base_url} (own process), latency {args.latency * 1000:.0f} ms, "
-              f"error rate {args.error_rate:.0%}", flush=True)
+        print(
+            f"server {base_url} (own process), latency {args.latency * 1000:.0f} ms, "
+            f"error rate {args.error_rate:.0%}",
+            flush=True,
+        )
         table = asyncio.run(_run(base_url, levels, per_level, 1 if args.quick else max(1, args.rounds)))
     finally:
         if proc.stdin is not None:

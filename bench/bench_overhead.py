@@ -68,17 +68,22 @@ async def _async(calls: int) -> dict[str, float]:
 
 def _figures(bare: list[float], casc: list[float]) -> dict[str, float]:
     mb, mc = statistics.median(bare), statistics.median(casc)
-    return {"litellm_median_us": round(mb * 1e6, 1), "cascade_median_us": round(mc * 1e6, 1),
-            "overhead_us": round((mc - mb) * 1e6, 1), "ratio": round(mc / mb, 3)}
+    return {
+        "litellm_median_us": round(mb * 1e6, 1),
+        "cascade_median_us": round(mc * 1e6, 1),
+        "overhead_us": round((mc - mb) * 1e6, 1),
+        "ratio": round(mc / mb, 3),
+    }
 
 
 def _import_time(module: str, runs: int) -> float:
-    code = (f"import time; t = time.perf_counter(); import {module}; "
-            "print(time.perf_counter() - t)")
+    code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
     env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
     times = []
     for _ in range(runs):
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+        )
         times.append(float(out.stdout.strip().splitlines()[-1]))
     return round(statistics.median(times) * 1000, 1)
 
@@ -91,16 +96,26 @@ def main() -> None:
     args = ap.parse_args()
     calls, imports = (100, 3) if args.quick else (args.calls, args.imports)
     sync = _sync(calls)
-    print(f"sync   complete : cascade {sync['cascade_median_us']:8.1f} us  litellm {sync['litellm_median_us']:8.1f} us"
-          f"  overhead {sync['overhead_us']:7.1f} us  ratio {sync['ratio']:.3f}")
+    print(
+        f"sync   complete : cascade {sync['cascade_median_us']:8.1f} us  litellm {sync['litellm_median_us']:8.1f} us"
+        f"  overhead {sync['overhead_us']:7.1f} us  ratio {sync['ratio']:.3f}"
+    )
     asy = asyncio.run(_async(calls))
-    print(f"async acomplete : cascade {asy['cascade_median_us']:8.1f} us  litellm {asy['litellm_median_us']:8.1f} us"
-          f"  overhead {asy['overhead_us']:7.1f} us  ratio {asy['ratio']:.3f}")
+    print(
+        f"async acomplete : cascade {asy['cascade_median_us']:8.1f} us  litellm {asy['litellm_median_us']:8.1f} us"
+        f"  overhead {asy['overhead_us']:7.1f} us  ratio {asy['ratio']:.3f}"
+    )
     core_ms, litellm_ms = _import_time("cascadeflow_core", imports), _import_time("litellm", imports)
-    print(f"import          : cascadeflow_core {core_ms:.1f} ms   litellm {litellm_ms:.1f} ms "
-          f"(fresh subprocesses, median of {imports})")
-    result = {"sync": sync, "async": asy, "import_ms": {"cascadeflow_core": core_ms, "litellm": litellm_ms},
-              "calls": calls}
+    print(
+        f"import          : cascadeflow_core {core_ms:.1f} ms   litellm {litellm_ms:.1f} ms "
+        f"(fresh subprocesses, median of {imports})"
+    )
+    result = {
+        "sync": sync,
+        "async": asy,
+        "import_ms": {"cascadeflow_core": core_ms, "litellm": litellm_ms},
+        "calls": calls,
+    }
     print("RESULT " + json.dumps(result, sort_keys=True))
 
 

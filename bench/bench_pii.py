@@ -71,11 +71,17 @@ def score(detector: Any, rows: list[dict[str, Any]]) -> tuple[Counter[tuple[str,
         text, gold = row["text"], gold_spans(row)
         matched = [False] * len(gold)
         for f in detector.find(text):
-            hit = next((i for i, (e, s, t) in enumerate(gold)
-                        if not matched[i] and e == f.entity and f.start < t and s < f.end), None)
+            hit = next(
+                (
+                    i
+                    for i, (e, s, t) in enumerate(gold)
+                    if not matched[i] and e == f.entity and f.start < t and s < f.end
+                ),
+                None,
+            )
             if hit is None:
                 counts[(f.entity, "fp")] += 1
-                errors.append(f"FP {f.entity}/{f.kind}: {text[f.start:f.end]!r} in {text[:90]!r}")
+                errors.append(f"FP {f.entity}/{f.kind}: {text[f.start : f.end]!r} in {text[:90]!r}")
             else:
                 matched[hit] = True
                 counts[(f.entity, "tp")] += 1
@@ -102,15 +108,21 @@ def quality(detector: Any, name: str, show_errors: bool) -> dict[str, Any]:
         counts, errors = score(detector, load(split))
         per = {e: prf(counts, (e,)) for e in ENTITIES}
         overall = prf(counts, ENTITIES)
-        no_secret = prf(counts, tuple(e for e in ENTITIES if e != "SECRET"))  # Presidio uses our SECRET finder
+        no_secret = prf(
+            counts, tuple(e for e in ENTITIES if e != "SECRET")
+        )  # Presidio uses our SECRET finder
         out[split] = {"overall": overall, "overall_without_secret": no_secret, "entities": per}
-        print(f"{name} {split}: precision {overall['precision']:.3f}  recall {overall['recall']:.3f}  "
-              f"F1 {overall['f1']:.3f}  (tp {overall['tp']}, fp {overall['fp']}, fn {overall['fn']}); "
-              f"without SECRET P {no_secret['precision']:.3f} R {no_secret['recall']:.3f}")
+        print(
+            f"{name} {split}: precision {overall['precision']:.3f}  recall {overall['recall']:.3f}  "
+            f"F1 {overall['f1']:.3f}  (tp {overall['tp']}, fp {overall['fp']}, fn {overall['fn']}); "
+            f"without SECRET P {no_secret['precision']:.3f} R {no_secret['recall']:.3f}"
+        )
         for e in ENTITIES:
             q = per[e]
-            print(f"  {e:15s} P {q['precision']:.3f}  R {q['recall']:.3f}  F1 {q['f1']:.3f}  "
-                  f"(tp {q['tp']}, fp {q['fp']}, fn {q['fn']})")
+            print(
+                f"  {e:15s} P {q['precision']:.3f}  R {q['recall']:.3f}  F1 {q['f1']:.3f}  "
+                f"(tp {q['tp']}, fp {q['fp']}, fn {q['fn']})"
+            )
         if show_errors:
             for err in errors:
                 print("   ", err)
@@ -153,8 +165,11 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="fewer timing texts")
     ap.add_argument("--presidio", action="store_true", help="also measure PresidioDetector (needs presidio)")
-    ap.add_argument("--presidio-model", default=None,
-                    help="spaCy model package or directory for Presidio (default: an installed en_core_web_*)")
+    ap.add_argument(
+        "--presidio-model",
+        default=None,
+        help="spaCy model package or directory for Presidio (default: an installed en_core_web_*)",
+    )
     ap.add_argument("--presidio-min-score", type=float, default=0.5, help="Presidio's score threshold")
     ap.add_argument("--errors", action="store_true", help="print every false positive and negative")
     args = ap.parse_args()
@@ -174,9 +189,12 @@ def main() -> int:
             print(f"presidio: not available ({why})")
             result["presidio"] = {"available": False, "reason": why}
         else:
-            result["presidio"] = {"available": True, "model": args.presidio_model or "default",
-                                  "min_score": args.presidio_min_score,
-                                  **quality(detector, "presidio", args.errors)}
+            result["presidio"] = {
+                "available": True,
+                "model": args.presidio_model or "default",
+                "min_score": args.presidio_min_score,
+                **quality(detector, "presidio", args.errors),
+            }
             result["presidio"]["us_per_kb"] = us_per_kb(detector, texts[:50], 1)
             ratio = result["presidio"]["us_per_kb"] / max(result["regex"]["us_per_kb"], 1e-9)
             result["presidio"]["slower_than_regex"] = round(ratio, 1)

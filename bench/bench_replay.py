@@ -42,8 +42,12 @@ ZELLINGER = ("mmlu", "medmcqa", "triviaqa", "truthfulqa", "gsm8k")
 
 
 def _rel(report: Any) -> dict[str, float]:
-    return {"quality": round(report.quality, 4), "strong_quality": round(report.verifier_quality, 4),
-            "cost_ratio": round(report.cost_ratio, 4), "n": report.n}
+    return {
+        "quality": round(report.quality, 4),
+        "strong_quality": round(report.verifier_quality, 4),
+        "cost_ratio": round(report.cost_ratio, 4),
+        "n": report.n,
+    }
 
 
 def pair_figures(rs: ReplaySet, cheap: str, strong: str) -> dict[str, Any]:
@@ -58,14 +62,24 @@ def pair_figures(rs: ReplaySet, cheap: str, strong: str) -> dict[str, Any]:
     strong_cost = model_stats(held, [strong])[0].cost
     cheap_alone = model_stats(held, [cheap])[0]
     return {
-        "pair": f"{cheap} -> {strong}", "split": "held-out half (659 queries)",
+        "pair": f"{cheap} -> {strong}",
+        "split": "held-out half (659 queries)",
         "default": {"config": f"[{cheap} + {second}] agree, else {strong}", **_rel(default)},
-        "calibrated": {"config": cal.candidate.label, **_rel(cal.heldout_report),
-                       "fit": _rel(cal.fit_report)},
-        "calibrated_with_cheap": {"config": kept.candidate.label, **_rel(kept.heldout_report),
-                                  "fit": _rel(kept.fit_report)},
+        "calibrated": {
+            "config": cal.candidate.label,
+            **_rel(cal.heldout_report),
+            "fit": _rel(cal.fit_report),
+        },
+        "calibrated_with_cheap": {
+            "config": kept.candidate.label,
+            **_rel(kept.heldout_report),
+            "fit": _rel(kept.fit_report),
+        },
         "oracle": {"quality": round(oracle.quality, 4), "cost_ratio": round(oracle.cost / strong_cost, 4)},
-        "cheap_alone": {"quality": round(cheap_alone.quality, 4), "cost_ratio": round(cheap_alone.cost / strong_cost, 4)},
+        "cheap_alone": {
+            "quality": round(cheap_alone.quality, 4),
+            "cost_ratio": round(cheap_alone.cost / strong_cost, 4),
+        },
     }
 
 
@@ -75,18 +89,33 @@ def zellinger_figures(root: Path, name: str) -> dict[str, Any]:
     default = run_benchmark(default_config(rs), held, progress=False)
     cal = calibrate(rs, "gpt-4o", target_drop=0.5, split=0.5, progress=False)
     o = oracle_stats(held, rs.models, held.ids)
-    return {"set": rs.name, "default": {"config": default.config.split(" AllOf")[0], **_rel(default)},
-            "calibrated": {"config": cal.candidate.label, **_rel(cal.heldout_report), "fit": _rel(cal.fit_report)},
-            "oracle_all": {"quality": round(o.quality, 4), "cost_ratio": round(o.cost / default.verifier_cost, 4)}}
+    return {
+        "set": rs.name,
+        "default": {"config": default.config.split(" AllOf")[0], **_rel(default)},
+        "calibrated": {
+            "config": cal.candidate.label,
+            **_rel(cal.heldout_report),
+            "fit": _rel(cal.fit_report),
+        },
+        "oracle_all": {
+            "quality": round(o.quality, 4),
+            "cost_ratio": round(o.cost / default.verifier_cost, 4),
+        },
+    }
 
 
 def wall_time(rs: ReplaySet) -> dict[str, Any]:
     t0 = time.perf_counter()
     report = run_benchmark(default_config(rs), rs, progress=False)
     total = time.perf_counter() - t0
-    return {"queries": report.n, "engine_wall_s": round(report.wall_s, 2), "total_s": round(total, 2),
-            "quality": round(report.quality, 4), "strong_quality": round(report.verifier_quality, 4),
-            "cost_ratio": round(report.cost_ratio, 4)}
+    return {
+        "queries": report.n,
+        "engine_wall_s": round(report.wall_s, 2),
+        "total_s": round(total, 2),
+        "quality": round(report.quality, 4),
+        "strong_quality": round(report.verifier_quality, 4),
+        "cost_ratio": round(report.cost_ratio, 4),
+    }
 
 
 def main() -> None:

@@ -34,8 +34,12 @@ from cascadeflow_core._engine import plain_plan  # noqa: E402
 from cascadeflow_core._router import CascadeRouter  # noqa: E402
 
 DATA = ROOT / "tests" / "data" / "routing"
-SETS = (("dev.jsonl", "tuned on"), ("holdout.jsonl", "held out, then used for round 2"),
-        ("holdout2.jsonl", "held out, then used for round 3"), ("holdout3.jsonl", "held out, never tuned on"))
+SETS = (
+    ("dev.jsonl", "tuned on"),
+    ("holdout.jsonl", "held out, then used for round 2"),
+    ("holdout2.jsonl", "held out, then used for round 3"),
+    ("holdout3.jsonl", "held out, never tuned on"),
+)
 
 
 RESULT: dict[str, object] = {"domain_accuracy": {}, "embedding_accuracy": {}, "plan_us": {}}
@@ -99,8 +103,10 @@ def embedding_accuracy() -> None:
         cache.set(Request(q), Draft("m", "answer"))
     hit_us, _ = per_call_us(cache.get, [Request(q) for q in qs], 1)
     miss_us, _ = per_call_us(cache.get, [Request(q + " Also, what about Mars?") for q in qs], 1)
-    print(f"SemanticCache.get over 40 entries: exact hit {hit_us / 1e3:.2f} ms, embedding look-up "
-          f"{miss_us / 1e3:.1f} ms (one MiniLM embedding + scan)\n")
+    print(
+        f"SemanticCache.get over 40 entries: exact hit {hit_us / 1e3:.2f} ms, embedding look-up "
+        f"{miss_us / 1e3:.1f} ms (one MiniLM embedding + scan)\n"
+    )
 
 
 def per_call_us(fn, items, repeat: int) -> tuple[float, float]:
@@ -121,18 +127,29 @@ def overhead(repeat: int) -> None:
     plain = CascadeRouter()
     rules = CascadeRouter(rules_cfg.router)
     degrade = Admission("degrade", "91%")
-    long_history = Request([{"role": "system", "content": "You are helpful. " * 2000},
-                            *[{"role": "user" if i % 2 == 0 else "assistant", "content": "text " * 300}
-                              for i in range(30)], {"role": "user", "content": "and what about the second part?"}])
+    long_history = Request(
+        [
+            {"role": "system", "content": "You are helpful. " * 2000},
+            *[{"role": "user" if i % 2 == 0 else "assistant", "content": "text " * 300} for i in range(30)],
+            {"role": "user", "content": "and what about the second part?"},
+        ]
+    )
     rows_out = [
         ("plain_plan (engine fallback, baseline)", lambda q: plain_plan(q, tiers, None), queries),
         ("DomainDetector.detect", lambda q: plain.detector.detect(q.last_user_text), queries),
         ("estimate_complexity", lambda q: estimate_complexity(q.last_user_text), queries),
         ("CascadeRouter.plan, no rules", lambda q: plain.plan(q, tiers, None), queries),
-        ("CascadeRouter.plan, examples/routing.yaml rules", lambda q: rules.plan(q, rule_tiers, None), queries),
+        (
+            "CascadeRouter.plan, examples/routing.yaml rules",
+            lambda q: rules.plan(q, rule_tiers, None),
+            queries,
+        ),
         ("CascadeRouter.plan, rules + degrade", lambda q: rules.plan(q, rule_tiers, degrade), queries),
-        ("CascadeRouter.plan, 31 turns + 32 kB system prompt", lambda q: rules.plan(q, rule_tiers, None),
-         [long_history] * 50),
+        (
+            "CascadeRouter.plan, 31 turns + 32 kB system prompt",
+            lambda q: rules.plan(q, rule_tiers, None),
+            [long_history] * 50,
+        ),
     ]
     print(f"## Routing overhead per request ({len(queries)} labelled queries, median of {repeat} passes)\n")
     print("| what | median µs | worst pass µs |\n|---|---|---|")
@@ -145,8 +162,13 @@ def overhead(repeat: int) -> None:
 
 def _cascade(cache) -> Cascade:
     ok = lambda drafts, req: bool(drafts[0].text)  # noqa: E731
-    return Cascade([Tier([ModelSpec("openai/gpt-4o-mini", params={"mock_response": "Paris"})], ok),
-                    Tier([ModelSpec("openai/gpt-4o", params={"mock_response": "Paris"})], ok)], cache=cache)
+    return Cascade(
+        [
+            Tier([ModelSpec("openai/gpt-4o-mini", params={"mock_response": "Paris"})], ok),
+            Tier([ModelSpec("openai/gpt-4o", params={"mock_response": "Paris"})], ok),
+        ],
+        cache=cache,
+    )
 
 
 def cache_latency(n: int) -> None:
@@ -176,8 +198,10 @@ def cache_latency(n: int) -> None:
             hit_ms = (time.perf_counter() - t0) / n * 1e3
             hit_us, _ = per_call_us(cache.get, [Request(q) for q in reqs], 3)
             miss_us, _ = per_call_us(cache.get, [Request(q + " (new)") for q in reqs], 3)
-            print(f"| {label} | {hit_us:.1f} | {miss_us:.1f} | {miss_ms:.2f} | {hit_ms:.2f} | "
-                  f"{miss_ms / hit_ms:.1f}x |")
+            print(
+                f"| {label} | {hit_us:.1f} | {miss_us:.1f} | {miss_ms:.2f} | {hit_ms:.2f} | "
+                f"{miss_ms / hit_ms:.1f}x |"
+            )
         if server is not None:
             async_cascade = _cascade(RedisResponseCache(url=server.url))
 

@@ -56,7 +56,12 @@ class InstantBackend:
         yield self.complete(spec, request)
 
 
-RESULT: dict[str, dict[str, object]] = {"ops_per_s": {}, "added_us": {}, "exactness": {}, "prune_entries_per_s": {}}
+RESULT: dict[str, dict[str, object]] = {
+    "ops_per_s": {},
+    "added_us": {},
+    "exactness": {},
+    "prune_entries_per_s": {},
+}
 
 
 def make_store(kind: str, where: str) -> object:
@@ -69,8 +74,9 @@ def make_store(kind: str, where: str) -> object:
 
 def throughput(kind: str, where: str, n: int) -> tuple[float, float]:
     """(admit+settle operations per second, mean microseconds per admit+settle), one thread."""
-    tracker = CostTracker(make_store(kind, where), budgets=[Budget(1e9, "daily")],
-                          rate_limits=[RateLimit(1e9, per="minute")])
+    tracker = CostTracker(
+        make_store(kind, where), budgets=[Budget(1e9, "daily")], rate_limits=[RateLimit(1e9, per="minute")]
+    )
     plan = Plan(())
     times = []
     for i in range(n):
@@ -89,12 +95,19 @@ def added_latency(kind: str, where: str, n: int) -> tuple[float, float]:
     The sliding-window log costs O(requests in the window) per check, bounded by the limit; 50 users keep
     it at the size a real per-user limit would.
     """
-    spec = ModelSpec("bench/instant", input_cost_per_token=1e-6, output_cost_per_token=2e-6,
-                     backend=InstantBackend())
+    spec = ModelSpec(
+        "bench/instant", input_cost_per_token=1e-6, output_cost_per_token=2e-6, backend=InstantBackend()
+    )
     tier = Tier([spec], validator=lambda drafts, request: True)
     plain = Cascade([tier])
-    tracked = Cascade([tier], tracker=CostTracker(make_store(kind, where), budgets=[Budget(1e9, "daily")],
-                                                 rate_limits=[RateLimit(1e9, per="minute")]))
+    tracked = Cascade(
+        [tier],
+        tracker=CostTracker(
+            make_store(kind, where),
+            budgets=[Budget(1e9, "daily")],
+            rate_limits=[RateLimit(1e9, per="minute")],
+        ),
+    )
     out = []
     for cascade in (plain, tracked):
         for i in range(50):
@@ -106,8 +119,16 @@ def added_latency(kind: str, where: str, n: int) -> tuple[float, float]:
     return out[0], out[1]
 
 
-def worker(kind: str, where: str, threads: int, limit: float, estimate: float, seed: int, vary: bool,  # type: ignore[no-untyped-def]
-           barrier) -> int:
+def worker(
+    kind: str,
+    where: str,
+    threads: int,
+    limit: float,
+    estimate: float,
+    seed: int,
+    vary: bool,  # type: ignore[no-untyped-def]
+    barrier,
+) -> int:
     tracker = CostTracker(make_store(kind, where), budgets=[Budget(limit, "daily")])
     req = Request([{"role": "user", "content": "hi"}], user="tenant-1")
     rng = random.Random(seed)
@@ -124,7 +145,7 @@ def worker(kind: str, where: str, threads: int, limit: float, estimate: float, s
             return
         with lock:
             admitted[0] += 1
-        time.sleep(0.001)   # the model call
+        time.sleep(0.001)  # the model call
         tracker.settle(adm, req, (Attempt("t", "m", "accepted", 10, 2, costs[i]),), None, f"{seed}-{i}")
 
     barrier.wait()
@@ -136,24 +157,33 @@ def worker(kind: str, where: str, threads: int, limit: float, estimate: float, s
     return admitted[0]
 
 
-def exactness(kind: str, where: str, procs: int, threads: int, limit: float, estimate: float, vary: bool) -> None:
+def exactness(
+    kind: str, where: str, procs: int, threads: int, limit: float, estimate: float, vary: bool
+) -> None:
     ctx = mp.get_context("spawn")
     barrier = ctx.Manager().Barrier(procs)
     t0 = time.perf_counter()
     with ctx.Pool(procs) as pool:
-        counts = pool.starmap(worker, [(kind, where, threads, limit, estimate, s, vary, barrier)
-                                            for s in range(procs)])
+        counts = pool.starmap(
+            worker, [(kind, where, threads, limit, estimate, s, vary, barrier) for s in range(procs)]
+        )
     wall = time.perf_counter() - t0
     tracker = CostTracker(make_store(kind, where))
     spent = tracker.spent(user="tenant-1")
     n = len(tracker.entries())
     ok = "OK" if spent <= limit + 1e-9 else "OVERSPENT"
     how = "real cost 50-100% of estimate" if vary else "real cost = estimate"
-    print(f"  {kind:6} {how:29} {procs} procs x {threads} concurrent: admitted {sum(counts):3d}/{procs * threads} "
-          f"(per process {counts}), ledger entries {n}, spent ${spent:.4f} of budget ${limit:.4f} "
-          f"-> {ok}; wall {wall:.2f} s")
-    RESULT["exactness"][f"{kind}{'_varied' if vary else ''}"] = {"admitted": sum(counts), "spent": round(spent, 6),
-                                                                  "budget": limit, "ok": ok == "OK"}
+    print(
+        f"  {kind:6} {how:29} {procs} procs x {threads} concurrent: admitted {sum(counts):3d}/{procs * threads} "
+        f"(per process {counts}), ledger entries {n}, spent ${spent:.4f} of budget ${limit:.4f} "
+        f"-> {ok}; wall {wall:.2f} s"
+    )
+    RESULT["exactness"][f"{kind}{'_varied' if vary else ''}"] = {
+        "admitted": sum(counts),
+        "spent": round(spent, 6),
+        "budget": limit,
+        "ok": ok == "OK",
+    }
     tracker.close()
 
 
@@ -196,7 +226,9 @@ def main() -> None:
         for kind, where in kinds:
             w = os.path.join(tmp, "lat.db") if kind == "sqlite" else where
             plain, tracked = added_latency(kind, w, n)
-            print(f"  {kind:6} {plain:7.1f} us without tracker, {tracked:7.1f} us with: +{tracked - plain:6.1f} us")
+            print(
+                f"  {kind:6} {plain:7.1f} us without tracker, {tracked:7.1f} us with: +{tracked - plain:6.1f} us"
+            )
             RESULT["added_us"][kind] = round(tracked - plain, 1)
         print(f"prune: {n * 5} old ledger entries deleted, {n // 2} recent ones kept:")
         for kind, where in kinds:
@@ -209,7 +241,9 @@ def main() -> None:
             RESULT["prune_entries_per_s"][kind] = round(rate)
         print("budget exactness across processes (one user, budget $1.37, estimate $0.01 per request):")
         for vary in (False, True):
-            shared = [("sqlite", os.path.join(tmp, f"mp{vary}.db"))] + ([("redis", server.url)] if server else [])
+            shared = [("sqlite", os.path.join(tmp, f"mp{vary}.db"))] + (
+                [("redis", server.url)] if server else []
+            )
             for kind, where in shared:
                 if kind == "redis":
                     import redis

@@ -37,14 +37,39 @@ SENTENCES = [
     "We can check the result by working backwards from the final amount.",
     "Each worker paints 3 rooms a day, and there are 4 workers on the team.",
 ]
-SCHEMA = {"type": "object", "required": ["name", "items", "total"], "additionalProperties": False,
-          "properties": {"name": {"type": "string"}, "total": {"type": "number", "minimum": 0},
-                         "items": {"type": "array", "items": {"type": "object", "required": ["sku", "qty"],
-                                   "properties": {"sku": {"type": "string", "pattern": "^[A-Z]{3}-\\d+$"},
-                                                  "qty": {"type": "integer", "minimum": 1}}}}}}
-TOOLS = [{"type": "function", "function": {
-    "name": "get_weather", "parameters": {"type": "object", "required": ["city"], "properties": {
-        "city": {"type": "string"}, "unit": {"type": "string", "enum": ["C", "F"]}}}}}]
+SCHEMA = {
+    "type": "object",
+    "required": ["name", "items", "total"],
+    "additionalProperties": False,
+    "properties": {
+        "name": {"type": "string"},
+        "total": {"type": "number", "minimum": 0},
+        "items": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["sku", "qty"],
+                "properties": {
+                    "sku": {"type": "string", "pattern": "^[A-Z]{3}-\\d+$"},
+                    "qty": {"type": "integer", "minimum": 1},
+                },
+            },
+        },
+    },
+}
+TOOLS = [
+    {
+        "type": "function",
+        "function": {
+            "name": "get_weather",
+            "parameters": {
+                "type": "object",
+                "required": ["city"],
+                "properties": {"city": {"type": "string"}, "unit": {"type": "string", "enum": ["C", "F"]}},
+            },
+        },
+    }
+]
 
 
 def prose(n_bytes: int, rng: random.Random, ending: str) -> str:
@@ -82,13 +107,21 @@ def main() -> None:
     text2k = prose(2048, rng, "So the answer is 29.")
     text20k = prose(20480, rng, "So the answer is 29.")
     plain = Request("How many apples?")
-    structured = Request("Order as JSON", response_format={"type": "json_schema",
-                                                           "json_schema": {"name": "order", "schema": SCHEMA}})
+    structured = Request(
+        "Order as JSON",
+        response_format={"type": "json_schema", "json_schema": {"name": "order", "schema": SCHEMA}},
+    )
     agent = Request("Weather in Paris?", tools=TOOLS, tool_choice="required")
     prose_draft = [Draft("m", text2k, finish_reason="stop")]
     json_draft = [Draft("m", json_answer(2048, rng), finish_reason="stop")]
-    tool_draft = [Draft("m", "", tool_calls=(ToolCall("c1", "get_weather", '{"city": "Paris", "unit": "C"}'),),
-                        finish_reason="tool_calls")]
+    tool_draft = [
+        Draft(
+            "m",
+            "",
+            tool_calls=(ToolCall("c1", "get_weather", '{"city": "Paris", "unit": "C"}'),),
+            finish_reason="tool_calls",
+        )
+    ]
     assert rules(prose_draft, plain).accept and rules(json_draft, structured).accept
     assert rules(tool_draft, agent).accept
     pair = [Draft("a", text2k), Draft("b", prose(2048, rng, "The farmer ends with 29 apples."))]

@@ -29,7 +29,7 @@ PREFIX = "RESULT "
 def discover(only: set[str], skip: set[str]) -> list[Path]:
     """The bench scripts to run, by short name (``bench_load.py`` is ``load``)."""
     scripts = sorted(BENCH.glob("bench_*.py"))
-    short = {p: p.stem[len("bench_"):] for p in scripts}
+    short = {p: p.stem[len("bench_") :] for p in scripts}
     return [p for p in scripts if (not only or short[p] in only) and short[p] not in skip]
 
 
@@ -38,13 +38,18 @@ def run_script(path: Path, quick: bool, timeout: float) -> dict[str, Any]:
     cmd = [sys.executable, str(path)]
     if quick and "--quick" in path.read_text(encoding="utf-8"):
         cmd.append("--quick")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-           "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+    }
     t0 = time.perf_counter()
     result: Any = None
     lines: list[str] = []
     try:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        proc = subprocess.Popen(
+            cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
         watchdog = threading.Timer(timeout, proc.kill)  # a silent hang is stopped too
         watchdog.start()
         assert proc.stdout is not None
@@ -63,8 +68,13 @@ def run_script(path: Path, quick: bool, timeout: float) -> dict[str, Any]:
             lines.append(f"stopped after {timeout:.0f} s")
     except OSError as e:
         code, lines = -1, [f"could not start: {e}"]
-    out: dict[str, Any] = {"script": path.name, "command": " ".join(cmd[1:]), "exit_code": code,
-                           "seconds": round(time.perf_counter() - t0, 1), "result": result}
+    out: dict[str, Any] = {
+        "script": path.name,
+        "command": " ".join(cmd[1:]),
+        "exit_code": code,
+        "seconds": round(time.perf_counter() - t0, 1),
+        "result": result,
+    }
     if result is None:
         out["note"] = "no RESULT line" if code == 0 else "failed: " + " | ".join(lines[-5:])
         # keep the human-readable figures, so the summary still holds them
@@ -74,7 +84,7 @@ def run_script(path: Path, quick: bool, timeout: float) -> dict[str, Any]:
 
 def _parse(line: str) -> Any:
     try:
-        return json.loads(line[len(PREFIX):])
+        return json.loads(line[len(PREFIX) :])
     except json.JSONDecodeError as e:
         return {"unparsable_result": str(e)}
 
@@ -124,11 +134,16 @@ def main() -> int:
     if not scripts:
         print("no bench scripts matched", file=sys.stderr)
         return 2
-    summary: dict[str, Any] = {"started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "quick": args.quick,
-                               "python": platform.python_version(), "machine": platform.machine(),
-                               "cpus": os.cpu_count(), "scripts": {}}
+    summary: dict[str, Any] = {
+        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "quick": args.quick,
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+        "scripts": {},
+    }
     for path in scripts:
-        name = path.stem[len("bench_"):]
+        name = path.stem[len("bench_") :]
         print(f"-- {path.name}", flush=True)
         summary["scripts"][name] = run_script(path, args.quick, args.timeout)
     out = Path(args.out)

@@ -1,9 +1,9 @@
 """Command line: ``cascadeflow bench`` and ``cascadeflow demo`` (also ``python -m cascadeflow_core``).
 
-    cascadeflow demo [--live] [-n N]
-    cascadeflow bench --data FOLDER [--config cfg.yaml | --drafters a,b --verifier c --validator agreement]
-                      [--json] [--all-models] [--sweep] [--plot out.png]
-                      [--calibrate --target-drop 0.5 --split 0.5 [--save cfg.yaml]]
+cascadeflow demo [--live] [-n N]
+cascadeflow bench --data FOLDER [--config cfg.yaml | --drafters a,b --verifier c --validator agreement]
+                  [--json] [--all-models] [--sweep] [--plot out.png]
+                  [--calibrate --target-drop 0.5 --split 0.5 [--save cfg.yaml]]
 """
 
 from __future__ import annotations
@@ -28,15 +28,22 @@ def _csv(value: str | None) -> list[str]:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="cascadeflow", description="Cost-aware LLM cascades: benchmark and demo.")
+    p = argparse.ArgumentParser(
+        prog="cascadeflow", description="Cost-aware LLM cascades: benchmark and demo."
+    )
     sub = p.add_subparsers(dest="command", required=True)
     b = sub.add_parser("bench", help="run a configuration over recorded outputs and report quality and cost")
-    b.add_argument("--data", required=True, help="replay folder (queries.jsonl, responses.jsonl.gz, models.json)")
+    b.add_argument(
+        "--data", required=True, help="replay folder (queries.jsonl, responses.jsonl.gz, models.json)"
+    )
     b.add_argument("--config", help="YAML configuration (models as replay/<name> or the recorded names)")
     b.add_argument("--drafters", help="comma-separated recorded model names of the first tier")
     b.add_argument("--verifier", help="recorded model name of the last tier")
-    b.add_argument("--validator", choices=_RULES, help="how the drafters are judged (default: agreement "
-                   "for 2+ drafters, else rules)")
+    b.add_argument(
+        "--validator",
+        choices=_RULES,
+        help="how the drafters are judged (default: agreement for 2+ drafters, else rules)",
+    )
     b.add_argument("--threshold", type=float, default=0.9, help="logprob confidence threshold (default 0.9)")
     b.add_argument("--json", action="store_true", help="print the report as JSON")
     b.add_argument("--outcomes", action="store_true", help="with --json: include per-query records")
@@ -44,12 +51,20 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--limit", type=int, help="only the first N queries")
     b.add_argument("--concurrency", type=int, default=64, help="requests in flight (default 64)")
     b.add_argument("--no-progress", action="store_true", help="no progress bar")
-    b.add_argument("--sweep", action="store_true", help="also sweep thresholds / drafters: cost-quality frontier")
+    b.add_argument(
+        "--sweep", action="store_true", help="also sweep thresholds / drafters: cost-quality frontier"
+    )
     b.add_argument("--plot", help="write the cost-quality curve to this .png/.svg (implies --sweep)")
     b.add_argument("--calibrate", action="store_true", help="choose drafters and validator for a target")
-    b.add_argument("--target-drop", type=float, default=0.5, help="allowed quality loss vs the verifier, points")
-    b.add_argument("--split", type=float, default=0.5, help="fraction fitted on (the rest reports); 1 = no split")
-    b.add_argument("--safety", type=float, default=1.0, help="standard errors of margin when fitting (default 1)")
+    b.add_argument(
+        "--target-drop", type=float, default=0.5, help="allowed quality loss vs the verifier, points"
+    )
+    b.add_argument(
+        "--split", type=float, default=0.5, help="fraction fitted on (the rest reports); 1 = no split"
+    )
+    b.add_argument(
+        "--safety", type=float, default=1.0, help="standard errors of margin when fitting (default 1)"
+    )
     b.add_argument("--pool", help="comma-separated models allowed as drafters when calibrating or sweeping")
     b.add_argument("--max-drafters", type=int, default=2, help="largest drafter tier searched (1-3)")
     b.add_argument("--require", help="comma-separated drafters every calibrated configuration must use")
@@ -139,8 +154,10 @@ def _hint(cascade: Any, rs: Any, report: Any) -> str:
     names = [m for m in report.configured if m != report.verifier]
     if not any(rs.answer(m, q).logprob is not None for m in names for q in rs.ids[:20] if rs.has(m, q)):
         return ""
-    return ("\n  hint: the drafters recorded logprobs; for short answers (a letter, a fact) a confident draft is "
-            "the better signal: try --validator agreement_or_logprob, or --calibrate\n")
+    return (
+        "\n  hint: the drafters recorded logprobs; for short answers (a letter, a fact) a confident draft is "
+        "the better signal: try --validator agreement_or_logprob, or --calibrate\n"
+    )
 
 
 def _point(e: Any) -> dict[str, Any]:
@@ -165,20 +182,41 @@ def _calibrate(args: argparse.Namespace, rs: Any, progress: bool | None) -> int:
     verifier = args.verifier or default_config(rs).tiers[-1].specs[0].model.split("/", 1)[1]
     also = [ReplaySet.load(p) for p in args.also]
     split = None if args.split >= 1 else args.split
-    cal = calibrate(rs, verifier, target_drop=args.target_drop, split=split, pool=_csv(args.pool) or None,
-                    max_drafters=args.max_drafters, also=also, safety=args.safety,
-                    require=_csv(args.require), progress=progress)
+    cal = calibrate(
+        rs,
+        verifier,
+        target_drop=args.target_drop,
+        split=split,
+        pool=_csv(args.pool) or None,
+        max_drafters=args.max_drafters,
+        also=also,
+        safety=args.safety,
+        require=_csv(args.require),
+        progress=progress,
+    )
     if args.save:
         import yaml
 
         Path(args.save).write_text(yaml.safe_dump(cal.to_config(), sort_keys=False), encoding="utf-8")
     if args.json:
-        reports = {"fit": cal.fit_report.to_dict(),
-                   "heldout": cal.heldout_report.to_dict() if cal.heldout_report else None,
-                   "also": [r.to_dict() for r in cal.extra_reports]}
-        print(json.dumps({"chosen": cal.candidate.label, "config": cal.to_config(), "target_drop": cal.target_drop,
-                          "target_quality": cal.target_quality, "candidates": len(cal.evaluated), **reports},
-                         indent=2))
+        reports = {
+            "fit": cal.fit_report.to_dict(),
+            "heldout": cal.heldout_report.to_dict() if cal.heldout_report else None,
+            "also": [r.to_dict() for r in cal.extra_reports],
+        }
+        print(
+            json.dumps(
+                {
+                    "chosen": cal.candidate.label,
+                    "config": cal.to_config(),
+                    "target_drop": cal.target_drop,
+                    "target_quality": cal.target_quality,
+                    "candidates": len(cal.evaluated),
+                    **reports,
+                },
+                indent=2,
+            )
+        )
     else:
         print(cal.summary())
         print("\nengine run of the chosen configuration on the held-out split:\n")

@@ -95,11 +95,15 @@ class Budget:
         for name in ("warn_at", "degrade_at", "block_at"):
             object.__setattr__(self, name, _number(f"budget.{name}", getattr(self, name), positive=True))
         if not self.warn_at <= self.degrade_at <= self.block_at:
-            raise ConfigError("budget.warn_at/degrade_at/block_at",
-                              f"must be increasing, got {self.warn_at}, {self.degrade_at}, {self.block_at}",
-                              "e.g. warn_at=0.8, degrade_at=0.9, block_at=1.0")
+            raise ConfigError(
+                "budget.warn_at/degrade_at/block_at",
+                f"must be increasing, got {self.warn_at}, {self.degrade_at}, {self.block_at}",
+                "e.g. warn_at=0.8, degrade_at=0.9, block_at=1.0",
+            )
         if self.scope == "global" and self.match is not None:
-            raise ConfigError("budget.match", "a global budget matches everything", "drop match or pick a scope")
+            raise ConfigError(
+                "budget.match", "a global budget matches everything", "drop match or pick a scope"
+            )
 
     @property
     def name(self) -> str:
@@ -250,8 +254,11 @@ class EnforcementDecision:
             return cls(value)  # type: ignore[arg-type]
         if isinstance(value, tuple) and len(value) == 2:
             return cls(value[0], str(value[1]))
-        raise ConfigError("on_enforce", f"returned {value!r}",
-                          "return EnforcementDecision(...), 'allow'|'warn'|'degrade'|'block', or (decision, message)")
+        raise ConfigError(
+            "on_enforce",
+            f"returned {value!r}",
+            "return EnforcementDecision(...), 'allow'|'warn'|'degrade'|'block', or (decision, message)",
+        )
 
 
 @dataclass(frozen=True)
@@ -286,11 +293,16 @@ class TrackerPolicy:
         _choice("policy.on_store_error", self.on_store_error, ("fail_closed", "fail_open"))
         _number("policy.reservation_ttl_s", self.reservation_ttl_s, positive=True)
         _number("policy.min_estimate", self.min_estimate)
-        if isinstance(self.spill_limit, bool) or not isinstance(self.spill_limit, int) or self.spill_limit <= 0:
+        if (
+            isinstance(self.spill_limit, bool)
+            or not isinstance(self.spill_limit, int)
+            or self.spill_limit <= 0
+        ):
             raise ConfigError("policy.spill_limit", f"must be a positive int, got {self.spill_limit!r}")
 
 
 # --- periods ----------------------------------------------------------------------------------------------
+
 
 def period_key_end(key: str) -> float | None:
     """When the period of a budget counter key (``user:alice|d:2026-11-23``) ends, in epoch seconds.

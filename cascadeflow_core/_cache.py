@@ -30,14 +30,39 @@ from typing import Any
 from ._errors import ConfigError, StorageError
 from ._types import Draft, Request, ToolCall, content_text
 
-__all__ = ["RedisResponseCache", "ResponseCache", "SemanticCache", "cache_key", "draft_from_json", "draft_to_json"]
+__all__ = [
+    "RedisResponseCache",
+    "ResponseCache",
+    "SemanticCache",
+    "cache_key",
+    "draft_from_json",
+    "draft_to_json",
+]
 
 # Provider kwargs that do not change the answer (credentials, transport, bookkeeping).
-_IGNORED_PARAMS = frozenset({
-    "api_key", "api_base", "base_url", "api_version", "organization", "timeout", "request_timeout",
-    "num_retries", "max_retries", "extra_headers", "headers", "metadata", "user", "logprobs", "top_logprobs",
-    "stream", "stream_options", "caching", "no-log",
-})
+_IGNORED_PARAMS = frozenset(
+    {
+        "api_key",
+        "api_base",
+        "base_url",
+        "api_version",
+        "organization",
+        "timeout",
+        "request_timeout",
+        "num_retries",
+        "max_retries",
+        "extra_headers",
+        "headers",
+        "metadata",
+        "user",
+        "logprobs",
+        "top_logprobs",
+        "stream",
+        "stream_options",
+        "caching",
+        "no-log",
+    }
+)
 _WS = re.compile(r"\s+")
 
 
@@ -80,23 +105,37 @@ def cache_key(request: Request, namespace: str = "", *, skip_last_user: bool = F
 
 def draft_to_json(draft: Draft) -> str:
     """The answer's fields as JSON (no raw provider object, no credentials)."""
-    return json.dumps({
-        "model": draft.model, "text": draft.text,
-        "tool_calls": [[tc.id, tc.name, tc.arguments] for tc in draft.tool_calls],
-        "finish_reason": draft.finish_reason, "input_tokens": draft.input_tokens,
-        "output_tokens": draft.output_tokens, "cost": draft.cost, "latency_s": draft.latency_s,
-        "logprob": draft.logprob, "mean_logprob": draft.mean_logprob,
-    }, separators=(",", ":"))
+    return json.dumps(
+        {
+            "model": draft.model,
+            "text": draft.text,
+            "tool_calls": [[tc.id, tc.name, tc.arguments] for tc in draft.tool_calls],
+            "finish_reason": draft.finish_reason,
+            "input_tokens": draft.input_tokens,
+            "output_tokens": draft.output_tokens,
+            "cost": draft.cost,
+            "latency_s": draft.latency_s,
+            "logprob": draft.logprob,
+            "mean_logprob": draft.mean_logprob,
+        },
+        separators=(",", ":"),
+    )
 
 
 def draft_from_json(blob: str | bytes) -> Draft:
     """Rebuild a cached ``Draft`` (marked ``cached=True``; its original cost kept for reference)."""
     d = json.loads(blob)
     return Draft(
-        model=d["model"], text=d["text"], tool_calls=tuple(ToolCall(*tc) for tc in d.get("tool_calls", ())),
-        finish_reason=d.get("finish_reason"), input_tokens=int(d.get("input_tokens", 0)),
-        output_tokens=int(d.get("output_tokens", 0)), cost=float(d.get("cost", 0.0)),
-        latency_s=float(d.get("latency_s", 0.0)), logprob=d.get("logprob"), mean_logprob=d.get("mean_logprob"),
+        model=d["model"],
+        text=d["text"],
+        tool_calls=tuple(ToolCall(*tc) for tc in d.get("tool_calls", ())),
+        finish_reason=d.get("finish_reason"),
+        input_tokens=int(d.get("input_tokens", 0)),
+        output_tokens=int(d.get("output_tokens", 0)),
+        cost=float(d.get("cost", 0.0)),
+        latency_s=float(d.get("latency_s", 0.0)),
+        logprob=d.get("logprob"),
+        mean_logprob=d.get("mean_logprob"),
         cached=True,
     )
 
@@ -105,8 +144,11 @@ def _check_ttl(ttl_s: float | None, name: str) -> float | None:
     if ttl_s is None:
         return None
     if isinstance(ttl_s, bool) or not isinstance(ttl_s, (int, float)) or not ttl_s > 0:
-        raise ConfigError(f"{name}.ttl_s", f"must be a positive number of seconds or None, got {ttl_s!r}",
-                          "e.g. 3600 for one hour, None to keep entries until evicted")
+        raise ConfigError(
+            f"{name}.ttl_s",
+            f"must be a positive number of seconds or None, got {ttl_s!r}",
+            "e.g. 3600 for one hour, None to keep entries until evicted",
+        )
     return float(ttl_s)
 
 
@@ -132,7 +174,9 @@ class ResponseCache:
 
     def __init__(self, max_entries: int = 1024, ttl_s: float | None = 3600.0, namespace: str = "") -> None:
         if isinstance(max_entries, bool) or not isinstance(max_entries, int) or max_entries < 1:
-            raise ConfigError("ResponseCache.max_entries", f"must be an int >= 1, got {max_entries!r}", "e.g. 1024")
+            raise ConfigError(
+                "ResponseCache.max_entries", f"must be an int >= 1, got {max_entries!r}", "e.g. 1024"
+            )
         self.max_entries = max_entries
         self.ttl_s = _check_ttl(ttl_s, "ResponseCache")
         self.namespace = namespace
@@ -166,9 +210,19 @@ class ResponseCache:
             return
         key = cache_key(request, self.namespace)
         expires = 0.0 if self.ttl_s is None else time.monotonic() + self.ttl_s
-        stored = Draft(draft.model, draft.text, draft.tool_calls, draft.finish_reason, draft.input_tokens,
-                       draft.output_tokens, draft.cost, draft.latency_s, draft.logprob, draft.mean_logprob,
-                       cached=True)
+        stored = Draft(
+            draft.model,
+            draft.text,
+            draft.tool_calls,
+            draft.finish_reason,
+            draft.input_tokens,
+            draft.output_tokens,
+            draft.cost,
+            draft.latency_s,
+            draft.logprob,
+            draft.mean_logprob,
+            cached=True,
+        )
         with self._lock:
             self._data[key] = (expires, stored)
             self._data.move_to_end(key)
@@ -194,17 +248,31 @@ class RedisResponseCache:
         >>> cache = RedisResponseCache(url="redis://127.0.0.1:6379/0")  # doctest: +SKIP
     """
 
-    def __init__(self, client: Any = None, *, url: str | None = None, ttl_s: float | None = 3600.0,
-                 prefix: str = "cascadeflow:cache:", namespace: str = "", fail_open: bool = False) -> None:
+    def __init__(
+        self,
+        client: Any = None,
+        *,
+        url: str | None = None,
+        ttl_s: float | None = 3600.0,
+        prefix: str = "cascadeflow:cache:",
+        namespace: str = "",
+        fail_open: bool = False,
+    ) -> None:
         if client is None:
             if not url:
-                raise ConfigError("RedisResponseCache", "needs a redis client or a url",
-                                  'e.g. RedisResponseCache(url="redis://localhost:6379/0")')
+                raise ConfigError(
+                    "RedisResponseCache",
+                    "needs a redis client or a url",
+                    'e.g. RedisResponseCache(url="redis://localhost:6379/0")',
+                )
             try:
                 import redis
             except ImportError as e:
-                raise ConfigError("RedisResponseCache", "the redis package is not installed",
-                                  "pip install 'cascadeflow-core[redis]'") from e
+                raise ConfigError(
+                    "RedisResponseCache",
+                    "the redis package is not installed",
+                    "pip install 'cascadeflow-core[redis]'",
+                ) from e
             client = redis.Redis.from_url(url)
         self.client = client
         self.ttl_s = _check_ttl(ttl_s, "RedisResponseCache")
@@ -267,12 +335,26 @@ class SemanticCache:
         'Paris'
     """
 
-    def __init__(self, embed: Callable[[str], Sequence[float]], threshold: float = 0.95, max_entries: int = 1024,
-                 ttl_s: float | None = 3600.0, namespace: str = "") -> None:
+    def __init__(
+        self,
+        embed: Callable[[str], Sequence[float]],
+        threshold: float = 0.95,
+        max_entries: int = 1024,
+        ttl_s: float | None = 3600.0,
+        namespace: str = "",
+    ) -> None:
         if not callable(embed):
-            raise ConfigError("SemanticCache.embed", f"{embed!r} is not callable", "pass a function text -> vector")
-        if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0.0 <= threshold <= 1.0:
-            raise ConfigError("SemanticCache.threshold", f"must be a number in [0, 1], got {threshold!r}", "e.g. 0.95")
+            raise ConfigError(
+                "SemanticCache.embed", f"{embed!r} is not callable", "pass a function text -> vector"
+            )
+        if (
+            isinstance(threshold, bool)
+            or not isinstance(threshold, (int, float))
+            or not 0.0 <= threshold <= 1.0
+        ):
+            raise ConfigError(
+                "SemanticCache.threshold", f"must be a number in [0, 1], got {threshold!r}", "e.g. 0.95"
+            )
         self.embed = embed
         self.threshold = float(threshold)
         self._store = ResponseCache(max_entries, ttl_s, namespace)
@@ -322,7 +404,9 @@ class SemanticCache:
         vec = self._vector(request)
         ctx = self._context(request)
         with self._lock:
-            entries = [e for e in self._vectors.setdefault(ctx, []) if e[1] != key and e[1] in self._store._data]
+            entries = [
+                e for e in self._vectors.setdefault(ctx, []) if e[1] != key and e[1] in self._store._data
+            ]
             entries.append((vec, key))
             self._vectors[ctx] = entries
 

@@ -56,7 +56,9 @@ class Candidate:
         if self.rule == "verifier":
             return f"{self.verifier} alone"
         t = f" p>={self.threshold:g}" if self.threshold is not None else ""
-        return f"[{' + '.join(self.drafters)}] {self.rule}{t}{' +rules' if self.gate else ''} -> {self.verifier}"
+        return (
+            f"[{' + '.join(self.drafters)}] {self.rule}{t}{' +rules' if self.gate else ''} -> {self.verifier}"
+        )
 
     def validator(self) -> Any:
         """The engine validator of the drafter tier."""
@@ -88,9 +90,13 @@ class Candidate:
             return {"tiers": [verifier]}
         agree: dict[str, Any] = {"type": "agreement"}
         lp: dict[str, Any] = {"type": "logprob", "threshold": self.threshold}
-        core: Any = {"agreement": agree, "logprob": lp, "agreement_or_logprob": {"any": [agree, lp]},
-                     "agreement_and_logprob": {"all": [agree, lp]},
-                     "accept": {"type": "rules", "checks": ["empty", "truncated"]}}[self.rule]
+        core: Any = {
+            "agreement": agree,
+            "logprob": lp,
+            "agreement_or_logprob": {"any": [agree, lp]},
+            "agreement_and_logprob": {"all": [agree, lp]},
+            "accept": {"type": "rules", "checks": ["empty", "truncated"]},
+        }[self.rule]
         validator = {"all": [{"type": "rules"}, core]} if self.gate else core
         if self.rule == "accept":
             validator = {"type": "rules"} if self.gate else core
@@ -231,8 +237,13 @@ def evaluate(mx: RecordedMatrix, c: Candidate, rows: Sequence[int] | None = None
     return Evaluated(c, ok / n, cost, vok / n, vcost, esc / n, wins, losses, len(rows))
 
 
-def candidates(mx: RecordedMatrix, verifier: str, pool: Sequence[str], max_drafters: int = 2,
-               thresholds: Sequence[float] | None = None) -> list[Candidate]:
+def candidates(
+    mx: RecordedMatrix,
+    verifier: str,
+    pool: Sequence[str],
+    max_drafters: int = 2,
+    thresholds: Sequence[float] | None = None,
+) -> list[Candidate]:
     """The search space: drafter subsets of ``pool`` x rules x thresholds x rule gate."""
     out = [Candidate((), verifier, "verifier", gate=False)]
     for k in range(1, max_drafters + 1):
@@ -290,17 +301,24 @@ class Calibration:
 
     def summary(self) -> str:
         c = self.chosen
-        lines = [f"calibrated: {c.candidate.label}",
-                 f"  target: quality >= verifier - {self.target_drop:g} points = {self.target_quality:.3f} "
-                 f"on the fit split, with a margin of {self.safety:g} standard errors; "
-                 f"{len(self.evaluated)} candidates searched"]
-        for label, r in (("fit", self.fit_report), ("held-out", self.heldout_report), *(
-                (f"also {x.set_name}", x) for x in self.extra_reports)):
+        lines = [
+            f"calibrated: {c.candidate.label}",
+            f"  target: quality >= verifier - {self.target_drop:g} points = {self.target_quality:.3f} "
+            f"on the fit split, with a margin of {self.safety:g} standard errors; "
+            f"{len(self.evaluated)} candidates searched",
+        ]
+        for label, r in (
+            ("fit", self.fit_report),
+            ("held-out", self.heldout_report),
+            *((f"also {x.set_name}", x) for x in self.extra_reports),
+        ):
             if r is None:
                 continue
-            lines.append(f"  {label:<10} n={r.n:<5} quality {r.quality:.3f} (verifier {r.verifier_quality:.3f}, "
-                         f"{r.quality_delta_points:+.1f} pts)  cost {100 * r.cost_ratio:.1f}% of the verifier  "
-                         f"oracle {r.oracle.quality:.3f} at {100 * r.oracle.cost / r.verifier_cost:.1f}%")
+            lines.append(
+                f"  {label:<10} n={r.n:<5} quality {r.quality:.3f} (verifier {r.verifier_quality:.3f}, "
+                f"{r.quality_delta_points:+.1f} pts)  cost {100 * r.cost_ratio:.1f}% of the verifier  "
+                f"oracle {r.oracle.quality:.3f} at {100 * r.oracle.cost / r.verifier_cost:.1f}%"
+            )
         return "\n".join(lines)
 
 
@@ -320,10 +338,21 @@ def choose(evaluated: Sequence[Evaluated], target_drop: float, z: float = 1.0) -
     return max(evaluated, key=lambda e: (e.lower_delta(z), -e.cost))
 
 
-def calibrate(replay_set: ReplaySet, verifier: str, *, target_drop: float = 0.5, split: float | None = 0.5,
-              pool: Sequence[str] | None = None, max_drafters: int = 2, thresholds: Sequence[float] | None = None,
-              also: Sequence[ReplaySet] = (), seed: int = 0, safety: float = 1.0,
-              require: Sequence[str] = (), progress: bool | None = None) -> Calibration:
+def calibrate(
+    replay_set: ReplaySet,
+    verifier: str,
+    *,
+    target_drop: float = 0.5,
+    split: float | None = 0.5,
+    pool: Sequence[str] | None = None,
+    max_drafters: int = 2,
+    thresholds: Sequence[float] | None = None,
+    also: Sequence[ReplaySet] = (),
+    seed: int = 0,
+    safety: float = 1.0,
+    require: Sequence[str] = (),
+    progress: bool | None = None,
+) -> Calibration:
     """Choose the drafters and validator that keep quality >= verifier - ``target_drop`` points at least cost.
 
     Args:
@@ -353,8 +382,11 @@ def calibrate(replay_set: ReplaySet, verifier: str, *, target_drop: float = 0.5,
     drafters = _pool(mx, verifier, pool)
     if max_drafters == 3 and len(drafters) > 12:
         max_drafters = 2  # C(n, 3) grows fast; three drafters are searched on small pools only
-    space = [c for c in candidates(mx, verifier, drafters, max_drafters, thresholds)
-             if c.rule == "verifier" or set(require) <= set(c.drafters)]
+    space = [
+        c
+        for c in candidates(mx, verifier, drafters, max_drafters, thresholds)
+        if c.rule == "verifier" or set(require) <= set(c.drafters)
+    ]
     evaluated = [evaluate(mx, c) for c in space]
     vq = evaluated[0].verifier_quality
     target = vq - target_drop / 100.0
@@ -366,5 +398,6 @@ def calibrate(replay_set: ReplaySet, verifier: str, *, target_drop: float = 0.5,
         held_report = run_benchmark(cascade_tiers, held, progress=progress)
         held_est = evaluate(RecordedMatrix(held, [verifier, *best.candidate.drafters]), best.candidate)
     extra = tuple(run_benchmark(best.candidate.tiers(x), x, progress=progress) for x in also)
-    return Calibration(best, target, target_drop, safety, fit_report, held_report, tuple(evaluated), held_est,
-                       extra)
+    return Calibration(
+        best, target, target_drop, safety, fit_report, held_report, tuple(evaluated), held_est, extra
+    )

@@ -55,10 +55,16 @@ class CascadeOptions:
 
     def __post_init__(self) -> None:
         if self.stream_mode not in ("buffered", "optimistic", "strict"):
-            raise ConfigError("stream_mode", f"unknown mode {self.stream_mode!r}",
-                              'use "buffered", "optimistic" or "strict"')
-        if isinstance(self.max_concurrency, bool) or not isinstance(self.max_concurrency, int) \
-                or self.max_concurrency < 1:
+            raise ConfigError(
+                "stream_mode",
+                f"unknown mode {self.stream_mode!r}",
+                'use "buffered", "optimistic" or "strict"',
+            )
+        if (
+            isinstance(self.max_concurrency, bool)
+            or not isinstance(self.max_concurrency, int)
+            or self.max_concurrency < 1
+        ):
             raise ConfigError("max_concurrency", f"must be an int >= 1, got {self.max_concurrency!r}")
 
 
@@ -85,8 +91,11 @@ def _coerce_tiers(tiers: Any) -> tuple[Tier, ...]:
     if isinstance(tiers, (str, ModelSpec, Tier)):
         tiers = [tiers]
     if not isinstance(tiers, Sequence) or not tiers:
-        raise ConfigError("tiers", "a cascade needs at least one tier",
-                          'e.g. Cascade(["openai/gpt-4o-mini", "openai/gpt-4o"])')
+        raise ConfigError(
+            "tiers",
+            "a cascade needs at least one tier",
+            'e.g. Cascade(["openai/gpt-4o-mini", "openai/gpt-4o"])',
+        )
     out = []
     for i, t in enumerate(tiers):
         if isinstance(t, Tier):
@@ -96,14 +105,19 @@ def _coerce_tiers(tiers: Any) -> tuple[Tier, ...]:
         elif isinstance(t, Sequence):
             tier = Tier(list(t))
         else:
-            raise ConfigError(f"tiers[{i}]", f"cannot make a tier from {type(t).__name__}",
-                              "give a Tier, a model string, a ModelSpec or a list of them")
+            raise ConfigError(
+                f"tiers[{i}]",
+                f"cannot make a tier from {type(t).__name__}",
+                "give a Tier, a model string, a ModelSpec or a list of them",
+            )
         if tier.name is None:
             object.__setattr__(tier, "name", f"tier{i + 1}")
         out.append(tier)
     names = [t.name for t in out]
     if len(set(names)) != len(names):
-        raise ConfigError("tiers", f"tier names must be unique, got {names}", "give each Tier a distinct name")
+        raise ConfigError(
+            "tiers", f"tier names must be unique, got {names}", "give each Tier a distinct name"
+        )
     return tuple(out)
 
 
@@ -151,12 +165,20 @@ class Cascade:
         self.options = options or CascadeOptions()
         if not isinstance(self.options, CascadeOptions):
             raise ConfigError("options", f"expected CascadeOptions, got {type(self.options).__name__}")
-        for station, method in (("tracker", "admit"), ("guardrails", "check_input"), ("router", "plan"),
-                                ("cache", "get"), ("backend", "acomplete")):
+        for station, method in (
+            ("tracker", "admit"),
+            ("guardrails", "check_input"),
+            ("router", "plan"),
+            ("cache", "get"),
+            ("backend", "acomplete"),
+        ):
             obj = locals()[station]
             if obj is not None and not hasattr(obj, method):
-                raise ConfigError(station, f"{type(obj).__name__} has no {method}()",
-                                  f"pass an object implementing the {station} protocol")
+                raise ConfigError(
+                    station,
+                    f"{type(obj).__name__} has no {method}()",
+                    f"pass an object implementing the {station} protocol",
+                )
         validate = getattr(tracker, "validate_tiers", None)
         if callable(validate):
             validate(self._tiers)
@@ -164,8 +186,13 @@ class Cascade:
         self.router = router or _default_router()
         self.backend = backend or _DEFAULT_BACKEND
         self._stations = Stations(
-            tiers=self._tiers, router=self.router, tracker=tracker, guardrails=guardrails, cache=cache,
-            retry=self.options.retry, optimistic=self.options.stream_mode == "optimistic",
+            tiers=self._tiers,
+            router=self.router,
+            tracker=tracker,
+            guardrails=guardrails,
+            cache=cache,
+            retry=self.options.retry,
+            optimistic=self.options.stream_mode == "optimistic",
             strict=self.options.stream_mode == "strict",
             estimate=estimate_cost if tracker is not None else None,
             verifier_cost=self.options.verifier_cost or _default_verifier_cost,
@@ -245,8 +272,14 @@ class Cascade:
         """Async ``stream``."""
         return self._adrive(run_cascade(self._stations, self.request(messages, **kwargs), streaming=True))
 
-    def batch(self, inputs: Sequence[Any], *, max_concurrency: int | None = None,
-              return_exceptions: bool = False, **kwargs: Any) -> list[CascadeResult | CascadeError]:
+    def batch(
+        self,
+        inputs: Sequence[Any],
+        *,
+        max_concurrency: int | None = None,
+        return_exceptions: bool = False,
+        **kwargs: Any,
+    ) -> list[CascadeResult | CascadeError]:
         """Answer many requests concurrently (threads), in input order."""
         requests = [self.request(m, **dict(kwargs)) for m in inputs]
         workers = max_concurrency or self.options.max_concurrency
@@ -268,8 +301,14 @@ class Cascade:
         finally:
             bar.close() if bar else None
 
-    async def abatch(self, inputs: Sequence[Any], *, max_concurrency: int | None = None,
-                     return_exceptions: bool = False, **kwargs: Any) -> list[CascadeResult | CascadeError]:
+    async def abatch(
+        self,
+        inputs: Sequence[Any],
+        *,
+        max_concurrency: int | None = None,
+        return_exceptions: bool = False,
+        **kwargs: Any,
+    ) -> list[CascadeResult | CascadeError]:
         """Answer many requests concurrently (asyncio), in input order."""
         requests = [self.request(m, **dict(kwargs)) for m in inputs]
         sem = asyncio.Semaphore(max_concurrency or self.options.max_concurrency)
@@ -392,8 +431,11 @@ class Cascade:
                         elif len(effect.specs) == 1:  # no task for a lone call (gather's task costs ~30 us)
                             send = [await self._acomplete_one(effect.specs[0], effect.request)]
                         else:
-                            send = list(await asyncio.gather(*(self._acomplete_one(s, effect.request)
-                                                               for s in effect.specs)))
+                            send = list(
+                                await asyncio.gather(
+                                    *(self._acomplete_one(s, effect.request) for s in effect.specs)
+                                )
+                            )
                     elif isinstance(effect, Invoke):
                         send = await _invoke_async(effect)
                     elif isinstance(effect, Sleep):
@@ -411,7 +453,9 @@ class Cascade:
         except Exception as e:
             return _as_provider_error(e, spec)
 
-    async def _astream_one(self, spec: ModelSpec, request: Request, box: list[Any]) -> AsyncIterator[StreamEvent]:
+    async def _astream_one(
+        self, spec: ModelSpec, request: Request, box: list[Any]
+    ) -> AsyncIterator[StreamEvent]:
         emitted = False
         filt = self._stream_filter(request)
         try:
@@ -466,11 +510,14 @@ async def _invoke_async(eff: Invoke) -> Any:
 
 def _awaitable(out: Any) -> bool:
     # Most stations return plain values: look for ``__await__`` on the type before inspect's ABC check.
-    return hasattr(type(out), "__await__") or (isinstance(out, types.GeneratorType) and inspect.isawaitable(out))
+    return hasattr(type(out), "__await__") or (
+        isinstance(out, types.GeneratorType) and inspect.isawaitable(out)
+    )
 
 
 def _run_coroutine(awaitable: Any) -> Any:
     """Run an awaitable from sync code, also when called inside a running event loop (Jupyter)."""
+
     async def wrap() -> Any:
         return await awaitable
 

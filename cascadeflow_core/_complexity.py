@@ -28,7 +28,9 @@ _FENCE = re.compile(r"```[\w+#.-]*[ \t]*\n(.*?)(?:```|\Z)", re.DOTALL)
 _REASONING = re.compile(
     r"\b(?:why|explain|justify|derive|analy[sz]e|compare|contrast|evaluate|trade-?offs?|pros and cons|"
     r"step[- ]by[- ]step|reason(?:ing)?|critique|assess|design|architect\w*|optimi[sz]e|debug|diagnose|"
-    r"implications?|what would happen|how would you)\b", re.IGNORECASE)
+    r"implications?|what would happen|how would you)\b",
+    re.IGNORECASE,
+)
 _EXPERT = re.compile(
     r"\b(?:prove|proof|rigorous\w*|formal(?:ly)?|theorem|lemma|derivation|asymptotic\w*|np-hard|"
     r"complexity class|lock-free|linearizab\w+|consensus|byzantine|distributed (?:system|transaction)s?|"
@@ -36,21 +38,29 @@ _EXPERT = re.compile(
     r"stochastic|bayesian|variational|cryptograph\w*|zero-knowledge|compiler (?:pass|backend)|"
     r"kernel (?:module|driver)|research[- ]level|state of the art|novel (?:approach|algorithm)|"
     r"production-grade|at scale|scalab\w+|fault[- ]toleran\w+|differential diagnosis|case law|"
-    r"precedent|multi-jurisdiction\w*|tax implications|derivatives pricing|black-scholes)\b", re.IGNORECASE)
+    r"precedent|multi-jurisdiction\w*|tax implications|derivatives pricing|black-scholes)\b",
+    re.IGNORECASE,
+)
 _CONSTRAINT = re.compile(
     r"\b(?:must(?: not)?|should(?: not)?|without (?:using|changing)|at most|at least|no more than|"
     r"exactly|only use|don't use|do not use|in under|within \d+|constraint\w*|requirement\w*|"
-    r"edge cases?|o\([^)]{1,12}\)|thread-safe|backwards?[- ]compatible|idempotent)\b", re.IGNORECASE)
+    r"edge cases?|o\([^)]{1,12}\)|thread-safe|backwards?[- ]compatible|idempotent)\b",
+    re.IGNORECASE,
+)
 _TRIVIAL = re.compile(
     r"^\s*(?:hi|hello|hey|thanks|thank you|ok(?:ay)?|good (?:morning|night)|bye|yes|no|cool|great)\b|"
     r"^\s*(?:what|who|where|when) (?:is|was|are) (?:the )?(?:capital|author|date|population|meaning)\b|"
-    r"^\s*(?:translate|define|spell)\b", re.IGNORECASE)
+    r"^\s*(?:translate|define|spell)\b",
+    re.IGNORECASE,
+)
 _STEP = re.compile(r"(?m)^\s*(?:\d+[.)]|[-*•]|step \d+)\s+\S")
 _SEQUENCE = re.compile(r"\b(?:first|then|after that|next|finally|and also|additionally)\b", re.IGNORECASE)
 _ANAPHORA = re.compile(r"\b(?:it|this|that|these|those|above|previous|same|again|instead)\b", re.IGNORECASE)
 _CALC = re.compile(r"\d\s*[-+*/^=×÷]\s*\(?\s*\d|\b\d*[a-z]\s*[-+*/^=]\s*\d|\\frac|\\int|\\sum")
 _LENGTH_POINTS = ((6, 0.0), (15, 1.5), (40, 2.5), (100, 3.5), (250, 4.5))
-_CODE_LINE = re.compile(r"[;{}]\s*$|^\s*(?:def|class|if|for|while|return|import|from|function|const|let|var)\b")
+_CODE_LINE = re.compile(
+    r"[;{}]\s*$|^\s*(?:def|class|if|for|while|return|import|from|function|const|let|var)\b"
+)
 
 
 def level_index(level: str, field: str = "complexity") -> int:
@@ -58,7 +68,9 @@ def level_index(level: str, field: str = "complexity") -> int:
     try:
         return LEVELS.index(level)
     except ValueError:
-        raise ConfigError(field, f"unknown complexity level {level!r}", f"use one of {list(LEVELS)}") from None
+        raise ConfigError(
+            field, f"unknown complexity level {level!r}", f"use one of {list(LEVELS)}"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -181,19 +193,44 @@ def _code_points(code: str) -> tuple[float, str]:
             funcs += 1
         elif isinstance(node, ast.ClassDef):
             classes += 1
-        elif isinstance(node, (ast.If, ast.For, ast.While, ast.Try, ast.With, ast.AsyncFor, ast.AsyncWith,
-                               ast.comprehension, ast.Match if hasattr(ast, "Match") else ast.If)):
+        elif isinstance(
+            node,
+            (
+                ast.If,
+                ast.For,
+                ast.While,
+                ast.Try,
+                ast.With,
+                ast.AsyncFor,
+                ast.AsyncWith,
+                ast.comprehension,
+                ast.Match if hasattr(ast, "Match") else ast.If,
+            ),
+        ):
             branches += 1
     depth = _ast_depth(tree)
     points = 1.0 if nodes < 25 else 2.0 if nodes < 100 else 3.0 if nodes < 300 else 4.0
     points += min(2.0, 0.25 * branches) + (1.0 if depth >= 4 else 0.0) + (1.0 if classes else 0.0)
-    return points, f"python AST: {nodes} nodes, {funcs} functions, {classes} classes, {branches} branches, " \
-                    f"depth {depth}"
+    return (
+        points,
+        f"python AST: {nodes} nodes, {funcs} functions, {classes} classes, {branches} branches, "
+        f"depth {depth}",
+    )
 
 
 def _ast_depth(tree: ast.AST) -> int:
-    block = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.If, ast.For, ast.While, ast.Try,
-             ast.With, ast.AsyncFor, ast.AsyncWith)
+    block = (
+        ast.FunctionDef,
+        ast.AsyncFunctionDef,
+        ast.ClassDef,
+        ast.If,
+        ast.For,
+        ast.While,
+        ast.Try,
+        ast.With,
+        ast.AsyncFor,
+        ast.AsyncWith,
+    )
     best = 0
     stack: list[tuple[ast.AST, int]] = [(tree, 0)]
     while stack:

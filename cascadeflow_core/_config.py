@@ -54,12 +54,39 @@ __all__ = [
 ]
 
 _SECTIONS = ("tiers", "router", "cache", "options", "tracker", "guardrails")
-_MODEL_KEYS = ("model", "name", "input_cost_per_token", "output_cost_per_token", "api_base", "api_key_env",
-               "params", "context_window", "quality", "domains")
+_MODEL_KEYS = (
+    "model",
+    "name",
+    "input_cost_per_token",
+    "output_cost_per_token",
+    "api_base",
+    "api_key_env",
+    "params",
+    "context_window",
+    "quality",
+    "domains",
+)
 _TIER_KEYS = ("name", "models", "model", "validator", "fallbacks", "domains")
-_ROUTER_KEYS = ("domains", "skip_drafters_at", "degrade", "degrade_max_quality", "min_domain_confidence",
-                "check_capabilities", "check_context")
-_CACHE_KEYS = ("type", "max_entries", "ttl_s", "url", "prefix", "namespace", "fail_open", "threshold", "model_dir")
+_ROUTER_KEYS = (
+    "domains",
+    "skip_drafters_at",
+    "degrade",
+    "degrade_max_quality",
+    "min_domain_confidence",
+    "check_capabilities",
+    "check_context",
+)
+_CACHE_KEYS = (
+    "type",
+    "max_entries",
+    "ttl_s",
+    "url",
+    "prefix",
+    "namespace",
+    "fail_open",
+    "threshold",
+    "model_dir",
+)
 _OPTION_KEYS = ("stream_mode", "max_concurrency", "progress", "retry")
 _RETRY_KEYS = ("max_retries", "backoff", "max_backoff", "max_retry_after")
 _VALIDATOR_TYPES = ("rules", "agreement", "logprob", "schema", "callable")
@@ -92,11 +119,15 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> _Lines:
         line = key_node.start_mark.line + 1
         if isinstance(key, (list, dict)):
             kind = "list" if isinstance(key, list) else "mapping"
-            raise ConfigError(f"line {line}", f"a mapping key must be a plain name, got a {kind}",
-                              "write the key as text, e.g. 'name: value' (not '? [a]: value')")
+            raise ConfigError(
+                f"line {line}",
+                f"a mapping key must be a plain name, got a {kind}",
+                "write the key as text, e.g. 'name: value' (not '? [a]: value')",
+            )
         if key in out:
-            raise ConfigError(str(key), f"duplicate key (line {line}; first at line {out.lines[key]})",
-                              "keep one of them")
+            raise ConfigError(
+                str(key), f"duplicate key (line {line}; first at line {out.lines[key]})", "keep one of them"
+            )
         out[key] = loader.construct_object(value_node, deep=True)
         out.lines[key] = line
     return out
@@ -111,8 +142,11 @@ def _yaml_load(text: str, source: str) -> Any:
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown position"
-        raise ConfigError(source, f"YAML syntax error at {where}: {e.problem or e.context}",
-                          "fix the YAML at that line (indentation, a missing ':' or an unclosed quote)") from e
+        raise ConfigError(
+            source,
+            f"YAML syntax error at {where}: {e.problem or e.context}",
+            "fix the YAML at that line (indentation, a missing ':' or an unclosed quote)",
+        ) from e
     except yaml.YAMLError as e:
         raise ConfigError(source, f"invalid YAML: {e}", "check the file is valid YAML") from e
 
@@ -124,18 +158,24 @@ def _at(m: Any, key: Any) -> str:
 
 def _check_keys(m: Any, allowed: Sequence[str], path: str) -> Mapping[str, Any]:
     if not isinstance(m, Mapping):
-        raise ConfigError(path, f"must be a mapping, got {type(m).__name__} {m!r}",
-                          f"use keys among {list(allowed)}")
+        raise ConfigError(
+            path, f"must be a mapping, got {type(m).__name__} {m!r}", f"use keys among {list(allowed)}"
+        )
     for key in m:
         if key not in allowed:
             close = difflib.get_close_matches(str(key), allowed, n=1)
             hint = f"did you mean {close[0]!r}? " if close else ""
-            raise ConfigError(f"{path}.{key}" if path else str(key), f"unknown key{_at(m, key)}",
-                              f"{hint}valid keys: {', '.join(allowed)}")
+            raise ConfigError(
+                f"{path}.{key}" if path else str(key),
+                f"unknown key{_at(m, key)}",
+                f"{hint}valid keys: {', '.join(allowed)}",
+            )
     return m
 
 
-def _typed(m: Mapping[str, Any], key: str, types: type | tuple[type, ...], path: str, default: Any = None) -> Any:
+def _typed(
+    m: Mapping[str, Any], key: str, types: type | tuple[type, ...], path: str, default: Any = None
+) -> Any:
     if key not in m or m[key] is None:
         return default
     value = m[key]
@@ -150,8 +190,11 @@ def _typed(m: Mapping[str, Any], key: str, types: type | tuple[type, ...], path:
 def _unit(m: Mapping[str, Any], key: str, path: str, default: float) -> float:
     value = _typed(m, key, (int, float), path, default)
     if not 0.0 <= float(value) <= 1.0:
-        raise ConfigError(f"{path}.{key}", f"must be in [0, 1], got {value!r}{_at(m, key)}",
-                          "give a probability-like threshold, e.g. 0.8")
+        raise ConfigError(
+            f"{path}.{key}",
+            f"must be in [0, 1], got {value!r}{_at(m, key)}",
+            "give a probability-like threshold, e.g. 0.8",
+        )
     return float(value)
 
 
@@ -176,11 +219,24 @@ class ModelConfig:
         if self.api_key_env:
             key = os.environ.get(self.api_key_env)
             if key is None:
-                raise ConfigError(f"{path}.api_key_env", f"environment variable {self.api_key_env} is not set",
-                                  f"export {self.api_key_env}=... or remove api_key_env")
+                raise ConfigError(
+                    f"{path}.api_key_env",
+                    f"environment variable {self.api_key_env} is not set",
+                    f"export {self.api_key_env}=... or remove api_key_env",
+                )
         try:
-            return ModelSpec(self.model, self.input_cost_per_token, self.output_cost_per_token, self.api_base, key,
-                             dict(self.params), self.context_window, self.quality, self.domains, self.name)
+            return ModelSpec(
+                self.model,
+                self.input_cost_per_token,
+                self.output_cost_per_token,
+                self.api_base,
+                key,
+                dict(self.params),
+                self.context_window,
+                self.quality,
+                self.domains,
+                self.name,
+            )
         except ConfigError as e:
             raise ConfigError(f"{path}.{e.field}", e.problem, e.fix) from e
 
@@ -236,11 +292,21 @@ class CacheConfig:
         if self.type == "semantic":
             from ._domain import load_local_embedder
 
-            return SemanticCache(load_local_embedder(self.model_dir), self.threshold, self.max_entries, self.ttl_s,
-                                 self.namespace)
+            return SemanticCache(
+                load_local_embedder(self.model_dir),
+                self.threshold,
+                self.max_entries,
+                self.ttl_s,
+                self.namespace,
+            )
         if self.type == "redis":
-            return RedisResponseCache(url=self.url, ttl_s=self.ttl_s, prefix=self.prefix, namespace=self.namespace,
-                                      fail_open=self.fail_open)
+            return RedisResponseCache(
+                url=self.url,
+                ttl_s=self.ttl_s,
+                prefix=self.prefix,
+                namespace=self.namespace,
+                fail_open=self.fail_open,
+            )
         return ResponseCache(self.max_entries, self.ttl_s, self.namespace)
 
 
@@ -276,8 +342,9 @@ class CascadeConfig:
         if router:
             out["router"] = router
         if self.cache is not None:
-            out["cache"] = {k: v for k, v in _asdict(self.cache).items() if v != getattr(CacheConfig(), k)} \
-                or {"type": "memory"}
+            out["cache"] = {
+                k: v for k, v in _asdict(self.cache).items() if v != getattr(CacheConfig(), k)
+            } or {"type": "memory"}
         for name in ("options", "tracker", "guardrails"):
             value = getattr(self, name)
             if value:
@@ -328,8 +395,11 @@ def parse_config(data: Any, source: str = "config") -> CascadeConfig:
         raise ConfigError(source, "the configuration is empty", "give at least `tiers:` with one model")
     m = _check_keys(data, _SECTIONS, "")
     if "tiers" not in m:
-        raise ConfigError("tiers", "missing", 'list the tiers cheapest first, e.g. tiers: ["openai/gpt-4o-mini", '
-                                              '"openai/gpt-4o"]')
+        raise ConfigError(
+            "tiers",
+            "missing",
+            'list the tiers cheapest first, e.g. tiers: ["openai/gpt-4o-mini", "openai/gpt-4o"]',
+        )
     tiers = _parse_tiers(m["tiers"], m)
     router = _parse_router(m.get("router") or {})
     cache = _parse_cache(m["cache"]) if m.get("cache") not in (None, False) else None
@@ -350,13 +420,18 @@ def parse_config(data: Any, source: str = "config") -> CascadeConfig:
 
 def _parse_tiers(raw: Any, parent: Any) -> tuple[TierConfig, ...]:
     if isinstance(raw, (str, Mapping)) or not isinstance(raw, Sequence) or not raw:
-        raise ConfigError("tiers", f"must be a non-empty list of tiers, got {raw!r}{_at(parent, 'tiers')}",
-                          'e.g. tiers: ["openai/gpt-4o-mini", "openai/gpt-4o"]')
+        raise ConfigError(
+            "tiers",
+            f"must be a non-empty list of tiers, got {raw!r}{_at(parent, 'tiers')}",
+            'e.g. tiers: ["openai/gpt-4o-mini", "openai/gpt-4o"]',
+        )
     tiers = [_parse_tier(t, i) for i, t in enumerate(raw)]
     names = [t.name for t in tiers]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
-        raise ConfigError("tiers", f"tier names must be unique, {dupes} repeat", "give each tier its own name")
+        raise ConfigError(
+            "tiers", f"tier names must be unique, {dupes} repeat", "give each tier its own name"
+        )
     return tuple(tiers)
 
 
@@ -364,7 +439,9 @@ def _parse_tier(raw: Any, i: int) -> TierConfig:
     path = f"tiers[{i}]"
     if isinstance(raw, (str, list, tuple)):
         models = [raw] if isinstance(raw, str) else list(raw)
-        return TierConfig(f"tier{i + 1}", tuple(_parse_model(x, f"{path}.models[{j}]") for j, x in enumerate(models)))
+        return TierConfig(
+            f"tier{i + 1}", tuple(_parse_model(x, f"{path}.models[{j}]") for j, x in enumerate(models))
+        )
     m = _check_keys(raw, _TIER_KEYS, path)
     if "model" in m and "models" in m:
         raise ConfigError(path, "give either `model` or `models`, not both", "use models: [...] for several")
@@ -372,8 +449,9 @@ def _parse_tier(raw: Any, i: int) -> TierConfig:
     if isinstance(models, (str, Mapping)):
         models = [models]
     if not models:
-        raise ConfigError(f"{path}.models", "a tier needs at least one model",
-                          'e.g. models: ["openai/gpt-4o-mini"]')
+        raise ConfigError(
+            f"{path}.models", "a tier needs at least one model", 'e.g. models: ["openai/gpt-4o-mini"]'
+        )
     if not isinstance(models, Sequence):
         raise ConfigError(f"{path}.models", f"must be a list of models, got {models!r}")
     name = _typed(m, "name", str, path, f"tier{i + 1}")
@@ -396,8 +474,9 @@ def _parse_domains(m: Mapping[str, Any], path: str) -> tuple[str, ...]:
     domains = (domains,) if isinstance(domains, str) else tuple(domains)
     for d in domains:
         if d not in DOMAINS:
-            raise ConfigError(f"{path}.domains", f"unknown domain {d!r}{_at(m, 'domains')}",
-                              f"use one of {list(DOMAINS)}")
+            raise ConfigError(
+                f"{path}.domains", f"unknown domain {d!r}{_at(m, 'domains')}", f"use one of {list(DOMAINS)}"
+            )
     return domains
 
 
@@ -410,17 +489,26 @@ def _parse_model(raw: Any, path: str) -> ModelConfig:
             raise ConfigError(f"{path}.model", "missing", 'e.g. model: "openai/gpt-4o-mini"')
         params = _typed(m, "params", Mapping, path, {})
         cfg = ModelConfig(
-            model=_typed(m, "model", str, path), name=_typed(m, "name", str, path),
+            model=_typed(m, "model", str, path),
+            name=_typed(m, "name", str, path),
             input_cost_per_token=_typed(m, "input_cost_per_token", (int, float), path),
             output_cost_per_token=_typed(m, "output_cost_per_token", (int, float), path),
-            api_base=_typed(m, "api_base", str, path), api_key_env=_typed(m, "api_key_env", str, path),
-            params=dict(params), context_window=_typed(m, "context_window", int, path),
-            quality=_typed(m, "quality", int, path, 0), domains=_parse_domains(m, path),
+            api_base=_typed(m, "api_base", str, path),
+            api_key_env=_typed(m, "api_key_env", str, path),
+            params=dict(params),
+            context_window=_typed(m, "context_window", int, path),
+            quality=_typed(m, "quality", int, path, 0),
+            domains=_parse_domains(m, path),
         )
     # ModelSpec checks the model string and prices; re-raise with this path.
     try:
-        ModelSpec(cfg.model, cfg.input_cost_per_token, cfg.output_cost_per_token, params=cfg.params,
-                  context_window=cfg.context_window)
+        ModelSpec(
+            cfg.model,
+            cfg.input_cost_per_token,
+            cfg.output_cost_per_token,
+            params=cfg.params,
+            context_window=cfg.context_window,
+        )
     except ConfigError as e:
         raise ConfigError(f"{path}.{e.field}", e.problem, e.fix) from e
     return cfg
@@ -431,29 +519,41 @@ def _check_validator(raw: Any, path: str) -> None:
     if isinstance(raw, str):
         raw = {"type": raw}
     if not isinstance(raw, Mapping):
-        raise ConfigError(path, f"must be a validator name or mapping, got {raw!r}",
-                          f"e.g. {{type: agreement, min_agree: 2}}; types: {list(_VALIDATOR_TYPES)}")
+        raise ConfigError(
+            path,
+            f"must be a validator name or mapping, got {raw!r}",
+            f"e.g. {{type: agreement, min_agree: 2}}; types: {list(_VALIDATOR_TYPES)}",
+        )
     if len(raw) == 1 and next(iter(raw)) in ("any", "all"):
         kind = next(iter(raw))
         items = raw[kind]
         if not isinstance(items, Sequence) or isinstance(items, str) or not items:
-            raise ConfigError(f"{path}.{kind}", f"must be a non-empty list of validators{_at(raw, kind)}",
-                              "e.g. any: [{type: agreement}, {type: logprob, threshold: 0.9}]")
+            raise ConfigError(
+                f"{path}.{kind}",
+                f"must be a non-empty list of validators{_at(raw, kind)}",
+                "e.g. any: [{type: agreement}, {type: logprob, threshold: 0.9}]",
+            )
         for j, item in enumerate(items):
             _check_validator(item, f"{path}.{kind}[{j}]")
         return
     kind = raw.get("type")
     if kind not in _VALIDATOR_TYPES:
-        raise ConfigError(f"{path}.type", f"unknown validator type {kind!r}{_at(raw, 'type')}",
-                          f"use one of {list(_VALIDATOR_TYPES)}, or any: [...] / all: [...]")
+        raise ConfigError(
+            f"{path}.type",
+            f"unknown validator type {kind!r}{_at(raw, 'type')}",
+            f"use one of {list(_VALIDATOR_TYPES)}, or any: [...] / all: [...]",
+        )
     _check_keys(raw, _VALIDATOR_KEYS[kind], path)
     if kind == "logprob":
         _unit(raw, "threshold", path, 0.9)
     if kind == "agreement":
         n = _typed(raw, "min_agree", int, path, 2)
         if n < 2:
-            raise ConfigError(f"{path}.min_agree", f"must be >= 2, got {n}{_at(raw, 'min_agree')}",
-                              "agreement needs at least two drafters")
+            raise ConfigError(
+                f"{path}.min_agree",
+                f"must be >= 2, got {n}{_at(raw, 'min_agree')}",
+                "agreement needs at least two drafters",
+            )
     if kind == "callable" and not isinstance(raw.get("function"), str):
         raise ConfigError(f"{path}.function", "missing", 'name the function as "package.module:function"')
 
@@ -496,7 +596,9 @@ def _import_object(spec: str, path: str) -> Any:
         for part in attr.split("."):
             obj = getattr(obj, part)
     except (ImportError, AttributeError) as e:
-        raise ConfigError(path, f"cannot import {spec!r}: {e}", "check the module path and function name") from e
+        raise ConfigError(
+            path, f"cannot import {spec!r}: {e}", "check the module path and function name"
+        ) from e
     return obj
 
 
@@ -505,12 +607,18 @@ def _parse_router(raw: Any) -> RouterConfig:
     routes = _typed(m, "domains", Mapping, "router", {})
     for domain in routes:
         if domain not in DOMAINS and domain != "default":
-            raise ConfigError(f"router.domains.{domain}", f"unknown domain {domain!r}{_at(routes, domain)}",
-                              f"use one of {list(DOMAINS)}, or default")
+            raise ConfigError(
+                f"router.domains.{domain}",
+                f"unknown domain {domain!r}{_at(routes, domain)}",
+                f"use one of {list(DOMAINS)}, or default",
+            )
     level = _typed(m, "skip_drafters_at", str, "router")
     if level is not None and level not in LEVELS:
-        raise ConfigError("router.skip_drafters_at", f"unknown complexity level {level!r}{_at(m, 'skip_drafters_at')}",
-                          f"use one of {list(LEVELS)}")
+        raise ConfigError(
+            "router.skip_drafters_at",
+            f"unknown complexity level {level!r}{_at(m, 'skip_drafters_at')}",
+            f"use one of {list(LEVELS)}",
+        )
     return RouterConfig(
         domain_routes={d: tuple([n] if isinstance(n, str) else n or ()) for d, n in routes.items()},
         skip_drafters_at=level,
@@ -528,15 +636,25 @@ def _parse_cache(raw: Any) -> CacheConfig:
     m = _check_keys(raw, _CACHE_KEYS, "cache")
     kind = _typed(m, "type", str, "cache", "memory")
     if kind not in ("memory", "redis", "semantic"):
-        raise ConfigError("cache.type", f"unknown cache type {kind!r}{_at(m, 'type')}",
-                          'use "memory", "redis" or "semantic"')
+        raise ConfigError(
+            "cache.type",
+            f"unknown cache type {kind!r}{_at(m, 'type')}",
+            'use "memory", "redis" or "semantic"',
+        )
     if kind == "redis" and not m.get("url"):
         raise ConfigError("cache.url", "a redis cache needs a url", 'e.g. url: "redis://localhost:6379/0"')
     ttl = _typed(m, "ttl_s", (int, float), "cache", 3600.0) if m.get("ttl_s", 0) is not None else None
-    cfg = CacheConfig(kind, _typed(m, "max_entries", int, "cache", 1024), ttl, _typed(m, "url", str, "cache"),
-                      _typed(m, "prefix", str, "cache", "cascadeflow:cache:"), _typed(m, "namespace", str, "cache", ""),
-                      _typed(m, "fail_open", bool, "cache", False), _unit(m, "threshold", "cache", 0.95),
-                      _typed(m, "model_dir", str, "cache"))
+    cfg = CacheConfig(
+        kind,
+        _typed(m, "max_entries", int, "cache", 1024),
+        ttl,
+        _typed(m, "url", str, "cache"),
+        _typed(m, "prefix", str, "cache", "cascadeflow:cache:"),
+        _typed(m, "namespace", str, "cache", ""),
+        _typed(m, "fail_open", bool, "cache", False),
+        _unit(m, "threshold", "cache", 0.95),
+        _typed(m, "model_dir", str, "cache"),
+    )
     if kind == "memory":
         cfg.build()  # checks max_entries and ttl_s
     return cfg
@@ -549,8 +667,11 @@ def _check_routes(cfg: CascadeConfig) -> None:
             if name not in valid:
                 close = difflib.get_close_matches(name, sorted(valid), n=1)
                 hint = f"did you mean {close[0]!r}? " if close else ""
-                raise ConfigError(f"router.domains.{domain}", f"names tier {name!r}, which does not exist",
-                                  f"{hint}tier names: {[t.name for t in cfg.tiers]}")
+                raise ConfigError(
+                    f"router.domains.{domain}",
+                    f"names tier {name!r}, which does not exist",
+                    f"{hint}tier names: {[t.name for t in cfg.tiers]}",
+                )
 
 
 def _build_options(options: Mapping[str, Any]) -> Any:
@@ -584,8 +705,11 @@ def _hook(section: str, module: str, data: Mapping[str, Any]) -> Any:
     except ConfigError as e:
         field_name = e.field if e.field.startswith(f"{section}.") else f"{section}.{e.field}"
         raise ConfigError(field_name, e.problem, e.fix) from e
-    raise ConfigError(section, "this section is not supported by this version yet",
-                      f"remove `{section}:` from the file and pass {section}=... to Cascade.from_config")
+    raise ConfigError(
+        section,
+        "this section is not supported by this version yet",
+        f"remove `{section}:` from the file and pass {section}=... to Cascade.from_config",
+    )
 
 
 _TRACKER_KEYS = ("store", "budgets", "rate_limits", "policy")
@@ -600,9 +724,13 @@ def _build_tracker(data: Mapping[str, Any]) -> Any:
     from ._tracker import CostTracker
 
     m = _check_keys(data, _TRACKER_KEYS, "tracker")
-    budgets = [_dataclass_from(Budget, b, f"tracker.budgets[{i}]") for i, b in enumerate(m.get("budgets") or [])]
-    limits = [_dataclass_from(RateLimit, r, f"tracker.rate_limits[{i}]")
-              for i, r in enumerate(m.get("rate_limits") or [])]
+    budgets = [
+        _dataclass_from(Budget, b, f"tracker.budgets[{i}]") for i, b in enumerate(m.get("budgets") or [])
+    ]
+    limits = [
+        _dataclass_from(RateLimit, r, f"tracker.rate_limits[{i}]")
+        for i, r in enumerate(m.get("rate_limits") or [])
+    ]
     policy = _dataclass_from(TrackerPolicy, m["policy"], "tracker.policy") if m.get("policy") else None
     return CostTracker(_build_store(m.get("store") or "memory"), budgets, limits, policy)
 
@@ -622,18 +750,24 @@ def _build_store(spec: Any) -> Any:
     from ._stores import MemoryStore, SQLiteStore
 
     if not isinstance(spec, str):
-        raise ConfigError("tracker.store", f"must be a string, got {spec!r}",
-                          'use "memory", "sqlite:///path/ledger.db" or "redis://host:6379/0"')
+        raise ConfigError(
+            "tracker.store",
+            f"must be a string, got {spec!r}",
+            'use "memory", "sqlite:///path/ledger.db" or "redis://host:6379/0"',
+        )
     if spec == "memory":
         return MemoryStore()
     if spec.startswith("sqlite:///"):
-        return SQLiteStore(spec[len("sqlite:///"):])
+        return SQLiteStore(spec[len("sqlite:///") :])
     if spec.startswith(("redis://", "rediss://", "unix://")):
         from ._store_redis import RedisStore
 
         return RedisStore(spec)
-    raise ConfigError("tracker.store", f"unknown store {spec!r}",
-                      'use "memory", "sqlite:///path/ledger.db" or "redis://host:6379/0"')
+    raise ConfigError(
+        "tracker.store",
+        f"unknown store {spec!r}",
+        'use "memory", "sqlite:///path/ledger.db" or "redis://host:6379/0"',
+    )
 
 
 # --- entry points ------------------------------------------------------------------------------
@@ -643,18 +777,24 @@ def load_config(source: str | os.PathLike[str] | Mapping[str, Any]) -> CascadeCo
         return parse_config(source)
     path = Path(source)
     if not path.is_file():
-        raise ConfigError(str(source), "no such configuration file", "check the path (relative to the working "
-                                                                     f"directory {os.getcwd()})")
+        raise ConfigError(
+            str(source),
+            "no such configuration file",
+            f"check the path (relative to the working directory {os.getcwd()})",
+        )
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as e:
-        raise ConfigError(str(source), f"is not UTF-8 text ({e.reason} at byte {e.start})",
-                          "save the YAML file as UTF-8") from e
+        raise ConfigError(
+            str(source), f"is not UTF-8 text ({e.reason} at byte {e.start})", "save the YAML file as UTF-8"
+        ) from e
     data = _yaml_load(text, str(path))
     return parse_config(data, str(path))
 
 
-def _apply_overrides(data: Mapping[str, Any], overrides: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+def _apply_overrides(
+    data: Mapping[str, Any], overrides: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """Split overrides into config sections (mappings / tier lists) and ``Cascade`` keyword objects."""
     merged = copy.deepcopy(dict(data))
     ctor = {}
@@ -734,8 +874,11 @@ def config_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     elif env.get("CASCADEFLOW_TIERS"):
         data = {}
     else:
-        raise ConfigError("environment", "no CASCADEFLOW_CONFIG, CASCADEFLOW_PRESET or CASCADEFLOW_TIERS set",
-                          'e.g. export CASCADEFLOW_TIERS="openai/gpt-4o-mini,openai/gpt-4o"')
+        raise ConfigError(
+            "environment",
+            "no CASCADEFLOW_CONFIG, CASCADEFLOW_PRESET or CASCADEFLOW_TIERS set",
+            'e.g. export CASCADEFLOW_TIERS="openai/gpt-4o-mini,openai/gpt-4o"',
+        )
     if env.get("CASCADEFLOW_TIERS"):
         data["tiers"] = _env_tiers(env["CASCADEFLOW_TIERS"])
     router = dict(data.get("router") or {})
@@ -761,8 +904,11 @@ def _env_tiers(value: str) -> list[Any]:
     for i, part in enumerate(value.split(",")):
         models = [m.strip() for m in part.split("+") if m.strip()]
         if not models:
-            raise ConfigError("CASCADEFLOW_TIERS", f"tier {i + 1} is empty in {value!r}",
-                              'e.g. "openai/gpt-4o-mini+deepseek/deepseek-chat,openai/gpt-4o"')
+            raise ConfigError(
+                "CASCADEFLOW_TIERS",
+                f"tier {i + 1} is empty in {value!r}",
+                'e.g. "openai/gpt-4o-mini+deepseek/deepseek-chat,openai/gpt-4o"',
+            )
         tiers.append(models[0] if len(models) == 1 else models)
     return tiers
 

@@ -32,9 +32,13 @@ def demo_cascade(rs: ReplaySet | None = None) -> Cascade:
     validator = AllOf(RuleValidator(("empty", "truncated")), AgreementValidator())
     if rs is None:
         return Cascade([Tier(list(LIVE[0]), validator, name="drafters"), Tier([LIVE[1]], name="verifier")])
-    return Cascade([Tier([rs.spec(m) for m in DRAFTERS], validator, name="drafters"),
-                    Tier([rs.spec(VERIFIER)], name="verifier")],
-                   options=CascadeOptions(verifier_cost=rs.verifier_cost))
+    return Cascade(
+        [
+            Tier([rs.spec(m) for m in DRAFTERS], validator, name="drafters"),
+            Tier([rs.spec(VERIFIER)], name="verifier"),
+        ],
+        options=CascadeOptions(verifier_cost=rs.verifier_cost),
+    )
 
 
 def _question(messages: Any) -> str:
@@ -64,11 +68,12 @@ def run_demo(live: bool = False, n: int | None = None, data: str | None = None) 
     rs = ReplaySet.load(data or ReplaySet.sample_path())
     queries = rs.queries[:n] if n else rs.queries
     if live and not os.environ.get("OPENAI_API_KEY"):
-        raise AuthenticationError("--live needs OPENAI_API_KEY in the environment (or run offline without --live)")
+        raise AuthenticationError(
+            "--live needs OPENAI_API_KEY in the environment (or run offline without --live)"
+        )
     cascade = demo_cascade(None if live else rs)
     mode = "live (OpenAI)" if live else "offline: replayed real outputs, no API key"
-    print(f"CascadeFlow demo, {mode}\ncascade: {cascade!r}; {len(queries)} GSM8K questions "
-          f"from {rs.name}\n")
+    print(f"CascadeFlow demo, {mode}\ncascade: {cascade!r}; {len(queries)} GSM8K questions from {rs.name}\n")
     print(f"{'#':>3}  {'question':<46}  {'answered by':<22} {'answer':>8} {'ok':>3} {'cost $':>9}  why")
     ok = cost = vcost = 0.0
     answered: dict[str, int] = {}
@@ -85,14 +90,17 @@ def run_demo(live: bool = False, n: int | None = None, data: str | None = None) 
             vcost += result.verifier_cost or 0.0
             answered[result.tier] = answered.get(result.tier, 0) + 1
             by = f"{result.tier} {_short(result.model)}"
-            print(f"{i:>3}  {_question(q.messages):<46}  {by:<22} {answer[:8]:>8} {'yes' if right else 'NO':>3} "
-                  f"{result.cost:9.6f}  {_why(result)}")
+            print(
+                f"{i:>3}  {_question(q.messages):<46}  {by:<22} {answer[:8]:>8} {'yes' if right else 'NO':>3} "
+                f"{result.cost:9.6f}  {_why(result)}"
+            )
     _summary(rs, queries, live, ok, cost, vcost, answered)
     return 0
 
 
-def _summary(rs: ReplaySet, queries: Any, live: bool, ok: float, cost: float, vcost: float,
-             answered: dict[str, int]) -> None:
+def _summary(
+    rs: ReplaySet, queries: Any, live: bool, ok: float, cost: float, vcost: float, answered: dict[str, int]
+) -> None:
     n = len(queries)
     tiers = ", ".join(f"{k} {v}/{n}" for k, v in answered.items())
     print(f"\nanswered by: {tiers}")
@@ -101,8 +109,9 @@ def _summary(rs: ReplaySet, queries: Any, live: bool, ok: float, cost: float, vc
         alone = sum(rs.answer(VERIFIER, q.id).correct for q in queries) / n
         print(f"gpt-4o alone: {alone:.3f} (recorded)")
     if vcost > 0:
-        print(f"cost: ${cost:.6f} vs ${vcost:.6f} for gpt-4o alone: {100 * cost / vcost:.1f}% "
-              f"(savings {100 * (1 - cost / vcost):.1f}%)")
+        print(
+            f"cost: ${cost:.6f} vs ${vcost:.6f} for gpt-4o alone: {100 * cost / vcost:.1f}% "
+            f"(savings {100 * (1 - cost / vcost):.1f}%)"
+        )
     else:
         print(f"cost: ${cost:.6f}")
-

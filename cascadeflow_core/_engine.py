@@ -34,6 +34,7 @@ __all__ = ["Call", "Emit", "Invoke", "RetryPolicy", "Sleep", "Stations", "plain_
 
 # --- effects -------------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Call:
     """Call these models with this request, concurrently; send back a list of ``Draft | ProviderError``.
@@ -71,6 +72,7 @@ Effect = Call | Invoke | Sleep | Emit
 
 # --- configuration -------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class RetryPolicy:
     """Bounded retries of one model call before falling through to a fallback or the next tier.
@@ -90,7 +92,11 @@ class RetryPolicy:
     max_retry_after: float = 10.0
 
     def __post_init__(self) -> None:
-        if isinstance(self.max_retries, bool) or not isinstance(self.max_retries, int) or self.max_retries < 0:
+        if (
+            isinstance(self.max_retries, bool)
+            or not isinstance(self.max_retries, int)
+            or self.max_retries < 0
+        ):
             raise ConfigError("RetryPolicy.max_retries", f"must be an int >= 0, got {self.max_retries!r}")
         for name in ("backoff", "max_backoff", "max_retry_after"):
             v = getattr(self, name)
@@ -147,7 +153,10 @@ _RNG = random.Random()  # jitter only; seeding one per request would cost ~0.2 m
 
 # --- the logic -----------------------------------------------------------------------------------------
 
-def run_cascade(st: Stations, request: Request, streaming: bool = False) -> Generator[Effect, Any, CascadeResult]:
+
+def run_cascade(
+    st: Stations, request: Request, streaming: bool = False
+) -> Generator[Effect, Any, CascadeResult]:
     """The whole request, as a generator of effects returning the ``CascadeResult``."""
     return _Run(st, request, streaming).execute()
 
@@ -176,13 +185,18 @@ class _Run:
                 req, records = yield Invoke(st.guardrails.check_input, (req,))
             except GuardrailError as e:
                 if st.tracker is not None:  # a blocked request is booked too (decision types, no values)
-                    yield Invoke(st.tracker.settle, (None, req, (), None, self.request_id,
-                                                     tuple(e.decision or ())), True)
+                    yield Invoke(
+                        st.tracker.settle,
+                        (None, req, (), None, self.request_id, tuple(e.decision or ())),
+                        True,
+                    )
                 raise
             self.guard_records.extend(records)
         self.plan = st.router.plan(req, st.tiers, None)
         if st.tracker is not None:
-            estimate = sum(st.estimate(s, req) for t in self.plan.tiers for s in t.specs) if st.estimate else 0.0
+            estimate = (
+                sum(st.estimate(s, req) for t in self.plan.tiers for s in t.specs) if st.estimate else 0.0
+            )
             self.admission = yield Invoke(st.tracker.admit, (req, self.plan, estimate), True)
             if self.admission is not None and self.admission.decision == "degrade":
                 self.plan = st.router.plan(req, st.tiers, self.admission)
@@ -191,20 +205,35 @@ class _Run:
         except GeneratorExit:
             # The consumer abandoned a stream: effects can no longer run, so settle directly.
             if st.tracker is not None:
-                st.tracker.settle(self.admission, req, tuple(self.attempts), None,  # type: ignore[arg-type]
-                                  self.request_id)
+                st.tracker.settle(
+                    self.admission,
+                    req,
+                    tuple(self.attempts),
+                    None,  # type: ignore[arg-type]
+                    self.request_id,
+                )
             raise
         except BaseException:
             if st.tracker is not None:
-                yield Invoke(st.tracker.settle, self._settle_args(req, tuple(self.attempts), None, self.guard_records),
-                             True)
+                yield Invoke(
+                    st.tracker.settle,
+                    self._settle_args(req, tuple(self.attempts), None, self.guard_records),
+                    True,
+                )
             raise
         if st.tracker is not None:
-            yield Invoke(st.tracker.settle, self._settle_args(req, result.attempts, result, self.guard_records), True)
+            yield Invoke(
+                st.tracker.settle, self._settle_args(req, result.attempts, result, self.guard_records), True
+            )
         return result
 
-    def _settle_args(self, req: Request, attempts: tuple[Attempt, ...], result: CascadeResult | None,
-                     records: Sequence[Mapping[str, Any]]) -> tuple[Any, ...]:
+    def _settle_args(
+        self,
+        req: Request,
+        attempts: tuple[Attempt, ...],
+        result: CascadeResult | None,
+        records: Sequence[Mapping[str, Any]],
+    ) -> tuple[Any, ...]:
         # Guardrail records go along only when there are some: custom trackers may take five arguments.
         args = (self.admission, req, attempts, result, self.request_id)
         return (*args, tuple(records)) if records else args
@@ -215,10 +244,25 @@ class _Run:
             if hit is not None:
                 draft = replace(hit, cost=0.0, cached=True)
                 info = hit.raw if isinstance(hit.raw, Mapping) else {}
-                why = (f"semantic cache hit (similarity {info.get('similarity', 0):.3f})"
-                       if info.get("cache") == "semantic" else "exact cache hit")
-                self.attempts.append(Attempt("cache", draft.model, "accepted", draft.input_tokens,
-                                             draft.output_tokens, 0.0, 0.0, 1.0, (why,), cached=True))
+                why = (
+                    f"semantic cache hit (similarity {info.get('similarity', 0):.3f})"
+                    if info.get("cache") == "semantic"
+                    else "exact cache hit"
+                )
+                self.attempts.append(
+                    Attempt(
+                        "cache",
+                        draft.model,
+                        "accepted",
+                        draft.input_tokens,
+                        draft.output_tokens,
+                        0.0,
+                        0.0,
+                        1.0,
+                        (why,),
+                        cached=True,
+                    )
+                )
                 draft = self._restore(draft, req)
                 yield from self._emit_answer(draft)
                 return self._result(draft, "cache", escalated=False)
@@ -242,7 +286,9 @@ class _Run:
         name = self._name(tier)
         validator = tier.validator or _shared_default(len(tier.specs) >= 2)
         treq = _with_logprobs(req) if needs_logprobs(validator) else req
-        live = self.streaming and len(tier.specs) == 1 and not self.st.strict and (final or self.st.optimistic)
+        live = (
+            self.streaming and len(tier.specs) == 1 and not self.st.strict and (final or self.st.optimistic)
+        )
         drafts = yield from self._call_tier(name, tier, treq, live)
         if not drafts:
             return None
@@ -258,13 +304,24 @@ class _Run:
             self.guard_records.extend(check.decisions)
             draft = check.draft
             if check.block:
-                self._record(name, drafts, chosen, False, verdict.score,
-                             (*reasons, f"blocked by the output guardrail: {check.reason}"))
-                raise GuardrailError(f"answer blocked by an output guardrail: {check.reason}", check.decisions)
+                self._record(
+                    name,
+                    drafts,
+                    chosen,
+                    False,
+                    verdict.score,
+                    (*reasons, f"blocked by the output guardrail: {check.reason}"),
+                )
+                raise GuardrailError(
+                    f"answer blocked by an output guardrail: {check.reason}", check.decisions
+                )
             if not check.ok:
                 accept, reasons = final, (*reasons, f"rejected by the output guardrail: {check.reason}")
                 if final:
-                    reasons = (*reasons, "returned as the guardrails left it: this is the last tier of the plan")
+                    reasons = (
+                        *reasons,
+                        "returned as the guardrails left it: this is the last tier of the plan",
+                    )
             elif check.reason:
                 reasons = (*reasons, f"output guardrail: {check.reason} (redacted)")
         self._record(name, drafts, chosen, accept, verdict.score, reasons)
@@ -290,8 +347,9 @@ class _Run:
         if draft.tool_calls:
             yield Emit(StreamEvent("tool_call", model=draft.model, tool_calls=draft.tool_calls))
 
-    def _call_tier(self, name: str, tier: Tier, req: Request,
-                   live: bool) -> Generator[Effect, Any, list[tuple[ModelSpec, Draft]]]:
+    def _call_tier(
+        self, name: str, tier: Tier, req: Request, live: bool
+    ) -> Generator[Effect, Any, list[tuple[ModelSpec, Draft]]]:
         outs = yield Call(name, tier.specs, req, live)
         fallbacks = list(tier.fallback_specs)
         drafts: list[tuple[ModelSpec, Draft]] = []
@@ -300,8 +358,13 @@ class _Run:
             while isinstance(out, ProviderError):
                 self.attempts.append(Attempt(name, spec.label, "error", error=str(out), error_kind=out.kind))
                 if getattr(out, "emitted", False):
-                    yield Emit(StreamEvent("escalation", model=spec.label,
-                                           reason=f"{spec.label} failed mid-stream ({out.kind}); retrying elsewhere"))
+                    yield Emit(
+                        StreamEvent(
+                            "escalation",
+                            model=spec.label,
+                            reason=f"{spec.label} failed mid-stream ({out.kind}); retrying elsewhere",
+                        )
+                    )
                 retries += 1
                 delay = self.st.retry.delay(retries, out, self.rng)
                 if delay is None:
@@ -315,8 +378,15 @@ class _Run:
                 drafts.append((spec, out))
         return drafts
 
-    def _record(self, name: str, drafts: list[tuple[ModelSpec, Draft]], chosen: int, accept: bool,
-                score: float, reasons: tuple[str, ...]) -> None:
+    def _record(
+        self,
+        name: str,
+        drafts: list[tuple[ModelSpec, Draft]],
+        chosen: int,
+        accept: bool,
+        score: float,
+        reasons: tuple[str, ...],
+    ) -> None:
         for i, (_, d) in enumerate(drafts):
             status: AttemptStatus
             if i == chosen:
@@ -325,8 +395,20 @@ class _Run:
             else:
                 status = "superseded" if accept else "rejected"
                 why = ("another drafter's answer was returned",) if accept else reasons
-            self.attempts.append(Attempt(name, d.model, status, d.input_tokens, d.output_tokens, d.cost,
-                                         d.latency_s, score, why, cached=d.cached))
+            self.attempts.append(
+                Attempt(
+                    name,
+                    d.model,
+                    status,
+                    d.input_tokens,
+                    d.output_tokens,
+                    d.cost,
+                    d.latency_s,
+                    score,
+                    why,
+                    cached=d.cached,
+                )
+            )
 
     def _verifier_cost(self, answer: Draft) -> float | None:
         verifier = self.st.tiers[-1]
@@ -348,14 +430,28 @@ class _Run:
                 in_tok += a.input_tokens
                 out_tok += a.output_tokens
         return CascadeResult(
-            text=draft.text, model=draft.model, tier=tier_name, attempts=attempts,
-            cost=cost, verifier_cost=self._verifier_cost(draft),
-            escalated=escalated, latency_s=time.perf_counter() - self.t0, tool_calls=draft.tool_calls,
-            finish_reason=draft.finish_reason, input_tokens=in_tok, output_tokens=out_tok,
-            cached=draft.cached, route=self.plan.reasons, guardrails=tuple(self.guard_records),
-            admission=None if adm is None else {"decision": adm.decision, "message": adm.message,
-                                                 "reserved": adm.reserved},
-            request_id=self.request_id, user=self.request.user, tags=self.request.tags, draft=draft,
+            text=draft.text,
+            model=draft.model,
+            tier=tier_name,
+            attempts=attempts,
+            cost=cost,
+            verifier_cost=self._verifier_cost(draft),
+            escalated=escalated,
+            latency_s=time.perf_counter() - self.t0,
+            tool_calls=draft.tool_calls,
+            finish_reason=draft.finish_reason,
+            input_tokens=in_tok,
+            output_tokens=out_tok,
+            cached=draft.cached,
+            route=self.plan.reasons,
+            guardrails=tuple(self.guard_records),
+            admission=None
+            if adm is None
+            else {"decision": adm.decision, "message": adm.message, "reserved": adm.reserved},
+            request_id=self.request_id,
+            user=self.request.user,
+            tags=self.request.tags,
+            draft=draft,
         )
 
 

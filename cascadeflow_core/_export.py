@@ -64,8 +64,10 @@ def to_sqlite(entries: Sequence[LedgerEntry], path: str) -> int:
         try:
             db.executescript(_SCHEMA)
             migrate_ledger(db)
-            cur = db.executemany(f"INSERT OR IGNORE INTO ledger VALUES ({', '.join('?' * len(LEDGER_COLUMNS))})",
-                                 [entry_row(e) for e in entries])
+            cur = db.executemany(
+                f"INSERT OR IGNORE INTO ledger VALUES ({', '.join('?' * len(LEDGER_COLUMNS))})",
+                [entry_row(e) for e in entries],
+            )
             db.commit()
             return cur.rowcount
         finally:
@@ -90,8 +92,18 @@ def totals(entries: Sequence[LedgerEntry], by: str = "user") -> dict[str, dict[s
     groups: dict[str, dict[str, Any]] = {}
     for e in entries:
         for k in _group_keys(e, by):
-            g = groups.setdefault(k, {"cost": 0.0, "calls": 0, "requests": set(), "input_tokens": 0,
-                                      "output_tokens": 0, "rejected": 0, "errors": 0})
+            g = groups.setdefault(
+                k,
+                {
+                    "cost": 0.0,
+                    "calls": 0,
+                    "requests": set(),
+                    "input_tokens": 0,
+                    "output_tokens": 0,
+                    "rejected": 0,
+                    "errors": 0,
+                },
+            )
             g["cost"] += e.cost
             g["calls"] += 1
             g["requests"].add(e.request_id)
@@ -106,8 +118,10 @@ def totals(entries: Sequence[LedgerEntry], by: str = "user") -> dict[str, dict[s
 def _table(title: str, rows: dict[str, dict[str, float]], limit: int = 10) -> list[str]:
     lines = [title, f"  {'':24} {'cost $':>12} {'requests':>9} {'calls':>7} {'tokens in/out':>17}"]
     for k, g in list(rows.items())[:limit]:
-        lines.append(f"  {k[:24]:24} {g['cost']:12.6f} {g['requests']:9d} {g['calls']:7d} "
-                     f"{g['input_tokens']:>8d}/{g['output_tokens']:<8d}")
+        lines.append(
+            f"  {k[:24]:24} {g['cost']:12.6f} {g['requests']:9d} {g['calls']:7d} "
+            f"{g['input_tokens']:>8d}/{g['output_tokens']:<8d}"
+        )
     if len(rows) > limit:
         lines.append(f"  ... and {len(rows) - limit} more")
     return lines
@@ -141,17 +155,23 @@ def html_report(tracker: CostTracker) -> str:
     """The report as an HTML table for notebooks."""
     entries = tracker.entries()
     total = sum(e.cost for e in entries)
-    parts = [f"<div><b>CascadeFlow ledger</b>: ${total:.6f} over {len({e.request_id for e in entries})} "
-             f"requests, {len(entries)} model calls"]
+    parts = [
+        f"<div><b>CascadeFlow ledger</b>: ${total:.6f} over {len({e.request_id for e in entries})} "
+        f"requests, {len(entries)} model calls"
+    ]
     for by in ("user", "model"):
         rows = totals(entries, by)
         if not rows:
             continue
-        parts.append(f"<table><thead><tr><th>{by}</th><th>cost $</th><th>requests</th><th>calls</th>"
-                     "<th>tokens in</th><th>tokens out</th></tr></thead><tbody>")
+        parts.append(
+            f"<table><thead><tr><th>{by}</th><th>cost $</th><th>requests</th><th>calls</th>"
+            "<th>tokens in</th><th>tokens out</th></tr></thead><tbody>"
+        )
         for k, g in list(rows.items())[:20]:
-            parts.append(f"<tr><td>{html.escape(k)}</td><td>{g['cost']:.6f}</td><td>{g['requests']}</td>"
-                         f"<td>{g['calls']}</td><td>{g['input_tokens']}</td><td>{g['output_tokens']}</td></tr>")
+            parts.append(
+                f"<tr><td>{html.escape(k)}</td><td>{g['cost']:.6f}</td><td>{g['requests']}</td>"
+                f"<td>{g['calls']}</td><td>{g['input_tokens']}</td><td>{g['output_tokens']}</td></tr>"
+            )
         parts.append("</tbody></table>")
     for f in tracker.forecast() if tracker.budgets else []:
         parts.append(f"<div>{html.escape(f.describe())}</div>")

@@ -35,28 +35,36 @@ __all__ = ["EXTRACT_KINDS", "check_kind", "extract_answer", "normalize_number", 
 
 EXTRACT_KINDS = ("auto", "number", "choice", "boxed", "json", "text")
 _JSON_FIELDS = ("answer", "final_answer", "finalAnswer", "result")
-_SHORT_WORDS = 12           # at most this many words is a "short answer", compared whole
-_TAIL = 4000                # markers and final sentences are searched in the last characters only
+_SHORT_WORDS = 12  # at most this many words is a "short answer", compared whole
+_TAIL = 4000  # markers and final sentences are searched in the last characters only
 
 # A number: optional sign, thousands groups or plain digits, decimals, exponent; or a fraction a/b.
-_NUM_BODY = r"(?:\d{1,3}(?:,\d{3})+|\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?![\d/])|\d+)(?:\.\d+)?(?:[eE][-+]?\d+)?|\.\d+"
+_NUM_BODY = (
+    r"(?:\d{1,3}(?:,\d{3})+|\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?![\d/])|\d+)(?:\.\d+)?(?:[eE][-+]?\d+)?|\.\d+"
+)
 _NUMBER = re.compile(rf"(?<![\w.])([-+−]?)\s?[$€£¥]?\s?({_NUM_BODY})(?:\s?/\s?({_NUM_BODY}))?(?![\d.,]\d)")
 _FRAC = re.compile(r"\\[dt]?frac\s*\{\s*([-+]?[\d.,]+)\s*\}\s*\{\s*([-+]?[\d.,]+)\s*\}")
 _MIXED = re.compile(r"^([-+]?\d+)\s+(\d+)\s*/\s*(\d+)$")
 _MARKER = re.compile(
     r"(?:####|\bfinal\s+answer\s*(?:is\b\s*:?|[:=\-]|[*_#]{0,4}\s*\n)|\b(?:the\s+)?(?:correct\s+)?answer\s*(?:is\b|:|=)"
     r"|\bthe\s+(?:correct\s+)?(?:option|choice)\s+is\b|\banswer\s*-\s)",
-    re.I)
+    re.I,
+)
 _CHOICE_ALONE = re.compile(r"^\W{0,3}(?:option\s+|choice\s+)?\(?([A-Ja-j])\)?(?:[.:)\]]|\s*$)(?!\w)", re.I)
 _CHOICE_MARKED = re.compile(
-    r"^\W{0,3}(?:option\s+|choice\s+|letter\s+)?(?:\(([A-Ja-j])\)|\[([A-Ja-j])\]|([A-J])(?=$|[\s.:;,)\]!*]))", re.I)
+    r"^\W{0,3}(?:option\s+|choice\s+|letter\s+)?(?:\(([A-Ja-j])\)|\[([A-Ja-j])\]|([A-J])(?=$|[\s.:;,)\]!*]))",
+    re.I,
+)
 _CHOICE_LAST = re.compile(r"\(([A-J])\)|\b(?:option|choice)\s+([A-J])\b", re.I)
 # A short sentence stating a result: its last number is the answer. Dates and clock times are not.
-_STATEMENT = re.compile(r"=|\b(?:so|is|are|was|were|equals?|makes?|gives?|totals?|takes?|costs?|gets?|has|have|had)\b",
-                        re.I)
-_DATE_OR_TIME = re.compile(r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d|\d\s+"
-                           r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\b|\d:\d\d|\d[/.-]\d+[/.-]\d",
-                           re.I)
+_STATEMENT = re.compile(
+    r"=|\b(?:so|is|are|was|were|equals?|makes?|gives?|totals?|takes?|costs?|gets?|has|have|had)\b", re.I
+)
+_DATE_OR_TIME = re.compile(
+    r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d|\d\s+"
+    r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\b|\d:\d\d|\d[/.-]\d+[/.-]\d",
+    re.I,
+)
 _PAREN_TAIL = re.compile(r"\s*\([^()]{0,200}\)$")
 _MD = re.compile(r"[*_`]+")
 _ARTICLES = re.compile(r"\b(?:a|an|the)\b")
@@ -69,7 +77,11 @@ def check_kind(kind: str) -> str | None:
     if not isinstance(kind, str):
         return f"extract kind must be a string, got {type(kind).__name__}"
     base, _, field = kind.partition(":")
-    if base not in EXTRACT_KINDS or (field and base != "json") or (base == "json" and ":" in kind and not field):
+    if (
+        base not in EXTRACT_KINDS
+        or (field and base != "json")
+        or (base == "json" and ":" in kind and not field)
+    ):
         return f"unknown extract kind {kind!r}; choose from {list(EXTRACT_KINDS)} or 'json:<field>'"
     return None
 
@@ -124,7 +136,9 @@ def _short(answer: str, allow_long: bool = False) -> str | None:
     number = _leading_number(a)
     if number is not None:
         return number
-    if _STATEMENT.search(a) and not _DATE_OR_TIME.search(a):  # "So the result is 18.", "2*3 + 4 = 10, so $10."
+    if _STATEMENT.search(a) and not _DATE_OR_TIME.search(
+        a
+    ):  # "So the result is 18.", "2*3 + 4 = 10, so $10."
         return _number_of(a, last=True) or normalize_text(a) or None
     words = a.split()
     if allow_long and len(words) > _SHORT_WORDS:
@@ -147,7 +161,7 @@ def _leading_number(a: str) -> str | None:
     m = _NUMBER.match(a)
     if not m:
         return None
-    rest = a[m.end():].strip()
+    rest = a[m.end() :].strip()
     # A unit or a short noun phrase may follow ("55 meters per second", "12%", "$30 per hour")
     if rest and (len(rest.split()) > 4 or not re.fullmatch(r"[%°]?\s*/?\s*[^\W\d][\w/.\s'-]*|[%°]", rest)):
         return None
@@ -226,7 +240,7 @@ def _marked(text: str) -> str | None:
     last = _last_match(_MARKER, tail)
     if last is None:
         return None
-    rest = tail[last.end():].lstrip(" \t:*_`")
+    rest = tail[last.end() :].lstrip(" \t:*_`")
     line = rest.split("\n", 1)[0].strip()
     if not line and "\n" in rest:  # "Final answer:\n42"
         line = rest.lstrip().split("\n", 1)[0].strip()
@@ -261,7 +275,7 @@ def _choice_at_start(answer: str) -> str | None:
         return None
     letter = m.group(1) or m.group(2) or m.group(3)
     if m.group(3):
-        after = a[m.end():].lstrip()
+        after = a[m.end() :].lstrip()
         if after[:1].isalpha():  # "A dog", "I think", "C Paris": prose or ambiguous, not a choice
             return None
     return letter.upper()
@@ -283,7 +297,7 @@ def _boxed(text: str) -> str | None:
         elif ch == "}":
             depth -= 1
             if depth == 0:
-                inner = text[i + 1:j].strip()
+                inner = text[i + 1 : j].strip()
                 return re.sub(r"\\text\s*\{([^{}]*)\}", r"\1", inner).replace("\\!", "").replace("\\,", "")
     return None
 
@@ -316,7 +330,7 @@ def _json_object(text: str) -> Any:
     candidates = [fence.group(1)] if fence else []
     first = t.find("{")
     if first >= 0:
-        candidates.append(t[first:t.rfind("}") + 1])
+        candidates.append(t[first : t.rfind("}") + 1])
     for c in candidates:
         try:
             obj = json.loads(c)

@@ -44,8 +44,10 @@ class Forecast:
 
     def describe(self) -> str:
         flag = "  WARNING: projected over budget" if self.exceeds else ""
-        return (f"{self.key}: ${self.spent:.6f} of ${self.limit:g} spent, ${self.rate_per_hour:.6f}/h, "
-                f"projected ${self.projected:.6f} by {self.period_end}{flag}")
+        return (
+            f"{self.key}: ${self.spent:.6f} of ${self.limit:g} spent, ${self.rate_per_hour:.6f}/h, "
+            f"projected ${self.projected:.6f} by {self.period_end}{flag}"
+        )
 
 
 @dataclass(frozen=True)
@@ -59,12 +61,15 @@ class Anomaly:
     ratio: float
 
     def describe(self) -> str:
-        return (f"{self.by} {self.key}: ${self.recent:.6f} in the last window vs ${self.baseline:.6f} "
-                f"baseline ({self.ratio:.1f}x)")
+        return (
+            f"{self.by} {self.key}: ${self.recent:.6f} in the last window vs ${self.baseline:.6f} "
+            f"baseline ({self.ratio:.1f}x)"
+        )
 
 
-def forecast_spend(entries: Sequence[LedgerEntry], start: float, end: float, now: float,
-                   lookback_s: float = 3600.0) -> tuple[float, float, float]:
+def forecast_spend(
+    entries: Sequence[LedgerEntry], start: float, end: float, now: float, lookback_s: float = 3600.0
+) -> tuple[float, float, float]:
     """(spent in [start, now], dollars per second over the lookback, projected spend at ``end``)."""
     if lookback_s <= 0:
         raise ConfigError("lookback_s", f"must be positive, got {lookback_s!r}")
@@ -77,8 +82,13 @@ def forecast_spend(entries: Sequence[LedgerEntry], start: float, end: float, now
 
 
 def _matches(e: LedgerEntry, scope: str, value: str) -> bool:
-    return {"user": e.user == value, "tag": value in e.tags, "model": e.model == value,
-            "plan": e.plan == value, "global": True}[scope]
+    return {
+        "user": e.user == value,
+        "tag": value in e.tags,
+        "model": e.model == value,
+        "plan": e.plan == value,
+        "global": True,
+    }[scope]
 
 
 def _values(b: Budget, entries: Sequence[LedgerEntry], user: str | None) -> list[str]:
@@ -94,8 +104,9 @@ def _values(b: Budget, entries: Sequence[LedgerEntry], user: str | None) -> list
     return sorted({str(getattr(e, b.scope)) for e in pool if getattr(e, b.scope)})
 
 
-def forecast_budgets(tracker: CostTracker, *, user: str | None = None,
-                     lookback_s: float = 3600.0) -> list[Forecast]:
+def forecast_budgets(
+    tracker: CostTracker, *, user: str | None = None, lookback_s: float = 3600.0
+) -> list[Forecast]:
     """A ``Forecast`` for every budget (and every user / tag ... it covers), or for ``user``'s budgets."""
     now = tracker.clock()
     out = []
@@ -111,14 +122,22 @@ def forecast_budgets(tracker: CostTracker, *, user: str | None = None,
         for v in _values(b, entries, user):
             mine = [e for e in entries if _matches(e, b.scope, v)]
             spent, rate, projected = forecast_spend(mine, start.timestamp(), end.timestamp(), now, lookback_s)
-            out.append(Forecast(b.key_for(b.scope, v, pkey), b.limit, spent, projected, rate * 3600,
-                                end.isoformat()))
+            out.append(
+                Forecast(b.key_for(b.scope, v, pkey), b.limit, spent, projected, rate * 3600, end.isoformat())
+            )
     return out
 
 
-def detect_anomalies(entries: Sequence[LedgerEntry], *, by: str = "user", window_s: float = 3600.0,
-                     now: float | None = None, baseline_windows: int = 24, factor: float = 3.0,
-                     min_spend: float = 0.0) -> list[Anomaly]:
+def detect_anomalies(
+    entries: Sequence[LedgerEntry],
+    *,
+    by: str = "user",
+    window_s: float = 3600.0,
+    now: float | None = None,
+    baseline_windows: int = 24,
+    factor: float = 3.0,
+    min_spend: float = 0.0,
+) -> list[Anomaly]:
     """Groups whose spend in the last ``window_s`` exceeds ``factor`` x their mean over earlier windows.
 
     A group needs history (spend in at least one earlier window) to be judged; brand-new groups are not

@@ -85,24 +85,40 @@ class Guardrails:
         >>> cascade = Cascade(["openai/gpt-4o-mini", "openai/gpt-4o"], guardrails=guard)  # doctest: +SKIP
     """
 
-    def __init__(self, *, pii: PIIAction | None = None, entities: Iterable[str] | None = None,
-                 restore_pii: bool = True, pii_engine: Any = "regex", allow: Iterable[str] = (),
-                 injection: InjectionAction | None = None, injection_threshold: float = 0.5,
-                 moderation: str | Check | None = None, moderation_params: Mapping[str, Any] | None = None,
-                 output: OutputAction = "escalate",
-                 output_entities: Iterable[str] | None = None, input_check: Check | None = None,
-                 output_check: Check | None = None,
-                 roles: Sequence[str] = ("user", "assistant", "tool")) -> None:
+    def __init__(
+        self,
+        *,
+        pii: PIIAction | None = None,
+        entities: Iterable[str] | None = None,
+        restore_pii: bool = True,
+        pii_engine: Any = "regex",
+        allow: Iterable[str] = (),
+        injection: InjectionAction | None = None,
+        injection_threshold: float = 0.5,
+        moderation: str | Check | None = None,
+        moderation_params: Mapping[str, Any] | None = None,
+        output: OutputAction = "escalate",
+        output_entities: Iterable[str] | None = None,
+        input_check: Check | None = None,
+        output_check: Check | None = None,
+        roles: Sequence[str] = ("user", "assistant", "tool"),
+    ) -> None:
         _choice("pii", pii, _PII_ACTIONS, optional=True)
         _choice("injection", injection, _INJECTION_ACTIONS, optional=True)
         _choice("output", output, _OUTPUT_ACTIONS)
         for name, fn in (("input_check", input_check), ("output_check", output_check)):
             if fn is not None and not callable(fn):
-                raise ConfigError(f"guardrails.{name}", f"expected a callable, got {type(fn).__name__}",
-                                  "pass a function text -> bool | str | None")
+                raise ConfigError(
+                    f"guardrails.{name}",
+                    f"expected a callable, got {type(fn).__name__}",
+                    "pass a function text -> bool | str | None",
+                )
         if moderation is not None and not (callable(moderation) or isinstance(moderation, str)):
-            raise ConfigError("guardrails.moderation", f"expected a model name or a callable, got "
-                              f"{type(moderation).__name__}", 'use e.g. moderation="omni-moderation-latest"')
+            raise ConfigError(
+                "guardrails.moderation",
+                f"expected a model name or a callable, got {type(moderation).__name__}",
+                'use e.g. moderation="omni-moderation-latest"',
+            )
         self.pii, self.injection, self.output = pii, injection, output
         self.restore_pii, self.roles = restore_pii, tuple(roles)
         self.moderation, self.input_check, self.output_check = moderation, input_check, output_check
@@ -114,15 +130,20 @@ class Guardrails:
         else:
             self.output_entities = self.entities if pii is not None else ()
         self._detector = _pii_detector(pii_engine, self.entities, self.allow) if pii is not None else None
-        self._out_detector = (_pii_detector(pii_engine, self.output_entities, self.allow)
-                              if self.output_entities else None)
+        self._out_detector = (
+            _pii_detector(pii_engine, self.output_entities, self.allow) if self.output_entities else None
+        )
         self._injection = _injection_detector(injection_threshold) if injection is not None else None
 
     def __repr__(self) -> str:
         on = [f"pii={self.pii!r}"] if self.pii else []
         on += [f"injection={self.injection!r}"] if self.injection else []
         on += ["moderation"] if self.moderation else []
-        on += [f"output={self.output!r}"] if self.output_entities or self.moderation or self.output_check else []
+        on += (
+            [f"output={self.output!r}"]
+            if self.output_entities or self.moderation or self.output_check
+            else []
+        )
         return f"Guardrails({', '.join(on) or 'nothing enabled'})"
 
     # --- input -------------------------------------------------------------------------------------
@@ -139,25 +160,36 @@ class Guardrails:
         if self._detector is not None:
             messages, mapping = self._pii_input(messages, records)
             if mapping:
-                request = replace(request, messages=messages,
-                                  private={**request.private, _PRIVATE_KEY: mapping})
+                request = replace(
+                    request, messages=messages, private={**request.private, _PRIVATE_KEY: mapping}
+                )
         text = "\n".join(t for m in messages if m.get("role") in self.roles for t in _strings(m))
         if self._injection is not None:
             self._check_injection(messages, records)
         if self.moderation is not None:
             mod = yield from _moderate(self.moderation, text, self.moderation_params)
             if mod.flagged:
-                records.append({"stage": "input", "check": "moderation", "categories": list(mod.categories),
-                                "action": "block"})
-                raise GuardrailError(f"the request was flagged by moderation ({mod.reason}); it was not sent to "
-                                     "any model", tuple(records))
+                records.append(
+                    {
+                        "stage": "input",
+                        "check": "moderation",
+                        "categories": list(mod.categories),
+                        "action": "block",
+                    }
+                )
+                raise GuardrailError(
+                    f"the request was flagged by moderation ({mod.reason}); it was not sent to any model",
+                    tuple(records),
+                )
         if self.input_check is not None:
             reason = yield from _user_check(self.input_check, text)
             if reason:
-                records.append({"stage": "input", "check": _name(self.input_check), "reason": reason,
-                                "action": "block"})
-                raise GuardrailError(f"the request was blocked by {_name(self.input_check)}: {reason}",
-                                     tuple(records))
+                records.append(
+                    {"stage": "input", "check": _name(self.input_check), "reason": reason, "action": "block"}
+                )
+                raise GuardrailError(
+                    f"the request was blocked by {_name(self.input_check)}: {reason}", tuple(records)
+                )
         return request, tuple(records)
 
     def _pii_input(self, messages: list[Any], records: list[Record]) -> tuple[list[Any], dict[str, str]]:
@@ -179,15 +211,25 @@ class Guardrails:
 
         out = [_map_message(m, scan, truncated) if m.get("role") in self.roles else m for m in messages]
         for entity, n in sorted(counts.items()):
-            records.append({"stage": "input", "check": "pii", "entity": entity, "count": n, "action": self.pii})
+            records.append(
+                {"stage": "input", "check": "pii", "entity": entity, "count": n, "action": self.pii}
+            )
         if truncated[0]:
-            records.append({"stage": "input", "check": "pii", "note": f"content nested deeper than {_MAX_DEPTH} "
-                            "levels was not scanned", "action": "skip"})
+            records.append(
+                {
+                    "stage": "input",
+                    "check": "pii",
+                    "note": f"content nested deeper than {_MAX_DEPTH} levels was not scanned",
+                    "action": "skip",
+                }
+            )
         if counts and self.pii == "block":
             kinds = ", ".join(sorted(counts))
-            raise GuardrailError(f"the request contains personal data ({kinds}); it was not sent to any model. "
-                                 "Remove it, or use Guardrails(pii='redact') to send placeholders instead",
-                                 tuple(records))
+            raise GuardrailError(
+                f"the request contains personal data ({kinds}); it was not sent to any model. "
+                "Remove it, or use Guardrails(pii='redact') to send placeholders instead",
+                tuple(records),
+            )
         return out, (dict(redactor.mapping) if self.pii == "redact" else {})
 
     def _check_injection(self, messages: Sequence[Any], records: list[Record]) -> None:
@@ -202,13 +244,23 @@ class Guardrails:
                     worst = score
         if worst is None or not worst.flagged:
             return
-        records.append({"stage": "input", "check": "injection", "score": round(worst.score, 3),
-                        "categories": list(worst.categories), "reasons": list(worst.reasons),
-                        "action": self.injection})
+        records.append(
+            {
+                "stage": "input",
+                "check": "injection",
+                "score": round(worst.score, 3),
+                "categories": list(worst.categories),
+                "reasons": list(worst.reasons),
+                "action": self.injection,
+            }
+        )
         if self.injection == "block":
-            raise GuardrailError(f"the request looks like a prompt injection ({', '.join(worst.categories)}; "
-                                 f"score {worst.score:.2f}); it was not sent to any model. If this is a false "
-                                 "positive, raise injection_threshold or use injection='flag'", tuple(records))
+            raise GuardrailError(
+                f"the request looks like a prompt injection ({', '.join(worst.categories)}; "
+                f"score {worst.score:.2f}); it was not sent to any model. If this is a false "
+                "positive, raise injection_threshold or use injection='flag'",
+                tuple(records),
+            )
 
     # --- output ------------------------------------------------------------------------------------
     def check_output(self, draft: Draft, request: Request) -> Any:
@@ -224,24 +276,46 @@ class Guardrails:
             counts: dict[str, int] = {}
             for t in texts:
                 for f in self._out_detector.find(t):
-                    if t[f.start:f.end] not in own:
+                    if t[f.start : f.end] not in own:
                         counts[f.entity] = counts.get(f.entity, 0) + 1
             for entity, n in sorted(counts.items()):
-                records.append({"stage": "output", "model": draft.model, "check": "pii", "entity": entity,
-                                "count": n, "action": self.output})
+                records.append(
+                    {
+                        "stage": "output",
+                        "model": draft.model,
+                        "check": "pii",
+                        "entity": entity,
+                        "count": n,
+                        "action": self.output,
+                    }
+                )
             if counts:
                 problems.append("the answer contains " + ", ".join(sorted(counts)))
         if self.moderation is not None:
             mod = yield from _moderate(self.moderation, "\n".join(texts), self.moderation_params)
             if mod.flagged:
-                records.append({"stage": "output", "model": draft.model, "check": "moderation",
-                                "categories": list(mod.categories), "action": self.output})
+                records.append(
+                    {
+                        "stage": "output",
+                        "model": draft.model,
+                        "check": "moderation",
+                        "categories": list(mod.categories),
+                        "action": self.output,
+                    }
+                )
                 problems.append(f"moderation flagged the answer ({mod.reason})")
         if self.output_check is not None:
             reason = yield from _user_check(self.output_check, "\n".join(texts))
             if reason:
-                records.append({"stage": "output", "model": draft.model, "check": _name(self.output_check),
-                                "reason": reason, "action": self.output})
+                records.append(
+                    {
+                        "stage": "output",
+                        "model": draft.model,
+                        "check": _name(self.output_check),
+                        "reason": reason,
+                        "action": self.output,
+                    }
+                )
                 problems.append(f"{_name(self.output_check)}: {reason}")
         if not problems:
             return OutputCheck(True, draft, tuple(records))
@@ -259,8 +333,8 @@ class Guardrails:
 
         def clean(text: str) -> str:
             for f in sorted(self._out_detector.find(text), key=lambda f: -f.start):  # type: ignore[union-attr]
-                if text[f.start:f.end] not in own:
-                    text = f"{text[:f.start]}[{f.entity} REDACTED]{text[f.end:]}"
+                if text[f.start : f.end] not in own:
+                    text = f"{text[: f.start]}[{f.entity} REDACTED]{text[f.end :]}"
             return text
 
         calls = tuple(replace(c, arguments=clean(c.arguments)) for c in draft.tool_calls)
@@ -357,8 +431,9 @@ def _user_check(fn: Check, text: str) -> Generator[Awaitable[Any], Any, str | No
     return out if isinstance(out, str) else "flagged"
 
 
-def _moderate(moderation: str | Check, text: str,
-              params: Mapping[str, Any]) -> Generator[Awaitable[Any], Any, _Moderation]:
+def _moderate(
+    moderation: str | Check, text: str, params: Mapping[str, Any]
+) -> Generator[Awaitable[Any], Any, _Moderation]:
     if callable(moderation):
         reason = yield from _user_check(moderation, text)
         return _Moderation(bool(reason), (_name(moderation),) if reason else (), reason or "")
@@ -367,8 +442,10 @@ def _moderate(moderation: str | Check, text: str,
     try:
         resp = yield amoderation(moderation, text, **params)
     except Exception as e:
-        raise GuardrailError(f"the moderation call to {moderation!r} failed ({type(e).__name__}: {e}); "
-                             "check the provider key, or remove moderation=") from e
+        raise GuardrailError(
+            f"the moderation call to {moderation!r} failed ({type(e).__name__}: {e}); "
+            "check the provider key, or remove moderation="
+        ) from e
     flagged, cats = resp
     return _Moderation(flagged, cats, ", ".join(cats) or "flagged")
 
@@ -376,8 +453,13 @@ def _moderate(moderation: str | Check, text: str,
 def _user_values(request: Request, detector: Any) -> frozenset[str]:
     """PII the user supplied (original values, also those behind placeholders): not a leak."""
     mapping = request.private.get(_PRIVATE_KEY) or {}
-    found = {s[f.start:f.end] for m in request.messages if m.get("role") != "system"
-             for s in _strings(m) for f in detector.find(s)}
+    found = {
+        s[f.start : f.end]
+        for m in request.messages
+        if m.get("role") != "system"
+        for s in _strings(m)
+        for f in detector.find(s)
+    }
     return frozenset(found | set(mapping.values()) | set(mapping))
 
 
@@ -392,7 +474,9 @@ def _strings(message: Mapping[str, Any]) -> list[str]:
     return out
 
 
-def _map_message(message: Mapping[str, Any], fn: Callable[[str], str], truncated: list[bool]) -> dict[str, Any]:
+def _map_message(
+    message: Mapping[str, Any], fn: Callable[[str], str], truncated: list[bool]
+) -> dict[str, Any]:
     """A copy of one message with ``fn`` applied to every text it carries (content parts, tool args)."""
     m = dict(message)
     if m.get("content") is not None:
@@ -410,9 +494,14 @@ def _map_value(value: Any, fn: Callable[[str], str], depth: int, truncated: list
         return value
     if isinstance(value, Mapping):
         # Only text-bearing fields; ids, types, URLs of images and roles stay as they are.
-        return {k: (_map_value(v, fn, depth + 1, truncated) if k in ("text", "content", "arguments", "function",
-                                                                     "input", "output") else v)
-                for k, v in value.items()}
+        return {
+            k: (
+                _map_value(v, fn, depth + 1, truncated)
+                if k in ("text", "content", "arguments", "function", "input", "output")
+                else v
+            )
+            for k, v in value.items()
+        }
     if isinstance(value, (list, tuple)):
         return [_map_value(v, fn, depth + 1, truncated) for v in value]
     return value
@@ -449,7 +538,9 @@ def _entities(entities: Iterable[str] | None) -> tuple[str, ...]:
     out = tuple(str(e).upper() for e in entities)
     bad = [e for e in out if e not in ENTITIES]
     if bad:
-        raise ConfigError("guardrails.entities", f"unknown entity type(s) {bad}", f"use some of {list(ENTITIES)}")
+        raise ConfigError(
+            "guardrails.entities", f"unknown entity type(s) {bad}", f"use some of {list(ENTITIES)}"
+        )
     return out
 
 
@@ -462,8 +553,11 @@ def _pii_detector(engine: Any, entities: Sequence[str], allow: frozenset[str]) -
         return PresidioDetector(entities)
     if hasattr(engine, "find"):
         return engine
-    raise ConfigError("guardrails.pii_engine", f"unknown PII engine {engine!r}",
-                      'use "regex", "presidio", or an object with find(text) -> list[PIIFinding]')
+    raise ConfigError(
+        "guardrails.pii_engine",
+        f"unknown PII engine {engine!r}",
+        'use "regex", "presidio", or an object with find(text) -> list[PIIFinding]',
+    )
 
 
 def _injection_detector(threshold: float) -> Any:
@@ -472,17 +566,35 @@ def _injection_detector(threshold: float) -> Any:
     return InjectionDetector(threshold)
 
 
-_KEYS = ("pii", "entities", "restore_pii", "pii_engine", "allow", "injection", "injection_threshold", "moderation",
-         "moderation_params", "output", "output_entities", "roles")
+_KEYS = (
+    "pii",
+    "entities",
+    "restore_pii",
+    "pii_engine",
+    "allow",
+    "injection",
+    "injection_threshold",
+    "moderation",
+    "moderation_params",
+    "output",
+    "output_entities",
+    "roles",
+)
 
 
 def from_config(data: Mapping[str, Any]) -> Guardrails:
     """Build ``Guardrails`` from the ``guardrails:`` section of a YAML config (callables are code-only)."""
     unknown = sorted(set(data) - set(_KEYS))
     if unknown:
-        raise ConfigError(unknown[0], "unknown guardrails setting",
-                          f"use some of {list(_KEYS)}; input_check/output_check are passed in code")
+        raise ConfigError(
+            unknown[0],
+            "unknown guardrails setting",
+            f"use some of {list(_KEYS)}; input_check/output_check are passed in code",
+        )
     if "moderation" in data and not isinstance(data["moderation"], str):
-        raise ConfigError("moderation", "must be a moderation model name in a config file",
-                          'e.g. moderation: omni-moderation-latest')
+        raise ConfigError(
+            "moderation",
+            "must be a moderation model name in a config file",
+            "e.g. moderation: omni-moderation-latest",
+        )
     return Guardrails(**dict(data))

@@ -31,7 +31,13 @@ from ._errors import (
 from ._types import Draft, ModelSpec, Request, ToolCall, content_text
 
 __all__ = [
-    "LiteLLMBackend", "amoderation", "estimate_cost", "litellm_module", "map_exception", "model_context_window", "model_prices",
+    "LiteLLMBackend",
+    "amoderation",
+    "estimate_cost",
+    "litellm_module",
+    "map_exception",
+    "model_context_window",
+    "model_prices",
     "price",
 ]
 
@@ -202,10 +208,16 @@ async def amoderation(model: str, text: str, **kwargs: Any) -> tuple[bool, tuple
         resp = await litellm.amoderation(input=text, model=model, **kwargs)
     except Exception as e:
         raise map_exception(e, model) from e
-    results = getattr(resp, "results", None) or (resp.get("results") if isinstance(resp, Mapping) else None) or []
+    results = (
+        getattr(resp, "results", None) or (resp.get("results") if isinstance(resp, Mapping) else None) or []
+    )
     flagged, cats = False, set[str]()
     for item in results:
-        r = item if isinstance(item, Mapping) else (item.model_dump() if hasattr(item, "model_dump") else vars(item))
+        r = (
+            item
+            if isinstance(item, Mapping)
+            else (item.model_dump() if hasattr(item, "model_dump") else vars(item))
+        )
         flagged = flagged or bool(r.get("flagged"))
         cats.update(k for k, v in (r.get("categories") or {}).items() if v)
     return flagged, tuple(sorted(cats))
@@ -273,7 +285,9 @@ def _sum_logprobs(choice: Any) -> tuple[float | None, float | None]:
 
 def _cost(spec: ModelSpec, resp: Any, in_tok: int, out_tok: int) -> float:
     if spec.has_prices:
-        return in_tok * float(spec.input_cost_per_token or 0) + out_tok * float(spec.output_cost_per_token or 0)
+        return in_tok * float(spec.input_cost_per_token or 0) + out_tok * float(
+            spec.output_cost_per_token or 0
+        )
     hidden = _hidden_params(resp) or {}
     cost = hidden.get("response_cost") if isinstance(hidden, Mapping) else None
     if isinstance(cost, (int, float)):
@@ -374,9 +388,15 @@ class _StreamAssembler:
             cost = float(usage_cost)
         lp = sum(self.lp) if self.lp else None
         return Draft(
-            model=self.spec.label, text=text, tool_calls=calls, finish_reason=self.finish,
-            input_tokens=in_tok, output_tokens=out_tok, cost=cost,
-            latency_s=time.perf_counter() - self.t0, logprob=lp,
+            model=self.spec.label,
+            text=text,
+            tool_calls=calls,
+            finish_reason=self.finish,
+            input_tokens=in_tok,
+            output_tokens=out_tok,
+            cost=cost,
+            latency_s=time.perf_counter() - self.t0,
+            logprob=lp,
             mean_logprob=(lp / max(out_tok, 1)) if lp is not None else None,
         )
 
@@ -384,8 +404,10 @@ class _StreamAssembler:
 def _count_tokens(spec: ModelSpec, request: Request, text: str) -> tuple[int, int]:
     lm = litellm_module()
     try:
-        return (int(lm.token_counter(model=spec.model, messages=list(request.messages))),
-                int(lm.token_counter(model=spec.model, text=text)))
+        return (
+            int(lm.token_counter(model=spec.model, messages=list(request.messages))),
+            int(lm.token_counter(model=spec.model, text=text)),
+        )
     except Exception:
         return _prompt_tokens_estimate(request), len(text) // 4
 
@@ -425,8 +447,9 @@ class LiteLLMBackend:
         lm = litellm_module()
         asm = _StreamAssembler(spec, request)
         try:
-            for chunk in lm.completion(stream=True, stream_options={"include_usage": True},
-                                       **_kwargs(spec, request)):
+            for chunk in lm.completion(
+                stream=True, stream_options={"include_usage": True}, **_kwargs(spec, request)
+            ):
                 text = asm.feed(chunk)
                 if text:
                     yield text
@@ -438,8 +461,9 @@ class LiteLLMBackend:
         lm = litellm_module()
         asm = _StreamAssembler(spec, request)
         try:
-            resp = await lm.acompletion(stream=True, stream_options={"include_usage": True},
-                                        **_kwargs(spec, request))
+            resp = await lm.acompletion(
+                stream=True, stream_options={"include_usage": True}, **_kwargs(spec, request)
+            )
             async for chunk in resp:
                 text = asm.feed(chunk)
                 if text:

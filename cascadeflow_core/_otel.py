@@ -55,23 +55,33 @@ class OTelExporter:
         try:
             from opentelemetry import metrics, trace
         except ImportError as e:  # pragma: no cover - depends on the environment
-            raise ConfigError("OTelExporter", "OpenTelemetry is not installed",
-                              "pip install 'cascadeflow-core[otel]'") from e
+            raise ConfigError(
+                "OTelExporter", "OpenTelemetry is not installed", "pip install 'cascadeflow-core[otel]'"
+            ) from e
         self._trace = trace
         tracer_provider = tracer_provider or trace.get_tracer_provider()
         meter_provider = meter_provider or metrics.get_meter_provider()
         self.tracer = tracer_provider.get_tracer("cascadeflow")
         meter = meter_provider.get_meter("cascadeflow")
-        self.tokens = meter.create_histogram("gen_ai.client.token.usage", unit="{token}",
-                                             description="Tokens used per model call")
-        self.duration = meter.create_histogram("gen_ai.client.operation.duration", unit="s",
-                                               description="Duration of each model call and each cascade")
+        self.tokens = meter.create_histogram(
+            "gen_ai.client.token.usage", unit="{token}", description="Tokens used per model call"
+        )
+        self.duration = meter.create_histogram(
+            "gen_ai.client.operation.duration",
+            unit="s",
+            description="Duration of each model call and each cascade",
+        )
         self.cost = meter.create_counter("cascadeflow.cost", unit="USD", description="Dollars spent")
-        self.escalations = meter.create_counter("cascadeflow.escalations", unit="{escalation}",
-                                                description="Requests answered by a tier after the first")
+        self.escalations = meter.create_counter(
+            "cascadeflow.escalations",
+            unit="{escalation}",
+            description="Requests answered by a tier after the first",
+        )
 
     @classmethod
-    def instrument(cls, tracker: CostTracker, tracer_provider: Any = None, meter_provider: Any = None) -> OTelExporter:
+    def instrument(
+        cls, tracker: CostTracker, tracer_provider: Any = None, meter_provider: Any = None
+    ) -> OTelExporter:
         """Create an exporter and attach it to ``tracker``."""
         exporter = cls(tracer_provider, meter_provider)
         exporter.attach(tracker)
@@ -94,11 +104,17 @@ class OTelExporter:
         escalated = bool(result.escalated) if result is not None else False
         request = ev.request
         attrs: dict[str, Any] = {
-            "gen_ai.operation.name": "chat", "gen_ai.request.model": model, "gen_ai.response.model": answered,
-            "gen_ai.provider.name": _provider(model), "gen_ai.usage.input_tokens": in_tok,
-            "gen_ai.usage.output_tokens": out_tok, "cascadeflow.cost_usd": cost,
-            "cascadeflow.escalated": escalated, "cascadeflow.answered_by": answered,
-            "cascadeflow.request_id": ev.request_id, "cascadeflow.attempts": len(attempts),
+            "gen_ai.operation.name": "chat",
+            "gen_ai.request.model": model,
+            "gen_ai.response.model": answered,
+            "gen_ai.provider.name": _provider(model),
+            "gen_ai.usage.input_tokens": in_tok,
+            "gen_ai.usage.output_tokens": out_tok,
+            "cascadeflow.cost_usd": cost,
+            "cascadeflow.escalated": escalated,
+            "cascadeflow.answered_by": answered,
+            "cascadeflow.request_id": ev.request_id,
+            "cascadeflow.attempts": len(attempts),
             "cascadeflow.outcome": "ok" if result is not None else "failed",
         }
         if request is not None and request.user:
@@ -109,7 +125,9 @@ class OTelExporter:
             attrs["cascadeflow.admission"] = ev.admission.decision
         root = self.tracer.start_span(f"chat {model}", start_time=int(ev.started_at * _NS), attributes=attrs)
         if result is None:
-            root.set_status(self._trace.Status(self._trace.StatusCode.ERROR, "every tier failed or was rejected"))
+            root.set_status(
+                self._trace.Status(self._trace.StatusCode.ERROR, "every tier failed or was rejected")
+            )
         ctx = self._trace.set_span_in_context(root)
         for a, (s, e) in zip(attempts, _attempt_times(attempts, ev.started_at, ev.ended_at), strict=True):
             self._attempt_span(a, s, e, ctx)
@@ -118,24 +136,35 @@ class OTelExporter:
 
     def _attempt_span(self, a: Attempt, start: float, end: float, ctx: Any) -> None:
         attrs: dict[str, Any] = {
-            "gen_ai.operation.name": "chat", "gen_ai.request.model": a.model, "gen_ai.response.model": a.model,
-            "gen_ai.provider.name": _provider(a.model), "gen_ai.usage.input_tokens": a.input_tokens,
-            "gen_ai.usage.output_tokens": a.output_tokens, "cascadeflow.cost_usd": a.cost,
-            "cascadeflow.tier": a.tier, "cascadeflow.status": a.status, "cascadeflow.cached": a.cached,
+            "gen_ai.operation.name": "chat",
+            "gen_ai.request.model": a.model,
+            "gen_ai.response.model": a.model,
+            "gen_ai.provider.name": _provider(a.model),
+            "gen_ai.usage.input_tokens": a.input_tokens,
+            "gen_ai.usage.output_tokens": a.output_tokens,
+            "cascadeflow.cost_usd": a.cost,
+            "cascadeflow.tier": a.tier,
+            "cascadeflow.status": a.status,
+            "cascadeflow.cached": a.cached,
         }
         if a.score is not None:
             attrs["cascadeflow.score"] = a.score
         if a.error_kind:
             attrs["error.type"] = a.error_kind
-        span = self.tracer.start_span(f"chat {a.model}", context=ctx, start_time=int(start * _NS), attributes=attrs)
+        span = self.tracer.start_span(
+            f"chat {a.model}", context=ctx, start_time=int(start * _NS), attributes=attrs
+        )
         if a.status == "error":
             span.set_status(self._trace.Status(self._trace.StatusCode.ERROR, a.error_kind or "error"))
         span.end(end_time=int(end * _NS))
 
     def _metrics(self, ev: SettlementEvent, attempts: Sequence[Attempt], escalated: bool, model: str) -> None:
         for a in attempts:
-            base = {"gen_ai.operation.name": "chat", "gen_ai.request.model": a.model,
-                    "gen_ai.provider.name": _provider(a.model)}
+            base = {
+                "gen_ai.operation.name": "chat",
+                "gen_ai.request.model": a.model,
+                "gen_ai.provider.name": _provider(a.model),
+            }
             if a.status != "error" and not a.cached:
                 self.tokens.record(a.input_tokens, {**base, "gen_ai.token.type": "input"})
                 self.tokens.record(a.output_tokens, {**base, "gen_ai.token.type": "output"})
@@ -143,7 +172,9 @@ class OTelExporter:
             self.duration.record(a.latency_s, dur_attrs)
             if a.cost:
                 self.cost.add(a.cost, {**base, "cascadeflow.status": a.status})
-        self.duration.record(max(0.0, ev.ended_at - ev.started_at),
-                             {"gen_ai.operation.name": "cascade", "gen_ai.request.model": model})
+        self.duration.record(
+            max(0.0, ev.ended_at - ev.started_at),
+            {"gen_ai.operation.name": "cascade", "gen_ai.request.model": model},
+        )
         if escalated:
             self.escalations.add(1, {"gen_ai.request.model": model})

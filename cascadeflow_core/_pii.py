@@ -24,8 +24,17 @@ from ._errors import ConfigError
 
 __all__ = ["ENTITIES", "PIIDetector", "PIIFinding", "PresidioDetector", "Redactor", "restore"]
 
-ENTITIES: tuple[str, ...] = ("EMAIL", "PHONE", "SSN", "CREDIT_CARD", "IBAN", "IP_ADDRESS", "DATE_OF_BIRTH",
-                             "STREET_ADDRESS", "SECRET")
+ENTITIES: tuple[str, ...] = (
+    "EMAIL",
+    "PHONE",
+    "SSN",
+    "CREDIT_CARD",
+    "IBAN",
+    "IP_ADDRESS",
+    "DATE_OF_BIRTH",
+    "STREET_ADDRESS",
+    "SECRET",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,96 +56,161 @@ _EMAIL_LOCAL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}$")
 _EMAIL_DOMAIN = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.){1,8}[A-Za-z]{2,24}(?![\w-])")
 # Phone: +CC (or 00CC) and groups; or a national number with separators, kept only when it is formatted
 # like a North American number or a phone word is near (and no order/invoice/tracking word is).
-_PHONE_INTL = re.compile(r"(?:\+(?<![\w+/.-]\+)|0(?<![\w+/.-]0)0)[1-9]\d{0,2}[ .-]?(?:\(0\)[ .-]?)?"
-                         r"(?:\(?\d{1,5}\)?[ .-]?){1,5}\d{2,5}(?![\w/-]|\.\d)")
-_PHONE_NAT = re.compile(r"(?:\((?<![\w+/.-]\()\d{2,5}\)[ .-]?|\d(?<![\w+/.(-]\d)\d{1,4}[ .-])\d{2,8}"
-                        r"(?:[ .-]\d{2,8}){0,3}(?![\w/-]|\.\d)")
+_PHONE_INTL = re.compile(
+    r"(?:\+(?<![\w+/.-]\+)|0(?<![\w+/.-]0)0)[1-9]\d{0,2}[ .-]?(?:\(0\)[ .-]?)?"
+    r"(?:\(?\d{1,5}\)?[ .-]?){1,5}\d{2,5}(?![\w/-]|\.\d)"
+)
+_PHONE_NAT = re.compile(
+    r"(?:\((?<![\w+/.-]\()\d{2,5}\)[ .-]?|\d(?<![\w+/.(-]\d)\d{1,4}[ .-])\d{2,8}"
+    r"(?:[ .-]\d{2,8}){0,3}(?![\w/-]|\.\d)"
+)
 # Ten or eleven bare digits are a phone number only right after a strong phone word ("call me at").
 _PHONE_BARE = re.compile(r"\d(?<![\w+/.,-]\d)\d{9,10}(?![\w/-]|[.,]\d)")
-_PHONE_STRONG_CUE = re.compile(r"(?i)\b(?:phone|tel|telephone|mobile|cell|call|ring|text|sms|whatsapp|fax|"
-                               r"teléfono|telefon|téléphone|portable|handy)\b[^\d\n]{0,20}$")
+_PHONE_STRONG_CUE = re.compile(
+    r"(?i)\b(?:phone|tel|telephone|mobile|cell|call|ring|text|sms|whatsapp|fax|"
+    r"teléfono|telefon|téléphone|portable|handy)\b[^\d\n]{0,20}$"
+)
 _GROUP_BEFORE = re.compile(r"\d[ .-]$")
 _GROUP_AFTER = re.compile(r"[ .-]\d")
 _NANP = re.compile(r"(?:\([2-9]\d\d\)\s?|[2-9]\d\d[ .-])[2-9]\d\d[ .-]\d{4}")
 _DATE_LIKE = re.compile(r"\d{1,2}[./-]\d{1,2}[./-]\d{2,4}|\d{4}[./-]\d{1,2}[./-]\d{1,2}")
-_PHONE_CUE = re.compile(r"\b(?:phone|tel|telephone|mobile|cell|call|ring|text|sms|whatsapp|signal|fax|contact|"
-                        r"reach|landline|hotline|teléfono|telefono|telefon|téléphone|portable|handy|joindre|"
-                        r"rufen|llamar|llamad|numéro|número|nummer|cellulare)\b", re.I)
-_ID_CUE = re.compile(r"(?i)\b(?:order|invoice|ref|reference|ticket|case|part|sku|tracking|po|account|acct|id|"
-                     r"serial|lot|batch|isbn|ean|upc|customer|confirmation|booking|receipt|transaction)\b"
-                     r"|no\.|#")
+_PHONE_CUE = re.compile(
+    r"\b(?:phone|tel|telephone|mobile|cell|call|ring|text|sms|whatsapp|signal|fax|contact|"
+    r"reach|landline|hotline|teléfono|telefono|telefon|téléphone|portable|handy|joindre|"
+    r"rufen|llamar|llamad|numéro|número|nummer|cellulare)\b",
+    re.I,
+)
+_ID_CUE = re.compile(
+    r"(?i)\b(?:order|invoice|ref|reference|ticket|case|part|sku|tracking|po|account|acct|id|"
+    r"serial|lot|batch|isbn|ean|upc|customer|confirmation|booking|receipt|transaction)\b"
+    r"|no\.|#"
+)
 _SSN = re.compile(r"(\d(?<![\w-]\d)\d{2})([- ]?)(\d{2})\2(\d{4})(?![\w-])")
 _SSN_CUE = re.compile(r"\b(?:ssn|social security|soc\.? sec|tax id|tin|itin)\b", re.I)
 _CARD = re.compile(r"\d(?<![\w-]\d)(?:[ -]?\d){12,18}(?![\w-])")
-_CARD_CUE = re.compile(r"\b(?:card|credit|debit|visa|mastercard|amex|american express|discover|jcb|diners|"
-                       r"unionpay|maestro|payment|cc|pay|paid|charge|charged|billing|tarjeta|karte|carte|"
-                       r"kreditkarte|carta)\b", re.I)
+_CARD_CUE = re.compile(
+    r"\b(?:card|credit|debit|visa|mastercard|amex|american express|discover|jcb|diners|"
+    r"unionpay|maestro|payment|cc|pay|paid|charge|charged|billing|tarjeta|karte|carte|"
+    r"kreditkarte|carta)\b",
+    re.I,
+)
 # IBAN: found from its check digits (a digit is rarer than a letter), then two letters before them;
 # the country's length then says exactly how many characters (spaces between groups allowed) follow.
 _IBAN_HEAD = re.compile(r"\d(?<=(?<![A-Za-z0-9])[A-Za-z]{2}\d)\d")
 _IPV4 = re.compile(r"\d(?<![\w.]\d)\d{0,2}\.(?:\d{1,3}\.){2}\d{1,3}(?!\w|\.\d)")
-_VERSION_CUE = re.compile(r"(?:\bv(?:ersion)?|release|build|\bver|patch|update|firmware|sdk|kernel|driver|agent|"
-                          r"python|node|chrome|firefox|ios|android|windows|oid|mib|section|chapter|§)[\s.:]*$", re.I)
+_VERSION_CUE = re.compile(
+    r"(?:\bv(?:ersion)?|release|build|\bver|patch|update|firmware|sdk|kernel|driver|agent|"
+    r"python|node|chrome|firefox|ios|android|windows|oid|mib|section|chapter|§)[\s.:]*$",
+    re.I,
+)
 # Dates: numeric (any order), and day-month-year / month-day-year with month names in en/fr/de/es/it.
-_MONTH = (r"(?:jan|feb|febr|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec|janv|févr|fevr|mars|avr|mai|juin|"
-          r"juil|août|aout|déc|mär|maer|mrz|okt|dez|ene|abr|mayo|ago|dic|gen|mag|giu|lug|set|ott)[^\W\d_]*\.?")
+_MONTH = (
+    r"(?:jan|feb|febr|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec|janv|févr|fevr|mars|avr|mai|juin|"
+    r"juil|août|aout|déc|mär|maer|mrz|okt|dez|ene|abr|mayo|ago|dic|gen|mag|giu|lug|set|ott)[^\W\d_]*\.?"
+)
 _DATE = re.compile(
     r"(?<!\d)(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.](?:\d{4}|\d{2})"
     rf"|\d{{1,2}}(?:st|nd|rd|th|er|º)?\.?\s+(?:of\s+|de\s+)?{_MONTH},?\s+(?:de\s+)?\d{{4}}"
     rf"|{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}})(?!\d)",
-    re.I)
-_DOB_WORDS = ("born", "birth", "birthday", "birthdate", "dob", "d.o.b", "né", "née", "naissance", "geboren",
-              "geburtsdatum", "geburtstag", "nacimiento", "nacido", "nacida", "nascita", "nato il", "nata il")
-_DOB_CUE = re.compile(r"(?i)(?<!\w)(?:" + "|".join(re.escape(w) for w in _DOB_WORDS) + r"|date of birth)(?!\w)")
+    re.I,
+)
+_DOB_WORDS = (
+    "born",
+    "birth",
+    "birthday",
+    "birthdate",
+    "dob",
+    "d.o.b",
+    "né",
+    "née",
+    "naissance",
+    "geboren",
+    "geburtsdatum",
+    "geburtstag",
+    "nacimiento",
+    "nacido",
+    "nacida",
+    "nascita",
+    "nato il",
+    "nata il",
+)
+_DOB_CUE = re.compile(
+    r"(?i)(?<!\w)(?:" + "|".join(re.escape(w) for w in _DOB_WORDS) + r"|date of birth)(?!\w)"
+)
 _SENTENCE_END = re.compile(r"[!?\n]|\.\s")
 # Street addresses: number + capitalised name + street type (en), name+straße + number (de),
 # number + rue/avenue + name (fr), or calle/via + name + number (es/it/pt). A match must also sit
 # where addresses sit: after an address word, or followed by a comma, a city, a unit or the end.
-_STREET_TYPES = (r"Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Way|Court|Ct|Place|Pl|Terrace|"
-                 r"Parkway|Pkwy|Highway|Hwy|Square|Sq|Close|Crescent|Gardens|Row|Walk|Circle|Cir|Trail|Mews|Grove")
+_STREET_TYPES = (
+    r"Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Way|Court|Ct|Place|Pl|Terrace|"
+    r"Parkway|Pkwy|Highway|Hwy|Square|Sq|Close|Crescent|Gardens|Row|Walk|Circle|Cir|Trail|Mews|Grove"
+)
 _STREET_US = re.compile(
     r"\d(?<![\w/.,:-]\d)\d{0,5}[A-Za-z]?(?:-\d{1,4})?\s{1,3}(?:(?:[A-Z][\w'.-]{0,30}|\d{1,3}(?:st|nd|rd|th))\s{1,3}){1,4}"
     rf"(?:{_STREET_TYPES})\b\.?(?:\s+(?:N|S|E|W|NE|NW|SE|SW)\b)?"
-    r"(?:,?\s+(?i:apt|apartment|suite|ste|unit|flat|floor|fl|#)\.?\s*[\w-]{1,6})?")
-_STREET_DE = re.compile(r"(?:straße|strasse|str\.|weg|platz|gasse|allee|ring|damm|ufer)\s+\d{1,4}[a-z]?(?![\w])",
-                        re.I)
-_STREET_FR = re.compile(r"\d(?<![\w/.,:-]\d)\d{0,3}(?:\s?(?:bis|ter))?,?\s+(?:rue|avenue|boulevard|bd|place|chemin|"
-                        r"allée|impasse|quai|route)\s+(?:(?:de la|de l'|du|des|de|d')\s*)?[A-ZÀ-Ý][\w'-]{1,40}"
-                        r"(?:[ -](?:de |du |des |la |le )?[A-ZÀ-Ý][\w'-]{1,40}){0,3}")
-_STREET_ES_IT = re.compile(r"\b(?:Calle|Avenida|Carrer|Plaza|Paseo|Camino|Via|Viale|Corso|Piazza|Largo|Rua|Praça"
-                           r")\s+(?:(?:de|del|della|di|da|do|dos|la|las|los)\s+)?"
-                           r"(?:[A-ZÀ-Ý][\w'.-]*\s+){1,3},?\s*(?:n\.?\s*|nº\s*)?\d{1,4}[a-zA-Z]?(?!\w)")
-_ADDRESS_CUE = re.compile(r"(?i)\b(?:address|addr|ship|shipping|shipped|deliver|delivery|send|sent|mail|post|live|"
-                          r"lives|living|moved|move|located|location|office|store|shop|warehouse|visit|return|"
-                          r"billing|home|residence|at|to|from|adresse|anschrift|dirección|direccion|indirizzo|"
-                          r"livraison|lieferadresse|envíelo|envialo)\b")
+    r"(?:,?\s+(?i:apt|apartment|suite|ste|unit|flat|floor|fl|#)\.?\s*[\w-]{1,6})?"
+)
+_STREET_DE = re.compile(
+    r"(?:straße|strasse|str\.|weg|platz|gasse|allee|ring|damm|ufer)\s+\d{1,4}[a-z]?(?![\w])", re.I
+)
+_STREET_FR = re.compile(
+    r"\d(?<![\w/.,:-]\d)\d{0,3}(?:\s?(?:bis|ter))?,?\s+(?:rue|avenue|boulevard|bd|place|chemin|"
+    r"allée|impasse|quai|route)\s+(?:(?:de la|de l'|du|des|de|d')\s*)?[A-ZÀ-Ý][\w'-]{1,40}"
+    r"(?:[ -](?:de |du |des |la |le )?[A-ZÀ-Ý][\w'-]{1,40}){0,3}"
+)
+_STREET_ES_IT = re.compile(
+    r"\b(?:Calle|Avenida|Carrer|Plaza|Paseo|Camino|Via|Viale|Corso|Piazza|Largo|Rua|Praça"
+    r")\s+(?:(?:de|del|della|di|da|do|dos|la|las|los)\s+)?"
+    r"(?:[A-ZÀ-Ý][\w'.-]*\s+){1,3},?\s*(?:n\.?\s*|nº\s*)?\d{1,4}[a-zA-Z]?(?!\w)"
+)
+_ADDRESS_CUE = re.compile(
+    r"(?i)\b(?:address|addr|ship|shipping|shipped|deliver|delivery|send|sent|mail|post|live|"
+    r"lives|living|moved|move|located|location|office|store|shop|warehouse|visit|return|"
+    r"billing|home|residence|at|to|from|adresse|anschrift|dirección|direccion|indirizzo|"
+    r"livraison|lieferadresse|envíelo|envialo)\b"
+)
 _ADDRESS_AFTER = re.compile(r"\s*(?:$|[,;:)\n]|\.(?:\s|$)|\s+\d{4,5}\b|\s+[A-Z]{1,2}\d)")
 _STREET_CAPS = re.compile(r"\d{1,6}[A-Za-z]?(?:-\d{1,4})?,?\s+[A-Z0-9]")
 
 # Secrets: provider token shapes (kind, pattern, score). The random part must look random (see
 # ``_random_enough``), so ``sk-folding-cube-animation`` (a CSS class) and ``AKIAXXXXXXXXXXXXXXXX``
 # (a placeholder) are not keys.
-_SECRETS: tuple[tuple[str, re.Pattern[str], float], ...] = tuple((k, re.compile(p), s) for k, p, s in (
-    ("anthropic_api_key", r"sk-ant-(?<![\w-]sk-ant-)(?:api|admin)\d{2}-[A-Za-z0-9_-]{20,200}", 0.99),
-    ("openai_api_key", r"sk-(?<![\w-]sk-)(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,200}(?![\w-])", 0.95),
-    ("aws_access_key", r"A(?<![A-Z0-9]A)(?:KIA|SIA|GPA|IDA|ROA|NPA)[A-Z0-9]{16}(?![A-Z0-9])", 0.95),
-    ("github_token", r"g(?<!\wg)(?:h[pousr]_[A-Za-z0-9]{36,255}|ithub_pat_[A-Za-z0-9_]{22,255})(?!\w)", 0.99),
-    ("slack_token", r"xox(?<![\w-]xox)[abposr]-[A-Za-z0-9-]{10,200}", 0.97),
-    ("stripe_key", r"[sr]k_(?<!\w[sr]k_)(?:live|test)_[A-Za-z0-9]{16,200}", 0.97),
-    ("google_api_key", r"AIza(?<![\w-]AIza)[0-9A-Za-z_-]{35}(?![\w-])", 0.97),
-    ("jwt", r"eyJ(?<![\w-]eyJ)[A-Za-z0-9_-]{8,2000}\.eyJ[A-Za-z0-9_-]{8,4000}\.[A-Za-z0-9_-]{8,2000}", 0.9),
-    ("huggingface_token", r"hf_(?<!\whf_)[A-Za-z]{34,40}(?![\w])", 0.95),
-))
+_SECRETS: tuple[tuple[str, re.Pattern[str], float], ...] = tuple(
+    (k, re.compile(p), s)
+    for k, p, s in (
+        ("anthropic_api_key", r"sk-ant-(?<![\w-]sk-ant-)(?:api|admin)\d{2}-[A-Za-z0-9_-]{20,200}", 0.99),
+        ("openai_api_key", r"sk-(?<![\w-]sk-)(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,200}(?![\w-])", 0.95),
+        ("aws_access_key", r"A(?<![A-Z0-9]A)(?:KIA|SIA|GPA|IDA|ROA|NPA)[A-Z0-9]{16}(?![A-Z0-9])", 0.95),
+        (
+            "github_token",
+            r"g(?<!\wg)(?:h[pousr]_[A-Za-z0-9]{36,255}|ithub_pat_[A-Za-z0-9_]{22,255})(?!\w)",
+            0.99,
+        ),
+        ("slack_token", r"xox(?<![\w-]xox)[abposr]-[A-Za-z0-9-]{10,200}", 0.97),
+        ("stripe_key", r"[sr]k_(?<!\w[sr]k_)(?:live|test)_[A-Za-z0-9]{16,200}", 0.97),
+        ("google_api_key", r"AIza(?<![\w-]AIza)[0-9A-Za-z_-]{35}(?![\w-])", 0.97),
+        (
+            "jwt",
+            r"eyJ(?<![\w-]eyJ)[A-Za-z0-9_-]{8,2000}\.eyJ[A-Za-z0-9_-]{8,4000}\.[A-Za-z0-9_-]{8,2000}",
+            0.9,
+        ),
+        ("huggingface_token", r"hf_(?<!\whf_)[A-Za-z]{34,40}(?![\w])", 0.95),
+    )
+)
 # PEM private keys: the header, then (found with str.find, so a thousand headers stay linear) the footer.
 _PEM_BEGIN = re.compile(r"-----BEGIN (?:[A-Z0-9]+ ){0,4}PRIVATE KEY(?: BLOCK)?-----")
 _PEM_END = re.compile(r"-----END (?:[A-Z0-9]+ ){0,4}PRIVATE KEY(?: BLOCK)?-----")
-_PREFIX = re.compile(r"(?:sk-ant-(?:api|admin)\d\d-|sk-(?:proj-|svcacct-|admin-)?|AKIA|ASIA|AGPA|AIDA|AROA|ANPA|"
-                     r"gh[pousr]_|github_pat_|xox[abposr]-|[sr]k_(?:live|test)_|AIza|hf_)")
+_PREFIX = re.compile(
+    r"(?:sk-ant-(?:api|admin)\d\d-|sk-(?:proj-|svcacct-|admin-)?|AKIA|ASIA|AGPA|AIDA|AROA|ANPA|"
+    r"gh[pousr]_|github_pat_|xox[abposr]-|[sr]k_(?:live|test)_|AIza|hf_)"
+)
 # ``api_key = "..."``-style assignments (and ``Authorization: Bearer ...``): the value must look random.
-_ASSIGNED = re.compile(r"(?i)(?<![\w-])(?:[a-z0-9]{1,20}[_-]){0,4}?(?:api[_-]?key|apikey|secret(?:[_-]?key)?|"
-                       r"access[_-]?token|auth[_-]?token|token|client[_-]?secret|secret[_-]access[_-]key|"
-                       r"private[_-]?key|(?:authorization\s*:\s*)?bearer|(?P<pw>password|passwd|pwd|passphrase))"
-                       r"[\"']?(?:\s*[:=]\s*|(?<=bearer)\s+)[\"']?(?P<value>[A-Za-z0-9_\-+/=.~!@#$%^&*?]{8,200})")
+_ASSIGNED = re.compile(
+    r"(?i)(?<![\w-])(?:[a-z0-9]{1,20}[_-]){0,4}?(?:api[_-]?key|apikey|secret(?:[_-]?key)?|"
+    r"access[_-]?token|auth[_-]?token|token|client[_-]?secret|secret[_-]access[_-]key|"
+    r"private[_-]?key|(?:authorization\s*:\s*)?bearer|(?P<pw>password|passwd|pwd|passphrase))"
+    r"[\"']?(?:\s*[:=]\s*|(?<=bearer)\s+)[\"']?(?P<value>[A-Za-z0-9_\-+/=.~!@#$%^&*?]{8,200})"
+)
 _ASSIGNED_ANCHORS = ("key", "token", "secret", "pass", "pwd", "bearer")
 
 # Card issuer prefixes: (network, prefixes as (low, high) on the first digits, allowed lengths).
@@ -151,13 +225,74 @@ _NETWORKS: tuple[tuple[str, tuple[tuple[int, int], ...], tuple[int, ...]], ...] 
     ("maestro", ((5018, 5018), (5020, 5020), (5038, 5038), (6304, 6304), (6759, 6759)), (12, 13, 16, 19)),
 )
 _IBAN_LENGTHS = {
-    "AD": 24, "AE": 23, "AT": 20, "AZ": 28, "BA": 20, "BE": 16, "BG": 22, "BH": 22, "BR": 29, "CH": 21, "CR": 22,
-    "CY": 28, "CZ": 24, "DE": 22, "DK": 18, "DO": 28, "EE": 20, "EG": 29, "ES": 24, "FI": 18, "FO": 18, "FR": 27,
-    "GB": 22, "GE": 22, "GI": 23, "GL": 18, "GR": 27, "GT": 28, "HR": 21, "HU": 28, "IE": 22, "IL": 23, "IS": 26,
-    "IT": 27, "JO": 30, "KW": 30, "KZ": 20, "LB": 28, "LI": 21, "LT": 20, "LU": 20, "LV": 21, "MC": 27, "MD": 24,
-    "ME": 22, "MK": 19, "MR": 27, "MT": 31, "MU": 30, "NL": 18, "NO": 15, "PK": 24, "PL": 28, "PS": 29, "PT": 25,
-    "QA": 29, "RO": 24, "RS": 22, "SA": 24, "SE": 24, "SI": 19, "SK": 24, "SM": 27, "TN": 24, "TR": 26, "UA": 29,
-    "VG": 24, "XK": 20,
+    "AD": 24,
+    "AE": 23,
+    "AT": 20,
+    "AZ": 28,
+    "BA": 20,
+    "BE": 16,
+    "BG": 22,
+    "BH": 22,
+    "BR": 29,
+    "CH": 21,
+    "CR": 22,
+    "CY": 28,
+    "CZ": 24,
+    "DE": 22,
+    "DK": 18,
+    "DO": 28,
+    "EE": 20,
+    "EG": 29,
+    "ES": 24,
+    "FI": 18,
+    "FO": 18,
+    "FR": 27,
+    "GB": 22,
+    "GE": 22,
+    "GI": 23,
+    "GL": 18,
+    "GR": 27,
+    "GT": 28,
+    "HR": 21,
+    "HU": 28,
+    "IE": 22,
+    "IL": 23,
+    "IS": 26,
+    "IT": 27,
+    "JO": 30,
+    "KW": 30,
+    "KZ": 20,
+    "LB": 28,
+    "LI": 21,
+    "LT": 20,
+    "LU": 20,
+    "LV": 21,
+    "MC": 27,
+    "MD": 24,
+    "ME": 22,
+    "MK": 19,
+    "MR": 27,
+    "MT": 31,
+    "MU": 30,
+    "NL": 18,
+    "NO": 15,
+    "PK": 24,
+    "PL": 28,
+    "PS": 29,
+    "PT": 25,
+    "QA": 29,
+    "RO": 24,
+    "RS": 22,
+    "SA": 24,
+    "SE": 24,
+    "SI": 19,
+    "SK": 24,
+    "SM": 27,
+    "TN": 24,
+    "TR": 26,
+    "UA": 29,
+    "VG": 24,
+    "XK": 20,
 }
 _CUE_WINDOW = 60
 
@@ -223,7 +358,7 @@ def _emails(text: str) -> Iterable[Span]:
     at = text.find("@")
     while at != -1:
         domain = _EMAIL_DOMAIN.match(text, at + 1)
-        head = text[max(0, at - 64):at]
+        head = text[max(0, at - 64) : at]
         local = _EMAIL_LOCAL.search(head) if domain else None
         if domain and local:
             start = at - len(head) + local.start()
@@ -239,8 +374,9 @@ def _phones(text: str) -> Iterable[Span]:
             if score:
                 yield m.start(), m.end(), score, "international" if intl else "national"
     for m in _PHONE_BARE.finditer(text):
-        if _PHONE_STRONG_CUE.search(text, max(0, m.start() - 30), m.start()) \
-                and not _ID_CUE.search(text, max(0, m.start() - 20), m.start()):
+        if _PHONE_STRONG_CUE.search(text, max(0, m.start() - 30), m.start()) and not _ID_CUE.search(
+            text, max(0, m.start() - 20), m.start()
+        ):
             yield m.start(), m.end(), 0.7, "national"
 
 
@@ -272,9 +408,19 @@ def _ssns(text: str) -> Iterable[Span]:
         if not ssn_ok(area, group, serial):
             continue
         cue = _near(_SSN_CUE, text, m.start(), m.end())
-        if sep == "-" and (cue or not _near(re.compile(r"(?i)\b(?:order|invoice|ref|ticket|case|part|sku|"
-                                                        r"tracking|po|account|id|no\.|#)"), text, m.start(), m.end(),
-                                            25)):
+        if sep == "-" and (
+            cue
+            or not _near(
+                re.compile(
+                    r"(?i)\b(?:order|invoice|ref|ticket|case|part|sku|"
+                    r"tracking|po|account|id|no\.|#)"
+                ),
+                text,
+                m.start(),
+                m.end(),
+                25,
+            )
+        ):
             yield m.start(), m.end(), 0.9 if cue else 0.7, ""
         elif cue:
             yield m.start(), m.end(), 0.85, ""
@@ -301,7 +447,7 @@ def _cards(text: str) -> Iterable[Span]:
 def _ibans(text: str) -> Iterable[Span]:
     for m in _IBAN_HEAD.finditer(text):
         start = m.start() - 2
-        length = _IBAN_LENGTHS.get(text[start:start + 2].upper())
+        length = _IBAN_LENGTHS.get(text[start : start + 2].upper())
         if length is None:
             continue
         end, compact = _take_alnum(text, start, length)
@@ -331,7 +477,7 @@ def _ips(text: str) -> Iterable[Span]:
         parts = m.group().split(".")
         if any(int(p) > 255 or (len(p) > 1 and p[0] == "0") for p in parts):
             continue
-        if _VERSION_CUE.search(text[max(0, m.start() - 12):m.start()]):
+        if _VERSION_CUE.search(text[max(0, m.start() - 12) : m.start()]):
             continue
         yield m.start(), m.end(), 0.85, "ipv4"
     for start, end in _colon_runs(text):
@@ -397,7 +543,9 @@ def _dobs(text: str) -> Iterable[Span]:
             continue
         starts = [c[0] for c in cues]
         for m in _DATE.finditer(text, lo, hi):
-            near = cues[max(0, bisect.bisect_left(starts, m.start() - 60)):bisect.bisect_right(starts, m.end() + 30)]
+            near = cues[
+                max(0, bisect.bisect_left(starts, m.start() - 60)) : bisect.bisect_right(starts, m.end() + 30)
+            ]
             if any(_same_clause(text, c, (m.start(), m.end())) for c in near):
                 yield m.start(), m.end(), 0.85, ""
 
@@ -405,17 +553,20 @@ def _dobs(text: str) -> Iterable[Span]:
 def _same_clause(text: str, cue: tuple[int, int], date: tuple[int, int]) -> bool:
     """The cue is close to the date (before it, or just after it) with no sentence break between."""
     if cue[1] <= date[0]:
-        gap = text[cue[1]:date[0]]
+        gap = text[cue[1] : date[0]]
         return len(gap) <= 40 and not _SENTENCE_END.search(gap.lstrip("."))
-    gap = text[date[1]:cue[0]]
+    gap = text[date[1] : cue[0]]
     return cue[0] >= date[1] and len(gap) <= 25 and not _SENTENCE_END.search(gap)
 
 
 def _streets(text: str) -> Iterable[Span]:
     for m in _STREET_US.finditer(text):
         s = m.group().rstrip(" ,")
-        if _STREET_CAPS.match(s) and not re.match(r"\d+\s+(?:st|nd|rd|th)\b", s, re.I) \
-                and _address_context(text, m.start(), m.start() + len(s)):
+        if (
+            _STREET_CAPS.match(s)
+            and not re.match(r"\d+\s+(?:st|nd|rd|th)\b", s, re.I)
+            and _address_context(text, m.start(), m.start() + len(s))
+        ):
             yield m.start(), m.start() + len(s), 0.75, "us_uk"
     low = _lower(text)
     for m in _anchored(_STREET_DE, text, low, _DE_ANCHORS):
@@ -431,7 +582,9 @@ def _streets(text: str) -> Iterable[Span]:
             yield m.start(), end, 0.7, kind
 
 
-def _anchored(pattern: re.Pattern[str], text: str, low: str, anchors: Iterable[str]) -> Iterable[re.Match[str]]:
+def _anchored(
+    pattern: re.Pattern[str], text: str, low: str, anchors: Iterable[str]
+) -> Iterable[re.Match[str]]:
     """Matches of ``pattern`` tried only where one of the (lower-case) anchors starts."""
     tried = set()
     for a in anchors:
@@ -467,7 +620,7 @@ def _secrets(text: str) -> Iterable[Span]:
                 yield m.start(), m.end(), score, kind
                 continue
             prefix = _PREFIX.match(text, m.start())
-            if _random_enough(m.group()[prefix.end() - m.start() if prefix else 0:]):
+            if _random_enough(m.group()[prefix.end() - m.start() if prefix else 0 :]):
                 yield m.start(), m.end(), score, kind
     for m in _assignments(text):
         value = m.group("value").rstrip(".,;:!?")
@@ -518,18 +671,62 @@ def _assignments(text: str) -> Iterable[re.Match[str]]:
 
 
 _FINDERS: dict[str, Callable[[str], Iterable[Span]]] = {
-    "EMAIL": _emails, "PHONE": _phones, "SSN": _ssns, "CREDIT_CARD": _cards, "IBAN": _ibans,
-    "IP_ADDRESS": _ips, "DATE_OF_BIRTH": _dobs, "STREET_ADDRESS": _streets, "SECRET": _secrets,
+    "EMAIL": _emails,
+    "PHONE": _phones,
+    "SSN": _ssns,
+    "CREDIT_CARD": _cards,
+    "IBAN": _ibans,
+    "IP_ADDRESS": _ips,
+    "DATE_OF_BIRTH": _dobs,
+    "STREET_ADDRESS": _streets,
+    "SECRET": _secrets,
 }
 # Cheap gates (C-speed string operations) that skip a finder's regex scan when it cannot match:
 # ``digits`` is the number of ASCII digits in the text, ``low`` the text lower-cased.
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")  # keeps offsets
-_SECRET_ANCHORS = ("sk-", "akia", "asia", "agpa", "aida", "aroa", "anpa", "gh", "github_pat", "xox", "sk_", "rk_", "aiza", "eyj",
-                   "hf_", "-----begin", "key", "secret", "token", "password", "passwd", "pwd", "passphrase", "bearer")
+_SECRET_ANCHORS = (
+    "sk-",
+    "akia",
+    "asia",
+    "agpa",
+    "aida",
+    "aroa",
+    "anpa",
+    "gh",
+    "github_pat",
+    "xox",
+    "sk_",
+    "rk_",
+    "aiza",
+    "eyj",
+    "hf_",
+    "-----begin",
+    "key",
+    "secret",
+    "token",
+    "password",
+    "passwd",
+    "pwd",
+    "passphrase",
+    "bearer",
+)
 _DOB_ANCHORS = tuple(w for w in _DOB_WORDS if not any(o != w and o in w for o in _DOB_WORDS))
 _FR_ANCHORS = ("rue", "avenue", "boulevard", "bd", "place", "chemin", "allée", "impasse", "quai", "route")
-_ES_IT_ANCHORS = ("calle", "avenida", "carrer", "plaza", "paseo", "camino", "via", "viale", "corso", "piazza", "largo",
-                  "rua", "praça")
+_ES_IT_ANCHORS = (
+    "calle",
+    "avenida",
+    "carrer",
+    "plaza",
+    "paseo",
+    "camino",
+    "via",
+    "viale",
+    "corso",
+    "piazza",
+    "largo",
+    "rua",
+    "praça",
+)
 _DE_ANCHORS = ("straße", "strasse", "str.", "weg", "platz", "gasse", "allee", "ring", "damm", "ufer")
 _GATES: dict[str, Callable[[str, int, str], bool]] = {
     "EMAIL": lambda t, d, low: "@" in t,
@@ -544,8 +741,17 @@ _GATES: dict[str, Callable[[str, int, str], bool]] = {
 }
 
 # When spans overlap, the more specific entity wins before score and length.
-_PRIORITY = {"SECRET": 9, "CREDIT_CARD": 8, "IBAN": 8, "EMAIL": 7, "SSN": 6, "IP_ADDRESS": 5, "DATE_OF_BIRTH": 4,
-             "PHONE": 3, "STREET_ADDRESS": 2}
+_PRIORITY = {
+    "SECRET": 9,
+    "CREDIT_CARD": 8,
+    "IBAN": 8,
+    "EMAIL": 7,
+    "SSN": 6,
+    "IP_ADDRESS": 5,
+    "DATE_OF_BIRTH": 4,
+    "PHONE": 3,
+    "STREET_ADDRESS": 2,
+}
 
 
 def check_entities(entities: Iterable[str] | None, where: str) -> tuple[str, ...]:
@@ -572,8 +778,9 @@ class PIIDetector:
         ['EMAIL', 'CREDIT_CARD']
     """
 
-    def __init__(self, entities: Iterable[str] | None = None, *, min_score: float = 0.5,
-                 allow: Iterable[str] = ()) -> None:
+    def __init__(
+        self, entities: Iterable[str] | None = None, *, min_score: float = 0.5, allow: Iterable[str] = ()
+    ) -> None:
         self.entities = check_entities(entities, "PIIDetector.entities")
         if not 0.0 <= min_score <= 1.0:
             raise ConfigError("PIIDetector.min_score", f"must be in [0, 1], got {min_score!r}", "e.g. 0.5")
@@ -589,10 +796,13 @@ class PIIDetector:
             return []
         digits = sum(map(text.count, "0123456789"))
         low = text.lower()  # for substring gates only; offsets come from the finders
-        found = [PIIFinding(entity, s, e, score, kind)
-                 for entity in self.entities if _GATES[entity](text, digits, low)
-                 for s, e, score, kind in _FINDERS[entity](text)
-                 if score >= self.min_score and text[s:e] not in self.allow]
+        found = [
+            PIIFinding(entity, s, e, score, kind)
+            for entity in self.entities
+            if _GATES[entity](text, digits, low)
+            for s, e, score, kind in _FINDERS[entity](text)
+            if score >= self.min_score and text[s:e] not in self.allow
+        ]
         return _without_overlaps(found)
 
 
@@ -627,9 +837,16 @@ def _choose(cluster: list[PIIFinding]) -> list[PIIFinding]:
     return kept
 
 
-_PRESIDIO_MAP = {"EMAIL_ADDRESS": "EMAIL", "PHONE_NUMBER": "PHONE", "US_SSN": "SSN", "CREDIT_CARD": "CREDIT_CARD",
-                 "IBAN_CODE": "IBAN", "IP_ADDRESS": "IP_ADDRESS", "DATE_TIME": "DATE_OF_BIRTH",
-                 "LOCATION": "STREET_ADDRESS"}
+_PRESIDIO_MAP = {
+    "EMAIL_ADDRESS": "EMAIL",
+    "PHONE_NUMBER": "PHONE",
+    "US_SSN": "SSN",
+    "CREDIT_CARD": "CREDIT_CARD",
+    "IBAN_CODE": "IBAN",
+    "IP_ADDRESS": "IP_ADDRESS",
+    "DATE_TIME": "DATE_OF_BIRTH",
+    "LOCATION": "STREET_ADDRESS",
+}
 
 
 class PresidioDetector:
@@ -646,8 +863,14 @@ class PresidioDetector:
         [PIIFinding(entity='EMAIL', start=9, end=24, score=1.0, kind='email_address')]
     """
 
-    def __init__(self, entities: Iterable[str] | None = None, *, min_score: float = 0.5,
-                 language: str = "en", model: str | None = None) -> None:
+    def __init__(
+        self,
+        entities: Iterable[str] | None = None,
+        *,
+        min_score: float = 0.5,
+        language: str = "en",
+        model: str | None = None,
+    ) -> None:
         self.entities = check_entities(entities, "PresidioDetector.entities")
         self.min_score, self.language = min_score, language
         self._engine = _presidio_engine(language, model)
@@ -674,9 +897,11 @@ class PresidioDetector:
         return _without_overlaps(found)
 
 
-_INSTALL_PRESIDIO = ("pip install presidio-analyzer, then a spaCy model: pip install "
-                     "en_core_web_lg (from spaCy's model releases) or python -m spacy download en_core_web_lg; "
-                     'or use pii_engine="regex"')
+_INSTALL_PRESIDIO = (
+    "pip install presidio-analyzer, then a spaCy model: pip install "
+    "en_core_web_lg (from spaCy's model releases) or python -m spacy download en_core_web_lg; "
+    'or use pii_engine="regex"'
+)
 
 
 def _installed(module: str) -> bool:
@@ -694,24 +919,38 @@ def _presidio_engine(language: str, model: str | None) -> Any:
         from presidio_analyzer import AnalyzerEngine
         from presidio_analyzer.nlp_engine import NlpEngineProvider
     except ImportError as e:
-        raise ConfigError("pii_engine", "Presidio is not installed (presidio_analyzer cannot be imported)",
-                          _INSTALL_PRESIDIO) from e
+        raise ConfigError(
+            "pii_engine",
+            "Presidio is not installed (presidio_analyzer cannot be imported)",
+            _INSTALL_PRESIDIO,
+        ) from e
     kinds = ("web", "news")
     names = [f"{language}_core_{k}_{size}" for size in ("lg", "md", "sm", "trf") for k in kinds]
     if model is not None and not Path(model).is_dir() and not _installed(model):
-        raise ConfigError("PresidioDetector.model", f"spaCy model {model!r} is neither an installed package "
-                          "nor a directory", _INSTALL_PRESIDIO)
+        raise ConfigError(
+            "PresidioDetector.model",
+            f"spaCy model {model!r} is neither an installed package nor a directory",
+            _INSTALL_PRESIDIO,
+        )
     model = model or next((n for n in names if _installed(n)), None)
     if model is None:
-        raise ConfigError("pii_engine", f"Presidio needs a spaCy model for {language!r}; none of {names} is "
-                          "installed", _INSTALL_PRESIDIO)
+        raise ConfigError(
+            "pii_engine",
+            f"Presidio needs a spaCy model for {language!r}; none of {names} is installed",
+            _INSTALL_PRESIDIO,
+        )
     try:
-        nlp = NlpEngineProvider(nlp_configuration={
-            "nlp_engine_name": "spacy", "models": [{"lang_code": language, "model_name": model}]}).create_engine()
+        nlp = NlpEngineProvider(
+            nlp_configuration={
+                "nlp_engine_name": "spacy",
+                "models": [{"lang_code": language, "model_name": model}],
+            }
+        ).create_engine()
         return AnalyzerEngine(nlp_engine=nlp, supported_languages=[language])
     except Exception as e:  # spaCy/Presidio version mismatches surface here
-        raise ConfigError("pii_engine", f"Presidio could not load spaCy model {model!r}: {e}",
-                          _INSTALL_PRESIDIO) from e
+        raise ConfigError(
+            "pii_engine", f"Presidio could not load spaCy model {model!r}: {e}", _INSTALL_PRESIDIO
+        ) from e
 
 
 class Finder(Protocol):
@@ -745,21 +984,23 @@ class Redactor:
         """The text with every finding replaced, and the findings (positions refer to the input)."""
         found = self.detector.find(text)
         if found or self._by_value:
-            found = _with_repeats(text, found, {(f.entity, text[f.start:f.end]) for f in found} | set(self._by_value))
+            found = _with_repeats(
+                text, found, {(f.entity, text[f.start : f.end]) for f in found} | set(self._by_value)
+            )
         if not found:
             return text, found
         out, pos = [], 0
         for f in found:
             if f.start < pos or not f.start < f.end <= len(text):
                 continue  # a custom engine's overlapping or out-of-range finding
-            value = text[f.start:f.end]
+            value = text[f.start : f.end]
             key = (f.entity, value)
             placeholder = self._by_value.get(key)
             if placeholder is None:
                 placeholder = self._new_placeholder(f.entity, text)
                 self._by_value[key] = placeholder
                 self.mapping[placeholder] = value
-            out += [text[pos:f.start], placeholder]
+            out += [text[pos : f.start], placeholder]
             pos = f.end
         out.append(text[pos:])
         return "".join(out), found

@@ -33,8 +33,11 @@ class Sweep:
     verifier_cost: float
 
     def table(self, limit: int = 25) -> str:
-        lines = [f"cost-quality frontier on {self.set_name} ({len(self.points)} configurations, fast evaluator; "
-                 f"cost relative to {self.verifier} alone)", f"  {'quality':>7}  {'cost':>7}  configuration"]
+        lines = [
+            f"cost-quality frontier on {self.set_name} ({len(self.points)} configurations, fast evaluator; "
+            f"cost relative to {self.verifier} alone)",
+            f"  {'quality':>7}  {'cost':>7}  configuration",
+        ]
         step = max(1, len(self.frontier) // limit)
         for e in self.frontier[::step]:
             lines.append(f"  {e.quality:7.3f}  {100 * e.cost_ratio:6.1f}%  {e.candidate.label}")
@@ -50,9 +53,16 @@ def frontier(points: Sequence[Evaluated]) -> list[Evaluated]:
     return out
 
 
-def sweep(rs: ReplaySet, verifier: str, *, drafters: Sequence[str] | None = None, rule: str | None = None,
-          thresholds: Sequence[float] | None = None, pool: Sequence[str] | None = None,
-          max_drafters: int = 2) -> Sweep:
+def sweep(
+    rs: ReplaySet,
+    verifier: str,
+    *,
+    drafters: Sequence[str] | None = None,
+    rule: str | None = None,
+    thresholds: Sequence[float] | None = None,
+    pool: Sequence[str] | None = None,
+    max_drafters: int = 2,
+) -> Sweep:
     """Score configurations on ``rs``: with ``drafters`` and ``rule`` a threshold sweep of that
     configuration, else the whole calibration search space over ``pool``."""
     from .bench import model_stats, oracle_stats
@@ -61,7 +71,9 @@ def sweep(rs: ReplaySet, verifier: str, *, drafters: Sequence[str] | None = None
         models = [verifier, *drafters]
         mx = RecordedMatrix(rs, models)
         if rule in (None, "agreement", "accept"):
-            cands = [Candidate(tuple(drafters), verifier, rule or ("agreement" if len(drafters) > 1 else "accept"))]
+            cands = [
+                Candidate(tuple(drafters), verifier, rule or ("agreement" if len(drafters) > 1 else "accept"))
+            ]
         else:
             ts = thresholds or [i / 100 for i in range(50, 100)] + [0.995, 0.999, 0.9995]
             cands = [Candidate(tuple(drafters), verifier, rule, t) for t in ts]
@@ -76,12 +88,25 @@ def sweep(rs: ReplaySet, verifier: str, *, drafters: Sequence[str] | None = None
     singles = tuple((s.model, s.quality, s.cost) for s in model_stats(rs, mx.models, mx.ids))
     o = oracle_stats(rs, mx.models, mx.ids)
     oa = oracle_stats(rs, rs.models, mx.ids)
-    return Sweep(rs.name, verifier, tuple(points), tuple(frontier(points)), singles, (o.quality, o.cost),
-                 (oa.quality, oa.cost), sum(mx.cost[verifier]))
+    return Sweep(
+        rs.name,
+        verifier,
+        tuple(points),
+        tuple(frontier(points)),
+        singles,
+        (o.quality, o.cost),
+        (oa.quality, oa.cost),
+        sum(mx.cost[verifier]),
+    )
 
 
-def plot_tradeoff(sw: Sweep, path: str | os.PathLike[str], *, chosen: tuple[str, float, float] | None = None,
-                  title: str | None = None) -> Path:
+def plot_tradeoff(
+    sw: Sweep,
+    path: str | os.PathLike[str],
+    *,
+    chosen: tuple[str, float, float] | None = None,
+    title: str | None = None,
+) -> Path:
     """Draw the cost-quality curve to ``path`` (``.png`` or ``.svg``); return the path."""
     out = Path(path)
     if out.suffix.lower() not in (".png", ".svg", ".pdf"):
@@ -95,17 +120,41 @@ def plot_tradeoff(sw: Sweep, path: str | os.PathLike[str], *, chosen: tuple[str,
 
     ref = sw.verifier_cost or 1.0
     fig, ax = plt.subplots(figsize=(8, 5.5))
-    ax.scatter([100 * p.cost / ref for p in sw.points], [p.quality for p in sw.points], s=6, alpha=0.25,
-               color="tab:gray", label=f"configurations ({len(sw.points)})")
-    ax.plot([100 * p.cost / ref for p in sw.frontier], [p.quality for p in sw.frontier], "-o", ms=3,
-            color="tab:blue", label="frontier (cascades)")
+    ax.scatter(
+        [100 * p.cost / ref for p in sw.points],
+        [p.quality for p in sw.points],
+        s=6,
+        alpha=0.25,
+        color="tab:gray",
+        label=f"configurations ({len(sw.points)})",
+    )
+    ax.plot(
+        [100 * p.cost / ref for p in sw.frontier],
+        [p.quality for p in sw.frontier],
+        "-o",
+        ms=3,
+        color="tab:blue",
+        label="frontier (cascades)",
+    )
     for name, q, c in sw.singles:
         ax.scatter([100 * c / ref], [q], marker="s", s=30, color="tab:orange")
         ax.annotate(name, (100 * c / ref, q), fontsize=7, xytext=(3, 3), textcoords="offset points")
-    ax.scatter([100 * sw.oracle[1] / ref], [sw.oracle[0]], marker="*", s=140, color="tab:green",
-               label="oracle (configured models)")
-    ax.scatter([100 * sw.oracle_all[1] / ref], [sw.oracle_all[0]], marker="*", s=140, color="tab:olive",
-               label="oracle (all models)")
+    ax.scatter(
+        [100 * sw.oracle[1] / ref],
+        [sw.oracle[0]],
+        marker="*",
+        s=140,
+        color="tab:green",
+        label="oracle (configured models)",
+    )
+    ax.scatter(
+        [100 * sw.oracle_all[1] / ref],
+        [sw.oracle_all[0]],
+        marker="*",
+        s=140,
+        color="tab:olive",
+        label="oracle (all models)",
+    )
     if chosen is not None:
         ax.scatter([100 * chosen[2] / ref], [chosen[1]], marker="D", s=60, color="tab:red", label=chosen[0])
     ax.axhline([q for n, q, _ in sw.singles if n == sw.verifier][0], ls=":", color="tab:red", lw=0.8)

@@ -68,8 +68,11 @@ def _norm(text: str) -> str:
 
 def messages_key(messages: Iterable[Mapping[str, Any]]) -> str:
     """Hash of the normalised (role, text) of system/user/assistant messages: the query's address."""
-    parts = [f"{m.get('role')}:{_norm(content_text(m.get('content')))}" for m in messages
-             if m.get("role") in ("system", "user", "assistant", "developer")]
+    parts = [
+        f"{m.get('role')}:{_norm(content_text(m.get('content')))}"
+        for m in messages
+        if m.get("role") in ("system", "user", "assistant", "developer")
+    ]
     return hashlib.sha1("\x1e".join(parts).encode()).hexdigest()
 
 
@@ -83,8 +86,11 @@ def _last_user(messages: Iterable[Mapping[str, Any]]) -> str:
 
 def _bad(path: Path, line: int | None, problem: str, fix: str = "") -> ConfigError:
     where = f"{path.name}:{line}" if line is not None else path.name
-    return ConfigError(f"replay {path.parent.name}/{where}", problem,
-                       fix or "see the replay format in docs/replay-and-benchmarks.md")
+    return ConfigError(
+        f"replay {path.parent.name}/{where}",
+        problem,
+        fix or "see the replay format in docs/replay-and-benchmarks.md",
+    )
 
 
 def _read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -109,8 +115,11 @@ def _parse_query(path: Path, n: int, obj: Mapping[str, Any]) -> Query:
     qid, messages = obj.get("id"), obj.get("messages")
     if not isinstance(qid, str) or not qid:
         raise _bad(path, n, f"'id' must be a non-empty string, got {qid!r}")
-    if not isinstance(messages, list) or not messages or not all(
-            isinstance(m, dict) and isinstance(m.get("role"), str) for m in messages):
+    if (
+        not isinstance(messages, list)
+        or not messages
+        or not all(isinstance(m, dict) and isinstance(m.get("role"), str) for m in messages)
+    ):
         raise _bad(path, n, "'messages' must be a non-empty list of {role, content} objects")
     return Query(qid, tuple(messages), obj.get("reference"), str(obj.get("task") or ""))
 
@@ -119,11 +128,22 @@ def _num(path: Path, n: int, obj: Mapping[str, Any], key: str, kind: type, optio
     v = obj.get(key)
     if v is None and optional:
         return None
-    finite = math.isfinite(v) or (key == "logprob" and v == -math.inf) if isinstance(v, (int, float)) else False
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not finite \
-            or (kind is int and v != int(v)) or (key != "logprob" and v < 0):
-        raise _bad(path, n, f"'{key}' must be a {'non-negative ' if key != 'logprob' else ''}"
-                   f"{kind.__name__}{' or null' if optional else ''}, got {v!r}")
+    finite = (
+        math.isfinite(v) or (key == "logprob" and v == -math.inf) if isinstance(v, (int, float)) else False
+    )
+    if (
+        isinstance(v, bool)
+        or not isinstance(v, (int, float))
+        or not finite
+        or (kind is int and v != int(v))
+        or (key != "logprob" and v < 0)
+    ):
+        raise _bad(
+            path,
+            n,
+            f"'{key}' must be a {'non-negative ' if key != 'logprob' else ''}"
+            f"{kind.__name__}{' or null' if optional else ''}, got {v!r}",
+        )
     return kind(v)
 
 
@@ -135,9 +155,16 @@ def _parse_record(path: Path, n: int, obj: Mapping[str, Any]) -> Record:
         raise _bad(path, n, f"'text' must be a string, got {type(text).__name__}")
     if obj.get("correct") not in (0, 1, True, False):
         raise _bad(path, n, f"'correct' must be 0 or 1, got {obj.get('correct')!r}")
-    return Record(model, qid, text, bool(obj["correct"]), _num(path, n, obj, "input_tokens", int),
-                  _num(path, n, obj, "output_tokens", int), _num(path, n, obj, "cost_usd", float),
-                  _num(path, n, obj, "logprob", float, optional=True))
+    return Record(
+        model,
+        qid,
+        text,
+        bool(obj["correct"]),
+        _num(path, n, obj, "input_tokens", int),
+        _num(path, n, obj, "output_tokens", int),
+        _num(path, n, obj, "cost_usd", float),
+        _num(path, n, obj, "logprob", float, optional=True),
+    )
 
 
 @dataclass(frozen=True, eq=False)
@@ -166,14 +193,20 @@ class ReplaySet:
         """Read and check a replay folder; raise ``ConfigError`` naming the file and line of bad data."""
         path = Path(folder).expanduser()
         if not path.is_dir():
-            raise ConfigError("replay folder", f"{str(path)!r} is not a directory",
-                              "give a folder holding queries.jsonl, responses.jsonl.gz and models.json")
+            raise ConfigError(
+                "replay folder",
+                f"{str(path)!r} is not a directory",
+                "give a folder holding queries.jsonl, responses.jsonl.gz and models.json",
+            )
         qpath = path / "queries.jsonl"
         rpath = next((path / f for f in _RESPONSE_FILES if (path / f).exists()), None)
         if not qpath.exists() or rpath is None:
             missing = "queries.jsonl" if not qpath.exists() else "responses.jsonl.gz"
-            raise ConfigError("replay folder", f"{path.name}/ has no {missing}",
-                              "a replay folder holds queries.jsonl, responses.jsonl.gz and models.json")
+            raise ConfigError(
+                "replay folder",
+                f"{path.name}/ has no {missing}",
+                "a replay folder holds queries.jsonl, responses.jsonl.gz and models.json",
+            )
         queries, seen = [], set()
         for n, obj in _read_jsonl(qpath):
             q = _parse_query(qpath, n, obj)
@@ -186,7 +219,12 @@ class ReplaySet:
         for n, obj in _read_jsonl(rpath):
             r = _parse_record(rpath, n, obj)
             if r.query_id not in seen:
-                raise _bad(rpath, n, f"answer to unknown query id {r.query_id!r}", "every id must be in queries.jsonl")
+                raise _bad(
+                    rpath,
+                    n,
+                    f"answer to unknown query id {r.query_id!r}",
+                    "every id must be in queries.jsonl",
+                )
             records[(r.model, r.query_id)] = r
             order.setdefault(r.model)
         prices, note, listed = cls._read_models(path / "models.json")
@@ -203,9 +241,13 @@ class ReplaySet:
             raise _bad(path, None, f"not valid JSON: {e}") from e
         models = data.get("models") if isinstance(data, dict) else None
         if not isinstance(models, dict):
-            raise _bad(path, None, "expected {\"note\": str, \"models\": {name: {input_per_mtok, output_per_mtok}}}")
-        prices = {m: {k: float(v) for k, v in (p or {}).items() if isinstance(v, (int, float))}
-                  for m, p in models.items()}
+            raise _bad(
+                path, None, 'expected {"note": str, "models": {name: {input_per_mtok, output_per_mtok}}}'
+            )
+        prices = {
+            m: {k: float(v) for k, v in (p or {}).items() if isinstance(v, (int, float))}
+            for m, p in models.items()
+        }
         return prices, str(data.get("note") or ""), list(models)
 
     @staticmethod
@@ -250,8 +292,10 @@ class ReplaySet:
             qid = idx["by_user"].get(_last_user(messages))
         if qid is None:
             shown = _last_user(messages)[:80]
-            raise ReplayError(f"replay set {self.name!r} has no (unique) recorded query for the message "
-                              f"{shown!r}; send the recorded messages, or pass replay_id='<query id>'")
+            raise ReplayError(
+                f"replay set {self.name!r} has no (unique) recorded query for the message "
+                f"{shown!r}; send the recorded messages, or pass replay_id='<query id>'"
+            )
         return qid
 
     def has(self, model: str, qid: str) -> bool:
@@ -288,11 +332,16 @@ class ReplaySet:
         """Deterministic split into (fit, held-out) by a seeded hash of each query id (not by content)."""
         if not 0.0 < fraction < 1.0:
             raise ConfigError("split", f"must be in (0, 1), got {fraction!r}", "e.g. 0.5")
+
         def rank(qid: str) -> str:
             return hashlib.sha1(f"{seed}:{qid}".encode()).hexdigest()
+
         ordered = sorted(self.ids, key=rank)
         cut = max(1, min(len(ordered) - 1, round(len(ordered) * fraction)))
-        return (self.subset(ordered[:cut], f"{self.name}[fit]"), self.subset(ordered[cut:], f"{self.name}[held-out]"))
+        return (
+            self.subset(ordered[:cut], f"{self.name}[fit]"),
+            self.subset(ordered[cut:], f"{self.name}[held-out]"),
+        )
 
     # --- engine hooks ----------------------------------------------------------------------------------
     def spec(self, model: str, **kwargs: Any) -> ModelSpec:
@@ -317,10 +366,11 @@ def replay_model(spec: ModelSpec | str) -> str | None:
     """The recorded model name behind a ``"replay/<model>"`` spec, else None."""
     model = spec.model if isinstance(spec, ModelSpec) else spec
     prefix = f"{PROVIDER}/"
-    return model[len(prefix):] if model.startswith(prefix) else None
+    return model[len(prefix) :] if model.startswith(prefix) else None
 
 
 # --- the LiteLLM custom provider --------------------------------------------------------------------------
+
 
 class _Registry:
     """Replay sets registered with LiteLLM, most recent first; guards litellm.custom_provider_map."""
@@ -334,7 +384,9 @@ class _Registry:
     def resolve(self, model: str, kwargs: Mapping[str, Any]) -> Record:
         sets = list(self.sets)
         if not sets:
-            raise ReplayError("no replay set is registered; use `with register_replay(ReplaySet.load(path)):`")
+            raise ReplayError(
+                "no replay set is registered; use `with register_replay(ReplaySet.load(path)):`"
+            )
         params = kwargs.get("optional_params") or {}
         meta = (kwargs.get("litellm_params") or {}).get("metadata") or {}
         qid = params.get("replay_id") or (meta.get("replay_id") if isinstance(meta, Mapping) else None)
@@ -348,15 +400,25 @@ _REGISTRY = _Registry()
 
 
 def _response(lm: Any, model: str, rec: Record, want_logprobs: bool) -> Any:
-    choice: dict[str, Any] = {"index": 0, "finish_reason": "stop",
-                              "message": {"role": "assistant", "content": rec.text}}
+    choice: dict[str, Any] = {
+        "index": 0,
+        "finish_reason": "stop",
+        "message": {"role": "assistant", "content": rec.text},
+    }
     if want_logprobs and rec.logprob is not None:
         # One entry carrying the recorded sequence log-probability: Draft.logprob == the recorded value.
-        choice["logprobs"] = {"content": [{"token": "<recorded>", "logprob": rec.logprob, "bytes": None,
-                                           "top_logprobs": []}]}
-    resp = lm.ModelResponse(model=model, choices=[choice], usage={
-        "prompt_tokens": rec.input_tokens, "completion_tokens": rec.output_tokens,
-        "total_tokens": rec.input_tokens + rec.output_tokens})
+        choice["logprobs"] = {
+            "content": [{"token": "<recorded>", "logprob": rec.logprob, "bytes": None, "top_logprobs": []}]
+        }
+    resp = lm.ModelResponse(
+        model=model,
+        choices=[choice],
+        usage={
+            "prompt_tokens": rec.input_tokens,
+            "completion_tokens": rec.output_tokens,
+            "total_tokens": rec.input_tokens + rec.output_tokens,
+        },
+    )
     resp._hidden_params["response_cost"] = rec.cost
     return resp
 
@@ -365,21 +427,31 @@ def _chunks(model: str, rec: Record, want_logprobs: bool) -> Iterator[Any]:
     from litellm.types.utils import Delta, ModelResponseStream, StreamingChoices, Usage
 
     words = rec.text.split(" ")
-    pieces = [" ".join(words[i:i + 8]) + (" " if i + 8 < len(words) else "") for i in range(0, len(words), 8)]
+    pieces = [
+        " ".join(words[i : i + 8]) + (" " if i + 8 < len(words) else "") for i in range(0, len(words), 8)
+    ]
     pieces = pieces or [""]
     for i, piece in enumerate(pieces):
         last = i == len(pieces) - 1
         lp = None
         if i == 0 and want_logprobs and rec.logprob is not None:
-            lp = {"content": [{"token": "<recorded>", "logprob": rec.logprob, "bytes": None, "top_logprobs": []}]}
-        choice = StreamingChoices(index=0, delta=Delta(content=piece), logprobs=lp,
-                                  finish_reason="stop" if last else None)
+            lp = {
+                "content": [
+                    {"token": "<recorded>", "logprob": rec.logprob, "bytes": None, "top_logprobs": []}
+                ]
+            }
+        choice = StreamingChoices(
+            index=0, delta=Delta(content=piece), logprobs=lp, finish_reason="stop" if last else None
+        )
         usage = None
         if last:
             # Usage (with the recorded cost) rides on the last content chunk: a usage-only chunk is dropped
             # by LiteLLM's stream wrapper for custom providers.
-            usage = Usage(prompt_tokens=rec.input_tokens, completion_tokens=rec.output_tokens,
-                          total_tokens=rec.input_tokens + rec.output_tokens)
+            usage = Usage(
+                prompt_tokens=rec.input_tokens,
+                completion_tokens=rec.output_tokens,
+                total_tokens=rec.input_tokens + rec.output_tokens,
+            )
             usage.cost = rec.cost
         yield ModelResponseStream(model=model, choices=[choice], usage=usage)
 
@@ -422,8 +494,18 @@ def _handler() -> Any:
     return _REGISTRY.handler
 
 
-_POSITIONAL = ("api_base", "custom_prompt_dict", "model_response", "print_verbose", "encoding", "api_key",
-               "logging_obj", "optional_params", "acompletion", "litellm_params")
+_POSITIONAL = (
+    "api_base",
+    "custom_prompt_dict",
+    "model_response",
+    "print_verbose",
+    "encoding",
+    "api_key",
+    "logging_obj",
+    "optional_params",
+    "acompletion",
+    "litellm_params",
+)
 
 
 def _named(args: tuple[Any, ...]) -> dict[str, Any]:
@@ -443,7 +525,8 @@ class ReplayRegistration(contextlib.AbstractContextManager["ReplayRegistration"]
                 return
             self.closed = True
             _REGISTRY.sets[:] = [s for s in _REGISTRY.sets if s is not self.replay_set] + [
-                s for s in _REGISTRY.sets if s is self.replay_set][1:]
+                s for s in _REGISTRY.sets if s is self.replay_set
+            ][1:]
             if not _REGISTRY.sets:
                 _unhook()
 
@@ -466,8 +549,11 @@ def register_replay(replay_set: ReplaySet) -> ReplayRegistration:
         'replay/gpt-4o-2024-08-06'
     """
     if not isinstance(replay_set, ReplaySet):
-        raise ConfigError("replay_set", f"expected a ReplaySet, got {type(replay_set).__name__}",
-                          "load one with ReplaySet.load(folder)")
+        raise ConfigError(
+            "replay_set",
+            f"expected a ReplaySet, got {type(replay_set).__name__}",
+            "load one with ReplaySet.load(folder)",
+        )
     handler = _handler()
     from ._litellm import litellm_module
 
@@ -475,7 +561,10 @@ def register_replay(replay_set: ReplaySet) -> ReplayRegistration:
     with _REGISTRY.lock:
         _REGISTRY.sets.insert(0, replay_set)
         if not any(item.get("custom_handler") is handler for item in lm.custom_provider_map):
-            lm.custom_provider_map = [*lm.custom_provider_map, {"provider": PROVIDER, "custom_handler": handler}]
+            lm.custom_provider_map = [
+                *lm.custom_provider_map,
+                {"provider": PROVIDER, "custom_handler": handler},
+            ]
             for lst in (lm.provider_list, lm._custom_providers):
                 if PROVIDER not in lst:
                     lst.append(PROVIDER)
@@ -487,7 +576,9 @@ def _unhook() -> None:
     from ._litellm import litellm_module
 
     lm = litellm_module()
-    lm.custom_provider_map = [i for i in lm.custom_provider_map if i.get("custom_handler") is not _REGISTRY.handler]
+    lm.custom_provider_map = [
+        i for i in lm.custom_provider_map if i.get("custom_handler") is not _REGISTRY.handler
+    ]
     for lst, name in _REGISTRY.added:
         with contextlib.suppress(ValueError):
             lst.remove(name)

@@ -75,32 +75,49 @@ class RouterConfig:
     def __post_init__(self) -> None:
         object.__setattr__(self, "domains", tuple(self.domains))
         if not isinstance(self.domain_routes, Mapping):
-            raise ConfigError("router.domains", f"must be a mapping domain -> tier names, got "
-                              f"{type(self.domain_routes).__name__}", 'e.g. {"code": ["coder", "strong"]}')
+            raise ConfigError(
+                "router.domains",
+                f"must be a mapping domain -> tier names, got {type(self.domain_routes).__name__}",
+                'e.g. {"code": ["coder", "strong"]}',
+            )
         routes: dict[str, tuple[str, ...]] = {}
         for domain, names in self.domain_routes.items():
             if domain not in self.domains and domain != "default":
-                raise ConfigError(f"router.domains.{domain}", f"unknown domain {domain!r}",
-                                  f"use one of {list(self.domains)} (or default)")
+                raise ConfigError(
+                    f"router.domains.{domain}",
+                    f"unknown domain {domain!r}",
+                    f"use one of {list(self.domains)} (or default)",
+                )
             names = (names,) if isinstance(names, str) else tuple(names)
             if not names or not all(isinstance(n, str) and n for n in names):
-                raise ConfigError(f"router.domains.{domain}", f"must list tier names, got {names!r}",
-                                  'e.g. ["coder", "strong"]')
+                raise ConfigError(
+                    f"router.domains.{domain}",
+                    f"must list tier names, got {names!r}",
+                    'e.g. ["coder", "strong"]',
+                )
             routes[domain] = names
         object.__setattr__(self, "domain_routes", routes)
         if self.skip_drafters_at is not None:
             level_index(self.skip_drafters_at, "router.skip_drafters_at")
         if self.degrade not in _DEGRADE_MODES:
-            raise ConfigError("router.degrade", f"unknown degrade policy {self.degrade!r}",
-                              f"use one of {list(_DEGRADE_MODES)}")
+            raise ConfigError(
+                "router.degrade",
+                f"unknown degrade policy {self.degrade!r}",
+                f"use one of {list(_DEGRADE_MODES)}",
+            )
         if self.degrade == "max_quality" and (
             isinstance(self.degrade_max_quality, bool) or not isinstance(self.degrade_max_quality, int)
         ):
-            raise ConfigError("router.degrade_max_quality", "degrade: max_quality needs an int quality cap",
-                              "set degrade_max_quality, e.g. 1")
+            raise ConfigError(
+                "router.degrade_max_quality",
+                "degrade: max_quality needs an int quality cap",
+                "set degrade_max_quality, e.g. 1",
+            )
         c = self.min_domain_confidence
         if isinstance(c, bool) or not isinstance(c, (int, float)) or not 0.0 <= c <= 1.0:
-            raise ConfigError("router.min_domain_confidence", f"must be a number in [0, 1], got {c!r}", "e.g. 0.5")
+            raise ConfigError(
+                "router.min_domain_confidence", f"must be a number in [0, 1], got {c!r}", "e.g. 0.5"
+            )
 
     def check_tiers(self, tiers: Sequence[Tier]) -> None:
         """Raise ``ConfigError`` when a route names a tier that does not exist."""
@@ -108,8 +125,11 @@ class RouterConfig:
         for domain, names in self.domain_routes.items():
             for name in names:
                 if name not in valid:
-                    raise ConfigError(f"router.domains.{domain}", f"names tier {name!r}, which does not exist",
-                                      f"use tier names: {[t.name for t in tiers]}")
+                    raise ConfigError(
+                        f"router.domains.{domain}",
+                        f"names tier {name!r}, which does not exist",
+                        f"use tier names: {[t.name for t in tiers]}",
+                    )
 
 
 class CascadeRouter:
@@ -137,8 +157,11 @@ class CascadeRouter:
         # them, or their models, declares domains: computed once per tier set, not per request.
         self._domains_declared: tuple[tuple[Tier, ...], bool] = ((), False)
         if not callable(getattr(self.detector, "detect", None)):
-            raise ConfigError("router.detector", f"{self.detector!r} has no detect(text) method",
-                              "pass a DomainDetector or EmbeddingDomainDetector")
+            raise ConfigError(
+                "router.detector",
+                f"{self.detector!r} has no detect(text) method",
+                "pass a DomainDetector or EmbeddingDomainDetector",
+            )
 
     def __repr__(self) -> str:
         return f"CascadeRouter({self.config!r})"
@@ -172,8 +195,12 @@ class CascadeRouter:
                 kept = self._by_complexity(complexity, kept, reasons)
         if admission is not None and admission.decision == "degrade":
             kept = self._degrade(admission, kept, reasons)
-        return Plan(tuple(kept), tuple(reasons), domain.domain if domain else None,
-                    complexity.level if complexity else None)
+        return Plan(
+            tuple(kept),
+            tuple(reasons),
+            domain.domain if domain else None,
+            complexity.level if complexity else None,
+        )
 
     # --- steps ------------------------------------------------------------------------------------
     def _capabilities(self, request: Request, tiers: tuple[Tier, ...], reasons: list[str]) -> list[Tier]:
@@ -199,8 +226,10 @@ class CascadeRouter:
             route, label = routes["default"], f"{domain.domain} (default route)"
         if route is not None:
             if domain.confidence < self.config.min_domain_confidence:
-                reasons.append(f"domain route for {domain.domain} not applied: confidence "
-                               f"{domain.confidence:.2f} < {self.config.min_domain_confidence}")
+                reasons.append(
+                    f"domain route for {domain.domain} not applied: confidence "
+                    f"{domain.confidence:.2f} < {self.config.min_domain_confidence}"
+                )
                 return tiers
             chosen: list[Tier] = []
             for name in route:
@@ -224,20 +253,27 @@ class CascadeRouter:
             reasons.append(f"{_names([t.name for t in match])} declared for {domain.domain}: tried first")
         return match + generalists
 
-    def _by_complexity(self, complexity: ComplexityResult, tiers: list[Tier], reasons: list[str]) -> list[Tier]:
+    def _by_complexity(
+        self, complexity: ComplexityResult, tiers: list[Tier], reasons: list[str]
+    ) -> list[Tier]:
         threshold = self.config.skip_drafters_at
         if threshold is None or len(tiers) <= 1 or not complexity.at_least(threshold):
             return tiers
-        reasons.append(f"complexity={complexity.level} (>= {threshold}): skipping drafters "
-                       f"{_names([t.name for t in tiers[:-1]])}, straight to tier {tiers[-1].name!r}")
+        reasons.append(
+            f"complexity={complexity.level} (>= {threshold}): skipping drafters "
+            f"{_names([t.name for t in tiers[:-1]])}, straight to tier {tiers[-1].name!r}"
+        )
         return tiers[-1:]
 
     def _degrade(self, admission: Admission, tiers: list[Tier], reasons: list[str]) -> list[Tier]:
         why = admission.message or "budget"
         mode = self.config.degrade
         if len(tiers) <= 1:
-            reasons.append(f"degrade ({why}): only tier {tiers[0].name!r} left, kept" if tiers else
-                           f"degrade ({why}): no tier to keep")
+            reasons.append(
+                f"degrade ({why}): only tier {tiers[0].name!r} left, kept"
+                if tiers
+                else f"degrade ({why}): no tier to keep"
+            )
             return tiers
         if mode == "drop_last":
             reasons.append(f"degrade: dropped tier {tiers[-1].name!r} ({why})")
@@ -245,7 +281,9 @@ class CascadeRouter:
         if mode == "cheapest_only":
             cheapest = min(tiers, key=_tier_price)
             dropped = [t.name for t in tiers if t is not cheapest]
-            reasons.append(f"degrade: cheapest tier {cheapest.name!r} only, dropped {_names(dropped)} ({why})")
+            reasons.append(
+                f"degrade: cheapest tier {cheapest.name!r} only, dropped {_names(dropped)} ({why})"
+            )
             return [cheapest]
         cap = int(self.config.degrade_max_quality or 0)
         kept = [t for t in tiers if t.quality <= cap]
@@ -362,4 +400,3 @@ def _tier_price(tier: Tier) -> float:
         prices.append(float("inf") if p is None else p[0] + p[1])
     # A tier of several drafters costs the sum of its models; unknown prices rank last.
     return sum(prices)
-

@@ -28,20 +28,28 @@ _HEDGE_HEAD, _HEDGE_TAIL = 4000, 1000
 _SENTENCE_END = re.compile(r"[.!?:;\n]+\s*|,\s*(?:so|but|and|therefore)\s+")
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u00b4": "'"})
 
-_NEG = (r"(?:can'?t|cannot|can\s+not|won'?t|will\s+not|am\s+unable\s+to|'m\s+unable\s+to|am\s+not\s+able\s+to"
-        r"|'m\s+not\s+able\s+to|am\s+not\s+allowed\s+to|'m\s+not\s+allowed\s+to|am\s+not\s+permitted\s+to"
-        r"|'m\s+not\s+permitted\s+to|won'?t\s+be\s+able\s+to|will\s+not\s+be\s+able\s+to|must\s+not"
-        r"|am\s+not\s+in\s+a\s+position\s+to|'m\s+not\s+in\s+a\s+position\s+to)")
-_ACT = (r"(?:help(?!\s+but\b)|assist|comply|provide|fulfil+|do\s+(?:that|this|so)|answer\s+(?:that|this)"
-        r"|share|give|generate|create|write|produce|engage|support|participate|discuss|offer|continue"
-        r"|complete|process|access|browse|perform|carry\s+out|fulfill|accommodate|condone|encourage"
-        r"|facilitate|recommend\s+(?:or|how|ways)|be\s+of\s+(?:help|assistance))")
-_ADVERB = (r"(?:(?:really|actually|currently|directly|personally|legally|ethically|safely|fully|simply|just|yet"
-           r"|possibly|in\s+good\s+conscience|be\s+able\s+to)\s+)?")
+_NEG = (
+    r"(?:can'?t|cannot|can\s+not|won'?t|will\s+not|am\s+unable\s+to|'m\s+unable\s+to|am\s+not\s+able\s+to"
+    r"|'m\s+not\s+able\s+to|am\s+not\s+allowed\s+to|'m\s+not\s+allowed\s+to|am\s+not\s+permitted\s+to"
+    r"|'m\s+not\s+permitted\s+to|won'?t\s+be\s+able\s+to|will\s+not\s+be\s+able\s+to|must\s+not"
+    r"|am\s+not\s+in\s+a\s+position\s+to|'m\s+not\s+in\s+a\s+position\s+to)"
+)
+_ACT = (
+    r"(?:help(?!\s+but\b)|assist|comply|provide|fulfil+|do\s+(?:that|this|so)|answer\s+(?:that|this)"
+    r"|share|give|generate|create|write|produce|engage|support|participate|discuss|offer|continue"
+    r"|complete|process|access|browse|perform|carry\s+out|fulfill|accommodate|condone|encourage"
+    r"|facilitate|recommend\s+(?:or|how|ways)|be\s+of\s+(?:help|assistance))"
+)
+_ADVERB = (
+    r"(?:(?:really|actually|currently|directly|personally|legally|ethically|safely|fully|simply|just|yet"
+    r"|possibly|in\s+good\s+conscience|be\s+able\s+to)\s+)?"
+)
 _APOLOGY = r"(?:(?:I'?m|I\s+am)\s+(?:so\s+|very\s+|really\s+|truly\s+)?sorry|(?:My\s+)?apologies|Sorry|Unfortunately|I\s+apologi[sz]e)"
 
-_AS_AN_AI = (r"As\s+an?\s+(?:AI|artificial\s+intelligence|language\s+model|AI\s+language\s+model|AI\s+assistant"
-             r"|large\s+language\s+model)\b[^.!?\n,]{0,40}")
+_AS_AN_AI = (
+    r"As\s+an?\s+(?:AI|artificial\s+intelligence|language\s+model|AI\s+language\s+model|AI\s+assistant"
+    r"|large\s+language\s+model)\b[^.!?\n,]{0,40}"
+)
 # A disclaimer that goes on with "..., but <an answer>" is not a refusal.
 _NO_BUT = r"(?![^.!?\n]{0,120}?\bbut\b)"
 
@@ -91,56 +99,90 @@ _REFUSAL_INTL = [
 _REFUSAL_AT = re.compile(r"\W*(?:" + "|".join(f"(?:{p})" for p in _REFUSAL_EN + _REFUSAL_INTL) + ")", re.I)
 # Policy refusals may come after a first clause ("Writing that would be against my guidelines").
 _POLICY_WORDS = ("against", "violat", "allowed by")
-_REFUSAL_POLICY = re.compile("|".join([
-    r"\b(?:request|question|this|that)\s+(?:violates|goes\s+against|is\s+against|is\s+not\s+allowed\s+by)\s+"
-    r"(?:my|our|the|OpenAI'?s|Anthropic'?s)\s+(?:\w+\s+){0,2}(?:polic(?:y|ies)|guidelines|terms|principles|rules)",
-    r"\bagainst\s+my\s+(?:programming|guidelines|polic(?:y|ies)|principles|ethical\s+guidelines)\b",
-]), re.I)
+_REFUSAL_POLICY = re.compile(
+    "|".join(
+        [
+            r"\b(?:request|question|this|that)\s+(?:violates|goes\s+against|is\s+against|is\s+not\s+allowed\s+by)\s+"
+            r"(?:my|our|the|OpenAI'?s|Anthropic'?s)\s+(?:\w+\s+){0,2}(?:polic(?:y|ies)|guidelines|terms|principles|rules)",
+            r"\bagainst\s+my\s+(?:programming|guidelines|polic(?:y|ies)|principles|ethical\s+guidelines)\b",
+        ]
+    ),
+    re.I,
+)
 
 # Hedging: each pattern runs (case-sensitive, on the lower-cased text, which keeps the regex engine on
 # its fast literal scan) only when one of its keywords occurs at all.
 _I = r"i(?<!\wi)"  # the word "i" (the lookbehind sits after the literal so the fast scan still applies)
 _HEDGE_START = re.compile(r"\W*(?:not\s+(?:sure|certain)|no\s+idea|unsure|no\s+clue|hard\s+to\s+say)(?!\w)")
-_HEDGES: tuple[tuple[tuple[str, ...], re.Pattern[str]], ...] = tuple((words, re.compile(p)) for words, p in [
-    # "I'm not sure", "I am not entirely certain", "I'm unsure", "I'm not 100% confident"
-    (("sure", "certain", "confident", "positive", "100"),
-     rf"{_I}(?:'?m|\s+am)\s+(?:not\s+(?:(?:entirely|completely|quite|really|totally|fully|100\s*%|absolutely|too"
-     r"|very|that)\s+)?(?:sure|certain|confident|positive)(?!\w)(?!\s+(?:if\s+you|you|that\s+you))"
-     r"|unsure|uncertain|not\s+100\s*%)"),
-    (("sure", "certain", "verify", "confirm"),
-     rf"{_I}\s*(?:can'?t|cannot|can\s+not)\s+(?:be\s+(?:\S+\s+)?(?:sure|certain)|say\s+(?:for\s+)?(?:sure|certain)"
-     r"|(?:verify|confirm)\s+(?:this|that|it|my))"),
-    (("know",),
-     r"i(?<![\w\"\u201c']i)\s*(?:don'?t|do\s+not)\s+(?:really\s+|actually\s+)?know(?!\w)"
-     r"(?!\s+(?:about\s+you|how\s+(?:many|often)\s+times|why\s+you))"),
-    (("wrong", "mistaken", "misremember", "incorrect"),
-     rf"{_I}\s+(?:might|could|may)\s+(?:well\s+)?be\s+(?:wrong|mistaken|misremembering|incorrect)(?!\w)"
-     r"|correct\s+me\s+if\s+i'?m\s+wrong"),
-    (("guess", "idea", "clue"),
-     rf"my\s+best\s+guess|if\s+i\s+(?:had|have)\s+to\s+guess|{_I}(?:'d|\s+would)\s+guess|{_I}(?:'?m|\s+am)\s+guessing"
-     rf"|{_I}\s+(?:have|'ve\s+got)\s+no\s+(?:idea|clue)"),
-    (("might", "may", "could"), rf"{_I}\s+think\s+(?:it\s+|that\s+|the\s+answer\s+)?(?:might|may|could)\s+be(?!\w)"),
-    (("hard for me", "say for"),
-     rf"it'?s\s+hard\s+for\s+me\s+to\s+say|{_I}(?:'?m|\s+am)\s+not\s+able\s+to\s+say\s+for\s+(?:sure|certain)"),
-    (("enough",), rf"{_I}\s*(?:don'?t|do\s+not)\s+have\s+enough\s+(?:information|context|data)\s+to\s+"
-                  r"(?:answer|say|be\s+sure|know)"),
-    # es / fr / de
-    (("segur", "convencid", "sé", "lo se"),
-     r"(?<!\w)no\s+estoy\s+(?:\w+\s+)?(?:segur[oa]|convencid[oa])(?!\w)|(?<!\w)no\s+lo\s+s[ée](?!\w)|(?<!\w)no\s+sé(?!\w)"),
-    (("pas s", "pas c", "sais pas"),
-     r"(?<!\w)je\s+ne\s+suis\s+pas\s+(?:\w+\s+)?(?:s[ûu]re?|certaine?|convaincue?)(?!\w)"
-     r"|(?<!\w)je\s+ne\s+(?:le\s+)?sais\s+pas(?!\w)"),
-    (("sicher", "weiß"),
-     r"(?<!\w)ich\s+bin\s+(?:mir\s+)?(?:\w+\s+)?nicht\s+(?:(?:ganz|so|völlig)\s+)?sicher(?!\w)"
-     r"|(?<!\w)ich\s+weiß\s+(?:es\s+)?nicht(?!\w)"),
-])
+_HEDGES: tuple[tuple[tuple[str, ...], re.Pattern[str]], ...] = tuple(
+    (words, re.compile(p))
+    for words, p in [
+        # "I'm not sure", "I am not entirely certain", "I'm unsure", "I'm not 100% confident"
+        (
+            ("sure", "certain", "confident", "positive", "100"),
+            rf"{_I}(?:'?m|\s+am)\s+(?:not\s+(?:(?:entirely|completely|quite|really|totally|fully|100\s*%|absolutely|too"
+            r"|very|that)\s+)?(?:sure|certain|confident|positive)(?!\w)(?!\s+(?:if\s+you|you|that\s+you))"
+            r"|unsure|uncertain|not\s+100\s*%)",
+        ),
+        (
+            ("sure", "certain", "verify", "confirm"),
+            rf"{_I}\s*(?:can'?t|cannot|can\s+not)\s+(?:be\s+(?:\S+\s+)?(?:sure|certain)|say\s+(?:for\s+)?(?:sure|certain)"
+            r"|(?:verify|confirm)\s+(?:this|that|it|my))",
+        ),
+        (
+            ("know",),
+            r"i(?<![\w\"\u201c']i)\s*(?:don'?t|do\s+not)\s+(?:really\s+|actually\s+)?know(?!\w)"
+            r"(?!\s+(?:about\s+you|how\s+(?:many|often)\s+times|why\s+you))",
+        ),
+        (
+            ("wrong", "mistaken", "misremember", "incorrect"),
+            rf"{_I}\s+(?:might|could|may)\s+(?:well\s+)?be\s+(?:wrong|mistaken|misremembering|incorrect)(?!\w)"
+            r"|correct\s+me\s+if\s+i'?m\s+wrong",
+        ),
+        (
+            ("guess", "idea", "clue"),
+            rf"my\s+best\s+guess|if\s+i\s+(?:had|have)\s+to\s+guess|{_I}(?:'d|\s+would)\s+guess|{_I}(?:'?m|\s+am)\s+guessing"
+            rf"|{_I}\s+(?:have|'ve\s+got)\s+no\s+(?:idea|clue)",
+        ),
+        (
+            ("might", "may", "could"),
+            rf"{_I}\s+think\s+(?:it\s+|that\s+|the\s+answer\s+)?(?:might|may|could)\s+be(?!\w)",
+        ),
+        (
+            ("hard for me", "say for"),
+            rf"it'?s\s+hard\s+for\s+me\s+to\s+say|{_I}(?:'?m|\s+am)\s+not\s+able\s+to\s+say\s+for\s+(?:sure|certain)",
+        ),
+        (
+            ("enough",),
+            rf"{_I}\s*(?:don'?t|do\s+not)\s+have\s+enough\s+(?:information|context|data)\s+to\s+"
+            r"(?:answer|say|be\s+sure|know)",
+        ),
+        # es / fr / de
+        (
+            ("segur", "convencid", "sé", "lo se"),
+            r"(?<!\w)no\s+estoy\s+(?:\w+\s+)?(?:segur[oa]|convencid[oa])(?!\w)|(?<!\w)no\s+lo\s+s[ée](?!\w)|(?<!\w)no\s+sé(?!\w)",
+        ),
+        (
+            ("pas s", "pas c", "sais pas"),
+            r"(?<!\w)je\s+ne\s+suis\s+pas\s+(?:\w+\s+)?(?:s[ûu]re?|certaine?|convaincue?)(?!\w)"
+            r"|(?<!\w)je\s+ne\s+(?:le\s+)?sais\s+pas(?!\w)",
+        ),
+        (
+            ("sicher", "weiß"),
+            r"(?<!\w)ich\s+bin\s+(?:mir\s+)?(?:\w+\s+)?nicht\s+(?:(?:ganz|so|völlig)\s+)?sicher(?!\w)"
+            r"|(?<!\w)ich\s+weiß\s+(?:es\s+)?nicht(?!\w)",
+        ),
+    ]
+)
 
 
 # One scan for every hedging keyword: most answers contain none, and then no pattern needs to run. On
 # short answers one regex scan is ~10x cheaper than the keyword tests below; past about a thousand
 # characters the substring tests (C loops) win, so the gate applies to answers up to 1,000 characters.
 _HEDGE_GATE_MAX = 1000
-_HEDGE_GATE = re.compile("|".join(sorted({re.escape(w) for words, _ in _HEDGES for w in words}, key=len, reverse=True)))
+_HEDGE_GATE = re.compile(
+    "|".join(sorted({re.escape(w) for words, _ in _HEDGES for w in words}, key=len, reverse=True))
+)
 
 
 def _plain(text: str) -> str:
@@ -273,8 +315,13 @@ def _tool_call_problem(tool_calls: Sequence[Any], tools: Any, tool_choice: Any) 
     return None
 
 
-def malformed_format(text: str, tool_calls: Sequence[Any], response_format: Mapping[str, Any] | None,
-                     tools: Sequence[Mapping[str, Any]] | None, tool_choice: Any = None) -> str | None:
+def malformed_format(
+    text: str,
+    tool_calls: Sequence[Any],
+    response_format: Mapping[str, Any] | None,
+    tools: Sequence[Mapping[str, Any]] | None,
+    tool_choice: Any = None,
+) -> str | None:
     """Why the answer does not meet the requested format, or None when it does (or nothing was requested).
 
     Tool calls must name a bound tool (the one a named ``tool_choice`` asks for), with arguments that
@@ -287,8 +334,11 @@ def malformed_format(text: str, tool_calls: Sequence[Any], response_format: Mapp
         return _tool_call_problem(tool_calls, tools, tool_choice)
     if tools and (tool_choice == "required" or _required_tool(tool_choice)):
         wanted = _required_tool(tool_choice)
-        return f"no tool call although tool_choice requires {wanted!r}" if wanted else \
-            "no tool call although tool_choice='required'"
+        return (
+            f"no tool call although tool_choice requires {wanted!r}"
+            if wanted
+            else "no tool call although tool_choice='required'"
+        )
     rf = response_format if isinstance(response_format, Mapping) else {}
     kind = rf.get("type")
     if kind not in ("json_object", "json_schema"):

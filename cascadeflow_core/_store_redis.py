@@ -171,14 +171,19 @@ class RedisStore:
         >>> store = RedisStore("redis://127.0.0.1:6379/0")  # doctest: +SKIP
     """
 
-    def __init__(self, url_or_client: Any = "redis://127.0.0.1:6379/0", *, namespace: str = "cascadeflow") -> None:
+    def __init__(
+        self, url_or_client: Any = "redis://127.0.0.1:6379/0", *, namespace: str = "cascadeflow"
+    ) -> None:
         try:
             import redis
         except ImportError as e:  # pragma: no cover - depends on the environment
-            raise ConfigError("RedisStore", "the redis package is not installed",
-                              "pip install 'cascadeflow-core[redis]'") from e
+            raise ConfigError(
+                "RedisStore", "the redis package is not installed", "pip install 'cascadeflow-core[redis]'"
+            ) from e
         if not isinstance(namespace, str) or not namespace or "}" in namespace:
-            raise ConfigError("RedisStore.namespace", f"must be a non-empty string without '}}', got {namespace!r}")
+            raise ConfigError(
+                "RedisStore.namespace", f"must be a non-empty string without '}}', got {namespace!r}"
+            )
         self.namespace = namespace
         self._prefix = f"{{{namespace}}}:"
         if isinstance(url_or_client, str):
@@ -188,8 +193,11 @@ class RedisStore:
             self.url = None
             self.client = url_or_client
         else:
-            raise ConfigError("RedisStore.url_or_client", f"got {type(url_or_client).__name__}",
-                              'give a URL like "redis://localhost:6379/0" or a redis.Redis client')
+            raise ConfigError(
+                "RedisStore.url_or_client",
+                f"got {type(url_or_client).__name__}",
+                'give a URL like "redis://localhost:6379/0" or a redis.Redis client',
+            )
         self._redis_error = redis.RedisError
         self._reserve = self.client.register_script(_RESERVE)
         self._settle = self.client.register_script(_SETTLE)
@@ -208,8 +216,9 @@ class RedisStore:
         self.__init__(state["url"], namespace=state["namespace"])  # type: ignore[misc]
 
     def _fail(self, what: str, e: Exception) -> StorageError:
-        return StorageError(f"Redis store {_safe_url(self.url) if self.url else ''} {what} failed: "
-                            f"{type(e).__name__}: {e}")
+        return StorageError(
+            f"Redis store {_safe_url(self.url) if self.url else ''} {what} failed: {type(e).__name__}: {e}"
+        )
 
     def reserve(self, op: ReserveOp) -> ReserveOutcome:
         args: list[Any] = [_f(op.now), _f(op.amount), op.reservation_id, _f(op.expires_at), len(op.rates)]
@@ -225,11 +234,25 @@ class RedisStore:
         vals = [v.decode() if isinstance(v, bytes) else str(v) for v in out]
         if vals[0] == "1":
             return ReserveOutcome(True)
-        return ReserveOutcome(False, vals[1], vals[2], float(vals[3]), float(vals[4]),
-                              float(vals[5]) if vals[5] else None, float(vals[6]) if vals[6] else None)
+        return ReserveOutcome(
+            False,
+            vals[1],
+            vals[2],
+            float(vals[3]),
+            float(vals[4]),
+            float(vals[5]) if vals[5] else None,
+            float(vals[6]) if vals[6] else None,
+        )
 
     def settle(self, op: SettleOp) -> None:
-        args: list[Any] = [op.op_id, op.reservation_id or "", _f(op.now), len(op.keys), *op.keys, len(op.charges)]
+        args: list[Any] = [
+            op.op_id,
+            op.reservation_id or "",
+            _f(op.now),
+            len(op.keys),
+            *op.keys,
+            len(op.charges),
+        ]
         for k, a in op.charges.items():
             args += [k, _f(a)]
         args.append(len(op.rates))
@@ -293,7 +316,9 @@ class RedisStore:
                 if n < _PRUNE_BATCH:
                     break
             # Counters of ended periods are never written again, so this needs no script.
-            keys = [k.decode() if isinstance(k, bytes) else k for k in self.client.hkeys(f"{self._prefix}spent")]
+            keys = [
+                k.decode() if isinstance(k, bytes) else k for k in self.client.hkeys(f"{self._prefix}spent")
+            ]
             ended = ended_periods(keys, before)
             if ended:
                 pipe = self.client.pipeline(transaction=True)

@@ -166,6 +166,7 @@ class LedgerStore(Protocol):
 
 # --- rate-limit arithmetic shared by the memory and SQLite stores (Redis does the same in Lua) ----------
 
+
 def sliding_check(events: Iterable[tuple[float, float]], check: LimitCheck, now: float) -> tuple[bool, float]:
     """(ok, retry_after) for a sliding window holding ``events`` (ts, amount) already inside the window."""
     ev = sorted(events)
@@ -181,7 +182,9 @@ def sliding_check(events: Iterable[tuple[float, float]], check: LimitCheck, now:
     return False, check.window_s
 
 
-def bucket_check(tokens: float | None, ts: float | None, check: LimitCheck, now: float) -> tuple[bool, float, float]:
+def bucket_check(
+    tokens: float | None, ts: float | None, check: LimitCheck, now: float
+) -> tuple[bool, float, float]:
     """(ok, retry_after, tokens_after) of a token bucket of capacity ``limit`` refilled over ``window_s``."""
     rate = check.limit / check.window_s
     avail = check.limit if tokens is None or ts is None else min(check.limit, tokens + (now - ts) * rate)
@@ -196,6 +199,7 @@ def ended_periods(keys: Iterable[str], before: float) -> list[str]:
 
 
 # --- memory ---------------------------------------------------------------------------------------------
+
 
 class MemoryStore:
     """Everything in this process's memory, behind one lock. The default store.
@@ -274,7 +278,9 @@ class MemoryStore:
             for check in op.rates:
                 if check.algorithm == "token_bucket":
                     tokens, ts = self._buckets.get(check.key, (None, None))
-                    _, _, avail = bucket_check(tokens, ts, LimitCheck(**{**asdict(check), "amount": 0.0}), op.now)
+                    _, _, avail = bucket_check(
+                        tokens, ts, LimitCheck(**{**asdict(check), "amount": 0.0}), op.now
+                    )
                     self._buckets[check.key] = (avail - check.amount, op.now)
                 else:
                     self._window(check, op.now).append((op.now, check.amount))
@@ -291,8 +297,11 @@ class MemoryStore:
 
     def entries(self, since: float | None = None, until: float | None = None) -> list[LedgerEntry]:
         with self._lock:
-            return [e for e in self._ledger
-                    if (since is None or e.ts >= since) and (until is None or e.ts < until)]
+            return [
+                e
+                for e in self._ledger
+                if (since is None or e.ts >= since) and (until is None or e.ts < until)
+            ]
 
     def prune(self, before: float) -> int:
         """Delete what is older than ``before`` (see the module docstring); return the ledger entries deleted."""
@@ -328,8 +337,25 @@ CREATE TABLE IF NOT EXISTS ledger (id TEXT PRIMARY KEY, ts REAL NOT NULL, reques
 CREATE INDEX IF NOT EXISTS ledger_ts ON ledger (ts);
 """
 
-LEDGER_COLUMNS = ("id", "ts", "request_id", "user", "model", "cost", "input_tokens", "output_tokens",
-                  "latency_s", "status", "tier", "plan", "tags", "error_kind", "cached", "source", "guardrails")
+LEDGER_COLUMNS = (
+    "id",
+    "ts",
+    "request_id",
+    "user",
+    "model",
+    "cost",
+    "input_tokens",
+    "output_tokens",
+    "latency_s",
+    "status",
+    "tier",
+    "plan",
+    "tags",
+    "error_kind",
+    "cached",
+    "source",
+    "guardrails",
+)
 
 
 def migrate_ledger(conn: sqlite3.Connection) -> None:
@@ -401,8 +427,9 @@ class SQLiteStore:
         conn = getattr(self._local, "conn", None)
         if conn is None or self._pid != os.getpid():
             try:
-                conn = sqlite3.connect(self.path, timeout=self.timeout_s, isolation_level=None,
-                                       check_same_thread=False)
+                conn = sqlite3.connect(
+                    self.path, timeout=self.timeout_s, isolation_level=None, check_same_thread=False
+                )
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=NORMAL")
                 conn.execute(f"PRAGMA busy_timeout={int(self.timeout_s * 1000)}")
@@ -420,8 +447,9 @@ class SQLiteStore:
     def _reserved(self, db: sqlite3.Connection, key: str, now: float, purge: bool = True) -> float:
         if purge:
             db.execute("DELETE FROM reservations WHERE key = ? AND expires <= ?", (key, now))
-        row = db.execute("SELECT COALESCE(SUM(amount), 0) FROM reservations WHERE key = ? AND expires > ?",
-                         (key, now)).fetchone()
+        row = db.execute(
+            "SELECT COALESCE(SUM(amount), 0) FROM reservations WHERE key = ? AND expires > ?", (key, now)
+        ).fetchone()
         return float(row[0])
 
     def _spent(self, db: sqlite3.Connection, key: str) -> float:
@@ -454,8 +482,10 @@ class SQLiteStore:
                     return ReserveOutcome(False, "budget", b.key, spent, reserved, b.limit)
             for check in op.rates:
                 self._rate(db, check, op.now, apply=True)
-            db.executemany("INSERT OR REPLACE INTO reservations VALUES (?, ?, ?, ?)",
-                           [(op.reservation_id, b.key, op.amount, op.expires_at) for b in op.budgets])
+            db.executemany(
+                "INSERT OR REPLACE INTO reservations VALUES (?, ?, ?, ?)",
+                [(op.reservation_id, b.key, op.amount, op.expires_at) for b in op.budgets],
+            )
             return ReserveOutcome(True)
 
     def settle(self, op: SettleOp) -> None:
@@ -463,25 +493,35 @@ class SQLiteStore:
             if db.execute("INSERT OR IGNORE INTO settled VALUES (?, ?)", (op.op_id, op.now)).rowcount == 0:
                 return
             if op.reservation_id is not None:
-                db.executemany("DELETE FROM reservations WHERE key = ? AND id = ?",
-                               [(k, op.reservation_id) for k in op.keys])
-            db.executemany("INSERT INTO spent VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET amount = amount + ?",
-                           [(k, a, a) for k, a in op.charges.items()])
+                db.executemany(
+                    "DELETE FROM reservations WHERE key = ? AND id = ?",
+                    [(k, op.reservation_id) for k in op.keys],
+                )
+            db.executemany(
+                "INSERT INTO spent VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET amount = amount + ?",
+                [(k, a, a) for k, a in op.charges.items()],
+            )
             for check in op.rates:
                 if check.algorithm == "token_bucket":
                     row = db.execute("SELECT tokens, ts FROM buckets WHERE key = ?", (check.key,)).fetchone()
                     zero = LimitCheck(check.key, check.limit, check.window_s, 0.0, check.algorithm, False)
                     _, _, avail = bucket_check(row[0] if row else None, row[1] if row else None, zero, op.now)
-                    db.execute("INSERT OR REPLACE INTO buckets VALUES (?, ?, ?)",
-                               (check.key, avail - check.amount, op.now))
+                    db.execute(
+                        "INSERT OR REPLACE INTO buckets VALUES (?, ?, ?)",
+                        (check.key, avail - check.amount, op.now),
+                    )
                 else:
                     db.execute("INSERT INTO rate_events VALUES (?, ?, ?)", (check.key, op.now, check.amount))
-            db.executemany(f"INSERT OR IGNORE INTO ledger VALUES ({', '.join('?' * len(LEDGER_COLUMNS))})",
-                           [entry_row(e) for e in op.entries])
+            db.executemany(
+                f"INSERT OR IGNORE INTO ledger VALUES ({', '.join('?' * len(LEDGER_COLUMNS))})",
+                [entry_row(e) for e in op.entries],
+            )
 
     def release(self, reservation_id: str, keys: Sequence[str]) -> None:
         with self._tx() as db:
-            db.executemany("DELETE FROM reservations WHERE key = ? AND id = ?", [(k, reservation_id) for k in keys])
+            db.executemany(
+                "DELETE FROM reservations WHERE key = ? AND id = ?", [(k, reservation_id) for k in keys]
+            )
 
     def usage(self, keys: Sequence[str], now: float) -> dict[str, tuple[float, float]]:
         db = self._conn()
@@ -497,8 +537,17 @@ class SQLiteStore:
     def entries(self, since: float | None = None, until: float | None = None) -> list[LedgerEntry]:
         q = f"SELECT {', '.join(LEDGER_COLUMNS)} FROM ledger WHERE ts >= ? AND ts < ? ORDER BY ts, id"
         try:
-            rows = self._conn().execute(q, (since if since is not None else float("-inf"),
-                                            until if until is not None else float("inf"))).fetchall()
+            rows = (
+                self._conn()
+                .execute(
+                    q,
+                    (
+                        since if since is not None else float("-inf"),
+                        until if until is not None else float("inf"),
+                    ),
+                )
+                .fetchall()
+            )
         except sqlite3.Error as e:
             raise StorageError(f"SQLite store {self.path!r}: cannot read the ledger: {e}") from e
         return [row_entry(r) for r in rows]

@@ -105,8 +105,13 @@ class _Spill:
             while len(self.ops) > self.limit:
                 lost = self.ops.popleft()
                 where = f"still in {self.path}" if self.path else "LOST (set policy.spill_path to keep them)"
-                log.error("tracker spill buffer full (%d): %d ledger entries of %s %s", self.limit,
-                          len(lost.entries), lost.op_id, where)
+                log.error(
+                    "tracker spill buffer full (%d): %d ledger entries of %s %s",
+                    self.limit,
+                    len(lost.entries),
+                    lost.op_id,
+                    where,
+                )
 
     def load(self) -> None:
         if not self.path or not os.path.exists(self.path):
@@ -133,9 +138,13 @@ def _op_to_dict(op: SettleOp) -> dict[str, Any]:
 
 def _op_from_dict(d: Mapping[str, Any]) -> SettleOp:
     return SettleOp(
-        op_id=d["op_id"], reservation_id=d["reservation_id"], keys=tuple(d["keys"]), charges=dict(d["charges"]),
+        op_id=d["op_id"],
+        reservation_id=d["reservation_id"],
+        keys=tuple(d["keys"]),
+        charges=dict(d["charges"]),
         rates=tuple(LimitCheck(**r) for r in d["rates"]),
-        entries=tuple(LedgerEntry.from_dict(e) for e in d["entries"]), now=d["now"],
+        entries=tuple(LedgerEntry.from_dict(e) for e in d["entries"]),
+        now=d["now"],
     )
 
 
@@ -171,24 +180,34 @@ class CostTracker:
         self.store: LedgerStore = store if store is not None else MemoryStore()
         for name in ("reserve", "settle", "usage", "entries"):
             if not callable(getattr(self.store, name, None)):
-                raise ConfigError("store", f"{type(self.store).__name__} has no {name}()",
-                                  "use MemoryStore(), SQLiteStore(path) or RedisStore(url)")
+                raise ConfigError(
+                    "store",
+                    f"{type(self.store).__name__} has no {name}()",
+                    "use MemoryStore(), SQLiteStore(path) or RedisStore(url)",
+                )
         self.budgets = tuple(budgets)
         self.rate_limits = tuple(rate_limits)
         for i, b in enumerate(self.budgets):
             if not isinstance(b, Budget):
-                raise ConfigError(f"budgets[{i}]", f"expected Budget, got {type(b).__name__}",
-                                  'e.g. Budget(5.0, "daily")')
+                raise ConfigError(
+                    f"budgets[{i}]", f"expected Budget, got {type(b).__name__}", 'e.g. Budget(5.0, "daily")'
+                )
         for i, r in enumerate(self.rate_limits):
             if not isinstance(r, RateLimit):
-                raise ConfigError(f"rate_limits[{i}]", f"expected RateLimit, got {type(r).__name__}",
-                                  'e.g. RateLimit(100, per="hour")')
+                raise ConfigError(
+                    f"rate_limits[{i}]",
+                    f"expected RateLimit, got {type(r).__name__}",
+                    'e.g. RateLimit(100, per="hour")',
+                )
         self.policy = policy or TrackerPolicy()
         if not isinstance(self.policy, TrackerPolicy):
             raise ConfigError("policy", f"expected TrackerPolicy, got {type(self.policy).__name__}")
         if on_enforce is not None and not callable(on_enforce):
-            raise ConfigError("on_enforce", f"{on_enforce!r} is not callable",
-                              "give a function (EnforcementContext) -> EnforcementDecision")
+            raise ConfigError(
+                "on_enforce",
+                f"{on_enforce!r} is not callable",
+                "give a function (EnforcementContext) -> EnforcementDecision",
+            )
         self.on_enforce = on_enforce
         self.clock = clock
         self._listeners: list[Callable[[SettlementEvent], None]] = []
@@ -196,8 +215,10 @@ class CostTracker:
         self._spill.load()
 
     def __repr__(self) -> str:
-        return (f"CostTracker(store={self.store!r}, budgets={len(self.budgets)}, "
-                f"rate_limits={len(self.rate_limits)}, on_store_error={self.policy.on_store_error!r})")
+        return (
+            f"CostTracker(store={self.store!r}, budgets={len(self.budgets)}, "
+            f"rate_limits={len(self.rate_limits)}, on_store_error={self.policy.on_store_error!r})"
+        )
 
     # --- construction-time checks ------------------------------------------------------------------------
     def validate_tiers(self, tiers: Sequence[Tier]) -> None:
@@ -214,21 +235,28 @@ class CostTracker:
                             f"tiers[{i}].{group}[{j}].input_cost_per_token",
                             f"{spec.model!r} has no price in LiteLLM's price map and none is configured, "
                             "so budgets cannot be enforced",
-                            "set ModelSpec(..., input_cost_per_token=..., output_cost_per_token=...)")
+                            "set ModelSpec(..., input_cost_per_token=..., output_cost_per_token=...)",
+                        )
 
     def add_listener(self, fn: Callable[[SettlementEvent], None]) -> None:
         """Call ``fn(SettlementEvent)`` after each settlement (used by the OpenTelemetry exporter)."""
         self._listeners.append(fn)
 
     # --- admission -----------------------------------------------------------------------------------------
-    def _applicable(self, user: str, plan: str | None, tags: Sequence[str], models: Sequence[str],
-                    now: float) -> list[tuple[Budget, str, Any, Any]]:
+    def _applicable(
+        self, user: str, plan: str | None, tags: Sequence[str], models: Sequence[str], now: float
+    ) -> list[tuple[Budget, str, Any, Any]]:
         out = []
         for b in self.budgets:
             if b.plan is not None and b.plan != plan:
                 continue
-            by_scope: dict[str, list[str | None]] = {"user": [user], "tag": list(tags), "model": list(models),
-                                                     "plan": [plan], "global": ["all"]}
+            by_scope: dict[str, list[str | None]] = {
+                "user": [user],
+                "tag": list(tags),
+                "model": list(models),
+                "plan": [plan],
+                "global": ["all"],
+            }
             values = by_scope[b.scope]
             pkey, start, end = period_bounds(b.period, now)
             for v in dict.fromkeys(values):
@@ -237,8 +265,9 @@ class CostTracker:
                 out.append((b, b.key_for(b.scope, v, pkey), start, end))
         return out
 
-    def _statuses(self, applicable: list[tuple[Budget, str, Any, Any]], estimate: float,
-                  now: float) -> list[BudgetStatus]:
+    def _statuses(
+        self, applicable: list[tuple[Budget, str, Any, Any]], estimate: float, now: float
+    ) -> list[BudgetStatus]:
         usage = self.store.usage([key for _, key, _, _ in applicable], now) if applicable else {}
         out = []
         for b, key, start, end in applicable:
@@ -251,19 +280,33 @@ class CostTracker:
             out.append(BudgetStatus(b, key, spent, reserved, end, forecast, decision))
         return out
 
-    def _context(self, request: Request, plan: Plan, estimate: float,
-                 statuses: list[BudgetStatus]) -> EnforcementContext:
+    def _context(
+        self, request: Request, plan: Plan, estimate: float, statuses: list[BudgetStatus]
+    ) -> EnforcementContext:
         decision: DecisionName = max((s.decision for s in statuses), key=rank, default="allow")
-        reasons = tuple(f"budget {s.key} ({s.budget.name}): ${s.spent + s.reserved:.6f} spent+reserved "
-                        f"+ ${estimate:.6f} estimate of ${s.budget.limit:g}, "
-                        f"forecast ${s.forecast:.4f} -> {s.decision}" for s in statuses if s.decision != "allow")
+        reasons = tuple(
+            f"budget {s.key} ({s.budget.name}): ${s.spent + s.reserved:.6f} spent+reserved "
+            f"+ ${estimate:.6f} estimate of ${s.budget.limit:g}, "
+            f"forecast ${s.forecast:.4f} -> {s.decision}"
+            for s in statuses
+            if s.decision != "allow"
+        )
         tight = min(statuses, key=lambda s: (-rank(s.decision), s.remaining), default=None)
         models = tuple(dict.fromkeys(m.label for t in plan.tiers for m in t.models))  # type: ignore[union-attr]
         return EnforcementContext(
-            user=request.user, plan=_plan_label(request), tags=request.tags, models=models, estimate=estimate,
-            spent=None if tight is None else tight.spent, remaining=None if tight is None else tight.remaining,
-            limit=None if tight is None else tight.budget.limit, forecast=None if tight is None else tight.forecast,
-            decision=decision, reasons=reasons, budgets=tuple(statuses), metadata=request.metadata,
+            user=request.user,
+            plan=_plan_label(request),
+            tags=request.tags,
+            models=models,
+            estimate=estimate,
+            spent=None if tight is None else tight.spent,
+            remaining=None if tight is None else tight.remaining,
+            limit=None if tight is None else tight.budget.limit,
+            forecast=None if tight is None else tight.forecast,
+            decision=decision,
+            reasons=reasons,
+            budgets=tuple(statuses),
+            metadata=request.metadata,
         )
 
     def _decide(self, ctx: EnforcementContext) -> tuple[EnforcementDecision, bool]:
@@ -301,11 +344,18 @@ class CostTracker:
         ctx = self._context(request, plan, estimate, statuses)
         decision, caps = self._decide(ctx)
         if decision.decision == "block":
-            self._raise_budget(ctx, decision.message or "; ".join(ctx.reasons) or "blocked by on_enforce", user)
+            self._raise_budget(
+                ctx, decision.message or "; ".join(ctx.reasons) or "blocked by on_enforce", user
+            )
         budgets = tuple(BudgetCheck(s.key, s.budget.hard_limit if caps else None) for s in statuses)
         if not budgets and not rates:  # nothing to reserve or count: no store round trip
-            return Admission(decision.decision, decision.message, estimate,
-                             Reservation(None, (), estimate, now, token_checks), {"user": request.user})
+            return Admission(
+                decision.decision,
+                decision.message,
+                estimate,
+                Reservation(None, (), estimate, now, token_checks),
+                {"user": request.user},
+            )
         rid = _new_id()
         op = ReserveOp(rid, estimate, budgets, rates, now, now + self.policy.reservation_ttl_s)
         try:
@@ -315,51 +365,119 @@ class CostTracker:
         if not outcome.ok and outcome.reason == "rate":
             raise UserRateLimitError(
                 f"rate limit {outcome.key} reached ({outcome.limit:g} per window) for user {user!r}; "
-                f"retry after {outcome.retry_after:.2f} s", user=request.user, retry_after=outcome.retry_after,
-                context=ctx)
+                f"retry after {outcome.retry_after:.2f} s",
+                user=request.user,
+                retry_after=outcome.retry_after,
+                context=ctx,
+            )
         if not outcome.ok:
             raise BudgetExceededError(
                 f"budget {outcome.key} is spent: ${outcome.spent:.6f} spent + ${outcome.reserved:.6f} reserved "
-                f"+ ${estimate:.6f} for this request > ${outcome.limit:g}", user=request.user, scope=outcome.key,
-                spent=outcome.spent, limit=outcome.limit, context=ctx)
+                f"+ ${estimate:.6f} for this request > ${outcome.limit:g}",
+                user=request.user,
+                scope=outcome.key,
+                spent=outcome.spent,
+                limit=outcome.limit,
+                context=ctx,
+            )
         reservation = Reservation(rid, tuple(b.key for b in budgets), estimate, now, token_checks)
-        details = {"user": request.user, "estimate": estimate, "budgets": [s.key for s in statuses],
-                   "spent": ctx.spent, "remaining": ctx.remaining, "forecast": ctx.forecast}
+        details = {
+            "user": request.user,
+            "estimate": estimate,
+            "budgets": [s.key for s in statuses],
+            "spent": ctx.spent,
+            "remaining": ctx.remaining,
+            "forecast": ctx.forecast,
+        }
         return Admission(decision.decision, decision.message, estimate, reservation, details)
 
     def _raise_budget(self, ctx: EnforcementContext, message: str, user: str) -> None:
         tight = next((s for s in ctx.budgets if s.decision == "block"), None)
         raise BudgetExceededError(
-            f"request for user {user!r} blocked: {message}", user=ctx.user,
-            scope=tight.key if tight else None, spent=ctx.spent, limit=ctx.limit, context=ctx)
+            f"request for user {user!r} blocked: {message}",
+            user=ctx.user,
+            scope=tight.key if tight else None,
+            spent=ctx.spent,
+            limit=ctx.limit,
+            context=ctx,
+        )
 
     def _store_down(self, e: StorageError, where: str, estimate: float, now: float) -> Admission:
         if self.policy.on_store_error == "fail_closed":
-            raise StorageError(f"{e}; the tracker fails closed (policy.on_store_error='fail_closed'), "
-                               f"so the request was refused at {where}") from e
-        log.warning("tracker store failed at %s (%s); admitting WITHOUT budget or rate checks because "
-                    "policy.on_store_error='fail_open'", where, e)
-        return Admission("allow", f"store unavailable, admitted unchecked (fail_open): {e}", estimate,
-                         Reservation(None, (), estimate, now), {"store_error": str(e)})
+            raise StorageError(
+                f"{e}; the tracker fails closed (policy.on_store_error='fail_closed'), "
+                f"so the request was refused at {where}"
+            ) from e
+        log.warning(
+            "tracker store failed at %s (%s); admitting WITHOUT budget or rate checks because "
+            "policy.on_store_error='fail_open'",
+            where,
+            e,
+        )
+        return Admission(
+            "allow",
+            f"store unavailable, admitted unchecked (fail_open): {e}",
+            estimate,
+            Reservation(None, (), estimate, now),
+            {"store_error": str(e)},
+        )
 
     # --- settlement ----------------------------------------------------------------------------------------
-    def _entries(self, request: Request | None, attempts: Sequence[Attempt], request_id: str,
-                 now: float, source: str = "cascade", guardrails: tuple[str, ...] = ()) -> tuple[LedgerEntry, ...]:
+    def _entries(
+        self,
+        request: Request | None,
+        attempts: Sequence[Attempt],
+        request_id: str,
+        now: float,
+        source: str = "cascade",
+        guardrails: tuple[str, ...] = (),
+    ) -> tuple[LedgerEntry, ...]:
         user = request.user if request else None
         plan = _plan_label(request) if request else None
         tags = request.tags if request else ()
         if not attempts and guardrails:  # blocked by a guardrail before any model call: booked at no cost
-            return (LedgerEntry(id=f"{request_id}:0", ts=now, request_id=request_id, user=user, model="-", cost=0.0,
-                                status="blocked", tier="guardrails", plan=plan, tags=tags, source=source,
-                                guardrails=guardrails),)
+            return (
+                LedgerEntry(
+                    id=f"{request_id}:0",
+                    ts=now,
+                    request_id=request_id,
+                    user=user,
+                    model="-",
+                    cost=0.0,
+                    status="blocked",
+                    tier="guardrails",
+                    plan=plan,
+                    tags=tags,
+                    source=source,
+                    guardrails=guardrails,
+                ),
+            )
         return tuple(
-            LedgerEntry(id=f"{request_id}:{i}", ts=now, request_id=request_id, user=user, model=a.model,
-                        cost=float(a.cost), input_tokens=int(a.input_tokens), output_tokens=int(a.output_tokens),
-                        latency_s=float(a.latency_s), status=a.status, tier=a.tier, plan=plan, tags=tags,
-                        error_kind=a.error_kind, cached=a.cached, source=source, guardrails=guardrails)
-            for i, a in enumerate(attempts))
+            LedgerEntry(
+                id=f"{request_id}:{i}",
+                ts=now,
+                request_id=request_id,
+                user=user,
+                model=a.model,
+                cost=float(a.cost),
+                input_tokens=int(a.input_tokens),
+                output_tokens=int(a.output_tokens),
+                latency_s=float(a.latency_s),
+                status=a.status,
+                tier=a.tier,
+                plan=plan,
+                tags=tags,
+                error_kind=a.error_kind,
+                cached=a.cached,
+                source=source,
+                guardrails=guardrails,
+            )
+            for i, a in enumerate(attempts)
+        )
 
-    def _charges(self, request: Request | None, entries: Sequence[LedgerEntry], now: float) -> dict[str, float]:
+    def _charges(
+        self, request: Request | None, entries: Sequence[LedgerEntry], now: float
+    ) -> dict[str, float]:
         if not self.budgets or not entries:
             return {}
         user = (request.user if request else None) or ANONYMOUS
@@ -369,15 +487,21 @@ class CostTracker:
         charges: dict[str, float] = {}
         for b, key, _, _ in self._applicable(user, plan, tags, models, now):
             if b.scope == "model":
-                amount = sum(e.cost for e in entries if e.model == key.split("|", 1)[0][len("model:"):])
+                amount = sum(e.cost for e in entries if e.model == key.split("|", 1)[0][len("model:") :])
             else:
                 amount = sum(e.cost for e in entries)
             charges[key] = charges.get(key, 0.0) + amount
         return charges
 
-    def settle(self, admission: Admission | None, request: Request, attempts: Sequence[Attempt],
-               result: CascadeResult | None, request_id: str,
-               guardrails: Sequence[Mapping[str, Any]] = ()) -> None:
+    def settle(
+        self,
+        admission: Admission | None,
+        request: Request,
+        attempts: Sequence[Attempt],
+        result: CascadeResult | None,
+        request_id: str,
+        guardrails: Sequence[Mapping[str, Any]] = (),
+    ) -> None:
         """Release the reservation and book every attempt (never raises for a store failure).
 
         ``guardrails``: the request's guardrail decisions, booked as labels such as
@@ -390,13 +514,25 @@ class CostTracker:
         res = res if isinstance(res, Reservation) else None
         entries = self._entries(request, attempts, request_id, now, guardrails=ledger_labels(guardrails))
         tokens = sum(e.input_tokens + e.output_tokens for e in entries if not e.cached)
-        rates = tuple(LimitCheck(c.key, c.limit, c.window_s, float(tokens), c.algorithm, True)
-                      for c in (res.token_limits if res else ()) if tokens > 0)
-        op = SettleOp(f"{request_id}~settle", res.id if res else None, res.keys if res else (),
-                      self._charges(request, entries, now), rates, entries, now)
+        rates = tuple(
+            LimitCheck(c.key, c.limit, c.window_s, float(tokens), c.algorithm, True)
+            for c in (res.token_limits if res else ())
+            if tokens > 0
+        )
+        op = SettleOp(
+            f"{request_id}~settle",
+            res.id if res else None,
+            res.keys if res else (),
+            self._charges(request, entries, now),
+            rates,
+            entries,
+            now,
+        )
         self._write(op)
         started = res.started_at if res else now - (result.latency_s if result else 0.0)
-        self._notify(SettlementEvent(request_id, request, tuple(attempts), result, entries, started, now, admission))
+        self._notify(
+            SettlementEvent(request_id, request, tuple(attempts), result, entries, started, now, admission)
+        )
 
     def _write(self, op: SettleOp) -> None:
         try:
@@ -405,9 +541,14 @@ class CostTracker:
         except StorageError as e:
             self._spill.add(op)
             where = f"and in {self.policy.spill_path}" if self.policy.spill_path else "in memory only"
-            log.warning("tracker store failed at settlement (%s): %d ledger entries kept in the spill journal %s "
-                        "(%d settlements pending); they are retried on the next settlement or flush()",
-                        e, len(op.entries), where, len(self._spill.ops))
+            log.warning(
+                "tracker store failed at settlement (%s): %d ledger entries kept in the spill journal %s "
+                "(%d settlements pending); they are retried on the next settlement or flush()",
+                e,
+                len(op.entries),
+                where,
+                len(self._spill.ops),
+            )
 
     def _retry_spill(self) -> None:
         if self._spill.ops:
@@ -430,11 +571,23 @@ class CostTracker:
         self._spill.drain(self.store)
 
     # --- standalone use --------------------------------------------------------------------------------------
-    def record(self, model: str | ModelSpec, *, cost: float | None = None, input_tokens: int = 0,
-               output_tokens: int = 0, user: str | None = None, tags: Sequence[str] = (),
-               plan: str | None = None, latency_s: float = 0.0, request_id: str | None = None,
-               status: str = "recorded", source: str = "record", ts: float | None = None,
-               error_kind: str | None = None) -> LedgerEntry:
+    def record(
+        self,
+        model: str | ModelSpec,
+        *,
+        cost: float | None = None,
+        input_tokens: int = 0,
+        output_tokens: int = 0,
+        user: str | None = None,
+        tags: Sequence[str] = (),
+        plan: str | None = None,
+        latency_s: float = 0.0,
+        request_id: str | None = None,
+        status: str = "recorded",
+        source: str = "record",
+        ts: float | None = None,
+        error_kind: str | None = None,
+    ) -> LedgerEntry:
         """Book one model call made outside a cascade; ``cost`` defaults to the model's price."""
         spec = ModelSpec.coerce(model)
         if cost is None:
@@ -442,19 +595,39 @@ class CostTracker:
 
             cost = price(spec, input_tokens, output_tokens)
             if cost is None:
-                raise ConfigError("input_cost_per_token", f"{spec.model!r} has no known price",
-                                  "pass cost=... or a ModelSpec with input_cost_per_token/output_cost_per_token")
+                raise ConfigError(
+                    "input_cost_per_token",
+                    f"{spec.model!r} has no known price",
+                    "pass cost=... or a ModelSpec with input_cost_per_token/output_cost_per_token",
+                )
         now = self.clock() if ts is None else ts
         rid = request_id or _new_id()
-        request = Request([{"role": "user", "content": "-"}], user=user, tags=tuple(tags),
-                          metadata={"plan": plan} if plan else {})
-        attempt = Attempt(source, spec.label, status, input_tokens, output_tokens, float(cost),  # type: ignore[arg-type]
-                          latency_s, error_kind=error_kind)
+        request = Request(
+            [{"role": "user", "content": "-"}],
+            user=user,
+            tags=tuple(tags),
+            metadata={"plan": plan} if plan else {},
+        )
+        attempt = Attempt(
+            source,
+            spec.label,
+            status,
+            input_tokens,
+            output_tokens,
+            float(cost),  # type: ignore[arg-type]
+            latency_s,
+            error_kind=error_kind,
+        )
         entries = self._entries(request, (attempt,), rid, now, source)
         tokens = input_tokens + output_tokens
-        rates = tuple(LimitCheck(c.key, c.limit, c.window_s, float(tokens), c.algorithm, True)
-                      for c in self._rate_checks(user or ANONYMOUS)[1] if tokens > 0)
-        self._write(SettleOp(f"{rid}~record", None, (), self._charges(request, entries, now), rates, entries, now))
+        rates = tuple(
+            LimitCheck(c.key, c.limit, c.window_s, float(tokens), c.algorithm, True)
+            for c in self._rate_checks(user or ANONYMOUS)[1]
+            if tokens > 0
+        )
+        self._write(
+            SettleOp(f"{rid}~record", None, (), self._charges(request, entries, now), rates, entries, now)
+        )
         self._notify(SettlementEvent(rid, request, (attempt,), None, entries, now - latency_s, now))
         return entries[0]
 
@@ -481,12 +654,24 @@ class CostTracker:
         return make_callback(self)
 
     # --- reading the books --------------------------------------------------------------------------------
-    def entries(self, since: float | None = None, until: float | None = None, *, user: str | None = None,
-                model: str | None = None, tag: str | None = None) -> list[LedgerEntry]:
+    def entries(
+        self,
+        since: float | None = None,
+        until: float | None = None,
+        *,
+        user: str | None = None,
+        model: str | None = None,
+        tag: str | None = None,
+    ) -> list[LedgerEntry]:
         """Ledger entries, oldest first, optionally filtered."""
         out = self.store.entries(since, until)
-        return [e for e in out if (user is None or e.user == user) and (model is None or e.model == model)
-                and (tag is None or tag in e.tags)]
+        return [
+            e
+            for e in out
+            if (user is None or e.user == user)
+            and (model is None or e.model == model)
+            and (tag is None or tag in e.tags)
+        ]
 
     def prune(self, before: datetime | float) -> int:
         """Delete ledger entries older than ``before`` (a datetime or epoch seconds); return how many went.
@@ -505,24 +690,37 @@ class CostTracker:
         """
         if isinstance(before, datetime):
             if before.tzinfo is None:
-                raise InputError(f"prune(before={before!r}) has no timezone (fix: give an aware datetime, "
-                                 "e.g. datetime.now(timezone.utc) - timedelta(days=90))")
+                raise InputError(
+                    f"prune(before={before!r}) has no timezone (fix: give an aware datetime, "
+                    "e.g. datetime.now(timezone.utc) - timedelta(days=90))"
+                )
             cutoff = before.timestamp()
         elif isinstance(before, (int, float)) and not isinstance(before, bool) and math.isfinite(before):
             cutoff = float(before)
         else:
             raise InputError(f"prune(before=...) needs a datetime or epoch seconds, got {before!r:.80}")
         if cutoff > self.clock():
-            raise InputError(f"prune(before={before!r}) is after the tracker's clock, so it would delete current "
-                             "entries (fix: prune what is older than your longest budget period, e.g. 90 days ago)")
+            raise InputError(
+                f"prune(before={before!r}) is after the tracker's clock, so it would delete current "
+                "entries (fix: prune what is older than your longest budget period, e.g. 90 days ago)"
+            )
         prune = getattr(self.store, "prune", None)
         if not callable(prune):
-            raise ConfigError("store", f"{type(self.store).__name__} has no prune(before)",
-                              "implement prune(before: float) -> int on the store, or use a built-in store")
+            raise ConfigError(
+                "store",
+                f"{type(self.store).__name__} has no prune(before)",
+                "implement prune(before: float) -> int on the store, or use a built-in store",
+            )
         return int(prune(cutoff))
 
-    def spent(self, *, user: str | None = None, model: str | None = None, tag: str | None = None,
-              period: str = "total") -> float:
+    def spent(
+        self,
+        *,
+        user: str | None = None,
+        model: str | None = None,
+        tag: str | None = None,
+        period: str = "total",
+    ) -> float:
         """Dollars booked in the current ``period`` (``daily`` ... ``total``), optionally filtered."""
         _, start, end = period_bounds(period, self.clock())
         since = None if period == "total" else start.timestamp()

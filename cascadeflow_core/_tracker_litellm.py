@@ -93,8 +93,14 @@ class _Booking:
         from ._litellm import litellm_module
 
         lm = litellm_module()
-        for name in ("callbacks", "success_callback", "failure_callback", "_async_success_callback",
-                     "_async_failure_callback", "input_callback"):
+        for name in (
+            "callbacks",
+            "success_callback",
+            "failure_callback",
+            "_async_success_callback",
+            "_async_failure_callback",
+            "input_callback",
+        ):
             lst = getattr(lm, name, None)
             while isinstance(lst, list) and self in lst:
                 lst.remove(self)
@@ -115,8 +121,13 @@ class _Booking:
         fields = call_fields(kwargs, response, ok)
         if fields is None or not self._first_time(call_id):
             return
-        self.tracker.record(fields.pop("model"), latency_s=_seconds(start, end), source="litellm",
-                            request_id=f"litellm-{call_id}" if call_id else None, **fields)
+        self.tracker.record(
+            fields.pop("model"),
+            latency_s=_seconds(start, end),
+            source="litellm",
+            request_id=f"litellm-{call_id}" if call_id else None,
+            **fields,
+        )
 
     def log_success_event(self, kwargs: Any, response_obj: Any, start_time: Any, end_time: Any) -> None:
         self._book(kwargs, response_obj, start_time, end_time, True)
@@ -124,10 +135,14 @@ class _Booking:
     def log_failure_event(self, kwargs: Any, response_obj: Any, start_time: Any, end_time: Any) -> None:
         self._book(kwargs, response_obj, start_time, end_time, False)
 
-    async def async_log_success_event(self, kwargs: Any, response_obj: Any, start_time: Any, end_time: Any) -> None:
+    async def async_log_success_event(
+        self, kwargs: Any, response_obj: Any, start_time: Any, end_time: Any
+    ) -> None:
         await asyncio.to_thread(self._book, kwargs, response_obj, start_time, end_time, True)
 
-    async def async_log_failure_event(self, kwargs: Any, response_obj: Any, start_time: Any, end_time: Any) -> None:
+    async def async_log_failure_event(
+        self, kwargs: Any, response_obj: Any, start_time: Any, end_time: Any
+    ) -> None:
         await asyncio.to_thread(self._book, kwargs, response_obj, start_time, end_time, False)
 
 

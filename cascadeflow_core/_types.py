@@ -37,9 +37,17 @@ _ROLES = frozenset({"system", "user", "assistant", "tool", "developer", "functio
 def _check_price(name: str, value: float | None) -> None:
     if value is None:
         return
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-        raise ConfigError(name, f"must be a non-negative number of dollars per token, got {value!r}",
-                          "give e.g. 0.15e-6 for $0.15 per million tokens")
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value < 0
+    ):
+        raise ConfigError(
+            name,
+            f"must be a non-negative number of dollars per token, got {value!r}",
+            "give e.g. 0.15e-6 for $0.15 per million tokens",
+        )
 
 
 @dataclass(frozen=True)
@@ -78,23 +86,35 @@ class ModelSpec:
 
     def __post_init__(self) -> None:
         if not isinstance(self.model, str) or not self.model.strip():
-            raise ConfigError("model", f"must be a non-empty LiteLLM model string, got {self.model!r}",
-                              'use e.g. "openai/gpt-4o-mini"')
+            raise ConfigError(
+                "model",
+                f"must be a non-empty LiteLLM model string, got {self.model!r}",
+                'use e.g. "openai/gpt-4o-mini"',
+            )
         if not _MODEL_RE.match(self.model):
-            raise ConfigError("model", f"{self.model!r} is not a LiteLLM model string",
-                              'use "provider/model-name", e.g. "anthropic/claude-3-5-haiku-latest"')
+            raise ConfigError(
+                "model",
+                f"{self.model!r} is not a LiteLLM model string",
+                'use "provider/model-name", e.g. "anthropic/claude-3-5-haiku-latest"',
+            )
         _check_price("input_cost_per_token", self.input_cost_per_token)
         _check_price("output_cost_per_token", self.output_cost_per_token)
         if (self.input_cost_per_token is None) != (self.output_cost_per_token is None):
-            raise ConfigError("input_cost_per_token/output_cost_per_token",
-                              "give both prices or neither", "set the missing one (0 is allowed)")
+            raise ConfigError(
+                "input_cost_per_token/output_cost_per_token",
+                "give both prices or neither",
+                "set the missing one (0 is allowed)",
+            )
         if self.context_window is not None and (
-            isinstance(self.context_window, bool) or not isinstance(self.context_window, int)
+            isinstance(self.context_window, bool)
+            or not isinstance(self.context_window, int)
             or self.context_window <= 0
         ):
             raise ConfigError("context_window", f"must be a positive int, got {self.context_window!r}")
         if not isinstance(self.params, Mapping):
-            raise ConfigError("params", f"must be a mapping of provider kwargs, got {type(self.params).__name__}")
+            raise ConfigError(
+                "params", f"must be a mapping of provider kwargs, got {type(self.params).__name__}"
+            )
         object.__setattr__(self, "params", dict(self.params))
         object.__setattr__(self, "domains", tuple(self.domains))
 
@@ -120,8 +140,11 @@ class ModelSpec:
             except TypeError as e:
                 raise ConfigError(field_name, str(e), "use the fields of ModelSpec") from e
         # Anything else may be a backend object (e.g. a framework chat model wrapped by an adapter).
-        raise ConfigError(field_name, f"cannot make a model from {type(value).__name__}",
-                          "give a model string, a ModelSpec or a mapping")
+        raise ConfigError(
+            field_name,
+            f"cannot make a model from {type(value).__name__}",
+            "give a model string, a ModelSpec or a mapping",
+        )
 
 
 @dataclass(frozen=True)
@@ -151,14 +174,22 @@ class Tier:
         if isinstance(models, (str, ModelSpec)):
             models = [models]
         if not models:
-            raise ConfigError(f"tier {self.name or ''}".strip() + ".models", "a tier needs at least one model",
-                              'list one or more model strings, e.g. models=["openai/gpt-4o-mini"]')
+            raise ConfigError(
+                f"tier {self.name or ''}".strip() + ".models",
+                "a tier needs at least one model",
+                'list one or more model strings, e.g. models=["openai/gpt-4o-mini"]',
+            )
         object.__setattr__(self, "models", tuple(ModelSpec.coerce(m, "tier.models") for m in models))
-        object.__setattr__(self, "fallbacks", tuple(ModelSpec.coerce(m, "tier.fallbacks") for m in self.fallbacks))
+        object.__setattr__(
+            self, "fallbacks", tuple(ModelSpec.coerce(m, "tier.fallbacks") for m in self.fallbacks)
+        )
         object.__setattr__(self, "domains", tuple(self.domains))
         if self.validator is not None and not callable(self.validator):
-            raise ConfigError("tier.validator", f"{self.validator!r} is not callable",
-                              "give a Validator or a function (drafts, request) -> Verdict | bool | float")
+            raise ConfigError(
+                "tier.validator",
+                f"{self.validator!r} is not callable",
+                "give a Validator or a function (drafts, request) -> Verdict | bool | float",
+            )
 
     @property
     def specs(self) -> tuple[ModelSpec, ...]:
@@ -213,13 +244,17 @@ class Request:
                 raise InputError("tools must be a list of OpenAI tool definitions")
             object.__setattr__(self, "tools", tuple(self.tools) or None)
         if self.response_format is not None and not isinstance(self.response_format, Mapping):
-            raise InputError(f"response_format must be a mapping such as {{'type': 'json_object'}}, "
-                             f"got {type(self.response_format).__name__}")
-        if self.max_tokens is not None and (isinstance(self.max_tokens, bool) or not isinstance(self.max_tokens, int)
-                                            or self.max_tokens <= 0):
+            raise InputError(
+                f"response_format must be a mapping such as {{'type': 'json_object'}}, "
+                f"got {type(self.response_format).__name__}"
+            )
+        if self.max_tokens is not None and (
+            isinstance(self.max_tokens, bool) or not isinstance(self.max_tokens, int) or self.max_tokens <= 0
+        ):
             raise InputError(f"max_tokens must be a positive int, got {self.max_tokens!r}")
-        if self.temperature is not None and (isinstance(self.temperature, bool)
-                                             or not isinstance(self.temperature, (int, float))):
+        if self.temperature is not None and (
+            isinstance(self.temperature, bool) or not isinstance(self.temperature, (int, float))
+        ):
             raise InputError(f"temperature must be a number, got {self.temperature!r}")
 
     @property
@@ -284,21 +319,31 @@ def validate_messages(messages: Any) -> list[Message]:
     """Check OpenAI-format messages; raise ``InputError`` naming the message and the problem."""
     if isinstance(messages, str):
         return [{"role": "user", "content": messages}]
-    if not isinstance(messages, (list, tuple)) and (not isinstance(messages, Sequence) or isinstance(messages, bytes)):
-        raise InputError(f"messages must be a list of {{'role', 'content'}} dicts, got {type(messages).__name__}")
+    if not isinstance(messages, (list, tuple)) and (
+        not isinstance(messages, Sequence) or isinstance(messages, bytes)
+    ):
+        raise InputError(
+            f"messages must be a list of {{'role', 'content'}} dicts, got {type(messages).__name__}"
+        )
     if not messages:
-        raise InputError("messages is empty: give at least one message, e.g. [{'role': 'user', 'content': 'hi'}]")
+        raise InputError(
+            "messages is empty: give at least one message, e.g. [{'role': 'user', 'content': 'hi'}]"
+        )
     out = []
     for i, m in enumerate(messages):
         if type(m) is not dict and not isinstance(m, Mapping):
-            raise InputError(f"messages[{i}] must be a dict with 'role' and 'content', got {type(m).__name__}")
+            raise InputError(
+                f"messages[{i}] must be a dict with 'role' and 'content', got {type(m).__name__}"
+            )
         role = m.get("role")
         if role not in _ROLES:
             raise InputError(f"messages[{i}].role is {role!r}; use one of {sorted(_ROLES)}")
         content = m.get("content")
         if content is not None and not isinstance(content, (str, list, tuple)):
-            raise InputError(f"messages[{i}].content must be a string or a list of content parts, "
-                             f"got {type(content).__name__}")
+            raise InputError(
+                f"messages[{i}].content must be a string or a list of content parts, "
+                f"got {type(content).__name__}"
+            )
         if content is None and role in ("user", "system"):
             raise InputError(f"messages[{i}] ({role}) has no content")
         out.append(dict(m))
@@ -314,7 +359,11 @@ class ToolCall:
     arguments: str
 
     def to_openai(self) -> dict[str, Any]:
-        return {"id": self.id, "type": "function", "function": {"name": self.name, "arguments": self.arguments}}
+        return {
+            "id": self.id,
+            "type": "function",
+            "function": {"name": self.name, "arguments": self.arguments},
+        }
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,11 @@ def _check_unit(name: str, value: float) -> float:
 def as_verdict(value: Any, name: str = "validator") -> Verdict:
     """Turn what a validator returned into a ``Verdict`` (bool -> accept, float -> score >= 0.5)."""
     if isinstance(value, Verdict):
-        return value if value.validator else Verdict(value.accept, value.score, value.reasons, name, value.chosen)
+        return (
+            value
+            if value.validator
+            else Verdict(value.accept, value.score, value.reasons, name, value.chosen)
+        )
     if isinstance(value, bool):
         return Verdict(value, 1.0 if value else 0.0, (f"{name} {'accepted' if value else 'rejected'}",), name)
     if isinstance(value, (int, float)):
@@ -68,8 +72,11 @@ class RuleValidator:
     def __init__(self, checks: Sequence[str] = CHECKS, name: str = "rules") -> None:
         unknown = set(checks) - set(self.CHECKS)
         if unknown:
-            raise ConfigError("RuleValidator.checks", f"unknown checks {sorted(unknown)}",
-                              f"choose from {list(self.CHECKS)}")
+            raise ConfigError(
+                "RuleValidator.checks",
+                f"unknown checks {sorted(unknown)}",
+                f"choose from {list(self.CHECKS)}",
+            )
         self.checks = tuple(checks)
         self.name = name
 
@@ -126,11 +133,15 @@ class AgreementValidator:
         True
     """
 
-    def __init__(self, min_agree: int = 2, extract: str | Callable[[str], str | None] = "auto",
-                 name: str = "agreement") -> None:
+    def __init__(
+        self, min_agree: int = 2, extract: str | Callable[[str], str | None] = "auto", name: str = "agreement"
+    ) -> None:
         if isinstance(min_agree, bool) or not isinstance(min_agree, int) or min_agree < 2:
-            raise ConfigError("AgreementValidator.min_agree", f"must be an int >= 2, got {min_agree!r}",
-                              "agreement needs at least two drafters; use 2")
+            raise ConfigError(
+                "AgreementValidator.min_agree",
+                f"must be an int >= 2, got {min_agree!r}",
+                "agreement needs at least two drafters; use 2",
+            )
         problem = None if callable(extract) else check_kind(extract)
         if problem:
             raise ConfigError("AgreementValidator.extract", problem, "e.g. extract='number' or 'json:answer'")
@@ -151,8 +162,9 @@ class AgreementValidator:
 
     def __call__(self, drafts: Sequence[Draft], request: Request) -> Verdict:
         if len(drafts) < self.min_agree:
-            return Verdict(False, 0.0, (f"only {len(drafts)} draft(s): agreement needs {self.min_agree}",),
-                           self.name)
+            return Verdict(
+                False, 0.0, (f"only {len(drafts)} draft(s): agreement needs {self.min_agree}",), self.name
+            )
         groups: dict[str, list[int]] = {}
         for i, d in enumerate(drafts):
             k = self.key(d)
@@ -164,8 +176,13 @@ class AgreementValidator:
         score = len(members) / len(drafts)
         shown = best_key if len(best_key) <= 40 else best_key[:37] + "..."
         if len(members) >= self.min_agree:
-            return Verdict(True, score, (f"{len(members)}/{len(drafts)} drafters agree on {shown!r}",),
-                           self.name, chosen=members[0])
+            return Verdict(
+                True,
+                score,
+                (f"{len(members)}/{len(drafts)} drafters agree on {shown!r}",),
+                self.name,
+                chosen=members[0],
+            )
         answers = ", ".join(repr(k if len(k) <= 20 else k[:17] + "...") for k in groups)
         return Verdict(False, score, (f"drafters disagree: {answers}",), self.name, chosen=members[0])
 
@@ -182,7 +199,9 @@ _CHECKS: dict[str, Callable[[Draft, Request], str | None]] = {
     "truncated": lambda d, r: "truncated (finish_reason=length)" if d.finish_reason == "length" else None,
     "refusal": lambda d, r: "refusal" if _rules.is_refusal(d.text) else None,
     "hedging": lambda d, r: "hedging" if _rules.is_hedging(d.text) else None,
-    "format": lambda d, r: _rules.malformed_format(d.text, d.tool_calls, r.response_format, r.tools, r.tool_choice),
+    "format": lambda d, r: _rules.malformed_format(
+        d.text, d.tool_calls, r.response_format, r.tools, r.tool_choice
+    ),
 }
 
 
@@ -231,9 +250,16 @@ class LogprobValidator:
             return Verdict(False, 0.0, ("no logprobs returned by the provider",), self.name)
         conf, i = max(scored)
         if conf >= self.threshold:
-            return Verdict(True, conf, (f"{drafts[i].model} confident: p={conf:.3f} >= {self.threshold}",),
-                           self.name, chosen=i)
-        return Verdict(False, conf, (f"low confidence: p={conf:.3f} < {self.threshold}",), self.name, chosen=i)
+            return Verdict(
+                True,
+                conf,
+                (f"{drafts[i].model} confident: p={conf:.3f} >= {self.threshold}",),
+                self.name,
+                chosen=i,
+            )
+        return Verdict(
+            False, conf, (f"low confidence: p={conf:.3f} < {self.threshold}",), self.name, chosen=i
+        )
 
 
 class CallableValidator:
@@ -272,8 +298,11 @@ class _Combinator:
         if len(validators) == 1 and isinstance(validators[0], (list, tuple)):
             validators = tuple(validators[0])
         if not validators:
-            raise ConfigError(f"{type(self).__name__}", "needs at least one validator",
-                              "e.g. AnyOf(AgreementValidator(), LogprobValidator(0.9))")
+            raise ConfigError(
+                f"{type(self).__name__}",
+                "needs at least one validator",
+                "e.g. AnyOf(AgreementValidator(), LogprobValidator(0.9))",
+            )
         for v in validators:
             if not callable(v):
                 raise ConfigError(f"{type(self).__name__}", f"{v!r} is not a validator", "pass callables")
@@ -317,11 +346,17 @@ class _Combinator:
                 break
         return self._merge(verdicts)
 
-    async def _finish_async(self, pending: Awaitable[Any], index: int, verdicts: list[Verdict],
-                            drafts: Sequence[Draft], request: Request) -> Verdict:
+    async def _finish_async(
+        self,
+        pending: Awaitable[Any],
+        index: int,
+        verdicts: list[Verdict],
+        drafts: Sequence[Draft],
+        request: Request,
+    ) -> Verdict:
         v = as_verdict(await pending, getattr(self.validators[index], "name", "custom"))
         verdicts.append(v)
-        for validator in self.validators[index + 1:]:
+        for validator in self.validators[index + 1 :]:
             if self._decided(verdicts[-1]):
                 break
             out = validator(drafts, request)

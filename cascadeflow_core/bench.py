@@ -134,7 +134,9 @@ class BenchReport:
 
     def to_dict(self, outcomes: bool = False) -> dict[str, Any]:
         d = asdict(self)
-        d.update(cost_ratio=self.cost_ratio, savings=self.savings, quality_delta_points=self.quality_delta_points)
+        d.update(
+            cost_ratio=self.cost_ratio, savings=self.savings, quality_delta_points=self.quality_delta_points
+        )
         if not outcomes:
             d.pop("outcomes")
         return d
@@ -153,10 +155,14 @@ class BenchReport:
 
 # --- building the replayed cascade ---------------------------------------------------------------------
 
+
 def _replay_spec(spec: ModelSpec, rs: ReplaySet, where: str) -> ModelSpec:
     if spec.backend is not None:
-        raise ConfigError(where, f"{spec.label} has its own backend and cannot be replayed",
-                          "configure it by model string so the replay provider can serve it")
+        raise ConfigError(
+            where,
+            f"{spec.label} has its own backend and cannot be replayed",
+            "configure it by model string so the replay provider can serve it",
+        )
     name = replay_model(spec)
     if name is None:
         candidates = [spec.model, spec.model.split("/", 1)[-1]]
@@ -172,8 +178,14 @@ def _replay_spec(spec: ModelSpec, rs: ReplaySet, where: str) -> ModelSpec:
         except ReplayError as e:
             raise ConfigError(where, str(e), f"use a model of the replay set {rs.name!r}") from e
     # Recorded costs are used: prices on the spec would override them.
-    return replace(spec, model=f"{PROVIDER}/{name}", input_cost_per_token=None, output_cost_per_token=None,
-                   api_base=None, api_key=None)
+    return replace(
+        spec,
+        model=f"{PROVIDER}/{name}",
+        input_cost_per_token=None,
+        output_cost_per_token=None,
+        api_base=None,
+        api_key=None,
+    )
 
 
 def replay_cascade(cascade: Cascade, rs: ReplaySet) -> Cascade:
@@ -185,7 +197,9 @@ def replay_cascade(cascade: Cascade, rs: ReplaySet) -> Cascade:
     tiers = []
     for i, t in enumerate(cascade.tiers):
         models = [_replay_spec(s, rs, f"tiers[{i}].models[{j}]") for j, s in enumerate(t.specs)]
-        fallbacks = [_replay_spec(s, rs, f"tiers[{i}].fallbacks[{j}]") for j, s in enumerate(t.fallback_specs)]
+        fallbacks = [
+            _replay_spec(s, rs, f"tiers[{i}].fallbacks[{j}]") for j, s in enumerate(t.fallback_specs)
+        ]
         tiers.append(Tier(models, t.validator, t.name, fallbacks, t.domains))
     options = replace(cascade.options, verifier_cost=rs.verifier_cost, progress=False)
     return Cascade(tiers, guardrails=cascade.guardrails, router=cascade.router, options=options)
@@ -198,11 +212,16 @@ def _coerce_cascade(obj: Any) -> Cascade:
         return Cascade.from_config(obj)
     if isinstance(obj, Sequence):
         return Cascade(obj)
-    raise ConfigError("config", f"cannot benchmark a {type(obj).__name__}",
-                      "pass a Cascade, a YAML path, a config mapping or a list of tiers")
+    raise ConfigError(
+        "config",
+        f"cannot benchmark a {type(obj).__name__}",
+        "pass a Cascade, a YAML path, a config mapping or a list of tiers",
+    )
 
 
-def default_config(rs: ReplaySet, drafters: Sequence[str] | None = None, verifier: str | None = None) -> Cascade:
+def default_config(
+    rs: ReplaySet, drafters: Sequence[str] | None = None, verifier: str | None = None
+) -> Cascade:
     """Two cheap drafters that must agree, else the verifier (the GSM8K-style default).
 
     Without arguments: gpt-4o (else the set's most expensive model) as the verifier, and as drafters the
@@ -233,6 +252,7 @@ def default_config(rs: ReplaySet, drafters: Sequence[str] | None = None, verifie
 
 # --- statistics from the recorded data -----------------------------------------------------------------
 
+
 def model_stats(rs: ReplaySet, models: Sequence[str], ids: Sequence[str] | None = None) -> list[ModelStats]:
     """Each model answering every query alone (queries it did not answer count as wrong, cost 0)."""
     ids = rs.ids if ids is None else ids
@@ -245,8 +265,9 @@ def model_stats(rs: ReplaySet, models: Sequence[str], ids: Sequence[str] | None 
     return out
 
 
-def oracle_stats(rs: ReplaySet, models: Sequence[str], ids: Sequence[str] | None = None,
-                 label: str = "oracle") -> ModelStats:
+def oracle_stats(
+    rs: ReplaySet, models: Sequence[str], ids: Sequence[str] | None = None, label: str = "oracle"
+) -> ModelStats:
     """Cheapest correct model per query (when none is correct: the cheapest answer, counted wrong)."""
     ids = rs.ids if ids is None else ids
     ok, cost = 0, 0.0
@@ -263,6 +284,7 @@ def oracle_stats(rs: ReplaySet, models: Sequence[str], ids: Sequence[str] | None
 
 # --- running -------------------------------------------------------------------------------------------
 
+
 def _progress(flag: bool | None, total: int, desc: str) -> Any:
     if flag is None:
         flag = sys.stderr.isatty() and not os.environ.get("CI")
@@ -275,8 +297,9 @@ def _progress(flag: bool | None, total: int, desc: str) -> Any:
     return tqdm(total=total, desc=desc, unit="q", leave=False)
 
 
-def _outcome(rs: ReplaySet, qid: str, result: CascadeResult, names: Mapping[str, str],
-             verifier: str) -> QueryOutcome:
+def _outcome(
+    rs: ReplaySet, qid: str, result: CascadeResult, names: Mapping[str, str], verifier: str
+) -> QueryOutcome:
     errors = [a for a in result.attempts if a.status == "error"]
     if errors:
         raise ReplayError(f"query {qid!r}: a replayed call failed: {errors[0].describe()}")
@@ -284,17 +307,33 @@ def _outcome(rs: ReplaySet, qid: str, result: CascadeResult, names: Mapping[str,
     rec = rs.answer(model, qid)
     called = tuple(dict.fromkeys(a.tier for a in result.attempts))
     accepted = result.accepted_attempt
-    return QueryOutcome(qid, model, result.tier, rec.correct, result.cost, rs.answer(verifier, qid).cost,
-                        result.escalated, called, accepted.reasons if accepted else ())
+    return QueryOutcome(
+        qid,
+        model,
+        result.tier,
+        rec.correct,
+        result.cost,
+        rs.answer(verifier, qid).cost,
+        result.escalated,
+        called,
+        accepted.reasons if accepted else (),
+    )
 
 
-async def arun_benchmark(cascade_or_config: Any, replay_set: ReplaySet | str | os.PathLike[str], *,
-                         ids: Sequence[str] | None = None, max_concurrency: int = 64,
-                         progress: bool | None = None) -> BenchReport:
+async def arun_benchmark(
+    cascade_or_config: Any,
+    replay_set: ReplaySet | str | os.PathLike[str],
+    *,
+    ids: Sequence[str] | None = None,
+    max_concurrency: int = 64,
+    progress: bool | None = None,
+) -> BenchReport:
     """Async ``run_benchmark``."""
     rs = replay_set if isinstance(replay_set, ReplaySet) else ReplaySet.load(replay_set)
     cascade = replay_cascade(_coerce_cascade(cascade_or_config), rs)
-    names = {s.label: replay_model(s) or s.model for t in cascade.tiers for s in (*t.specs, *t.fallback_specs)}
+    names = {
+        s.label: replay_model(s) or s.model for t in cascade.tiers for s in (*t.specs, *t.fallback_specs)
+    }
     configured = tuple(dict.fromkeys(names.values()))
     verifier = replay_model(cascade.tiers[-1].specs[0]) or ""
     wanted = rs.ids if ids is None else tuple(ids)
@@ -302,7 +341,9 @@ async def arun_benchmark(cascade_or_config: Any, replay_set: ReplaySet | str | o
     run_ids = [q for q in wanted if q in covered]
     skipped = tuple(q for q in wanted if q not in covered)
     if not run_ids:
-        raise ReplayError(f"no query of {rs.name!r} was answered by every configured model {list(configured)}")
+        raise ReplayError(
+            f"no query of {rs.name!r} was answered by every configured model {list(configured)}"
+        )
     sem = asyncio.Semaphore(max_concurrency)
     bar = _progress(progress, len(run_ids), f"bench {rs.name}")
     t0 = time.perf_counter()
@@ -324,9 +365,14 @@ async def arun_benchmark(cascade_or_config: Any, replay_set: ReplaySet | str | o
     return _report(rs, cascade, outcomes, configured, verifier, run_ids, skipped, wall)
 
 
-def run_benchmark(cascade_or_config: Any, replay_set: ReplaySet | str | os.PathLike[str], *,
-                  ids: Sequence[str] | None = None, max_concurrency: int = 64,
-                  progress: bool | None = None) -> BenchReport:
+def run_benchmark(
+    cascade_or_config: Any,
+    replay_set: ReplaySet | str | os.PathLike[str],
+    *,
+    ids: Sequence[str] | None = None,
+    max_concurrency: int = 64,
+    progress: bool | None = None,
+) -> BenchReport:
     """Run a configuration over a replay set through the real engine and report quality and cost.
 
     Args:
@@ -337,8 +383,9 @@ def run_benchmark(cascade_or_config: Any, replay_set: ReplaySet | str | os.PathL
         max_concurrency: requests in flight at once.
         progress: progress bar; None = only on a TTY outside CI.
     """
-    coro = arun_benchmark(cascade_or_config, replay_set, ids=ids, max_concurrency=max_concurrency,
-                          progress=progress)
+    coro = arun_benchmark(
+        cascade_or_config, replay_set, ids=ids, max_concurrency=max_concurrency, progress=progress
+    )
     try:
         asyncio.get_running_loop()
     except RuntimeError:
@@ -363,7 +410,13 @@ def _describe(cascade: Cascade) -> str:
     parts = []
     for t in cascade.tiers:
         models = " + ".join(replay_model(s) or s.model for s in t.specs)
-        v = "" if t is cascade.tiers[-1] and t.validator is None else f" {t.validator!r}" if t.validator else ""
+        v = (
+            ""
+            if t is cascade.tiers[-1] and t.validator is None
+            else f" {t.validator!r}"
+            if t.validator
+            else ""
+        )
         parts.append(f"{t.name} [{models}]{v}")
     return " -> ".join(parts)
 
@@ -375,24 +428,50 @@ def _tier_stats(cascade: Cascade, outcomes: Sequence[QueryOutcome]) -> tuple[Tie
         name = t.name or ""
         reached = sum(1 for o in outcomes if name in o.tiers_called)
         answered = sum(1 for o in outcomes if o.tier == name)
-        stats.append(TierStats(name, tuple(replay_model(s) or s.model for s in t.specs), reached / n, answered / n,
-                               (reached - answered) / reached if reached else 0.0))
+        stats.append(
+            TierStats(
+                name,
+                tuple(replay_model(s) or s.model for s in t.specs),
+                reached / n,
+                answered / n,
+                (reached - answered) / reached if reached else 0.0,
+            )
+        )
     return tuple(stats)
 
 
-def _report(rs: ReplaySet, cascade: Cascade, outcomes: Sequence[QueryOutcome], configured: tuple[str, ...],
-            verifier: str, ids: Sequence[str], skipped: tuple[str, ...], wall: float) -> BenchReport:
+def _report(
+    rs: ReplaySet,
+    cascade: Cascade,
+    outcomes: Sequence[QueryOutcome],
+    configured: tuple[str, ...],
+    verifier: str,
+    ids: Sequence[str],
+    skipped: tuple[str, ...],
+    wall: float,
+) -> BenchReport:
     n = len(outcomes)
     others = [m for m in rs.models if m not in configured]
     singles = model_stats(rs, [*configured, *others], ids)
     vstats = next(s for s in singles if s.model == verifier)
     return BenchReport(
-        set_name=rs.name, config=_describe(cascade), n=n, quality=sum(o.correct for o in outcomes) / n,
-        cost=sum(o.cost for o in outcomes), verifier=verifier, verifier_quality=vstats.quality,
-        verifier_cost=vstats.cost, tiers=_tier_stats(cascade, outcomes), models=tuple(singles),
-        configured=configured, oracle=oracle_stats(rs, configured, ids, "oracle (configured models)"),
-        oracle_all=oracle_stats(rs, rs.models, ids, f"oracle (all {len(rs.models)} models)"), wall_s=wall,
-        outcomes=tuple(outcomes), skipped=skipped)
+        set_name=rs.name,
+        config=_describe(cascade),
+        n=n,
+        quality=sum(o.correct for o in outcomes) / n,
+        cost=sum(o.cost for o in outcomes),
+        verifier=verifier,
+        verifier_quality=vstats.quality,
+        verifier_cost=vstats.cost,
+        tiers=_tier_stats(cascade, outcomes),
+        models=tuple(singles),
+        configured=configured,
+        oracle=oracle_stats(rs, configured, ids, "oracle (configured models)"),
+        oracle_all=oracle_stats(rs, rs.models, ids, f"oracle (all {len(rs.models)} models)"),
+        wall_s=wall,
+        outcomes=tuple(outcomes),
+        skipped=skipped,
+    )
 
 
 def _row(label: str, quality: float, cost: float, ref: float) -> str:
@@ -401,20 +480,32 @@ def _row(label: str, quality: float, cost: float, ref: float) -> str:
 
 
 def _format(r: BenchReport, all_models: bool) -> str:
-    lines = [f"CascadeFlow bench: {r.set_name}, {r.n} queries" + (f" ({len(r.skipped)} skipped: a configured "
-             "model has no recorded answer)" if r.skipped else ""), f"config: {r.config}", "",
-             f"  {'':<42} {'quality':>7}  {'cost ($)':>11}  {'vs verifier':>7}",
-             _row("cascade", r.quality, r.cost, r.verifier_cost),
-             _row(f"verifier alone ({r.verifier})", r.verifier_quality, r.verifier_cost, r.verifier_cost),
-             _row(r.oracle.model, r.oracle.quality, r.oracle.cost, r.verifier_cost),
-             _row(r.oracle_all.model, r.oracle_all.quality, r.oracle_all.cost, r.verifier_cost), "",
-             f"  quality {r.quality_delta_points:+.1f} points vs the verifier; cost {100 * r.cost_ratio:.1f}% of it "
-             f"(savings {100 * r.savings:.1f}%)", "", "  tiers:"]
+    lines = [
+        f"CascadeFlow bench: {r.set_name}, {r.n} queries"
+        + (f" ({len(r.skipped)} skipped: a configured model has no recorded answer)" if r.skipped else ""),
+        f"config: {r.config}",
+        "",
+        f"  {'':<42} {'quality':>7}  {'cost ($)':>11}  {'vs verifier':>7}",
+        _row("cascade", r.quality, r.cost, r.verifier_cost),
+        _row(f"verifier alone ({r.verifier})", r.verifier_quality, r.verifier_cost, r.verifier_cost),
+        _row(r.oracle.model, r.oracle.quality, r.oracle.cost, r.verifier_cost),
+        _row(r.oracle_all.model, r.oracle_all.quality, r.oracle_all.cost, r.verifier_cost),
+        "",
+        f"  quality {r.quality_delta_points:+.1f} points vs the verifier; cost {100 * r.cost_ratio:.1f}% of it "
+        f"(savings {100 * r.savings:.1f}%)",
+        "",
+        "  tiers:",
+    ]
     for t in r.tiers:
-        lines.append(f"    {t.name:<12} reached {100 * t.reached:5.1f}%  answered {100 * t.answered:5.1f}%  "
-                     f"escalated {100 * t.escalation_rate:5.1f}% of those reached  [{', '.join(t.models)}]")
+        lines.append(
+            f"    {t.name:<12} reached {100 * t.reached:5.1f}%  answered {100 * t.answered:5.1f}%  "
+            f"escalated {100 * t.escalation_rate:5.1f}% of those reached  [{', '.join(t.models)}]"
+        )
     shown = r.models if all_models else [m for m in r.models if m.model in r.configured]
-    lines += ["", "  single models" + ("" if all_models else " (configured; --all-models for every model)") + ":"]
+    lines += [
+        "",
+        "  single models" + ("" if all_models else " (configured; --all-models for every model)") + ":",
+    ]
     lines += [_row(m.model, m.quality, m.cost, r.verifier_cost) for m in shown]
     rate = r.n / r.wall_s if r.wall_s > 0 else 0.0
     lines += ["", f"  wall time {r.wall_s:.2f} s ({rate:.0f} queries/s through the engine)"]
@@ -424,4 +515,3 @@ def _format(r: BenchReport, all_models: bool) -> str:
 def load_report(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read a report written with ``to_json`` (plain dict)."""
     return dict(json.loads(Path(path).read_text(encoding="utf-8")))
-

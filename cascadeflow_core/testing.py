@@ -34,15 +34,15 @@ __all__ = ["FAULT_KINDS", "Faults", "OpenAICompatServer", "Reply", "ServedReques
 
 #: Every fault kind the server can inject.
 FAULT_KINDS: tuple[str, ...] = (
-    "rate_limit",       # 429 with a Retry-After header
-    "server_error",     # 500
-    "bad_gateway",      # 502
-    "unavailable",      # 503
-    "timeout",          # sleeps ``Faults.hang_s`` before answering (beyond the client's timeout)
-    "reset",            # closes the connection without answering
-    "malformed",        # 200 with a body that is not JSON
-    "context_window",   # 400 with OpenAI's context_length_exceeded error body
-    "midstream",        # streaming: sends a few chunks, then drops the connection (non-stream: truncated body)
+    "rate_limit",  # 429 with a Retry-After header
+    "server_error",  # 500
+    "bad_gateway",  # 502
+    "unavailable",  # 503
+    "timeout",  # sleeps ``Faults.hang_s`` before answering (beyond the client's timeout)
+    "reset",  # closes the connection without answering
+    "malformed",  # 200 with a body that is not JSON
+    "context_window",  # 400 with OpenAI's context_length_exceeded error body
+    "midstream",  # streaming: sends a few chunks, then drops the connection (non-stream: truncated body)
 )
 
 
@@ -222,8 +222,9 @@ class OpenAICompatServer:
         with self._lock:
             return [r for r in self.served if r.model == model]
 
-    def fail_next(self, kind: str, times: int = 1, *, model: str | None = None,
-                  retry_after: float | None = None) -> None:
+    def fail_next(
+        self, kind: str, times: int = 1, *, model: str | None = None, retry_after: float | None = None
+    ) -> None:
         """Queue exact faults: the next ``times`` requests (for ``model``, or any) fail with ``kind``."""
         if kind not in FAULT_KINDS:
             raise ValueError(f"fail_next: unknown kind {kind!r}; choose from {FAULT_KINDS}")
@@ -243,8 +244,9 @@ class OpenAICompatServer:
             return self
         ready = threading.Event()
         errors: list[BaseException] = []
-        self._thread = threading.Thread(target=self._serve, args=(ready, errors), daemon=True,
-                                        name="OpenAICompatServer")
+        self._thread = threading.Thread(
+            target=self._serve, args=(ready, errors), daemon=True, name="OpenAICompatServer"
+        )
         self._thread.start()
         ready.wait(30)
         if errors:
@@ -334,9 +336,16 @@ class OpenAICompatServer:
         results = []
         for text in inputs:
             cats = set(self.moderation(str(text))) if self.moderation is not None else set()
-            results.append({"flagged": bool(cats), "categories": {c: True for c in sorted(cats)},
-                            "category_scores": {c: 0.99 for c in sorted(cats)}})
-        return web.json_response({"id": "modr-local", "model": body.get("model", "moderation"), "results": results})
+            results.append(
+                {
+                    "flagged": bool(cats),
+                    "categories": {c: True for c in sorted(cats)},
+                    "category_scores": {c: 0.99 for c in sorted(cats)},
+                }
+            )
+        return web.json_response(
+            {"id": "modr-local", "model": body.get("model", "moderation"), "results": results}
+        )
 
     async def _chat(self, request: Any) -> Any:
         from aiohttp import web
@@ -344,18 +353,23 @@ class OpenAICompatServer:
         try:
             body = await request.json()
         except (json.JSONDecodeError, UnicodeDecodeError):
-            return web.json_response(_error_body("request body is not JSON", "invalid_request_error", None),
-                                     status=400)
+            return web.json_response(
+                _error_body("request body is not JSON", "invalid_request_error", None), status=400
+            )
         if not isinstance(body, dict):
-            return web.json_response(_error_body("request body must be an object", "invalid_request_error",
-                                                 None), status=400)
+            return web.json_response(
+                _error_body("request body must be an object", "invalid_request_error", None), status=400
+            )
         model = str(body.get("model", ""))
         stream = bool(body.get("stream"))
         request["cf_stream"] = stream
         fault, retry_after, delay = self._draw(model)
         with self._lock:
-            self.served.append(ServedRequest(model=model, body=body, stream=stream, fault=fault,
-                                             headers=dict(request.headers)))
+            self.served.append(
+                ServedRequest(
+                    model=model, body=body, stream=stream, fault=fault, headers=dict(request.headers)
+                )
+            )
         if delay > 0:
             await asyncio.sleep(delay)
         if fault is not None:
@@ -368,8 +382,9 @@ class OpenAICompatServer:
         payload = self._completion(body, model, reply)
         if fault == "midstream":  # non-stream: a truncated JSON body, then the connection drops
             data = json.dumps(payload).encode()
-            resp = web.StreamResponse(status=200, headers={"Content-Type": "application/json",
-                                                           "Content-Length": str(len(data))})
+            resp = web.StreamResponse(
+                status=200, headers={"Content-Type": "application/json", "Content-Length": str(len(data))}
+            )
             await resp.prepare(request)
             await resp.write(data[: len(data) // 2])
             _abort(request)
@@ -413,7 +428,10 @@ class OpenAICompatServer:
             body = _error_body(
                 f"This model's maximum context length is 8192 tokens. However, your messages resulted in "
                 f"{8192 + 1000} tokens. Please reduce the length of the messages.",
-                "invalid_request_error", "context_length_exceeded", "messages")
+                "invalid_request_error",
+                "context_length_exceeded",
+                "messages",
+            )
             return web.json_response(body, status=400)
         if kind == "malformed" and _is_stream(request):
             resp = web.StreamResponse(status=200, headers={"Content-Type": "text/event-stream"})
@@ -423,8 +441,11 @@ class OpenAICompatServer:
             await resp.write_eof()
             return resp
         if kind == "malformed":
-            return web.Response(status=200, text='{"id": "chatcmpl-broken", "choices": [ not json',
-                                content_type="application/json")
+            return web.Response(
+                status=200,
+                text='{"id": "chatcmpl-broken", "choices": [ not json',
+                content_type="application/json",
+            )
         if kind == "timeout":
             assert self._closing is not None
             with contextlib.suppress(asyncio.TimeoutError):
@@ -460,9 +481,16 @@ class OpenAICompatServer:
         calls = []
         for i, tc in enumerate(reply.tool_calls):
             args = tc.get("arguments", {})
-            calls.append({"id": str(tc.get("id") or f"call_{i}"), "type": "function",
-                          "function": {"name": str(tc["name"]),
-                                       "arguments": args if isinstance(args, str) else json.dumps(args)}})
+            calls.append(
+                {
+                    "id": str(tc.get("id") or f"call_{i}"),
+                    "type": "function",
+                    "function": {
+                        "name": str(tc["name"]),
+                        "arguments": args if isinstance(args, str) else json.dumps(args),
+                    },
+                }
+            )
         return calls
 
     @staticmethod
@@ -475,35 +503,57 @@ class OpenAICompatServer:
 
     @staticmethod
     def _logprobs(tokens: list[str], reply: Reply) -> dict[str, Any]:
-        return {"content": [{"token": t, "logprob": reply.logprob, "bytes": list(t.encode()),
-                             "top_logprobs": []} for t in tokens]}
+        return {
+            "content": [
+                {"token": t, "logprob": reply.logprob, "bytes": list(t.encode()), "top_logprobs": []}
+                for t in tokens
+            ]
+        }
 
     def _completion(self, body: dict[str, Any], model: str, reply: Reply) -> dict[str, Any]:
         calls = self._tool_calls(body, reply)
         tokens = _tokens(reply.text)
-        message: dict[str, Any] = {"role": "assistant", "content": reply.text if (reply.text or not calls)
-                                   else None}
+        message: dict[str, Any] = {
+            "role": "assistant",
+            "content": reply.text if (reply.text or not calls) else None,
+        }
         if calls:
             message["tool_calls"] = calls
-        choice: dict[str, Any] = {"index": 0, "message": message,
-                                  "finish_reason": reply.finish_reason or ("tool_calls" if calls else "stop"),
-                                  "logprobs": self._logprobs(tokens, reply) if body.get("logprobs") else None}
-        return {"id": f"chatcmpl-local-{len(self.served)}", "object": "chat.completion",
-                "created": int(time.time()), "model": model, "choices": [choice],
-                "usage": self._usage(body, reply, len(tokens))}
+        choice: dict[str, Any] = {
+            "index": 0,
+            "message": message,
+            "finish_reason": reply.finish_reason or ("tool_calls" if calls else "stop"),
+            "logprobs": self._logprobs(tokens, reply) if body.get("logprobs") else None,
+        }
+        return {
+            "id": f"chatcmpl-local-{len(self.served)}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": model,
+            "choices": [choice],
+            "usage": self._usage(body, reply, len(tokens)),
+        }
 
-    async def _stream(self, request: Any, body: dict[str, Any], model: str, reply: Reply,
-                      abort_after: int | None) -> Any:
+    async def _stream(
+        self, request: Any, body: dict[str, Any], model: str, reply: Reply, abort_after: int | None
+    ) -> Any:
         from aiohttp import web
 
-        resp = web.StreamResponse(status=200, headers={"Content-Type": "text/event-stream",
-                                                       "Cache-Control": "no-cache"})
+        resp = web.StreamResponse(
+            status=200, headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
+        )
         await resp.prepare(request)
         cid = f"chatcmpl-local-{len(self.served)}"
 
         def chunk(choices: list[dict[str, Any]], **extra: Any) -> bytes:
-            obj = {"id": cid, "object": "chat.completion.chunk", "created": int(time.time()), "model": model,
-                   "choices": choices, **extra}
+            obj = {
+                "id": cid,
+                "object": "chat.completion.chunk",
+                "created": int(time.time()),
+                "model": model,
+                "choices": choices,
+                **extra,
+            }
             return f"data: {json.dumps(obj)}\n\n".encode()
 
         tokens = _tokens(reply.text)
@@ -515,12 +565,16 @@ class OpenAICompatServer:
                 c["logprobs"] = self._logprobs([t], reply)
             events.append(chunk([c]))
         for i, tc in enumerate(calls):
-            head = {"index": i, "id": tc["id"], "type": "function",
-                    "function": {"name": tc["function"]["name"], "arguments": ""}}
+            head = {
+                "index": i,
+                "id": tc["id"],
+                "type": "function",
+                "function": {"name": tc["function"]["name"], "arguments": ""},
+            }
             events.append(chunk([{"index": 0, "delta": {"tool_calls": [head]}, "finish_reason": None}]))
             args = tc["function"]["arguments"]
             for j in range(0, len(args), 16):
-                part = {"index": i, "function": {"arguments": args[j:j + 16]}}
+                part = {"index": i, "function": {"arguments": args[j : j + 16]}}
                 events.append(chunk([{"index": 0, "delta": {"tool_calls": [part]}, "finish_reason": None}]))
         finish = reply.finish_reason or ("tool_calls" if calls else "stop")
         events.append(chunk([{"index": 0, "delta": {}, "finish_reason": finish}]))

@@ -20,10 +20,16 @@ if LIVE and not os.environ.get("OPENAI_API_KEY"):
     sys.exit(2)
 
 CASES = [  # (question, what the two drafters say offline, what the verifier says offline)
-    ("A pen costs $3 and a notebook $4. What do 2 pens and 1 notebook cost?",
-     ("2*3 + 4 = 10, so $10.", "The total is #### 10"), "$10"),
-    ("A train leaves at 14:10 and arrives at 16:55. How many minutes is the trip?",
-     ("It takes 165 minutes.", "The trip is 2 h 45 min = 145 minutes."), "165 minutes"),
+    (
+        "A pen costs $3 and a notebook $4. What do 2 pens and 1 notebook cost?",
+        ("2*3 + 4 = 10, so $10.", "The total is #### 10"),
+        "$10",
+    ),
+    (
+        "A train leaves at 14:10 and arrives at 16:55. How many minutes is the trip?",
+        ("It takes 165 minutes.", "The trip is 2 h 45 min = 145 minutes."),
+        "165 minutes",
+    ),
 ]
 
 
@@ -32,11 +38,16 @@ def model(name: str, mock: str) -> ModelSpec:
 
 
 def cascade_for(drafts: tuple[str, str], verifier: str) -> Cascade:
-    return Cascade([
-        Tier([model("openai/gpt-4o-mini", drafts[0]), model("openai/gpt-4.1-nano", drafts[1])],
-             validator=AgreementValidator(min_agree=2), name="drafters"),   # the final answers must match
-        Tier([model("openai/gpt-4o", verifier)], name="verifier"),
-    ])
+    return Cascade(
+        [
+            Tier(
+                [model("openai/gpt-4o-mini", drafts[0]), model("openai/gpt-4.1-nano", drafts[1])],
+                validator=AgreementValidator(min_agree=2),
+                name="drafters",
+            ),  # the final answers must match
+            Tier([model("openai/gpt-4o", verifier)], name="verifier"),
+        ]
+    )
 
 
 def main() -> int:
@@ -49,10 +60,12 @@ def main() -> int:
             return 1
         outcome = "escalated" if result.escalated else "accepted"
         print(f"A: {result.text!r}  ({outcome}: answered by {result.model})")
-        for attempt in result.attempts:   # every call, with the validator's score and reasons
+        for attempt in result.attempts:  # every call, with the validator's score and reasons
             score = "-" if attempt.score is None else f"{attempt.score:.2f}"
-            print(f"   {attempt.tier:>9} {attempt.model:<22} {attempt.status:<10} score={score} "
-                  f"${attempt.cost:.6f}  {'; '.join(attempt.reasons)}")
+            print(
+                f"   {attempt.tier:>9} {attempt.model:<22} {attempt.status:<10} score={score} "
+                f"${attempt.cost:.6f}  {'; '.join(attempt.reasons)}"
+            )
         print(f"   cost ${result.cost:.6f}; gpt-4o alone would cost ${result.verifier_cost or 0:.6f}\n")
     print("The full trace of the last request, result.explain():")
     print(result.explain())

@@ -27,7 +27,10 @@ from cascadeflow_core import (
 )
 
 if "--live" in sys.argv:
-    print("This example replays recorded outputs and has no --live mode; run it without --live.", file=sys.stderr)
+    print(
+        "This example replays recorded outputs and has no --live mode; run it without --live.",
+        file=sys.stderr,
+    )
     sys.exit(2)
 
 VERIFIER = "gpt-4o-2024-08-06"
@@ -35,17 +38,24 @@ VERIFIER = "gpt-4o-2024-08-06"
 
 def main() -> int:
     rs = ReplaySet.load(ReplaySet.sample_path())
-    cascade = [Tier([rs.spec("gpt-4o-mini-2024-07-18"), rs.spec("gemma-2-9b-it")], AgreementValidator(),
-                    name="drafters"),
-               Tier([rs.spec(VERIFIER)], name="verifier")]
+    cascade = [
+        Tier(
+            [rs.spec("gpt-4o-mini-2024-07-18"), rs.spec("gemma-2-9b-it")],
+            AgreementValidator(),
+            name="drafters",
+        ),
+        Tier([rs.spec(VERIFIER)], name="verifier"),
+    ]
     try:
         report = run_benchmark(cascade, rs, progress=False)
-    except CascadeError as e:   # ReplayError: a (model, query) pair that was never recorded, ConfigError ...
+    except CascadeError as e:  # ReplayError: a (model, query) pair that was never recorded, ConfigError ...
         print(f"benchmark failed: {type(e).__name__}: {e}")
         return 1
     print(report.table(all_models=True))
-    print(f"\n=> {report.quality:.3f} quality at {report.cost_ratio:.1%} of gpt-4o's cost "
-          f"({report.quality_delta_points:+.1f} points)\n")
+    print(
+        f"\n=> {report.quality:.3f} quality at {report.cost_ratio:.1%} of gpt-4o's cost "
+        f"({report.quality_delta_points:+.1f} points)\n"
+    )
 
     # No margin (safety=0): the cheapest configuration that met the target on the fit half ...
     raw = calibrate(rs, VERIFIER, target_drop=1.0, split=0.5, safety=0)
@@ -56,8 +66,10 @@ def main() -> int:
     print("\nchosen configuration, for Cascade.from_config:")
     print(yaml.safe_dump(safe.to_config(), sort_keys=False).rstrip())
     print("built:", Cascade.from_config(safe.to_config()))
-    print("\nOn 49 questions the margin leaves gpt-4o alone; on the full 1,319-question set the same search "
-          "finds drafters that keep its quality at about a fifth of the cost (docs/replay-and-benchmarks.md).")
+    print(
+        "\nOn 49 questions the margin leaves gpt-4o alone; on the full 1,319-question set the same search "
+        "finds drafters that keep its quality at about a fifth of the cost (docs/replay-and-benchmarks.md)."
+    )
     return 0
 
 

@@ -34,7 +34,7 @@ if LIVE and not os.environ.get("OPENAI_API_KEY"):
     print("--live calls OpenAI: set OPENAI_API_KEY, or run without --live (offline).", file=sys.stderr)
     sys.exit(2)
 
-ACCOUNTS: dict[str, dict[str, Any]] = {"eve": {"plan": "pro", "prepaid_usd": 20.0}}   # as from Stripe
+ACCOUNTS: dict[str, dict[str, Any]] = {"eve": {"plan": "pro", "prepaid_usd": 20.0}}  # as from Stripe
 SPENT_TODAY = {"ana": 0.10, "ben": 0.85, "cem": 0.93, "dia": 1.00, "eve": 1.00}
 
 
@@ -42,7 +42,9 @@ def billing(ctx: EnforcementContext) -> EnforcementDecision | None:
     """Called at admission with the threshold decision; None keeps it."""
     account = ACCOUNTS.get(ctx.user or "", {"plan": "free", "prepaid_usd": 0.0})
     if ctx.decision == "block" and account["prepaid_usd"] > ctx.estimate:
-        return EnforcementDecision("allow", f"over budget, billed to prepaid credit (${account['prepaid_usd']:.2f})")
+        return EnforcementDecision(
+            "allow", f"over budget, billed to prepaid credit (${account['prepaid_usd']:.2f})"
+        )
     return None
 
 
@@ -50,12 +52,17 @@ def model(name: str, mock: str) -> ModelSpec:
     return ModelSpec(name) if LIVE else ModelSpec(name, params={"mock_response": mock})
 
 
-tracker = CostTracker(budgets=[Budget(1.00, "daily", scope="user", warn_at=0.8, degrade_at=0.9)],
-                      rate_limits=[RateLimit(3, per="minute")], on_enforce=billing)
-cascade = Cascade([model("openai/gpt-4o-mini", "I'm not sure, maybe Canberra?"),
-                   model("openai/gpt-4o", "Canberra.")], tracker=tracker)
+tracker = CostTracker(
+    budgets=[Budget(1.00, "daily", scope="user", warn_at=0.8, degrade_at=0.9)],
+    rate_limits=[RateLimit(3, per="minute")],
+    on_enforce=billing,
+)
+cascade = Cascade(
+    [model("openai/gpt-4o-mini", "I'm not sure, maybe Canberra?"), model("openai/gpt-4o", "Canberra.")],
+    tracker=tracker,
+)
 
-for user, dollars in SPENT_TODAY.items():   # earlier calls, booked as a LiteLLM callback would
+for user, dollars in SPENT_TODAY.items():  # earlier calls, booked as a LiteLLM callback would
     tracker.record("openai/gpt-4o", cost=dollars, user=user)
 
 for user in SPENT_TODAY:
@@ -76,7 +83,7 @@ for i in range(4):
         print(f"  request {i + 1}: ok")
     except UserRateLimitError as e:
         print(f"  request {i + 1}: refused, retry after {e.retry_after:.0f} s")
-    except AdmissionError as e:   # the common base of budget and rate-limit refusals
+    except AdmissionError as e:  # the common base of budget and rate-limit refusals
         print(f"  request {i + 1}: refused: {e}")
 
 print("\n" + tracker.report(period="daily"))

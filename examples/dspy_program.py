@@ -46,9 +46,15 @@ class ToyArithmetic:
             answer = str(a + b if m.group(2) == "+" else a * b)
         text = f"[[ ## reasoning ## ]]\nCompute it.\n\n[[ ## answer ## ]]\n{answer}\n\n[[ ## completed ## ]]"
         tokens_in, tokens_out = len(request.last_user_text) // 4, len(text) // 4
-        return Draft(model=spec.label, text=text, finish_reason="stop", input_tokens=tokens_in,
-                     output_tokens=tokens_out, cost=tokens_in * (spec.input_cost_per_token or 0)
-                     + tokens_out * (spec.output_cost_per_token or 0))
+        return Draft(
+            model=spec.label,
+            text=text,
+            finish_reason="stop",
+            input_tokens=tokens_in,
+            output_tokens=tokens_out,
+            cost=tokens_in * (spec.input_cost_per_token or 0)
+            + tokens_out * (spec.output_cost_per_token or 0),
+        )
 
     async def acomplete(self, spec: ModelSpec, request: Request) -> Draft:
         return self.complete(spec, request)
@@ -64,10 +70,18 @@ def tiers() -> list[Any]:
     if LIVE:
         return ["openai/gpt-4o-mini", "openai/gpt-4o"]
     return [  # list prices of the real models, so the offline figures are in the right proportion
-        ModelSpec("openai/gpt-4o-mini", input_cost_per_token=0.15e-6, output_cost_per_token=0.6e-6,
-                  backend=ToyArithmetic(can_multiply=False)),
-        ModelSpec("openai/gpt-4o", input_cost_per_token=2.5e-6, output_cost_per_token=10e-6,
-                  backend=ToyArithmetic(can_multiply=True)),
+        ModelSpec(
+            "openai/gpt-4o-mini",
+            input_cost_per_token=0.15e-6,
+            output_cost_per_token=0.6e-6,
+            backend=ToyArithmetic(can_multiply=False),
+        ),
+        ModelSpec(
+            "openai/gpt-4o",
+            input_cost_per_token=2.5e-6,
+            output_cost_per_token=10e-6,
+            backend=ToyArithmetic(can_multiply=True),
+        ),
     ]
 
 
@@ -76,12 +90,18 @@ def has_number(example: Any, pred: Any, trace: Any = None) -> bool:
 
 
 def main() -> None:
-    devset = [dspy.Example(question=q, answer=a).with_inputs("question") for q, a in [
-        ("What is 12 + 30?", "42"), ("What is 6 * 7?", "42"), ("What is 100 + 23?", "123"),
-        ("What is 9 * 9?", "81"), ("What is 250 + 250?", "500"),
-    ]]
+    devset = [
+        dspy.Example(question=q, answer=a).with_inputs("question")
+        for q, a in [
+            ("What is 12 + 30?", "42"),
+            ("What is 6 * 7?", "42"),
+            ("What is 100 + 23?", "123"),
+            ("What is 9 * 9?", "81"),
+            ("What is 250 + 250?", "500"),
+        ]
+    ]
     # Before: dspy.configure(lm=dspy.LM("openai/gpt-4o"))
-    dspy.configure(lm=CascadeLM(tiers(), cache=False), track_usage=True)   # <- the one line that changes
+    dspy.configure(lm=CascadeLM(tiers(), cache=False), track_usage=True)  # <- the one line that changes
 
     program = dspy.ChainOfThought("question -> answer")
     result = dspy.Evaluate(devset=devset, metric=has_number, num_threads=1)(program)
@@ -90,8 +110,10 @@ def main() -> None:
     alone_each = [e["cascade"]["verifier_cost"] for e in lm.history]
     alone = "unknown" if None in alone_each else f"${sum(alone_each):.6f}"
     escalated = sum(e["cascade"]["escalated"] for e in lm.history)
-    print(f"score {result.score:.0f}% on {len(devset)} questions; cost ${spent:.6f} "
-          f"(verifier alone {alone}); escalated {escalated}/{len(lm.history)}")
+    print(
+        f"score {result.score:.0f}% on {len(devset)} questions; cost ${spent:.6f} "
+        f"(verifier alone {alone}); escalated {escalated}/{len(lm.history)}"
+    )
 
     pred = program(question="What is 8 * 8?")
     trace = lm.history[-1]["cascade"]

@@ -55,10 +55,14 @@ def cascade_llm() -> Iterator[ChatCascade]:
         return
     with OpenAICompatServer(replies=scripted) as server:
         # Local models have no list price: give them gpt-4o-mini's and gpt-4o's, so the costs mean something.
-        yield ChatCascade([
-            ModelSpec("openai/small", input_cost_per_token=0.15e-6, output_cost_per_token=0.6e-6),
-            ModelSpec("openai/large", input_cost_per_token=2.5e-6, output_cost_per_token=10e-6),
-        ], base_url=server.base_url, api_key="local")
+        yield ChatCascade(
+            [
+                ModelSpec("openai/small", input_cost_per_token=0.15e-6, output_cost_per_token=0.6e-6),
+                ModelSpec("openai/large", input_cost_per_token=2.5e-6, output_cost_per_token=10e-6),
+            ],
+            base_url=server.base_url,
+            api_key="local",
+        )
 
 
 def main() -> None:

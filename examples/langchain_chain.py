@@ -27,10 +27,13 @@ def make_llm(tracker: CostTracker) -> ChatCascade:
     if LIVE:
         return ChatCascade(["openai/gpt-4o-mini", "openai/gpt-4o"], tracker=tracker)
     # Offline: the mock drafter says it is unsure (the rule checks reject hedging), the verifier answers.
-    return ChatCascade([
-        ModelSpec("openai/gpt-4o-mini", params={"mock_response": "I'm not sure, it might be Paris."}),
-        ModelSpec("openai/gpt-4o", params={"mock_response": "Paris."}),
-    ], tracker=tracker)
+    return ChatCascade(
+        [
+            ModelSpec("openai/gpt-4o-mini", params={"mock_response": "I'm not sure, it might be Paris."}),
+            ModelSpec("openai/gpt-4o", params={"mock_response": "Paris."}),
+        ],
+        tracker=tracker,
+    )
 
 
 def main() -> None:
@@ -39,8 +42,13 @@ def main() -> None:
     prompt = ChatPromptTemplate.from_messages([("system", "Answer in one word."), ("human", "{question}")])
 
     chain = prompt | llm | StrOutputParser()
-    print("answer:", chain.invoke({"question": "What is the capital of France?"},
-                                  config={"metadata": {"user_id": "alice"}, "tags": ["geo"]}))
+    print(
+        "answer:",
+        chain.invoke(
+            {"question": "What is the capital of France?"},
+            config={"metadata": {"user_id": "alice"}, "tags": ["geo"]},
+        ),
+    )
 
     message = (prompt | llm).invoke({"question": "What is the capital of France?"})
     meta = message.response_metadata

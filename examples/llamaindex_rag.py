@@ -73,7 +73,7 @@ def tiers() -> list[Any]:
 def main() -> None:
     Settings.embed_model = HashEmbedding()
     # Before: Settings.llm = OpenAI(model="gpt-4o")
-    Settings.llm = CascadeLLM(tiers())          # <- the one line that changes
+    Settings.llm = CascadeLLM(tiers())  # <- the one line that changes
     index = VectorStoreIndex.from_documents([Document(text=t) for t in DOCS])
     engine = index.as_query_engine(similarity_top_k=2)
 
@@ -83,8 +83,10 @@ def main() -> None:
         result = trace.results[-1]
         print(f"Q: {question}\nA: {answer}")
         alone = "unknown" if trace.verifier_cost is None else f"${trace.verifier_cost:.6f}"
-        print(f"   cost ${trace.cost:.6f} (verifier alone {alone}), "
-              f"answered by {result.model}{' after escalation' if result.escalated else ''}")
+        print(
+            f"   cost ${trace.cost:.6f} (verifier alone {alone}), "
+            f"answered by {result.model}{' after escalation' if result.escalated else ''}"
+        )
         for attempt in result.attempts:
             print(f"   - {attempt.describe()}")
 

@@ -30,8 +30,13 @@ SHORT = {"gen_ai.operation.name": "op", "gen_ai.request.model": "model", "gen_ai
 
 def cascade(drafter_says: str, tracker: CostTracker) -> Cascade:
     mock = (lambda text: {}) if LIVE else (lambda text: {"mock_response": text})
-    return Cascade([ModelSpec("openai/gpt-4o-mini", params=mock(drafter_says)),
-                    ModelSpec("openai/gpt-4o", params=mock("Ottawa."))], tracker=tracker)
+    return Cascade(
+        [
+            ModelSpec("openai/gpt-4o-mini", params=mock(drafter_says)),
+            ModelSpec("openai/gpt-4o", params=mock("Ottawa.")),
+        ],
+        tracker=tracker,
+    )
 
 
 def main() -> None:
@@ -48,13 +53,19 @@ def main() -> None:
     finished = spans.get_finished_spans()
     for root in (s for s in finished if s.parent is None):
         a = root.attributes or {}
-        print(f"  {root.name}: user={a.get('cascadeflow.user')} answered_by={a['cascadeflow.answered_by']} "
-              f"escalated={a['cascadeflow.escalated']} cost_usd={a['cascadeflow.cost_usd']:.6f} "
-              f"tokens={a['gen_ai.usage.input_tokens']}/{a['gen_ai.usage.output_tokens']}")
-        for child in (s for s in finished if s.parent is not None and s.parent.span_id == root.context.span_id):
+        print(
+            f"  {root.name}: user={a.get('cascadeflow.user')} answered_by={a['cascadeflow.answered_by']} "
+            f"escalated={a['cascadeflow.escalated']} cost_usd={a['cascadeflow.cost_usd']:.6f} "
+            f"tokens={a['gen_ai.usage.input_tokens']}/{a['gen_ai.usage.output_tokens']}"
+        )
+        for child in (
+            s for s in finished if s.parent is not None and s.parent.span_id == root.context.span_id
+        ):
             c = child.attributes or {}
-            print(f"      {child.name}: tier={c['cascadeflow.tier']} status={c['cascadeflow.status']} "
-                  f"score={c.get('cascadeflow.score')} cost_usd={c['cascadeflow.cost_usd']:.6f}")
+            print(
+                f"      {child.name}: tier={c['cascadeflow.tier']} status={c['cascadeflow.status']} "
+                f"score={c.get('cascadeflow.score')} cost_usd={c['cascadeflow.cost_usd']:.6f}"
+            )
 
     print("metrics:")
     data = reader.get_metrics_data()
@@ -62,8 +73,11 @@ def main() -> None:
         for point in metric.data.data_points:
             value = getattr(point, "value", None)
             shown = f"sum={point.sum:.6g} count={point.count}" if value is None else f"value={value:.6g}"
-            labels = " ".join(f"{SHORT.get(k, k.rsplit('.', 1)[-1])}={v}" for k, v in point.attributes.items()
-                              if k != "gen_ai.provider.name")
+            labels = " ".join(
+                f"{SHORT.get(k, k.rsplit('.', 1)[-1])}={v}"
+                for k, v in point.attributes.items()
+                if k != "gen_ai.provider.name"
+            )
             print(f"  {metric.name:<33} {labels:<52} {shown}")
 
 

@@ -22,15 +22,22 @@ def model(name: str, mock: str) -> ModelSpec:
     return ModelSpec(name) if LIVE else ModelSpec(name, params={"mock_response": mock})
 
 
-cascade = Cascade([
-    Tier([model("openai/gpt-4o-mini", "The answer is 18."), model("openai/gpt-3.5-turbo", "#### 19")],
-         validator=AgreementValidator(), name="drafters"),
-    Tier([model("openai/gpt-4.1-mini", "18")], name="middle"),
-    Tier([model("openai/gpt-4o", "She makes $18 a day.")], name="verifier"),
-])
+cascade = Cascade(
+    [
+        Tier(
+            [model("openai/gpt-4o-mini", "The answer is 18."), model("openai/gpt-3.5-turbo", "#### 19")],
+            validator=AgreementValidator(),
+            name="drafters",
+        ),
+        Tier([model("openai/gpt-4.1-mini", "18")], name="middle"),
+        Tier([model("openai/gpt-4o", "She makes $18 a day.")], name="verifier"),
+    ]
+)
 
-question = ("Janet's ducks lay 16 eggs per day. She eats three for breakfast and bakes muffins with four. "
-            "She sells the rest for $2 each. How much does she make every day?")
+question = (
+    "Janet's ducks lay 16 eggs per day. She eats three for breakfast and bakes muffins with four. "
+    "She sells the rest for $2 each. How much does she make every day?"
+)
 
 result = cascade.complete(question)
 print(result.explain())

@@ -21,8 +21,10 @@ from cascadeflow_core import Cascade, CascadeError, CostTracker, Draft, LiteLLMB
 LIVE = "--live" in sys.argv
 missing = [k for k in ("OPENAI_API_KEY", "DEEPSEEK_API_KEY") if not os.environ.get(k)]
 if LIVE and missing:
-    print(f"--live calls OpenAI and DeepSeek: set {' and '.join(missing)}, or run without --live (offline).",
-          file=sys.stderr)
+    print(
+        f"--live calls OpenAI and DeepSeek: set {' and '.join(missing)}, or run without --live (offline).",
+        file=sys.stderr,
+    )
     sys.exit(2)
 
 
@@ -30,17 +32,24 @@ class MockedLiteLLM(LiteLLMBackend):
     """Offline only: every model of the YAML answers "x = 5" through LiteLLM's mock_response."""
 
     def complete(self, spec: ModelSpec, request: Request) -> Draft:
-        return super().complete(dataclasses.replace(spec, params={**spec.params, "mock_response": "x = 5"}),
-                                request)
+        return super().complete(
+            dataclasses.replace(spec, params={**spec.params, "mock_response": "x = 5"}), request
+        )
 
 
 QUERIES = [
-    ("alice", "Why does my Python loop skip items?\n```python\nfor x in xs:\n    if x < 0:\n"
-              "        xs.remove(x)\n```"),
+    (
+        "alice",
+        "Why does my Python loop skip items?\n```python\nfor x in xs:\n    if x < 0:\n"
+        "        xs.remove(x)\n```",
+    ),
     ("alice", "Solve for x: 3x + 7 = 22"),
     ("alice", "Suggest a friendly name for a bakery."),
-    ("alice", "Prove formally that a lock-free Michael-Scott queue is linearizable under concurrent "
-              "enqueue and dequeue, and compare its memory-reclamation trade-offs with hazard pointers."),
+    (
+        "alice",
+        "Prove formally that a lock-free Michael-Scott queue is linearizable under concurrent "
+        "enqueue and dequeue, and compare its memory-reclamation trade-offs with hazard pointers.",
+    ),
     ("bob", "Suggest a friendly name for a bakery."),
 ]
 
@@ -48,9 +57,9 @@ QUERIES = [
 def main() -> int:
     yaml_path = Path(__file__).with_name("routing.yaml")
     cascade = Cascade.from_config(yaml_path, **({} if LIVE else {"backend": MockedLiteLLM()}))
-    tracker = cascade.tracker                               # built from the YAML's tracker: section
+    tracker = cascade.tracker  # built from the YAML's tracker: section
     assert isinstance(tracker, CostTracker)
-    tracker.record("openai/gpt-4o", cost=4.60, user="bob")   # bob: $4.60 of $5 spent today
+    tracker.record("openai/gpt-4o", cost=4.60, user="bob")  # bob: $4.60 of $5 spent today
     for user, query in QUERIES:
         print(f"[{user}] {query.splitlines()[0][:70]}")
         try:

@@ -28,7 +28,7 @@ CELL_TIMEOUT_S = 120
 KERNEL_ENV = {
     "LITELLM_LOCAL_MODEL_COST_MAP": "True",  # LiteLLM's bundled price map: no network at import
     "PYTHONHASHSEED": "0",
-    "TQDM_MININTERVAL": "1000",              # a progress bar draws its first and last state only: stable output
+    "TQDM_MININTERVAL": "1000",  # a progress bar draws its first and last state only: stable output
     "TQDM_BAR_FORMAT": "{l_bar}{bar:30}| {n_fmt}/{total_fmt}",  # no rates or timings in committed outputs
     "MPLBACKEND": "module://matplotlib_inline.backend_inline",
     # tqdm.auto asks for ipywidgets in a kernel and falls back to a text bar; the text bar is what we commit
@@ -702,6 +702,7 @@ NOTEBOOKS: dict[str, list[tuple[str, str]]] = {
 
 # --- building and executing -----------------------------------------------------------------------------------
 
+
 def build(name: str) -> Any:
     """The notebook ``name`` (without outputs) from its cell list; cell ids are stable for small diffs."""
     import nbformat
@@ -711,7 +712,9 @@ def build(name: str) -> Any:
     nb.metadata["language_info"] = {"name": "python"}
     stem = name.split("_", 1)[0]
     for i, (kind, source) in enumerate(NOTEBOOKS[name]):
-        cell = nbformat.v4.new_markdown_cell(source) if kind == "markdown" else nbformat.v4.new_code_cell(source)
+        cell = (
+            nbformat.v4.new_markdown_cell(source) if kind == "markdown" else nbformat.v4.new_code_cell(source)
+        )
         cell["id"] = f"nb{stem}-{i:02d}"
         nb.cells.append(cell)
     return nb
@@ -724,10 +727,17 @@ def kernel_dir() -> Iterator[Path]:
         spec = Path(tmp) / "python3"
         spec.mkdir()
         env = {**KERNEL_ENV, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
-        (spec / "kernel.json").write_text(json.dumps({
-            "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-            "display_name": "Python 3 (cascadeflow build)", "language": "python", "env": env,
-        }), encoding="utf-8")
+        (spec / "kernel.json").write_text(
+            json.dumps(
+                {
+                    "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                    "display_name": "Python 3 (cascadeflow build)",
+                    "language": "python",
+                    "env": env,
+                }
+            ),
+            encoding="utf-8",
+        )
         yield Path(tmp)
 
 
@@ -737,9 +747,17 @@ def execute(nb: Any, cwd: Path, kernels: Path, timeout: int = CELL_TIMEOUT_S) ->
     from jupyter_client.manager import KernelManager
     from nbclient import NotebookClient
 
-    km = KernelManager(kernel_name="python3", kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(kernels)]))
-    client = NotebookClient(nb, km=km, timeout=timeout, record_timing=False, allow_errors=False,
-                            resources={"metadata": {"path": str(cwd)}})
+    km = KernelManager(
+        kernel_name="python3", kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(kernels)])
+    )
+    client = NotebookClient(
+        nb,
+        km=km,
+        timeout=timeout,
+        record_timing=False,
+        allow_errors=False,
+        resources={"metadata": {"path": str(cwd)}},
+    )
     client.execute()
     return nb
 

@@ -16,8 +16,10 @@ FRAMEWORKS = {"langchain": "langchain_core", "llamaindex": "llama_index.core", "
 def _tiers(answer: str = "Paris"):
     from cascadeflow_core import ModelSpec
 
-    return [ModelSpec("openai/cheap", params={"mock_response": answer}),
-            ModelSpec("openai/strong", params={"mock_response": answer})]
+    return [
+        ModelSpec("openai/cheap", params={"mock_response": answer}),
+        ModelSpec("openai/strong", params={"mock_response": answer}),
+    ]
 
 
 def main(extra: str) -> None:

@@ -57,7 +57,9 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if os.environ.get("CASCADEFLOW_LIVE") == "1":
         return
-    skip_live = pytest.mark.skip(reason="live test: set CASCADEFLOW_LIVE=1 and provider keys, run pytest -m live")
+    skip_live = pytest.mark.skip(
+        reason="live test: set CASCADEFLOW_LIVE=1 and provider keys, run pytest -m live"
+    )
     for item in items:
         if "live" in item.keywords:
             item.add_marker(skip_live)

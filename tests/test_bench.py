@@ -52,7 +52,9 @@ def test_default_config_report_matches_the_records(sample):
     assert report.quality == pytest.approx(quality) and report.cost == pytest.approx(cost)
     assert report.verifier == GPT4O
     assert report.verifier_cost == pytest.approx(sum(sample.answer(GPT4O, q).cost for q in sample.ids))
-    assert report.verifier_quality == pytest.approx(sum(sample.answer(GPT4O, q).correct for q in sample.ids) / 49)
+    assert report.verifier_quality == pytest.approx(
+        sum(sample.answer(GPT4O, q).correct for q in sample.ids) / 49
+    )
     drafters, verifier = report.tiers
     assert drafters.reached == 1.0 and verifier.reached == pytest.approx(escalated / 49)
     assert drafters.escalation_rate == pytest.approx(escalated / 49) and verifier.answered == verifier.reached
@@ -70,11 +72,16 @@ def test_default_config_report_matches_the_records(sample):
 
 
 def test_oracle_is_the_cheapest_correct_model(tmp_path):
-    folder = write_replay(tmp_path / "s", [query("a", "x"), query("b", "y")], [
-        {"id": "a", "model": "cheap", "text": "1", "correct": 0, "cost_usd": 0.1},
-        {"id": "a", "model": "dear", "text": "2", "correct": 1, "cost_usd": 1.0},
-        {"id": "b", "model": "cheap", "text": "3", "correct": 1, "cost_usd": 0.1},
-        {"id": "b", "model": "dear", "text": "3", "correct": 1, "cost_usd": 1.0}])
+    folder = write_replay(
+        tmp_path / "s",
+        [query("a", "x"), query("b", "y")],
+        [
+            {"id": "a", "model": "cheap", "text": "1", "correct": 0, "cost_usd": 0.1},
+            {"id": "a", "model": "dear", "text": "2", "correct": 1, "cost_usd": 1.0},
+            {"id": "b", "model": "cheap", "text": "3", "correct": 1, "cost_usd": 0.1},
+            {"id": "b", "model": "dear", "text": "3", "correct": 1, "cost_usd": 1.0},
+        ],
+    )
     rs = ReplaySet.load(folder)
     o = oracle_stats(rs, ["cheap", "dear"])
     assert o.quality == 1.0 and o.cost == pytest.approx(1.1)
@@ -83,9 +90,20 @@ def test_oracle_is_the_cheapest_correct_model(tmp_path):
 
 def test_yaml_config_and_provider_prefixed_names_resolve(sample, tmp_path):
     cfg = tmp_path / "cfg.yaml"
-    cfg.write_text(yaml.safe_dump({"tiers": [
-        {"name": "cheap", "models": [f"openai/{MINI}", GEMMA], "validator": {"type": "agreement"}},
-        {"name": "strong", "models": [f"replay/{GPT4O}"]}]}))
+    cfg.write_text(
+        yaml.safe_dump(
+            {
+                "tiers": [
+                    {
+                        "name": "cheap",
+                        "models": [f"openai/{MINI}", GEMMA],
+                        "validator": {"type": "agreement"},
+                    },
+                    {"name": "strong", "models": [f"replay/{GPT4O}"]},
+                ]
+            }
+        )
+    )
     report = run_benchmark(str(cfg), sample, progress=False)
     assert report.quality == pytest.approx(_by_hand(sample)[0])
     assert [t.name for t in report.tiers] == ["cheap", "strong"]
@@ -97,10 +115,15 @@ def test_unknown_model_in_config_names_the_field_and_nearest(sample):
 
 
 def test_queries_a_configured_model_never_answered_are_skipped_and_reported(tmp_path):
-    folder = write_replay(tmp_path / "s", [query("a", "x"), query("b", "y")], [
-        {"id": "a", "model": "m", "text": "1", "correct": 1},
-        {"id": "b", "model": "m", "text": "1", "correct": 0},
-        {"id": "a", "model": "v", "text": "1", "correct": 1}])
+    folder = write_replay(
+        tmp_path / "s",
+        [query("a", "x"), query("b", "y")],
+        [
+            {"id": "a", "model": "m", "text": "1", "correct": 1},
+            {"id": "b", "model": "m", "text": "1", "correct": 0},
+            {"id": "a", "model": "v", "text": "1", "correct": 1},
+        ],
+    )
     rs = ReplaySet.load(folder)
     report = run_benchmark(["m", "v"], rs, progress=False)
     assert report.n == 1 and report.skipped == ("b",) and "1 skipped" in report.table()
@@ -115,8 +138,13 @@ def test_unseen_multiple_choice_set_with_logprobs(tmp_path):
     confident = [q for q in rs.ids if rs.answer("small", q).logprob > -0.1]
     assert report.tiers[0].answered == pytest.approx(len(confident) / len(rs))
     assert report.quality == 1.0  # small is right whenever confident; big is always right
-    agreement = run_benchmark(Cascade([Tier([rs.spec("small"), rs.spec("other/model@host")], AgreementValidator()),
-                                       rs.spec("big")]), rs, progress=False)
+    agreement = run_benchmark(
+        Cascade(
+            [Tier([rs.spec("small"), rs.spec("other/model@host")], AgreementValidator()), rs.spec("big")]
+        ),
+        rs,
+        progress=False,
+    )
     assert agreement.cost > report.cost
 
 

@@ -27,8 +27,9 @@ def test_key_normalises_whitespace_but_not_meaning() -> None:
     assert base != cache_key(Request("What is 2+3?"))
     assert base != cache_key(Request("What is 2+2?", temperature=0.7))
     assert base != cache_key(Request("What is 2+2?"), namespace="other-cascade")
-    assert base != cache_key(Request([{"role": "system", "content": "be terse"},
-                                      {"role": "user", "content": "What is 2+2?"}]))
+    assert base != cache_key(
+        Request([{"role": "system", "content": "be terse"}, {"role": "user", "content": "What is 2+2?"}])
+    )
 
 
 def test_key_ignores_credentials_and_transport() -> None:
@@ -39,8 +40,19 @@ def test_key_ignores_credentials_and_transport() -> None:
 
 
 def test_draft_json_round_trip_without_raw_or_keys() -> None:
-    d = Draft("openai/gpt-4o", "hi", (ToolCall("c1", "f", '{"a": 1}'),), "stop", 3, 4, 0.01, 0.2, -0.1, -0.05,
-              raw={"api_key": "sk-secret"})
+    d = Draft(
+        "openai/gpt-4o",
+        "hi",
+        (ToolCall("c1", "f", '{"a": 1}'),),
+        "stop",
+        3,
+        4,
+        0.01,
+        0.2,
+        -0.1,
+        -0.05,
+        raw={"api_key": "sk-secret"},
+    )
     blob = draft_to_json(d)
     assert "sk-secret" not in blob and "raw" not in json.loads(blob)
     back = draft_from_json(blob)
@@ -155,8 +167,9 @@ def test_semantic_cache_hits_near_duplicates_only() -> None:
     assert cache.get(Request("What is the capital of France?")).raw is None  # exact repeat
     assert cache.get(Request("What is the capital of Spain?")) is None
     # the conversation around the latest turn must match exactly
-    other_ctx = Request([{"role": "system", "content": "answer in German"},
-                         {"role": "user", "content": "capital of France?"}])
+    other_ctx = Request(
+        [{"role": "system", "content": "answer in German"}, {"role": "user", "content": "capital of France?"}]
+    )
     assert cache.get(other_ctx) is None
     assert cache.get(Request("capital of France?", temperature=1.0)) is None
 
@@ -174,8 +187,13 @@ def non_empty(drafts, request) -> bool:
 
 
 def _cascade(cache) -> Cascade:
-    return Cascade([Tier([ModelSpec("openai/gpt-4o-mini", params={"mock_response": "Paris"})], non_empty),
-                    Tier([ModelSpec("openai/gpt-4o", params={"mock_response": "Paris"})], non_empty)], cache=cache)
+    return Cascade(
+        [
+            Tier([ModelSpec("openai/gpt-4o-mini", params={"mock_response": "Paris"})], non_empty),
+            Tier([ModelSpec("openai/gpt-4o", params={"mock_response": "Paris"})], non_empty),
+        ],
+        cache=cache,
+    )
 
 
 def test_engine_marks_hits_cached_and_free() -> None:

@@ -23,12 +23,15 @@ def mcq(tmp_path) -> ReplaySet:
     return ReplaySet.load(mcq_set(tmp_path / "mcq"))
 
 
-@pytest.mark.parametrize("cand", [
-    Candidate((MINI, GEMMA), GPT4O, "agreement"),
-    Candidate((MINI, GEMMA, FLASH), GPT4O, "agreement", gate=False),
-    Candidate((MINI,), GPT4O, "accept"),
-    Candidate((), GPT4O, "verifier", gate=False),
-])
+@pytest.mark.parametrize(
+    "cand",
+    [
+        Candidate((MINI, GEMMA), GPT4O, "agreement"),
+        Candidate((MINI, GEMMA, FLASH), GPT4O, "agreement", gate=False),
+        Candidate((MINI,), GPT4O, "accept"),
+        Candidate((), GPT4O, "verifier", gate=False),
+    ],
+)
 def test_fast_evaluator_equals_the_engine_on_gsm8k(sample, cand):
     est = evaluate(RecordedMatrix(sample, [GPT4O, *cand.drafters]), cand)
     run = run_benchmark(cand.tiers(sample), sample, progress=False)
@@ -49,15 +52,23 @@ def test_candidate_config_round_trips_through_yaml_config(mcq):
     cand = Candidate(("small", "other/model@host"), "big", "agreement_or_logprob", 0.9)
     cascade = parse_config(cand.to_config()).build()
     run = run_benchmark(cascade, mcq, progress=False)
-    assert run.quality == pytest.approx(evaluate(RecordedMatrix(mcq, ["big", "small", "other/model@host"]),
-                                                 cand).quality)
+    assert run.quality == pytest.approx(
+        evaluate(RecordedMatrix(mcq, ["big", "small", "other/model@host"]), cand).quality
+    )
 
 
 def test_search_space_covers_drafters_rules_and_thresholds(mcq):
     mx = RecordedMatrix(mcq, ["big", "small", "other/model@host"])
     cands = candidates(mx, "big", ["small", "other/model@host"], 2)
     rules = {c.rule for c in cands}
-    assert rules == {"verifier", "accept", "logprob", "agreement", "agreement_or_logprob", "agreement_and_logprob"}
+    assert rules == {
+        "verifier",
+        "accept",
+        "logprob",
+        "agreement",
+        "agreement_or_logprob",
+        "agreement_and_logprob",
+    }
     assert {c.drafters for c in cands} >= {("small",), ("other/model@host",), ("small", "other/model@host")}
     assert len({c.threshold for c in cands if c.threshold}) > 5
 

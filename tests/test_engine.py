@@ -38,6 +38,7 @@ def complete(request):
         if request.param == "sync":
             return cascade.complete(*args, **kwargs)
         return asyncio.run(cascade.acomplete(*args, **kwargs))
+
     return run
 
 
@@ -49,16 +50,26 @@ def stream(request):
 
         async def collect():
             return [ev async for ev in cascade.astream(*args, **kwargs)]
+
         return asyncio.run(collect())
+
     return run
 
 
 def three_tier(backend, options=FAST):
-    return Cascade([
-        Tier(["cheap-a", "cheap-b"], validator=AllOf(RuleValidator(), AgreementValidator()), name="drafters"),
-        Tier(["mid"], validator=LogprobValidator(0.8), name="mid"),
-        Tier(["strong"], name="verifier"),
-    ], backend=backend, options=options)
+    return Cascade(
+        [
+            Tier(
+                ["cheap-a", "cheap-b"],
+                validator=AllOf(RuleValidator(), AgreementValidator()),
+                name="drafters",
+            ),
+            Tier(["mid"], validator=LogprobValidator(0.8), name="mid"),
+            Tier(["strong"], name="verifier"),
+        ],
+        backend=backend,
+        options=options,
+    )
 
 
 def test_agreeing_drafters_answer_and_verifier_is_not_called(complete):
@@ -72,13 +83,18 @@ def test_agreeing_drafters_answer_and_verifier_is_not_called(complete):
 
 
 def test_disagreement_escalates_with_reasons_and_counts_rejected_drafts(complete):
-    be = ScriptedBackend({"cheap-a": "18", "cheap-b": "19",
-                          "mid": Reply("18", logprob=-2.0), "strong": "The answer is 18."})
+    be = ScriptedBackend(
+        {"cheap-a": "18", "cheap-b": "19", "mid": Reply("18", logprob=-2.0), "strong": "The answer is 18."}
+    )
     r = complete(three_tier(be), "q")
     assert r.model == "strong" and r.tier == "verifier" and r.escalated
     statuses = [(a.tier, a.status) for a in r.attempts]
-    assert statuses == [("drafters", "rejected"), ("drafters", "rejected"), ("mid", "rejected"),
-                        ("verifier", "accepted")]
+    assert statuses == [
+        ("drafters", "rejected"),
+        ("drafters", "rejected"),
+        ("mid", "rejected"),
+        ("verifier", "accepted"),
+    ]
     assert any("disagree" in x for x in r.attempts[0].reasons)
     assert any("low confidence" in x for x in r.attempts[2].reasons)
     assert r.cost == pytest.approx(sum(a.cost for a in r.attempts)) == pytest.approx(0.004)
@@ -103,11 +119,13 @@ def test_last_tier_answer_is_returned_even_when_its_validator_rejects(complete):
 
 
 def test_provider_errors_retry_then_fall_back_then_next_tier(complete):
-    be = ScriptedBackend({
-        "a": Reply(error=RateLimitError("429", model="a", retry_after=0.0)),
-        "a-fallback": Reply(error=ServiceUnavailableError("503", model="a-fallback")),
-        "b": "42",
-    })
+    be = ScriptedBackend(
+        {
+            "a": Reply(error=RateLimitError("429", model="a", retry_after=0.0)),
+            "a-fallback": Reply(error=ServiceUnavailableError("503", model="a-fallback")),
+            "b": "42",
+        }
+    )
     cascade = Cascade([Tier(["a"], fallbacks=["a-fallback"]), "b"], backend=be, options=FAST)
     r = complete(cascade, "q")
     assert r.text == "42" and r.escalated
@@ -150,8 +168,14 @@ def test_unexpected_backend_exception_becomes_a_provider_error(complete):
 
 
 def test_buffered_stream_never_leaks_a_rejected_draft(stream):
-    be = ScriptedBackend({"cheap-a": "WRONG-1", "cheap-b": "WRONG-2", "mid": Reply("nope", logprob=-3),
-                          "strong": "the verified answer"})
+    be = ScriptedBackend(
+        {
+            "cheap-a": "WRONG-1",
+            "cheap-b": "WRONG-2",
+            "mid": Reply("nope", logprob=-3),
+            "strong": "the verified answer",
+        }
+    )
     events = stream(three_tier(be), "q")
     text = "".join(e.text for e in events if e.type == "delta")
     assert text == "the verified answer"
@@ -169,8 +193,11 @@ def test_buffered_stream_emits_an_accepted_draft_after_validation(stream):
 
 def test_optimistic_stream_announces_escalation_before_the_next_tier(stream):
     be = ScriptedBackend({"draft": "guess", "strong": "solid answer"})
-    cascade = Cascade([Tier(["draft"], validator=lambda d, r: False), "strong"], backend=be,
-                      options=CascadeOptions(stream_mode="optimistic"))
+    cascade = Cascade(
+        [Tier(["draft"], validator=lambda d, r: False), "strong"],
+        backend=be,
+        options=CascadeOptions(stream_mode="optimistic"),
+    )
     events = stream(cascade, "q")
     types = [e.type for e in events]
     esc = types.index("escalation")
@@ -180,10 +207,15 @@ def test_optimistic_stream_announces_escalation_before_the_next_tier(stream):
 
 
 def test_mid_stream_failure_is_announced_and_falls_back(stream):
-    be = ScriptedBackend({"v": Reply("abcdefghi", error=ServiceUnavailableError("reset", model="v"),
-                                     fail_after_chunks=1), "v2": "recovered"})
-    cascade = Cascade([Tier(["v"], fallbacks=["v2"])], backend=be,
-                      options=CascadeOptions(retry=RetryPolicy(max_retries=0)))
+    be = ScriptedBackend(
+        {
+            "v": Reply("abcdefghi", error=ServiceUnavailableError("reset", model="v"), fail_after_chunks=1),
+            "v2": "recovered",
+        }
+    )
+    cascade = Cascade(
+        [Tier(["v"], fallbacks=["v2"])], backend=be, options=CascadeOptions(retry=RetryPolicy(max_retries=0))
+    )
     events = stream(cascade, "q")
     types = [e.type for e in events]
     assert types[0] == "delta" and "escalation" in types
@@ -193,8 +225,19 @@ def test_mid_stream_failure_is_announced_and_falls_back(stream):
 
 
 def test_tool_call_answers_are_validated_like_text(complete):
-    tools = [{"type": "function", "function": {"name": "get_weather", "parameters": {
-        "type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}]
+    tools = [
+        {
+            "type": "function",
+            "function": {
+                "name": "get_weather",
+                "parameters": {
+                    "type": "object",
+                    "properties": {"city": {"type": "string"}},
+                    "required": ["city"],
+                },
+            },
+        }
+    ]
     bad = Reply(tool_calls=(ToolCall("c1", "launch_rockets", "{}"),))
     good = Reply(tool_calls=(ToolCall("c2", "get_weather", json.dumps({"city": "Paris"})),))
     be = ScriptedBackend({"cheap": bad, "strong": good})
@@ -205,8 +248,17 @@ def test_tool_call_answers_are_validated_like_text(complete):
 
 
 def test_structured_output_is_validated_against_the_schema(complete):
-    fmt = {"type": "json_schema", "json_schema": {"name": "a", "schema": {
-        "type": "object", "properties": {"answer": {"type": "integer"}}, "required": ["answer"]}}}
+    fmt = {
+        "type": "json_schema",
+        "json_schema": {
+            "name": "a",
+            "schema": {
+                "type": "object",
+                "properties": {"answer": {"type": "integer"}},
+                "required": ["answer"],
+            },
+        },
+    }
     be = ScriptedBackend({"cheap": '{"answer": "eighteen"}', "strong": '{"answer": 18}'})
     r = complete(Cascade(["cheap", "strong"], backend=be), "q", response_format=fmt)
     assert json.loads(r.text) == {"answer": 18} and r.escalated
@@ -249,34 +301,60 @@ def test_batch_and_abatch_keep_order_and_can_return_exceptions():
     cascade = Cascade(["a"], backend=be)
     out = cascade.batch(["q1", "q2", "q3"], max_concurrency=2)
     assert [r.text for r in out] == ["ok"] * 3
-    bad = Cascade(["e"], backend=ScriptedBackend({"e": Reply(error=ServiceUnavailableError("x", model="e"))}),
-                  options=CascadeOptions(retry=RetryPolicy(max_retries=0)))
+    bad = Cascade(
+        ["e"],
+        backend=ScriptedBackend({"e": Reply(error=ServiceUnavailableError("x", model="e"))}),
+        options=CascadeOptions(retry=RetryPolicy(max_retries=0)),
+    )
     res = asyncio.run(bad.abatch(["q1", "q2"], return_exceptions=True))
     assert all(isinstance(x, ExhaustedError) for x in res)
 
 
-@pytest.mark.parametrize("messages", [[], [{"role": "wizard", "content": "x"}], [{"role": "user"}],
-                                      [{"role": "user", "content": 5}], 42, [None]])
+@pytest.mark.parametrize(
+    "messages",
+    [
+        [],
+        [{"role": "wizard", "content": "x"}],
+        [{"role": "user"}],
+        [{"role": "user", "content": 5}],
+        42,
+        [None],
+    ],
+)
 def test_bad_messages_raise_input_error_naming_the_problem(messages):
     cascade = Cascade(["a"], backend=ScriptedBackend({"a": "x"}))
     with pytest.raises(InputError):
         cascade.complete(messages)
 
 
-@pytest.mark.parametrize("tiers,field", [
-    ([], "tiers"), (["not a model!"], "model"), ([{"model": "a", "bogus": 1}], "tiers[0]"), ([[]], "models"),
-    ([{"model": "a", "input_cost_per_token": -1, "output_cost_per_token": 0}], "input_cost_per_token"),
-    ([Tier(["a"], name="x"), Tier(["b"], name="x")], "tiers"),
-])
+@pytest.mark.parametrize(
+    "tiers,field",
+    [
+        ([], "tiers"),
+        (["not a model!"], "model"),
+        ([{"model": "a", "bogus": 1}], "tiers[0]"),
+        ([[]], "models"),
+        ([{"model": "a", "input_cost_per_token": -1, "output_cost_per_token": 0}], "input_cost_per_token"),
+        ([Tier(["a"], name="x"), Tier(["b"], name="x")], "tiers"),
+    ],
+)
 def test_bad_configuration_fails_at_construction_naming_the_field(tiers, field):
     with pytest.raises(ConfigError) as info:
         Cascade(tiers)
     assert field in str(info.value)
 
 
-@pytest.mark.parametrize("make", [lambda: LogprobValidator(1.5), lambda: AgreementValidator(min_agree=1),
-                                  lambda: RuleValidator(checks=["vibes"]), lambda: AllOf(),
-                                  lambda: RetryPolicy(max_retries=-1), lambda: CascadeOptions(stream_mode="x")])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: LogprobValidator(1.5),
+        lambda: AgreementValidator(min_agree=1),
+        lambda: RuleValidator(checks=["vibes"]),
+        lambda: AllOf(),
+        lambda: RetryPolicy(max_retries=-1),
+        lambda: CascadeOptions(stream_mode="x"),
+    ],
+)
 def test_bad_validator_and_option_settings_raise_config_error(make):
     with pytest.raises(ConfigError):
         make()
@@ -288,6 +366,7 @@ def test_abandoned_stream_is_still_settled():
     class Recorder:  # implements the Tracker protocol
         def admit(self, request, plan, estimate):
             from cascadeflow_core import Admission
+
             return Admission()
 
         def settle(self, admission, request, attempts, result, request_id):

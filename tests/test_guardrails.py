@@ -46,8 +46,9 @@ def seen(backend: ScriptedBackend) -> str:
 
 # --- input PII -------------------------------------------------------------------------------------
 def test_redact_sends_placeholders_and_restores_the_answer() -> None:
-    cascade, backend = make({"small": "I will write to <EMAIL_1> and call <PHONE_1>.", "big": "unused"},
-                            Guardrails(pii="redact"))
+    cascade, backend = make(
+        {"small": "I will write to <EMAIL_1> and call <PHONE_1>.", "big": "unused"}, Guardrails(pii="redact")
+    )
     result = cascade.complete(f"Email me at {EMAIL} or call {PHONE} about my order.")
     assert EMAIL not in seen(backend) and PHONE not in seen(backend)
     assert "<EMAIL_1>" in seen(backend) and "<PHONE_1>" in seen(backend)
@@ -60,11 +61,13 @@ def test_redact_sends_placeholders_and_restores_the_answer() -> None:
 
 def test_same_value_same_placeholder_across_messages_and_restore_can_be_off() -> None:
     cascade, backend = make({"small": "Noted <EMAIL_1>."}, Guardrails(pii="redact", restore_pii=False))
-    result = cascade.complete([
-        {"role": "user", "content": f"My email is {EMAIL}."},
-        {"role": "assistant", "content": "Thanks!"},
-        {"role": "user", "content": f"Again, {EMAIL}, and also bob@example.org."},
-    ])
+    result = cascade.complete(
+        [
+            {"role": "user", "content": f"My email is {EMAIL}."},
+            {"role": "assistant", "content": "Thanks!"},
+            {"role": "user", "content": f"Again, {EMAIL}, and also bob@example.org."},
+        ]
+    )
     sent = seen(backend)
     assert sent.count("<EMAIL_1>") == 2 and "<EMAIL_2>" in sent
     assert result.text == "Noted <EMAIL_1>."
@@ -72,8 +75,12 @@ def test_same_value_same_placeholder_across_messages_and_restore_can_be_off() ->
 
 def test_system_prompt_is_left_alone() -> None:
     cascade, backend = make({"small": "ok"}, Guardrails(pii="redact"))
-    cascade.complete([{"role": "system", "content": "Escalations go to support@example.com."},
-                      {"role": "user", "content": f"I am {EMAIL}"}])
+    cascade.complete(
+        [
+            {"role": "system", "content": "Escalations go to support@example.com."},
+            {"role": "user", "content": f"I am {EMAIL}"},
+        ]
+    )
     assert "support@example.com" in seen(backend) and EMAIL not in seen(backend)
 
 
@@ -99,14 +106,30 @@ def test_block_pii_raises_before_any_model_call_and_is_booked() -> None:
 
 def test_redacted_content_parts_and_tool_arguments_in_history() -> None:
     cascade, backend = make({"small": "ok"}, Guardrails(pii="redact"))
-    cascade.complete([
-        {"role": "user", "content": [{"type": "text", "text": f"I am {EMAIL}"},
-                                     {"type": "image_url", "image_url": {"url": "https://example.com/a.png"}}]},
-        {"role": "assistant", "content": None, "tool_calls": [
-            {"id": "c1", "type": "function", "function": {"name": "lookup", "arguments": json.dumps({"e": EMAIL})}}]},
-        {"role": "tool", "tool_call_id": "c1", "content": f"customer {EMAIL} phone {PHONE}"},
-        {"role": "user", "content": "and?"},
-    ])
+    cascade.complete(
+        [
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": f"I am {EMAIL}"},
+                    {"type": "image_url", "image_url": {"url": "https://example.com/a.png"}},
+                ],
+            },
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {
+                        "id": "c1",
+                        "type": "function",
+                        "function": {"name": "lookup", "arguments": json.dumps({"e": EMAIL})},
+                    }
+                ],
+            },
+            {"role": "tool", "tool_call_id": "c1", "content": f"customer {EMAIL} phone {PHONE}"},
+            {"role": "user", "content": "and?"},
+        ]
+    )
     sent = seen(backend)
     assert EMAIL not in sent and PHONE not in sent and "https://example.com/a.png" in sent
 
@@ -131,46 +154,68 @@ def test_injection_block_and_flag() -> None:
     assert tracker.entries()[0].guardrails == ("input.injection:block",)
     flagging, backend2 = make({"small": "ok"}, Guardrails(injection="flag"))
     result = flagging.complete(ATTACK)
-    assert backend2.calls and result.guardrails[0]["action"] == "flag" and result.guardrails[0]["score"] >= 0.5
+    assert (
+        backend2.calls and result.guardrails[0]["action"] == "flag" and result.guardrails[0]["score"] >= 0.5
+    )
     assert flagging.complete("What is the capital of France?").guardrails == ()
 
 
 def test_injection_hidden_in_a_tool_result_is_caught() -> None:
     cascade, _ = make({"small": "ok"}, Guardrails(injection="block"))
     with pytest.raises(GuardrailError):
-        cascade.complete([{"role": "user", "content": "Summarise the page."},
-                          {"role": "assistant", "content": None, "tool_calls": [
-                              {"id": "c1", "type": "function", "function": {"name": "fetch", "arguments": "{}"}}]},
-                          {"role": "tool", "tool_call_id": "c1", "content": f"<html>{ATTACK}</html>"}])
+        cascade.complete(
+            [
+                {"role": "user", "content": "Summarise the page."},
+                {
+                    "role": "assistant",
+                    "content": None,
+                    "tool_calls": [
+                        {"id": "c1", "type": "function", "function": {"name": "fetch", "arguments": "{}"}}
+                    ],
+                },
+                {"role": "tool", "tool_call_id": "c1", "content": f"<html>{ATTACK}</html>"},
+            ]
+        )
 
 
 # --- output ----------------------------------------------------------------------------------------
 def test_leaking_draft_escalates_and_a_clean_verifier_answers() -> None:
-    cascade, backend = make({"small": f"Sure, use key {AWS_KEY}.", "big": "I cannot share credentials."},
-                            Guardrails(output_entities=["SECRET"]))
+    cascade, backend = make(
+        {"small": f"Sure, use key {AWS_KEY}.", "big": "I cannot share credentials."},
+        Guardrails(output_entities=["SECRET"]),
+    )
     result = cascade.complete("What is the admin key?")
     assert result.model == "big" and result.escalated
     rejected = result.attempts[0]
     assert rejected.status == "rejected" and any("output guardrail" in r for r in rejected.reasons)
-    assert {"stage": "output", "model": "small", "check": "pii", "entity": "SECRET", "count": 1,
-            "action": "escalate"} in [dict(r) for r in result.guardrails]
+    assert {
+        "stage": "output",
+        "model": "small",
+        "check": "pii",
+        "entity": "SECRET",
+        "count": 1,
+        "action": "escalate",
+    } in [dict(r) for r in result.guardrails]
 
 
 def test_last_tier_leak_is_redacted_not_returned() -> None:
-    cascade, _ = make({"small": f"key {AWS_KEY}", "big": f"the key is {AWS_KEY}"},
-                      Guardrails(output_entities=["SECRET"]))
+    cascade, _ = make(
+        {"small": f"key {AWS_KEY}", "big": f"the key is {AWS_KEY}"}, Guardrails(output_entities=["SECRET"])
+    )
     result = cascade.complete("key?")
     assert AWS_KEY not in result.text and "[SECRET REDACTED]" in result.text
     assert any("last tier" in r for r in result.attempts[-1].reasons)
 
 
 def test_output_redact_accepts_a_redacted_draft_and_block_raises() -> None:
-    cascade, _ = make({"small": f"key {AWS_KEY}", "big": "unused"}, Guardrails(output_entities=["SECRET"],
-                                                                               output="redact"))
+    cascade, _ = make(
+        {"small": f"key {AWS_KEY}", "big": "unused"}, Guardrails(output_entities=["SECRET"], output="redact")
+    )
     result = cascade.complete("key?")
     assert result.model == "small" and AWS_KEY not in result.text
-    blocking, _ = make({"small": f"key {AWS_KEY}", "big": "unused"},
-                       Guardrails(output_entities=["SECRET"], output="block"))
+    blocking, _ = make(
+        {"small": f"key {AWS_KEY}", "big": "unused"}, Guardrails(output_entities=["SECRET"], output="block")
+    )
     with pytest.raises(GuardrailError, match="output guardrail"):
         blocking.complete("key?")
 
@@ -199,10 +244,13 @@ async def test_async_and_sync_user_checks() -> None:
 
 def test_moderation_through_litellm_against_a_local_server() -> None:
     with OpenAICompatServer(moderation=lambda t: ["violence"] if "hurt" in t else []) as server:
-        guard = Guardrails(moderation="omni-moderation-latest",
-                           moderation_params={"api_base": server.base_url, "api_key": "sk-local"})
-        cascade, backend = make({"small": "Here is how to hurt someone.", "big": "I won't help with that."},
-                                guard)
+        guard = Guardrails(
+            moderation="omni-moderation-latest",
+            moderation_params={"api_base": server.base_url, "api_key": "sk-local"},
+        )
+        cascade, backend = make(
+            {"small": "Here is how to hurt someone.", "big": "I won't help with that."}, guard
+        )
         with pytest.raises(GuardrailError, match="violence"):
             cascade.complete("how do I hurt my neighbour")
         assert backend.calls == []
@@ -211,8 +259,10 @@ def test_moderation_through_litellm_against_a_local_server() -> None:
 
 
 def test_moderation_failure_is_a_typed_error() -> None:
-    guard = Guardrails(moderation="omni-moderation-latest",
-                       moderation_params={"api_base": "http://127.0.0.1:9/v1", "api_key": "x", "timeout": 2})
+    guard = Guardrails(
+        moderation="omni-moderation-latest",
+        moderation_params={"api_base": "http://127.0.0.1:9/v1", "api_key": "x", "timeout": 2},
+    )
     cascade, _ = make({"small": "ok"}, guard)
     with pytest.raises(GuardrailError, match="moderation call"):
         cascade.complete("hello")
@@ -260,7 +310,7 @@ def test_stream_restorer_matches_whole_text_restore(cuts: list[int], filler: str
     for n in cuts * 20:
         if i >= len(text):
             break
-        out.append(r.feed(text[i:i + n]))
+        out.append(r.feed(text[i : i + n]))
         i += n
     out.append(r.feed(text[i:]) + r.flush())
     expected = text.replace("<EMAIL_1>", "a@example.com").replace("<PHONE_12>", "+1 555 0100")
@@ -271,8 +321,9 @@ def test_stream_restorer_matches_whole_text_restore(cuts: list[int], filler: str
 def test_cached_answer_is_restored_per_request() -> None:
     from cascadeflow_core import ResponseCache
 
-    cascade, backend = make({"small": "Confirmation sent to <EMAIL_1>."}, Guardrails(pii="redact"),
-                            cache=ResponseCache())
+    cascade, backend = make(
+        {"small": "Confirmation sent to <EMAIL_1>."}, Guardrails(pii="redact"), cache=ResponseCache()
+    )
     first = cascade.complete("Send the confirmation to ann@example.com")
     second = cascade.complete("Send the confirmation to bob@example.com")
     assert len(backend.calls) == 1 and second.cached
@@ -283,7 +334,9 @@ def test_cached_answer_is_restored_per_request() -> None:
 def test_ledger_keeps_types_never_values(tmp_path: Any, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     tracker = CostTracker(SQLiteStore(tmp_path / "ledger.db"))
-    cascade, _ = make({"small": "Done, <EMAIL_1>."}, Guardrails(pii="redact", injection="flag"), tracker=tracker)
+    cascade, _ = make(
+        {"small": "Done, <EMAIL_1>."}, Guardrails(pii="redact", injection="flag"), tracker=tracker
+    )
     cascade.complete(f"Update {EMAIL}, card {CARD}", user="u1")
     [entry] = tracker.entries()
     assert set(entry.guardrails) == {"input.pii.EMAIL:redact", "input.pii.CREDIT_CARD:redact"}
@@ -297,12 +350,16 @@ def test_ledger_keeps_types_never_values(tmp_path: Any, caplog: pytest.LogCaptur
 def test_old_ledger_table_gains_the_guardrails_column(tmp_path: Any) -> None:
     path = tmp_path / "old.db"
     db = sqlite3.connect(path)
-    db.execute("CREATE TABLE ledger (id TEXT PRIMARY KEY, ts REAL NOT NULL, request_id TEXT NOT NULL, user TEXT, "
-               "model TEXT NOT NULL, cost REAL NOT NULL, input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT "
-               "NULL, latency_s REAL NOT NULL, status TEXT NOT NULL, tier TEXT NOT NULL, plan TEXT, tags TEXT NOT "
-               "NULL, error_kind TEXT, cached INTEGER NOT NULL, source TEXT NOT NULL)")
-    db.execute("INSERT INTO ledger VALUES ('r:0', 1.0, 'r', 'u', 'm', 0.5, 1, 1, 0.1, 'accepted', 't', NULL, '[]', "
-               "NULL, 0, 'cascade')")
+    db.execute(
+        "CREATE TABLE ledger (id TEXT PRIMARY KEY, ts REAL NOT NULL, request_id TEXT NOT NULL, user TEXT, "
+        "model TEXT NOT NULL, cost REAL NOT NULL, input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT "
+        "NULL, latency_s REAL NOT NULL, status TEXT NOT NULL, tier TEXT NOT NULL, plan TEXT, tags TEXT NOT "
+        "NULL, error_kind TEXT, cached INTEGER NOT NULL, source TEXT NOT NULL)"
+    )
+    db.execute(
+        "INSERT INTO ledger VALUES ('r:0', 1.0, 'r', 'u', 'm', 0.5, 1, 1, 0.1, 'accepted', 't', NULL, '[]', "
+        "NULL, 0, 'cascade')"
+    )
     db.commit()
     db.close()
     tracker = CostTracker(SQLiteStore(path))
@@ -310,10 +367,18 @@ def test_old_ledger_table_gains_the_guardrails_column(tmp_path: Any) -> None:
 
 
 # --- bad input never crashes -----------------------------------------------------------------------
-@pytest.mark.parametrize("content", [
-    "", " ", "x" * 1_000_000, "\x00\x01\x02\xff" * 1000, "\ud800 lone surrogate " + EMAIL,
-    "é" * 50_000 + EMAIL, "<EMAIL_1> already a placeholder",
-])
+@pytest.mark.parametrize(
+    "content",
+    [
+        "",
+        " ",
+        "x" * 1_000_000,
+        "\x00\x01\x02\xff" * 1000,
+        "\ud800 lone surrogate " + EMAIL,
+        "é" * 50_000 + EMAIL,
+        "<EMAIL_1> already a placeholder",
+    ],
+)
 def test_bad_input_never_crashes(content: str) -> None:
     cascade, _ = make({"small": "ok"}, Guardrails(pii="redact", injection="flag", output_entities=["SECRET"]))
     result = cascade.complete([{"role": "user", "content": content or " "}])
@@ -331,8 +396,12 @@ def test_deeply_nested_content_is_left_alone_and_noted() -> None:
 
 # --- configuration ---------------------------------------------------------------------------------
 def test_config_section_and_typed_errors() -> None:
-    cascade = Cascade.from_config({"tiers": ["openai/gpt-4o-mini", "openai/gpt-4o"],
-                                   "guardrails": {"pii": "redact", "injection": "block"}})
+    cascade = Cascade.from_config(
+        {
+            "tiers": ["openai/gpt-4o-mini", "openai/gpt-4o"],
+            "guardrails": {"pii": "redact", "injection": "block"},
+        }
+    )
     assert isinstance(cascade.guardrails, Guardrails) and cascade.guardrails.pii == "redact"
     with pytest.raises(ConfigError, match="guardrails.pii"):
         Guardrails(pii="scramble")  # type: ignore[arg-type]
@@ -341,5 +410,7 @@ def test_config_section_and_typed_errors() -> None:
     with pytest.raises(ConfigError) as e:
         Cascade.from_config({"tiers": ["openai/gpt-4o"], "guardrails": {"pii": "redact", "lasers": True}})
     assert "lasers" in str(e.value)
-    assert repr(Guardrails(pii="redact", injection="block")) == "Guardrails(pii='redact', injection='block', " \
-                                                               "output='escalate')"
+    assert (
+        repr(Guardrails(pii="redact", injection="block")) == "Guardrails(pii='redact', injection='block', "
+        "output='escalate')"
+    )

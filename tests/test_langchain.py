@@ -85,7 +85,9 @@ def test_construction_forms(backend: FnBackend) -> None:
     cascade = two_tier(backend)
     assert ChatCascade(cascade).cascade is cascade
     assert ChatCascade(cascade=cascade).model_name == f"{CHEAP}>{STRONG}"
-    built = ChatCascade(["openai/a", ["openai/b", "openai/c"], "openai/d"], api_key="sk-SECRET", base_url="http://x/v1")
+    built = ChatCascade(
+        ["openai/a", ["openai/b", "openai/c"], "openai/d"], api_key="sk-SECRET", base_url="http://x/v1"
+    )
     assert built.model_name == "openai/a>openai/b+openai/c>openai/d"
     spec = built.cascade.tiers[0].specs[0]
     assert spec.api_base == "http://x/v1" and spec.api_key == "sk-SECRET"
@@ -119,10 +121,14 @@ def test_drafter_escalated_with_trace(llm: ChatCascade) -> None:
 
 
 def test_lcel_chain_with_prompt_and_parser(llm: ChatCascade) -> None:
-    prompt = ChatPromptTemplate.from_messages([("system", "You are terse."), ("human", "{level}: what is {q}?")])
+    prompt = ChatPromptTemplate.from_messages(
+        [("system", "You are terse."), ("human", "{level}: what is {q}?")]
+    )
     chain = prompt | llm | StrOutputParser()
     assert chain.invoke({"level": "easy", "q": "6*7"}) == "The answer is 42."
-    assert chain.batch([{"level": "easy", "q": "1"}, {"level": "hard", "q": "2"}]) == ["The answer is 42."] * 2
+    assert (
+        chain.batch([{"level": "easy", "q": "1"}, {"level": "hard", "q": "2"}]) == ["The answer is 42."] * 2
+    )
     messages = (prompt | llm).invoke({"level": "hard", "q": "6*7"})
     assert messages.response_metadata["escalated"] is True
 
@@ -161,7 +167,9 @@ def _structured(label: str, request: Request) -> Any:
 
 
 @pytest.mark.parametrize("method", ["function_calling", "json_schema", "json_mode"])
-@pytest.mark.parametrize("schema", [Joke, JokeDict, Joke.model_json_schema()], ids=["pydantic", "typeddict", "json"])
+@pytest.mark.parametrize(
+    "schema", [Joke, JokeDict, Joke.model_json_schema()], ids=["pydantic", "typeddict", "json"]
+)
 def test_with_structured_output_round_trip(method: str, schema: Any) -> None:
     llm = ChatCascade(two_tier(FnBackend(_structured), validator=None))
     out = llm.with_structured_output(schema, method=method).invoke("Tell me a joke about cats.")
@@ -218,6 +226,7 @@ def _agent_script(executed: list[tuple[int, int]]) -> Any:
         if label == CHEAP:
             return "", (ToolCall("bad", "multiply", '{"a": 2, "b": 3}'),)  # unbound tool: escalated
         return "", (ToolCall("call_add", "add", '{"a": 2, "b": 3}'),)
+
     return reply
 
 
@@ -227,6 +236,7 @@ def _add_tool(executed: list[tuple[int, int]]) -> Any:
         """Add two integers."""
         executed.append((a, b))
         return a + b
+
     return add
 
 
@@ -235,7 +245,9 @@ def test_create_agent_validates_and_executes_tool_call() -> None:
     executed: list[tuple[int, int]] = []
     llm = ChatCascade(two_tier(FnBackend(_agent_script(executed)), validator=None))
     agent = agents.create_agent(model=llm, tools=[_add_tool(executed)], system_prompt="Use tools.")
-    out = agent.invoke({"messages": [HumanMessage("What is 2 + 3?")]}, config={"metadata": {"user_id": "ann"}})
+    out = agent.invoke(
+        {"messages": [HumanMessage("What is 2 + 3?")]}, config={"metadata": {"user_id": "ann"}}
+    )
     msgs = out["messages"]
     assert executed == [(2, 3)]
     call = next(m for m in msgs if isinstance(m, AIMessage) and m.tool_calls)
@@ -294,8 +306,9 @@ def test_callbacks_and_usage_counted_once(llm: ChatCascade) -> None:
 
 
 def test_langchain_chat_models_as_tiers() -> None:
-    small = LangChainBackend.spec(RuleChatModel(model="small"), input_cost_per_token=1e-6,
-                                  output_cost_per_token=2e-6)
+    small = LangChainBackend.spec(
+        RuleChatModel(model="small"), input_cost_per_token=1e-6, output_cost_per_token=2e-6
+    )
     llm = ChatCascade([small, RuleChatModel(model="large")])
     assert llm.model_name == "langchain/small>langchain/large"
     usage = UsageMetadataCallbackHandler()
@@ -303,7 +316,9 @@ def test_langchain_chat_models_as_tiers() -> None:
     assert msg.content == "Hello! You said: hi there"
     assert msg.response_metadata["model_name"] == "langchain/small"
     u = msg.usage_metadata
-    assert msg.response_metadata["cost"] == pytest.approx(u["input_tokens"] * 1e-6 + u["output_tokens"] * 2e-6)
+    assert msg.response_metadata["cost"] == pytest.approx(
+        u["input_tokens"] * 1e-6 + u["output_tokens"] * 2e-6
+    )
     assert list(usage.usage_metadata) == ["langchain/small"]  # the wrapped model's own run is not reported
 
 
@@ -320,8 +335,9 @@ def test_langchain_tier_errors_fall_through() -> None:
 
 def test_all_tiers_rate_limited_raises_typed_error() -> None:
     with OpenAICompatServer(replies="ok", faults=Faults(rate=1.0, kinds=("rate_limit",))) as server:
-        llm = ChatCascade(["openai/small", "openai/large"], base_url=server.base_url, api_key="local",
-                          max_retries=0)
+        llm = ChatCascade(
+            ["openai/small", "openai/large"], base_url=server.base_url, api_key="local", max_retries=0
+        )
         with pytest.raises(ChatCascadeRateLimitError) as info:
             llm.invoke("hi")
     err = info.value
@@ -339,7 +355,9 @@ def test_budget_block_surfaces_as_error(backend: FnBackend) -> None:
         llm.invoke("easy: 1?", user="bob")
     assert info.value.user == "bob" and info.value.limit == 0.01
     assert backend.calls == []  # blocked before any model was called
-    assert llm.invoke("easy: 1?", config={"metadata": {"user_id": "carol"}}).content  # carol's budget is intact
+    assert llm.invoke(
+        "easy: 1?", config={"metadata": {"user_id": "carol"}}
+    ).content  # carol's budget is intact
 
 
 def test_user_and_tags_reach_the_tracker(backend: FnBackend) -> None:
@@ -374,27 +392,43 @@ def test_model_override_calls_that_model_alone(llm: ChatCascade, backend: FnBack
 def test_ls_params_and_identifying_params(llm: ChatCascade) -> None:
     llm2 = ChatCascade(llm.cascade, temperature=0.2, max_tokens=50, stop=["\n"])
     ls = llm2._get_ls_params()
-    assert ls == {"ls_provider": "cascadeflow", "ls_model_name": f"{CHEAP}>{STRONG}", "ls_model_type": "chat",
-                  "ls_temperature": 0.2, "ls_max_tokens": 50, "ls_stop": ["\n"]}
+    assert ls == {
+        "ls_provider": "cascadeflow",
+        "ls_model_name": f"{CHEAP}>{STRONG}",
+        "ls_model_type": "chat",
+        "ls_temperature": 0.2,
+        "ls_max_tokens": 50,
+        "ls_stop": ["\n"],
+    }
     assert llm2._identifying_params["tiers"] == [[CHEAP], [STRONG]]
 
 
 def test_params_and_images_reach_the_provider() -> None:
     with OpenAICompatServer(replies=rule_reply) as server:
-        llm = ChatCascade(["openai/small"], base_url=server.base_url, api_key="local", temperature=0.1,
-                          max_tokens=20, model_kwargs={"seed": 7})
+        llm = ChatCascade(
+            ["openai/small"],
+            base_url=server.base_url,
+            api_key="local",
+            temperature=0.1,
+            max_tokens=20,
+            model_kwargs={"seed": 7},
+        )
         image = {"type": "image", "base64": "iVBORw0KGgo=", "mime_type": "image/png"}
         llm.invoke([HumanMessage(content=[{"type": "text", "text": "Describe"}, image])], stop=["END"])
         body = server.bodies[-1]
     assert body["temperature"] == 0.1 and body["max_tokens"] == 20 and body["seed"] == 7
     assert body["stop"] == ["END"]
     parts = body["messages"][0]["content"]
-    assert parts[1]["type"] == "image_url" and parts[1]["image_url"]["url"].startswith("data:image/png;base64,")
+    assert parts[1]["type"] == "image_url" and parts[1]["image_url"]["url"].startswith(
+        "data:image/png;base64,"
+    )
 
 
 def test_optimistic_stream_marks_withdrawn_text(backend: FnBackend) -> None:
-    cascade = Cascade(two_tier(backend).tiers, options=CascadeOptions(stream_mode="optimistic",
-                                                                      retry=RetryPolicy(max_retries=0)))
+    cascade = Cascade(
+        two_tier(backend).tiers,
+        options=CascadeOptions(stream_mode="optimistic", retry=RetryPolicy(max_retries=0)),
+    )
     chunks = list(ChatCascade(cascade).stream("hard: 1?"))
     marks = [c for c in chunks if c.response_metadata.get("cascade_event") == "escalation"]
     assert len(marks) == 1 and "no number" in marks[0].response_metadata["reason"]
@@ -403,6 +437,10 @@ def test_optimistic_stream_marks_withdrawn_text(backend: FnBackend) -> None:
 
 
 def test_tier_objects_and_validators_pass_through(backend: FnBackend) -> None:
-    llm = ChatCascade([Tier([ModelSpec(CHEAP, backend=backend)], validator=lambda d, r: False),
-                       ModelSpec(STRONG, backend=backend)])
+    llm = ChatCascade(
+        [
+            Tier([ModelSpec(CHEAP, backend=backend)], validator=lambda d, r: False),
+            ModelSpec(STRONG, backend=backend),
+        ]
+    )
     assert llm.invoke("easy").response_metadata["model_name"] == STRONG

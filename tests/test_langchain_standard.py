@@ -37,17 +37,25 @@ _SERVER: dict[str, OpenAICompatServer] = {}
 _PRICES = {"openai/small": (0.15e-6, 0.6e-6), "openai/large": (2.5e-6, 10e-6)}
 _JSON_MODE_XFAIL = pytest.mark.xfail(
     reason="json_mode: the keys (setup, punchline) are only named in the prompt's prose; writing them needs an "
-           "instruction-following model, the offline rule model answers a generic JSON object", strict=True)
+    "instruction-following model, the offline rule model answers a generic JSON object",
+    strict=True,
+)
 
 
 def _png(width: int = 2, height: int = 2) -> bytes:
     """A valid RGB PNG (a tiny red square)."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     rows = b"".join(b"\x00" + b"\xff\x00\x00" * width for _ in range(height))
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -60,8 +68,10 @@ def _local_server() -> Any:
 
 def _server_tiers() -> list[ModelSpec]:
     base = _SERVER["server"].base_url
-    return [ModelSpec(name, api_base=base, api_key="local", input_cost_per_token=p[0], output_cost_per_token=p[1])
-            for name, p in _PRICES.items()]
+    return [
+        ModelSpec(name, api_base=base, api_key="local", input_cost_per_token=p[0], output_cost_per_token=p[1])
+        for name, p in _PRICES.items()
+    ]
 
 
 class TestChatCascadeUnit(ChatModelUnitTests):
@@ -75,8 +85,11 @@ class TestChatCascadeUnit(ChatModelUnitTests):
 
     @property
     def init_from_env_params(self) -> tuple[dict[str, str], dict[str, Any], dict[str, Any]]:
-        return ({"CASCADEFLOW_TIERS": "openai/gpt-4o-mini,openai/gpt-4o"}, {},
-                {"model_name": "openai/gpt-4o-mini>openai/gpt-4o"})
+        return (
+            {"CASCADEFLOW_TIERS": "openai/gpt-4o-mini,openai/gpt-4o"},
+            {},
+            {"model_name": "openai/gpt-4o-mini>openai/gpt-4o"},
+        )
 
     @property
     def supports_json_mode(self) -> bool:
@@ -133,9 +146,15 @@ class TestChatCascadeServer(_OfflineIntegration):
 
 
 def _rule_tiers() -> list[ModelSpec]:
-    return [LangChainBackend.spec(RuleChatModel(model=name.split("/")[1]), name=name,
-                                  input_cost_per_token=p[0], output_cost_per_token=p[1])
-            for name, p in _PRICES.items()]
+    return [
+        LangChainBackend.spec(
+            RuleChatModel(model=name.split("/")[1]),
+            name=name,
+            input_cost_per_token=p[0],
+            output_cost_per_token=p[1],
+        )
+        for name, p in _PRICES.items()
+    ]
 
 
 class TestChatCascadeLangChainTiers(_OfflineIntegration):

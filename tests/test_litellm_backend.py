@@ -23,8 +23,19 @@ from cascadeflow_core import (
 from cascadeflow_core._litellm import estimate_cost, map_exception, price
 
 REQ = Request([{"role": "user", "content": "hi"}])
-TOOLS = [{"type": "function", "function": {"name": "get_weather", "parameters": {
-    "type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}]
+TOOLS = [
+    {
+        "type": "function",
+        "function": {
+            "name": "get_weather",
+            "parameters": {
+                "type": "object",
+                "properties": {"city": {"type": "string"}},
+                "required": ["city"],
+            },
+        },
+    }
+]
 
 
 def test_complete_reads_text_usage_and_litellm_price():
@@ -42,26 +53,43 @@ def test_logprobs_and_cost_are_read_from_litellm_responses_and_plain_objects():
     from cascadeflow_core._litellm import to_draft
 
     spec = ModelSpec("openai/gpt-4o-mini")
-    lp = {"content": [{"token": "4", "logprob": -0.25, "bytes": None, "top_logprobs": []},
-                      {"token": ".", "logprob": -0.75, "bytes": None, "top_logprobs": []}]}
+    lp = {
+        "content": [
+            {"token": "4", "logprob": -0.25, "bytes": None, "top_logprobs": []},
+            {"token": ".", "logprob": -0.75, "bytes": None, "top_logprobs": []},
+        ]
+    }
     resp = ModelResponse(choices=[Choices(message={"role": "assistant", "content": "4."}, logprobs=lp)])
     resp._hidden_params["response_cost"] = 0.125
     d = to_draft(spec, resp, 0.0)
     assert (d.text, d.logprob, d.mean_logprob, d.cost) == ("4.", -1.0, -0.5, 0.125)
-    without = to_draft(spec, ModelResponse(choices=[Choices(message={"role": "assistant", "content": "4"})]), 0.0)
+    without = to_draft(
+        spec, ModelResponse(choices=[Choices(message={"role": "assistant", "content": "4"})]), 0.0
+    )
     assert without.logprob is None and without.mean_logprob is None
     # Any object shaped like an OpenAI response works too (custom backends, other SDKs).
     plain = SimpleNamespace(
-        choices=[SimpleNamespace(message=SimpleNamespace(content="4", tool_calls=None), finish_reason="stop",
-                                 logprobs=SimpleNamespace(content=[SimpleNamespace(logprob=-0.5)]))],
-        usage=SimpleNamespace(prompt_tokens=10, completion_tokens=1), _hidden_params={"response_cost": 0.5})
+        choices=[
+            SimpleNamespace(
+                message=SimpleNamespace(content="4", tool_calls=None),
+                finish_reason="stop",
+                logprobs=SimpleNamespace(content=[SimpleNamespace(logprob=-0.5)]),
+            )
+        ],
+        usage=SimpleNamespace(prompt_tokens=10, completion_tokens=1),
+        _hidden_params={"response_cost": 0.5},
+    )
     d = to_draft(spec, plain, 0.0)
     assert (d.logprob, d.cost, d.input_tokens) == (-0.5, 0.5, 10)
 
 
 def test_configured_prices_override_litellm_prices():
-    spec = ModelSpec("openai/gpt-4o-mini", input_cost_per_token=1.0, output_cost_per_token=2.0,
-                     params={"mock_response": "hello"})
+    spec = ModelSpec(
+        "openai/gpt-4o-mini",
+        input_cost_per_token=1.0,
+        output_cost_per_token=2.0,
+        params={"mock_response": "hello"},
+    )
     d = LiteLLMBackend().complete(spec, REQ)
     assert d.cost == pytest.approx(d.input_tokens * 1.0 + d.output_tokens * 2.0)
 
@@ -98,17 +126,24 @@ def test_async_and_async_stream():
 
 
 def test_tool_calls_come_back_as_tool_calls():
-    call = {"id": "c1", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}}
+    call = {
+        "id": "c1",
+        "type": "function",
+        "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'},
+    }
     spec = ModelSpec("openai/gpt-4o-mini", params={"mock_tool_calls": [call]})
     d = LiteLLMBackend().complete(spec, Request([{"role": "user", "content": "weather?"}], tools=TOOLS))
     assert d.tool_calls[0].name == "get_weather" and d.tool_calls[0].arguments == '{"city": "Paris"}'
 
 
-@pytest.mark.parametrize("mock,expected", [
-    ("litellm.RateLimitError", RateLimitError),
-    ("litellm.InternalServerError", ServiceUnavailableError),
-    ("litellm.ContextWindowExceededError", ContextWindowError),
-])
+@pytest.mark.parametrize(
+    "mock,expected",
+    [
+        ("litellm.RateLimitError", RateLimitError),
+        ("litellm.InternalServerError", ServiceUnavailableError),
+        ("litellm.ContextWindowExceededError", ContextWindowError),
+    ],
+)
 def test_provider_errors_map_onto_the_typed_tree(mock, expected):
     spec = ModelSpec("openai/gpt-4o-mini", params={"mock_response": mock})
     with pytest.raises(expected) as info:
@@ -118,7 +153,9 @@ def test_provider_errors_map_onto_the_typed_tree(mock, expected):
 
 
 def test_timeout_maps_to_provider_timeout():
-    spec = ModelSpec("openai/gpt-4o-mini", params={"mock_response": "x", "mock_timeout": True, "timeout": 0.01})
+    spec = ModelSpec(
+        "openai/gpt-4o-mini", params={"mock_response": "x", "mock_timeout": True, "timeout": 0.01}
+    )
     with pytest.raises(ProviderTimeoutError):
         LiteLLMBackend().complete(spec, REQ)
 
@@ -129,18 +166,23 @@ def test_unknown_exceptions_still_map_to_a_provider_error():
 
 
 def test_cascade_over_litellm_escalates_past_errors_and_reports_costs():
-    cascade = Cascade([
-        ModelSpec("openai/gpt-4o-mini", params={"mock_response": "litellm.RateLimitError"}),
-        ModelSpec("openai/gpt-4o", params={"mock_response": "fine"}),
-    ], options=CascadeOptions(retry=RetryPolicy(max_retries=0)))
+    cascade = Cascade(
+        [
+            ModelSpec("openai/gpt-4o-mini", params={"mock_response": "litellm.RateLimitError"}),
+            ModelSpec("openai/gpt-4o", params={"mock_response": "fine"}),
+        ],
+        options=CascadeOptions(retry=RetryPolicy(max_retries=0)),
+    )
     r = cascade.complete("q")
     assert r.text == "fine" and r.escalated and r.attempts[0].error_kind == "rate_limit"
     assert r.cost > 0 and r.verifier_cost == pytest.approx(r.cost)
 
 
 def test_all_failing_raises_exhausted():
-    cascade = Cascade([ModelSpec("openai/gpt-4o", params={"mock_response": "litellm.InternalServerError"})],
-                      options=CascadeOptions(retry=RetryPolicy(max_retries=0)))
+    cascade = Cascade(
+        [ModelSpec("openai/gpt-4o", params={"mock_response": "litellm.InternalServerError"})],
+        options=CascadeOptions(retry=RetryPolicy(max_retries=0)),
+    )
     with pytest.raises(ExhaustedError, match="unavailable"):
         cascade.complete("q")
 

@@ -94,7 +94,13 @@ def test_request_carries_messages_settings_and_user(backend: FnBackend) -> None:
     llm.chat(_msgs("q"), stop=["\n"])
     req = seen[0]
     assert [m["role"] for m in req.messages] == ["system", "user"]
-    assert (req.temperature, req.max_tokens, req.stop, req.user, req.tags) == (0.2, 50, ["\n"], "u1", ("rag",))
+    assert (req.temperature, req.max_tokens, req.stop, req.user, req.tags) == (
+        0.2,
+        50,
+        ["\n"],
+        "u1",
+        ("rag",),
+    )
 
 
 def test_complete_and_streams(llm: CascadeLLM) -> None:
@@ -152,7 +158,12 @@ def test_callbacks_instrumentation_and_token_counting(backend: FnBackend) -> Non
     finally:
         root.event_handlers = [h for h in root.event_handlers if h is not collect]
     names = [type(e).__name__ for e in collect.events]
-    assert {"LLMChatStartEvent", "LLMChatEndEvent", "LLMCompletionStartEvent", "LLMCompletionEndEvent"} <= set(names)
+    assert {
+        "LLMChatStartEvent",
+        "LLMChatEndEvent",
+        "LLMCompletionStartEvent",
+        "LLMCompletionEndEvent",
+    } <= set(names)
     end = next(e for e in collect.events if type(e).__name__ == "LLMChatEndEvent")
     assert end.response.additional_kwargs["cost"] == r.additional_kwargs["cost"]
     assert len(debug.get_event_pairs(CBEventType.LLM)) == 2
@@ -181,7 +192,9 @@ def test_tool_calling_and_predict_and_call() -> None:
     tool = FunctionTool.from_defaults(fn=_multiply, name="multiply")
     resp = llm.chat_with_tools([tool], user_msg="What is 6 times 7?")
     sel = llm.get_tool_calls_from_response(resp)
-    assert [(s.tool_name, s.tool_kwargs, s.tool_id) for s in sel] == [("multiply", {"a": 6, "b": 7}, "call_1")]
+    assert [(s.tool_name, s.tool_kwargs, s.tool_id) for s in sel] == [
+        ("multiply", {"a": 6, "b": 7}, "call_1")
+    ]
     assert resp.additional_kwargs["model"] == CHEAP  # the validator accepts a tool call
     out = llm.predict_and_call([tool], user_msg="What is 6 times 7?")
     assert out.response == "42" and out.sources[0].tool_name == "multiply"
@@ -200,8 +213,11 @@ def test_tool_results_round_trip_as_openai_messages() -> None:
     llm = CascadeLLM(two_tier(FnBackend(reply)))
     tool = FunctionTool.from_defaults(fn=_multiply, name="multiply")
     first = CascadeLLM(two_tier(FnBackend(_tool_reply))).chat_with_tools([tool], user_msg="6*7?")
-    history = [ChatMessage(role="user", content="6*7?"), first.message,
-               ChatMessage(role="tool", content="42", additional_kwargs={"tool_call_id": "call_1"})]
+    history = [
+        ChatMessage(role="user", content="6*7?"),
+        first.message,
+        ChatMessage(role="tool", content="42", additional_kwargs={"tool_call_id": "call_1"}),
+    ]
     llm.chat(history)
     msgs = seen[0].messages
     assert msgs[1]["tool_calls"][0]["function"] == {"name": "multiply", "arguments": '{"a": 6, "b": 7}'}
@@ -211,7 +227,9 @@ def test_tool_results_round_trip_as_openai_messages() -> None:
 def test_unsupported_block_is_a_typed_error(llm: CascadeLLM) -> None:
     from llama_index.core.base.llms.types import DocumentBlock
 
-    msg = ChatMessage(role="user", blocks=[DocumentBlock(data=b"%PDF-1.4", document_mimetype="application/pdf")])
+    msg = ChatMessage(
+        role="user", blocks=[DocumentBlock(data=b"%PDF-1.4", document_mimetype="application/pdf")]
+    )
     with pytest.raises(InputError, match="document"):
         llm.chat([msg])
 
@@ -240,7 +258,9 @@ async def test_astructured_predict() -> None:
 # --- end to end: Settings.llm in a query engine, a chat engine and a FunctionAgent --------------------
 
 DOCS = [
-    Document(text="CascadeFlow tries cheap models first and escalates only when a validator rejects the draft."),
+    Document(
+        text="CascadeFlow tries cheap models first and escalates only when a validator rejects the draft."
+    ),
     Document(text="The Eiffel Tower is in Paris and is 330 metres tall."),
     Document(text="GSM8K is a dataset of grade-school math word problems."),
 ]
@@ -328,7 +348,7 @@ def test_optimistic_stream_withdraws_a_rejected_draft(backend: FnBackend) -> Non
     assert "escalation" in events
     withdrawn = chunks[events.index("escalation")]
     assert withdrawn.message.content == "" and "no number" in withdrawn.additional_kwargs["reason"]
-    after = chunks[events.index("escalation") + 1:]
+    after = chunks[events.index("escalation") + 1 :]
     assert "".join(c.delta or "" for c in after) == "The answer is 42."
     assert chunks[-1].message.content == "The answer is 42." and chunks[-1].additional_kwargs["escalated"]
 
@@ -347,6 +367,7 @@ def test_user_and_tags_reach_the_cascade_tracker_and_budgets_block(backend: FnBa
 
 
 # --- real HTTP: both tiers behind a local OpenAI-compatible server, called through LiteLLM -----------------
+
 
 def _http_reply(model: str, messages: list) -> str:
     last = messages[-1]["content"]

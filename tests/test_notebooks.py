@@ -58,8 +58,9 @@ def test_every_built_notebook_is_committed_and_nothing_else():
 @pytest.mark.parametrize("name", NAMES)
 def test_committed_sources_equal_build_py(name):
     committed, built = _committed(name), build.build(name)
-    assert [(c.cell_type, c.source) for c in committed.cells] == [(c.cell_type, c.source) for c in built.cells], (
-        f"{name} differs from notebooks/build.py: edit build.py and run `python notebooks/build.py`")
+    assert [(c.cell_type, c.source) for c in committed.cells] == [
+        (c.cell_type, c.source) for c in built.cells
+    ], f"{name} differs from notebooks/build.py: edit build.py and run `python notebooks/build.py`"
     assert committed.metadata["kernelspec"]["name"] == "python3"
 
 
@@ -74,14 +75,37 @@ def test_committed_notebook_has_outputs(name):
 
 # What each notebook must still show when executed again.
 EXPECTED: dict[str, tuple[tuple[str, ...], bool]] = {
-    "01_tour.ipynb": (("2/2 drafters agree on", "hedging", "unknown tool 'get_wether'", "final: openai/gpt-4o",
-                       "6 answers", "CascadeFlow ledger", "Answered by"), False),
-    "02_what_would_a_cascade_save_me.ipynb": (("savings: ", "oracle (all 8 models)", "calibrated:", "held-out"),
-                                              True),
-    "03_budgets_for_a_saas_app.ipynb": (("blocked", "first refusal",
-                                         "projected over budget", "anomaly: user dara", "ledger rows"), True),
-    "04_adapters_side_by_side.ipynb": (("LangChain  answer=", "LlamaIndex answer=", "DSPy       answer=",
-                                        "langchain-user", "llamaindex-user", "dspy-user"), False),
+    "01_tour.ipynb": (
+        (
+            "2/2 drafters agree on",
+            "hedging",
+            "unknown tool 'get_wether'",
+            "final: openai/gpt-4o",
+            "6 answers",
+            "CascadeFlow ledger",
+            "Answered by",
+        ),
+        False,
+    ),
+    "02_what_would_a_cascade_save_me.ipynb": (
+        ("savings: ", "oracle (all 8 models)", "calibrated:", "held-out"),
+        True,
+    ),
+    "03_budgets_for_a_saas_app.ipynb": (
+        ("blocked", "first refusal", "projected over budget", "anomaly: user dara", "ledger rows"),
+        True,
+    ),
+    "04_adapters_side_by_side.ipynb": (
+        (
+            "LangChain  answer=",
+            "LlamaIndex answer=",
+            "DSPy       answer=",
+            "langchain-user",
+            "llamaindex-user",
+            "dspy-user",
+        ),
+        False,
+    ),
 }
 
 

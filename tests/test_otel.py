@@ -45,8 +45,17 @@ def test_one_span_per_cascade_with_a_child_per_attempt(otel):
         Attempt("tier2", "openai/gpt-4o", "error", error="boom", error_kind="timeout"),
         Attempt("tier2", "anthropic/claude-3-5-haiku", "accepted", 12, 8, 0.002, 0.3, 0.9),
     )
-    result = CascadeResult(text="Paris", model="anthropic/claude-3-5-haiku", tier="tier2", attempts=attempts,
-                           cost=0.0021, verifier_cost=0.003, escalated=True, latency_s=0.8, request_id="rq1")
+    result = CascadeResult(
+        text="Paris",
+        model="anthropic/claude-3-5-haiku",
+        tier="tier2",
+        attempts=attempts,
+        cost=0.0021,
+        verifier_cost=0.003,
+        escalated=True,
+        latency_s=0.8,
+        request_id="rq1",
+    )
     tracker.settle(adm, req, attempts, result, "rq1")
     finished = spans.get_finished_spans()
     root = next(s for s in finished if s.parent is None)
@@ -62,7 +71,7 @@ def test_one_span_per_cascade_with_a_child_per_attempt(otel):
     assert err.attributes["error.type"] == "timeout" and not err.status.is_ok
     first = next(c for c in children if c.attributes["cascadeflow.tier"] == "tier1")
     later = [c for c in children if c.attributes["cascadeflow.tier"] == "tier2"]
-    assert all(c.start_time >= first.end_time for c in later)          # tiers run one after another
+    assert all(c.start_time >= first.end_time for c in later)  # tiers run one after another
     assert all(root.start_time <= c.start_time and c.end_time <= root.end_time for c in children)
     dump = repr([dict(s.attributes) for s in finished])
     assert "secret prompt" not in dump and "Paris" not in dump
@@ -73,7 +82,9 @@ def test_one_span_per_cascade_with_a_child_per_attempt(otel):
     assert sum(p.sum for p in token_points) == 12 + 30 + 12 + 8
     assert sum(p.value for p in m["cascadeflow.cost"]) == pytest.approx(0.0021)
     assert sum(p.value for p in m["cascadeflow.escalations"]) == 1
-    assert any(p.attributes.get("gen_ai.operation.name") == "cascade" for p in m["gen_ai.client.operation.duration"])
+    assert any(
+        p.attributes.get("gen_ai.operation.name") == "cascade" for p in m["gen_ai.client.operation.duration"]
+    )
 
 
 def test_recorded_calls_and_failed_requests_emit_spans(otel):

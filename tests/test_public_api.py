@@ -12,8 +12,11 @@ import cascadeflow_core
 def test_all_is_sorted_and_complete():
     names = cascadeflow_core.__all__
     assert names == sorted(names, key=str.lower) or names == sorted(names)
-    public = {n for n, v in vars(cascadeflow_core).items()
-              if not n.startswith("_") and not isinstance(v, types.ModuleType)}
+    public = {
+        n
+        for n, v in vars(cascadeflow_core).items()
+        if not n.startswith("_") and not isinstance(v, types.ModuleType)
+    }
     missing = public - set(names)
     assert not missing, f"public names not in __all__: {sorted(missing)}"
     for n in names:
@@ -33,8 +36,11 @@ def test_importing_the_core_imports_no_litellm_and_no_framework():
 
 
 def test_adapters_do_not_import_each_other():
-    pairs = {"cascadeflow_langchain": ("llama_index", "dspy"), "cascadeflow_llamaindex": ("langchain_core", "dspy"),
-             "cascadeflow_dspy": ("langchain_core", "llama_index.core")}
+    pairs = {
+        "cascadeflow_langchain": ("llama_index", "dspy"),
+        "cascadeflow_llamaindex": ("langchain_core", "dspy"),
+        "cascadeflow_dspy": ("langchain_core", "llama_index.core"),
+    }
     for adapter, forbidden in pairs.items():
         mods = _modules_after(f"import {adapter}")
         others = {"cascadeflow_langchain", "cascadeflow_llamaindex", "cascadeflow_dspy"} - {adapter}

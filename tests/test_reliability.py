@@ -46,15 +46,25 @@ def _has_digit(drafts: Sequence[Any], request: Request) -> Verdict:
 
 
 def _spec(server: OpenAICompatServer, name: str, price: float) -> ModelSpec:
-    return ModelSpec(f"openai/{name}", api_base=server.base_url, api_key="sk-local-test",
-                     input_cost_per_token=price, output_cost_per_token=4 * price,
-                     params={"timeout": CLIENT_TIMEOUT})
+    return ModelSpec(
+        f"openai/{name}",
+        api_base=server.base_url,
+        api_key="sk-local-test",
+        input_cost_per_token=price,
+        output_cost_per_token=4 * price,
+        params={"timeout": CLIENT_TIMEOUT},
+    )
 
 
-def _cascade(server: OpenAICompatServer, tracker: CostTracker | None = None,
-             retry: RetryPolicy = RETRY) -> Cascade:
-    cheap = Tier([_spec(server, "small", 1e-7)], fallbacks=[_spec(server, "small-b", 2e-7)],
-                 validator=_has_digit, name="cheap")
+def _cascade(
+    server: OpenAICompatServer, tracker: CostTracker | None = None, retry: RetryPolicy = RETRY
+) -> Cascade:
+    cheap = Tier(
+        [_spec(server, "small", 1e-7)],
+        fallbacks=[_spec(server, "small-b", 2e-7)],
+        validator=_has_digit,
+        name="cheap",
+    )
     strong = Tier([_spec(server, "big", 3e-6)], name="strong")
     return Cascade([cheap, strong], tracker=tracker, options=CascadeOptions(retry=retry))
 
@@ -62,8 +72,9 @@ def _cascade(server: OpenAICompatServer, tracker: CostTracker | None = None,
 def _server(rate: float, seed: int, kinds: tuple[str, ...] = FAULT_KINDS) -> OpenAICompatServer:
     # "small" sometimes hedges (no number), so some requests escalate even without faults.
     replies = {"small": ["4", "I am not sure.", "4", "4"], "small-b": "4", "big": "The answer is 4."}
-    return OpenAICompatServer(replies=replies, seed=seed,
-                              faults=Faults(rate=rate, kinds=kinds, retry_after=0.01, hang_s=3.0))
+    return OpenAICompatServer(
+        replies=replies, seed=seed, faults=Faults(rate=rate, kinds=kinds, retry_after=0.01, hang_s=3.0)
+    )
 
 
 def _question(i: int) -> list[dict[str, str]]:
@@ -79,7 +90,9 @@ def _calls_per_query(server: OpenAICompatServer) -> Counter[int]:
     return out
 
 
-def _check_outcomes(outcomes: dict[int, Any], server: OpenAICompatServer, tracker: CostTracker) -> Counter[str]:
+def _check_outcomes(
+    outcomes: dict[int, Any], server: OpenAICompatServer, tracker: CostTracker
+) -> Counter[str]:
     """The promise, checked per request; returns how many answered / failed for the caller's sanity checks."""
     calls = _calls_per_query(server)
     tally: Counter[str] = Counter()
@@ -138,7 +151,9 @@ async def test_async_faults_every_request_answers_or_raises_typed(rate: float, n
     tracker = CostTracker(SQLiteStore(tmp_path / "ledger.db"))
     with _server(rate, seed=7 + int(rate * 100)) as server:
         cascade = _cascade(server, tracker)
-        outs = await cascade.abatch([_question(i) for i in range(n)], max_concurrency=16, return_exceptions=True)
+        outs = await cascade.abatch(
+            [_question(i) for i in range(n)], max_concurrency=16, return_exceptions=True
+        )
         outcomes = dict(enumerate(outs))
         tally = _check_outcomes(outcomes, server, tracker)
     tracker.store.close()
@@ -177,8 +192,13 @@ async def test_streaming_under_faults_incl_mid_stream(mode: str) -> None:
         if mode == "sync":
             outcomes = {i: await asyncio.to_thread(_stream_sync, cascade, i) for i in range(40)}
         else:
-            outcomes = dict(zip(range(40), await asyncio.gather(*(_stream_async(cascade, i) for i in range(40))),
-                                strict=True))
+            outcomes = dict(
+                zip(
+                    range(40),
+                    await asyncio.gather(*(_stream_async(cascade, i) for i in range(40))),
+                    strict=True,
+                )
+            )
         _check_outcomes(outcomes, server, tracker)
         assert _faulted(server)["midstream"] > 0
 
@@ -199,6 +219,7 @@ def test_every_kind_alone_at_full_rate_raises_exhausted_listing_each_model() -> 
 
 # --- retries: bounded, backoff with jitter, retry-after honoured ---------------------------------------------
 
+
 def test_retry_after_is_honoured_between_the_two_requests() -> None:
     with _server(0.0, seed=1) as server:
         server.fail_next("rate_limit", model="small", retry_after=0.3)
@@ -207,13 +228,15 @@ def test_retry_after_is_honoured_between_the_two_requests() -> None:
         first, second = server.requests_for("small")
     assert result.model == "openai/small" and [a.status for a in result.attempts] == ["error", "accepted"]
     assert result.attempts[0].error_kind == "rate_limit"
-    assert second.at - first.at >= 0.3   # the server saw the retry no sooner than it asked
+    assert second.at - first.at >= 0.3  # the server saw the retry no sooner than it asked
 
 
 def test_retry_after_beyond_the_cap_moves_on_instead_of_waiting() -> None:
     with _server(0.0, seed=1) as server:
         server.fail_next("rate_limit", model="small", retry_after=30)
-        result = _cascade(server, retry=RetryPolicy(max_retries=3, max_retry_after=1.0)).complete(_question(0))
+        result = _cascade(server, retry=RetryPolicy(max_retries=3, max_retry_after=1.0)).complete(
+            _question(0)
+        )
         assert server.counts["small"] == 1 and server.counts["small-b"] == 1
     assert result.model == "openai/small-b"
 
@@ -246,7 +269,7 @@ def test_backoff_is_exponential_capped_and_jittered() -> None:
         samples = [policy.delay(n, err, rng) for _ in range(200)]
         cap = min(0.5, 0.1 * 2 ** (n - 1))
         assert all(s is not None and 0.0 <= s <= cap for s in samples)
-        assert len({round(s, 9) for s in samples if s is not None}) > 150   # full jitter: no thundering herd
+        assert len({round(s, 9) for s in samples if s is not None}) > 150  # full jitter: no thundering herd
     assert policy.delay(7, err, rng) is None
     assert policy.delay(1, RateLimitError("x", retry_after=0.2), rng) == 0.2
     assert policy.delay(1, RateLimitError("x", retry_after=99), rng) is None
@@ -269,4 +292,4 @@ async def test_async_retry_after_does_not_block_the_event_loop() -> None:
         task.cancel()
         first, second = server.requests_for("small")
     assert result.model == "openai/small" and second.at - first.at >= 0.2
-    assert ticks >= 3   # the loop kept running while the retry waited
+    assert ticks >= 3  # the loop kept running while the retry waited

@@ -33,9 +33,11 @@ def test_discovers_the_bench_scripts_by_short_name() -> None:
 def test_reads_the_last_result_line_and_reports_failures(tmp_path: Path) -> None:
     ra = _run_all()
     good = tmp_path / "bench_good.py"
-    good.write_text("import argparse\np = argparse.ArgumentParser(); p.add_argument('--quick', action='store_true')\n"
-                    "a = p.parse_args()\nprint('figure 1')\nprint('RESULT ' + '{\"x\": {\"rps\": 12.5}, \"quick\": %s}'"
-                    " % str(a.quick).lower())\n")
+    good.write_text(
+        "import argparse\np = argparse.ArgumentParser(); p.add_argument('--quick', action='store_true')\n"
+        "a = p.parse_args()\nprint('figure 1')\nprint('RESULT ' + '{\"x\": {\"rps\": 12.5}, \"quick\": %s}'"
+        " % str(a.quick).lower())\n"
+    )
     bad = tmp_path / "bench_bad.py"
     bad.write_text("print('starting')\nraise SystemExit('boom')\n")
     silent = tmp_path / "bench_silent.py"
@@ -56,10 +58,13 @@ def test_reads_the_last_result_line_and_reports_failures(tmp_path: Path) -> None
     json.dumps(summary)
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    ({"a": 1, "b": {"c": 2.5, "d": "text", "e": True}}, [("a", 1), ("b.c", 2.5)]),
-    ({"l": [1, 2]}, [("l[0]", 1), ("l[1]", 2)]),
-    (None, []),
-])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ({"a": 1, "b": {"c": 2.5, "d": "text", "e": True}}, [("a", 1), ("b.c", 2.5)]),
+        ({"l": [1, 2]}, [("l[0]", 1), ("l[1]", 2)]),
+        (None, []),
+    ],
+)
 def test_flatten_keeps_numeric_leaves(value: object, expected: list[tuple[str, float]]) -> None:
     assert _run_all().flatten(value) == expected

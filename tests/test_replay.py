@@ -32,7 +32,9 @@ def sample() -> ReplaySet:
 
 
 def test_sample_loads_with_provenance(sample):
-    assert len(sample) == 49 and sample.ids[0] == "gsm8k-main-test-#0" and sample.ids[1] == "gsm8k-main-test-#27"
+    assert (
+        len(sample) == 49 and sample.ids[0] == "gsm8k-main-test-#0" and sample.ids[1] == "gsm8k-main-test-#27"
+    )
     assert {MINI, GEMMA, GPT4O} <= set(sample.models)
     assert all(sample.has(m, q) for m in sample.models for q in sample.ids)
     assert "every 27th" in (SAMPLE / "PROVENANCE.md").read_text()
@@ -41,7 +43,9 @@ def test_sample_loads_with_provenance(sample):
 
 
 def test_bad_lines_name_file_and_line(tmp_path):
-    folder = write_replay(tmp_path / "bad", [query("a", "hi")], [{"id": "a", "model": "m", "text": "x", "correct": 1}])
+    folder = write_replay(
+        tmp_path / "bad", [query("a", "hi")], [{"id": "a", "model": "m", "text": "x", "correct": 1}]
+    )
     with gzip.open(folder / "responses.jsonl.gz", "at", encoding="utf-8") as f:
         f.write(json.dumps({"id": "a", "model": "m2", "text": "x", "correct": 2}) + "\n")
     with pytest.raises(ConfigError, match=r"bad/responses.jsonl.gz:2: 'correct' must be 0 or 1"):
@@ -55,8 +59,9 @@ def test_bad_lines_name_file_and_line(tmp_path):
 
 
 def test_unknown_query_in_responses_and_missing_files(tmp_path):
-    folder = write_replay(tmp_path / "s", [query("a", "hi")], [{"id": "zz", "model": "m", "text": "x", "correct": 1}],
-                          gz=False)
+    folder = write_replay(
+        tmp_path / "s", [query("a", "hi")], [{"id": "zz", "model": "m", "text": "x", "correct": 1}], gz=False
+    )
     with pytest.raises(ConfigError, match="responses.jsonl:1: answer to unknown query id 'zz'"):
         ReplaySet.load(folder)
     with pytest.raises(ConfigError, match="is not a directory"):
@@ -67,8 +72,11 @@ def test_unknown_query_in_responses_and_missing_files(tmp_path):
 
 
 def test_negative_infinite_logprob_is_a_zero_probability(tmp_path):
-    folder = write_replay(tmp_path / "s", [query("a", "hi")],
-                          [{"id": "a", "model": "m", "text": "x", "correct": 0, "logprob": -math.inf}])
+    folder = write_replay(
+        tmp_path / "s",
+        [query("a", "hi")],
+        [{"id": "a", "model": "m", "text": "x", "correct": 0, "logprob": -math.inf}],
+    )
     assert ReplaySet.load(folder).answer("m", "a").logprob == -math.inf
 
 
@@ -99,8 +107,9 @@ def test_direct_litellm_calls_carry_text_usage_cost(sample):
     rec = sample.answer(MINI, q.id)
     with register_replay(sample):
         resp = lm.completion(model=f"replay/{MINI}", messages=list(q.messages))
-        by_meta = lm.completion(model=f"replay/{MINI}", messages=[{"role": "user", "content": "x"}],
-                                metadata={"replay_id": q.id})
+        by_meta = lm.completion(
+            model=f"replay/{MINI}", messages=[{"role": "user", "content": "x"}], metadata={"replay_id": q.id}
+        )
     assert resp.choices[0].message.content == rec.text == by_meta.choices[0].message.content
     assert resp.usage.prompt_tokens == rec.input_tokens and resp.usage.completion_tokens == rec.output_tokens
     assert resp._hidden_params["response_cost"] == pytest.approx(rec.cost)
@@ -108,8 +117,10 @@ def test_direct_litellm_calls_carry_text_usage_cost(sample):
 
 def test_cascade_sync_async_stream_match_the_records(sample):
     q = sample.queries[3]
-    cascade = Cascade([Tier([sample.spec(MINI), sample.spec(GEMMA)], AgreementValidator()), sample.spec(GPT4O)],
-                      options=CascadeOptions(verifier_cost=sample.verifier_cost))
+    cascade = Cascade(
+        [Tier([sample.spec(MINI), sample.spec(GEMMA)], AgreementValidator()), sample.spec(GPT4O)],
+        options=CascadeOptions(verifier_cost=sample.verifier_cost),
+    )
     mini, gemma = sample.answer(MINI, q.id), sample.answer(GEMMA, q.id)
     with register_replay(sample):
         r = cascade.complete(list(q.messages))
@@ -157,9 +168,14 @@ def test_model_names_with_slash_and_at_are_addressable(tmp_path):
 
 
 def test_unrecorded_pair_through_the_engine_is_an_error_never_an_answer(tmp_path):
-    folder = write_replay(tmp_path / "s", [query("a", "first"), query("b", "second")],
-                          [{"id": "a", "model": "m", "text": "1", "correct": 1},
-                           {"id": "b", "model": "n", "text": "2", "correct": 1}])
+    folder = write_replay(
+        tmp_path / "s",
+        [query("a", "first"), query("b", "second")],
+        [
+            {"id": "a", "model": "m", "text": "1", "correct": 1},
+            {"id": "b", "model": "n", "text": "2", "correct": 1},
+        ],
+    )
     rs = ReplaySet.load(folder)
     with register_replay(rs), pytest.raises(ExhaustedError) as info:
         Cascade([rs.spec("m")]).complete("second")
@@ -189,11 +205,14 @@ def test_replayed_calls_are_booked_by_the_tracker(sample):
     from cascadeflow_core import CostTracker
 
     tracker = CostTracker()
-    cascade = Cascade([Tier([sample.spec(MINI), sample.spec(GEMMA)], AgreementValidator()), sample.spec(GPT4O)],
-                      tracker=tracker)
+    cascade = Cascade(
+        [Tier([sample.spec(MINI), sample.spec(GEMMA)], AgreementValidator()), sample.spec(GPT4O)],
+        tracker=tracker,
+    )
     with register_replay(sample):
         results = [cascade.complete(list(q.messages), user="u1") for q in sample.queries[:6]]
     tracker.flush()
     assert tracker.spent(user="u1") == pytest.approx(sum(r.cost for r in results))
     assert tracker.spent(user="u1", model=f"replay/{GEMMA}") == pytest.approx(
-        sum(sample.answer(GEMMA, q.id).cost for q in sample.queries[:6]))
+        sum(sample.answer(GEMMA, q.id).cost for q in sample.queries[:6])
+    )

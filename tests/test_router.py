@@ -11,8 +11,10 @@ from cascadeflow_core._router import CascadeRouter, RouterConfig
 
 CODE_Q = "Why does this loop skip items?\n```python\nfor x in xs:\n    if x:\n        xs.remove(x)\n```"
 MATH_Q = "Solve for x: 3x + 7 = 22"
-EXPERT_Q = ("Design a lock-free, linearizable multi-producer queue in C++ and prove its progress guarantee "
-            "formally. It must not allocate on the hot path and must handle ABA.")
+EXPERT_Q = (
+    "Design a lock-free, linearizable multi-producer queue in C++ and prove its progress guarantee "
+    "formally. It must not allocate on the hot path and must handle ABA."
+)
 
 
 def tiers(*names: str, **domains: tuple[str, ...]) -> list[Tier]:
@@ -55,9 +57,15 @@ def test_single_tier_degrade_keeps_it() -> None:
 
 
 def test_domain_routes_pick_tiers_in_order() -> None:
-    router = CascadeRouter(RouterConfig(domain_routes={"code": ("coder", "strong"),
-                                                       "math": ("agree", "strong"),
-                                                       "default": ("cheap", "strong")}))
+    router = CascadeRouter(
+        RouterConfig(
+            domain_routes={
+                "code": ("coder", "strong"),
+                "math": ("agree", "strong"),
+                "default": ("cheap", "strong"),
+            }
+        )
+    )
     ts = tiers("coder", "cheap", "agree", "strong")
     code = router.plan(Request(CODE_Q), ts, None)
     assert names(code) == ["coder", "strong"] and code.domain == "code"
@@ -112,8 +120,10 @@ def test_long_system_prompt_and_history_do_not_make_queries_hard() -> None:
     system = "You are a meticulous assistant. " + ("Always prove every claim rigorously and formally. " * 300)
     history = []
     for i in range(20):
-        history += [{"role": "user", "content": f"Design a distributed consensus protocol, step {i}. Explain why."},
-                    {"role": "assistant", "content": "A long answer about Byzantine fault tolerance. " * 50}]
+        history += [
+            {"role": "user", "content": f"Design a distributed consensus protocol, step {i}. Explain why."},
+            {"role": "assistant", "content": "A long answer about Byzantine fault tolerance. " * 50},
+        ]
     req = Request([{"role": "system", "content": system}, *history, {"role": "user", "content": "thanks!"}])
     router = CascadeRouter(RouterConfig(skip_drafters_at="hard"))
     plan = router.plan(req, tiers("cheap", "strong"), None)
@@ -122,20 +132,32 @@ def test_long_system_prompt_and_history_do_not_make_queries_hard() -> None:
 
 
 def test_follow_up_turn_brings_in_the_code_it_refers_to() -> None:
-    code = "```python\n" + "\n".join(f"def f{i}(x):\n    for y in x:\n        if y:\n            return y" for i in
-                                     range(30)) + "\n```"
-    req = Request([{"role": "user", "content": "Here is my module"}, {"role": "assistant", "content": code},
-                   {"role": "user", "content": "Why does it fail?"}])
+    code = (
+        "```python\n"
+        + "\n".join(f"def f{i}(x):\n    for y in x:\n        if y:\n            return y" for i in range(30))
+        + "\n```"
+    )
+    req = Request(
+        [
+            {"role": "user", "content": "Here is my module"},
+            {"role": "assistant", "content": code},
+            {"role": "user", "content": "Why does it fail?"},
+        ]
+    )
     plan = CascadeRouter(RouterConfig(skip_drafters_at="expert")).plan(req, tiers("a"), None)
     assert any("python AST" in r for r in plan.reasons)
 
 
-@pytest.mark.parametrize("mode,expected", [("drop_last", ["cheap", "mid"]), ("cheapest_only", ["cheap"]),
-                                           ("max_quality", ["cheap", "mid"])])
+@pytest.mark.parametrize(
+    "mode,expected",
+    [("drop_last", ["cheap", "mid"]), ("cheapest_only", ["cheap"]), ("max_quality", ["cheap", "mid"])],
+)
 def test_degrade_policies(mode: str, expected: list[str]) -> None:
-    ts = [Tier([ModelSpec("openai/gpt-4o-mini", quality=1)], name="cheap"),
-          Tier([ModelSpec("openai/gpt-4.1", quality=2)], name="mid"),
-          Tier([ModelSpec("openai/gpt-4o", quality=3)], name="strong")]
+    ts = [
+        Tier([ModelSpec("openai/gpt-4o-mini", quality=1)], name="cheap"),
+        Tier([ModelSpec("openai/gpt-4.1", quality=2)], name="mid"),
+        Tier([ModelSpec("openai/gpt-4o", quality=3)], name="strong"),
+    ]
     cfg = RouterConfig(degrade=mode, degrade_max_quality=2 if mode == "max_quality" else None)
     plan = CascadeRouter(cfg).plan(Request("hi"), ts, DEGRADE)
     assert names(plan) == expected
@@ -143,8 +165,10 @@ def test_degrade_policies(mode: str, expected: list[str]) -> None:
 
 
 def test_cheapest_only_uses_prices_not_position() -> None:
-    ts = [Tier([ModelSpec("x/pricey", input_cost_per_token=5e-6, output_cost_per_token=1e-5)], name="pricey"),
-          Tier([ModelSpec("x/cheap", input_cost_per_token=1e-7, output_cost_per_token=2e-7)], name="cheap")]
+    ts = [
+        Tier([ModelSpec("x/pricey", input_cost_per_token=5e-6, output_cost_per_token=1e-5)], name="pricey"),
+        Tier([ModelSpec("x/cheap", input_cost_per_token=1e-7, output_cost_per_token=2e-7)], name="cheap"),
+    ]
     plan = CascadeRouter(RouterConfig(degrade="cheapest_only")).plan(Request("hi"), ts, DEGRADE)
     assert names(plan) == ["cheap"]
 
@@ -164,17 +188,30 @@ def test_tools_drop_tiers_known_not_to_call_functions() -> None:
 
 def test_images_and_schema_needs() -> None:
     ts = [Tier(["openai/gpt-audio"], name="audio"), Tier(["openai/gpt-4o"], name="strong")]
-    img = Request([{"role": "user", "content": [{"type": "text", "text": "what is this?"},
-                                                 {"type": "image_url", "image_url": {"url": "data:,"}}]}])
+    img = Request(
+        [
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "what is this?"},
+                    {"type": "image_url", "image_url": {"url": "data:,"}},
+                ],
+            }
+        ]
+    )
     assert names(CascadeRouter().plan(img, ts, None)) == ["strong"]
-    schema = Request("give json", response_format={"type": "json_schema",
-                                                   "json_schema": {"name": "x", "schema": {"type": "object"}}})
+    schema = Request(
+        "give json",
+        response_format={"type": "json_schema", "json_schema": {"name": "x", "schema": {"type": "object"}}},
+    )
     assert names(CascadeRouter().plan(schema, ts, None)) == ["strong"]
 
 
 def test_context_window_drops_small_tiers_or_keeps_the_largest() -> None:
-    ts = [Tier([ModelSpec("x/small", context_window=1000)], name="small"),
-          Tier([ModelSpec("x/big", context_window=50_000)], name="big")]
+    ts = [
+        Tier([ModelSpec("x/small", context_window=1000)], name="small"),
+        Tier([ModelSpec("x/big", context_window=50_000)], name="big"),
+    ]
     long = Request("word " * 4000)  # ~5000 tokens at 4 chars/token
     plan = CascadeRouter().plan(long, ts, None)
     assert names(plan) == ["big"]
@@ -192,8 +229,10 @@ def test_one_router_over_several_tier_sets_plans_each_by_its_own_tiers() -> None
     router = CascadeRouter()
     plain = tuple(tiers("cheap", "strong"))
     special = tuple(tiers("cheap", "coder", "strong", coder=("code",)))
-    windows = (Tier([ModelSpec("x/small", context_window=1000)], name="small"),
-               Tier([ModelSpec("x/big", context_window=50_000)], name="big"))
+    windows = (
+        Tier([ModelSpec("x/small", context_window=1000)], name="small"),
+        Tier([ModelSpec("x/big", context_window=50_000)], name="big"),
+    )
     long = Request("word " * 4000)
     for _ in range(2):
         assert names(router.plan(Request(CODE_Q), plain, None)) == ["cheap", "strong"]
@@ -210,14 +249,17 @@ def test_route_to_missing_tier_is_kept_safe_at_plan_time() -> None:
         router.config.check_tiers(tiers("a", "b"))
 
 
-@pytest.mark.parametrize("kwargs,field", [
-    ({"domain_routes": {"astrology": ("a",)}}, "router.domains.astrology"),
-    ({"skip_drafters_at": "impossible"}, "router.skip_drafters_at"),
-    ({"degrade": "panic"}, "router.degrade"),
-    ({"degrade": "max_quality"}, "router.degrade_max_quality"),
-    ({"min_domain_confidence": 1.5}, "router.min_domain_confidence"),
-    ({"domain_routes": {"code": ()}}, "router.domains.code"),
-])
+@pytest.mark.parametrize(
+    "kwargs,field",
+    [
+        ({"domain_routes": {"astrology": ("a",)}}, "router.domains.astrology"),
+        ({"skip_drafters_at": "impossible"}, "router.skip_drafters_at"),
+        ({"degrade": "panic"}, "router.degrade"),
+        ({"degrade": "max_quality"}, "router.degrade_max_quality"),
+        ({"min_domain_confidence": 1.5}, "router.min_domain_confidence"),
+        ({"domain_routes": {"code": ()}}, "router.domains.code"),
+    ],
+)
 def test_bad_router_config(kwargs: dict, field: str) -> None:
     with pytest.raises(ConfigError) as e:
         RouterConfig(**kwargs)
@@ -239,9 +281,16 @@ def non_empty(drafts, request) -> bool:
 
 def test_decisions_are_explained_in_the_result_trace() -> None:
     cascade = Cascade(
-        [Tier([_mock("openai/gpt-4o-mini", "use a copy: for x in list(xs)")], non_empty, "coder", domains=("code",)),
-         Tier([_mock("openai/gpt-4o-mini", "5")], non_empty, "cheap"),
-         Tier([_mock("openai/gpt-4o", "5")], non_empty, "strong")],
+        [
+            Tier(
+                [_mock("openai/gpt-4o-mini", "use a copy: for x in list(xs)")],
+                non_empty,
+                "coder",
+                domains=("code",),
+            ),
+            Tier([_mock("openai/gpt-4o-mini", "5")], non_empty, "cheap"),
+            Tier([_mock("openai/gpt-4o", "5")], non_empty, "strong"),
+        ],
         router=CascadeRouter(RouterConfig(skip_drafters_at="expert")),
     )
     code = cascade.complete(CODE_Q)
@@ -253,9 +302,10 @@ def test_decisions_are_explained_in_the_result_trace() -> None:
 
 
 async def test_router_async_path() -> None:
-    cascade = Cascade([Tier([_mock("openai/gpt-4o-mini", "5")], non_empty),
-                       Tier([_mock("openai/gpt-4o", "5")], non_empty)],
-                      router=CascadeRouter(RouterConfig(skip_drafters_at="expert")))
+    cascade = Cascade(
+        [Tier([_mock("openai/gpt-4o-mini", "5")], non_empty), Tier([_mock("openai/gpt-4o", "5")], non_empty)],
+        router=CascadeRouter(RouterConfig(skip_drafters_at="expert")),
+    )
     result = await cascade.acomplete(EXPERT_Q)
     assert result.model == "openai/gpt-4o"
     assert any("skipping drafters" in r for r in result.route)

@@ -137,41 +137,83 @@ def test_uncertainty_in_the_content_is_not_hedging(text):
     assert not is_hedging(text)
 
 
-WEATHER = {"type": "function", "function": {"name": "get_weather", "parameters": {
-    "type": "object", "required": ["city"], "additionalProperties": False,
-    "properties": {"city": {"type": "string"}, "unit": {"type": "string", "enum": ["C", "F"]}}}}}
+WEATHER = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "parameters": {
+            "type": "object",
+            "required": ["city"],
+            "additionalProperties": False,
+            "properties": {"city": {"type": "string"}, "unit": {"type": "string", "enum": ["C", "F"]}},
+        },
+    },
+}
 SEARCH = {"type": "function", "function": {"name": "search", "parameters": {"type": "object"}}}
-BROKEN = {"type": "function", "function": {"name": "broken", "parameters": {"type": "no-such-type",
-                                                                             "properties": 7}}}
+BROKEN = {
+    "type": "function",
+    "function": {"name": "broken", "parameters": {"type": "no-such-type", "properties": 7}},
+}
 NAMED = {"type": "function", "function": {"name": "get_weather"}}
-SCHEMA = {"type": "json_schema", "json_schema": {"name": "person", "schema": {
-    "type": "object", "required": ["name", "age"],
-    "properties": {"name": {"type": "string"}, "age": {"type": "integer", "minimum": 0}}}}}
+SCHEMA = {
+    "type": "json_schema",
+    "json_schema": {
+        "name": "person",
+        "schema": {
+            "type": "object",
+            "required": ["name", "age"],
+            "properties": {"name": {"type": "string"}, "age": {"type": "integer", "minimum": 0}},
+        },
+    },
+}
 
 
 def call(name: str, arguments: str) -> ToolCall:
     return ToolCall("c1", name, arguments)
 
 
-@pytest.mark.parametrize(("tool_calls", "tool_choice", "expected"), [
-    ([call("get_weather", '{"city": "Paris"}')], None, None),
-    ([call("get_weather", '{"city": "Paris", "unit": "C"}')], "required", None),
-    ([call("get_weather", '{"city": "Paris"}')], NAMED, None),
-    ([call("search", "")], "auto", None),  # no arguments at all: an empty object
-    ([call("get_wether", '{"city": "Paris"}')], None, "tool call names unknown tool 'get_wether' (bound: broken, get_weather, search)"),
-    ([call("get_weather", '{"city": "Paris"')], None, "tool call 'get_weather' arguments are not valid JSON"),
-    ([call("get_weather", '["Paris"]')], None, "tool call 'get_weather' arguments are not a JSON object"),
-    ([call("get_weather", '{"unit": "C"}')], None, "arguments do not fit its parameters: 'city' is a required"),
-    ([call("get_weather", '{"city": "Paris", "unit": "K"}')], None, "at $.unit: 'K' is not one of ['C', 'F']"),
-    ([call("get_weather", '{"city": 7}')], None, "at $.city: 7 is not of type 'string'"),
-    ([call("search", '{"q": "x"}')], NAMED, "tool_choice requires 'get_weather', the call is to 'search'"),
-    ([call("get_weather", '{"city": "Paris"}')], "none", "tool call made although tool_choice='none'"),
-    ([call("broken", '{"anything": 1}')], None, None),  # a broken user schema skips the schema check
-    ([], "required", "no tool call although tool_choice='required'"),
-    ([], NAMED, "no tool call although tool_choice requires 'get_weather'"),
-    ([], "auto", None),
-    ([], None, None),
-])
+@pytest.mark.parametrize(
+    ("tool_calls", "tool_choice", "expected"),
+    [
+        ([call("get_weather", '{"city": "Paris"}')], None, None),
+        ([call("get_weather", '{"city": "Paris", "unit": "C"}')], "required", None),
+        ([call("get_weather", '{"city": "Paris"}')], NAMED, None),
+        ([call("search", "")], "auto", None),  # no arguments at all: an empty object
+        (
+            [call("get_wether", '{"city": "Paris"}')],
+            None,
+            "tool call names unknown tool 'get_wether' (bound: broken, get_weather, search)",
+        ),
+        (
+            [call("get_weather", '{"city": "Paris"')],
+            None,
+            "tool call 'get_weather' arguments are not valid JSON",
+        ),
+        ([call("get_weather", '["Paris"]')], None, "tool call 'get_weather' arguments are not a JSON object"),
+        (
+            [call("get_weather", '{"unit": "C"}')],
+            None,
+            "arguments do not fit its parameters: 'city' is a required",
+        ),
+        (
+            [call("get_weather", '{"city": "Paris", "unit": "K"}')],
+            None,
+            "at $.unit: 'K' is not one of ['C', 'F']",
+        ),
+        ([call("get_weather", '{"city": 7}')], None, "at $.city: 7 is not of type 'string'"),
+        (
+            [call("search", '{"q": "x"}')],
+            NAMED,
+            "tool_choice requires 'get_weather', the call is to 'search'",
+        ),
+        ([call("get_weather", '{"city": "Paris"}')], "none", "tool call made although tool_choice='none'"),
+        ([call("broken", '{"anything": 1}')], None, None),  # a broken user schema skips the schema check
+        ([], "required", "no tool call although tool_choice='required'"),
+        ([], NAMED, "no tool call although tool_choice requires 'get_weather'"),
+        ([], "auto", None),
+        ([], None, None),
+    ],
+)
 def test_tool_call_checks(tool_calls, tool_choice, expected):
     reason = malformed_format("", tool_calls, None, [WEATHER, SEARCH, BROKEN], tool_choice)
     if expected is None:
@@ -180,23 +222,33 @@ def test_tool_call_checks(tool_calls, tool_choice, expected):
         assert reason is not None and expected in reason
 
 
-@pytest.mark.parametrize(("text", "response_format", "expected"), [
-    ('{"a": 1}', {"type": "json_object"}, None),
-    ('```json\n{"a": 1}\n```', {"type": "json_object"}, None),
-    ('```\n{"a": 1}\n```', {"type": "json_object"}, None),
-    ("Sure! {\"a\": 1}", {"type": "json_object"}, "answer is not valid JSON"),
-    ("[1, 2]", {"type": "json_object"}, "answer is JSON but not an object"),
-    ("", {"type": "json_object"}, "answer is not valid JSON"),
-    ('{"name": "Ada", "age": 36}', SCHEMA, None),
-    ('{"name": "Ada"}', SCHEMA, "JSON does not fit the schema: 'age' is a required property"),
-    ('{"name": "Ada", "age": -1}', SCHEMA, "at $.age: -1 is less than the minimum of 0"),
-    ('{"name": "Ada", "age": 36}', {"type": "json_schema", "json_schema": {"schema": {"type": "bogus"}}}, None),
-    ('{"name": "Ada"}', {"type": "json_schema", "json_schema": {"type": "object", "required": ["age"]}},
-     "'age' is a required property"),  # a bare schema under json_schema is accepted too
-    ('{"name": "Ada"}', {"type": "json_schema", "json_schema": {"schema": {"$ref": "#/nowhere"}}}, None),
-    ("plain text", {"type": "text"}, None),
-    ("plain text", None, None),
-])
+@pytest.mark.parametrize(
+    ("text", "response_format", "expected"),
+    [
+        ('{"a": 1}', {"type": "json_object"}, None),
+        ('```json\n{"a": 1}\n```', {"type": "json_object"}, None),
+        ('```\n{"a": 1}\n```', {"type": "json_object"}, None),
+        ('Sure! {"a": 1}', {"type": "json_object"}, "answer is not valid JSON"),
+        ("[1, 2]", {"type": "json_object"}, "answer is JSON but not an object"),
+        ("", {"type": "json_object"}, "answer is not valid JSON"),
+        ('{"name": "Ada", "age": 36}', SCHEMA, None),
+        ('{"name": "Ada"}', SCHEMA, "JSON does not fit the schema: 'age' is a required property"),
+        ('{"name": "Ada", "age": -1}', SCHEMA, "at $.age: -1 is less than the minimum of 0"),
+        (
+            '{"name": "Ada", "age": 36}',
+            {"type": "json_schema", "json_schema": {"schema": {"type": "bogus"}}},
+            None,
+        ),
+        (
+            '{"name": "Ada"}',
+            {"type": "json_schema", "json_schema": {"type": "object", "required": ["age"]}},
+            "'age' is a required property",
+        ),  # a bare schema under json_schema is accepted too
+        ('{"name": "Ada"}', {"type": "json_schema", "json_schema": {"schema": {"$ref": "#/nowhere"}}}, None),
+        ("plain text", {"type": "text"}, None),
+        ("plain text", None, None),
+    ],
+)
 def test_response_format_checks(text, response_format, expected):
     reason = malformed_format(text, (), response_format, None)
     if expected is None:
@@ -213,8 +265,12 @@ def test_schema_messages_are_short_even_for_huge_values():
 def test_rule_validator_reports_each_failed_check_and_chooses_the_first_passing_draft():
     v = RuleValidator()
     request = Request("What is 6*7?")
-    drafts = [Draft("a", "I'm sorry, but I can't help with that."), Draft("b", "I'm not sure, maybe 42?"),
-              Draft("c", "cut off", finish_reason="length"), Draft("d", "It is 42.")]
+    drafts = [
+        Draft("a", "I'm sorry, but I can't help with that."),
+        Draft("b", "I'm not sure, maybe 42?"),
+        Draft("c", "cut off", finish_reason="length"),
+        Draft("d", "It is 42."),
+    ]
     verdict = v(drafts, request)
     assert verdict.accept and verdict.chosen == 3
     rejected = v(drafts[:3], request)
@@ -236,10 +292,21 @@ def test_disabled_checks_are_not_run():
 
 
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
-@given(text=st.text(max_size=600), arguments=st.text(max_size=80), choice=st.sampled_from(
-    [None, "auto", "none", "required", NAMED, {"function": None}, 7, "x"]),
-    rf=st.sampled_from([None, {"type": "json_object"}, SCHEMA, {"type": "json_schema"}, {"type": 3},
-                        {"type": "json_schema", "json_schema": "nope"}]))
+@given(
+    text=st.text(max_size=600),
+    arguments=st.text(max_size=80),
+    choice=st.sampled_from([None, "auto", "none", "required", NAMED, {"function": None}, 7, "x"]),
+    rf=st.sampled_from(
+        [
+            None,
+            {"type": "json_object"},
+            SCHEMA,
+            {"type": "json_schema"},
+            {"type": 3},
+            {"type": "json_schema", "json_schema": "nope"},
+        ]
+    ),
+)
 def test_checks_never_raise(text, arguments, choice, rf):
     assert isinstance(is_refusal(text), bool) and isinstance(is_hedging(text), bool)
     for tools in (None, [], [WEATHER, BROKEN], ["not a tool", {"function": "nope"}, {"name": 3}]):

@@ -84,8 +84,8 @@ def _leaks(text: str) -> list[str]:
 
 
 def test_sentinel_keys_never_appear_in_logs_traces_exports_or_reprs(
-        capture_logs: _Capture, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
-        tmp_path: Path) -> None:
+    capture_logs: _Capture, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     from opentelemetry.sdk.metrics import MeterProvider
     from opentelemetry.sdk.metrics.export import InMemoryMetricReader
     from opentelemetry.sdk.trace import TracerProvider
@@ -104,16 +104,32 @@ def test_sentinel_keys_never_appear_in_logs_traces_exports_or_reprs(
     outputs: list[str] = []
     replies = {"small": ["4", "not sure", "4"], "big": "The answer is 4.", "cfg": "7"}
     with OpenAICompatServer(replies=replies, seed=5) as server:
-        small = ModelSpec("openai/small", api_base=server.base_url, api_key=SPEC_KEY,
-                          input_cost_per_token=1e-7, output_cost_per_token=4e-7, params={"timeout": 10})
-        big = ModelSpec("openai/big", api_base=server.base_url, input_cost_per_token=3e-6,
-                        output_cost_per_token=1.2e-5, params={"timeout": 10})
-        cascade = Cascade([Tier([small], validator=_has_digit), Tier([big])], tracker=tracker,
-                          options=CascadeOptions(retry=RetryPolicy(max_retries=1, backoff=0.0, max_retry_after=0.01)))
+        small = ModelSpec(
+            "openai/small",
+            api_base=server.base_url,
+            api_key=SPEC_KEY,
+            input_cost_per_token=1e-7,
+            output_cost_per_token=4e-7,
+            params={"timeout": 10},
+        )
+        big = ModelSpec(
+            "openai/big",
+            api_base=server.base_url,
+            input_cost_per_token=3e-6,
+            output_cost_per_token=1.2e-5,
+            params={"timeout": 10},
+        )
+        cascade = Cascade(
+            [Tier([small], validator=_has_digit), Tier([big])],
+            tracker=tracker,
+            options=CascadeOptions(retry=RetryPolicy(max_retries=1, backoff=0.0, max_retry_after=0.01)),
+        )
         outputs += _run(cascade, server, outputs)
         cfg = tmp_path / "cascade.yaml"
-        cfg.write_text(f"tiers:\n  - models:\n      - model: openai/cfg\n        api_base: {server.base_url}\n"
-                       "        api_key_env: CF_TEST_SECRET_KEY\n")
+        cfg.write_text(
+            f"tiers:\n  - models:\n      - model: openai/cfg\n        api_base: {server.base_url}\n"
+            "        api_key_env: CF_TEST_SECRET_KEY\n"
+        )
         from_cfg = Cascade.from_config(str(cfg), tracker=tracker)
         res = from_cfg.complete("What is 3 + 4?")
         outputs += [repr(from_cfg), repr(from_cfg.tiers), str(res.to_dict()), cfg.read_text()]
@@ -132,13 +148,13 @@ def test_sentinel_keys_never_appear_in_logs_traces_exports_or_reprs(
     outputs += [out, err]
     leaks = {(i, tuple(_leaks(t))) for i, t in enumerate(outputs) if _leaks(t)}
     assert not leaks, [outputs[i][:400] for i, _ in leaks]
-    assert sum(len(t) for t in capture_logs.texts) > 10_000   # the scan saw real DEBUG traffic
-    assert _leaks(f"Bearer {SPEC_KEY[:22]}****")               # and would have caught a masked key
+    assert sum(len(t) for t in capture_logs.texts) > 10_000  # the scan saw real DEBUG traffic
+    assert _leaks(f"Bearer {SPEC_KEY[:22]}****")  # and would have caught a masked key
 
 
 def _run(cascade: Cascade, server: OpenAICompatServer, outputs: list[str]) -> list[str]:
     out: list[str] = []
-    results = [cascade.complete("What is 2 + 2?", user="alice") for _ in range(3)]      # accepted + escalated
+    results = [cascade.complete("What is 2 + 2?", user="alice") for _ in range(3)]  # accepted + escalated
     results.append(asyncio.run(cascade.acomplete("What is 2 + 2?", user="bob")))
     events = list(cascade.stream("What is 2 + 2?"))
     results.append(events[-1].result)
@@ -158,11 +174,25 @@ def _run(cascade: Cascade, server: OpenAICompatServer, outputs: list[str]) -> li
     assert errors, "the failing requests must fail"
     for r in results:
         assert r is not None
-        out += [repr(r), str(r), r.explain(), str(r.to_dict()), r._repr_html_(), repr(r.attempts), repr(r.draft)]
+        out += [
+            repr(r),
+            str(r),
+            r.explain(),
+            str(r.to_dict()),
+            r._repr_html_(),
+            repr(r.attempts),
+            repr(r.draft),
+        ]
     for e in errors:
         out += [repr(e), str(e), "".join(traceback.format_exception(e)), repr(getattr(e, "attempts", ()))]
-    out += [repr(cascade), repr(cascade.tiers), repr([m for t in cascade.tiers for m in t.specs]),
-            repr(cascade.tracker), repr(cascade.backend), repr(cascade.options)]
+    out += [
+        repr(cascade),
+        repr(cascade.tiers),
+        repr([m for t in cascade.tiers for m in t.specs]),
+        repr(cascade.tracker),
+        repr(cascade.backend),
+        repr(cascade.options),
+    ]
     return out
 
 
@@ -170,7 +200,16 @@ def _exports(tracker: CostTracker, tmp_path: Path) -> list[str]:
     db = tmp_path / "ledger.sqlite"
     tracker.to_sqlite(str(db))
     with sqlite3.connect(db) as conn:
-        rows = [repr(r) for t, in conn.execute("select name from sqlite_master where type='table'")
-                for r in conn.execute(f"select * from {t}")]
-    return [tracker.to_json(), tracker.to_csv(), tracker.report(), repr(tracker.entries()), "\n".join(rows),
-            db.read_bytes().decode("latin-1")]
+        rows = [
+            repr(r)
+            for (t,) in conn.execute("select name from sqlite_master where type='table'")
+            for r in conn.execute(f"select * from {t}")
+        ]
+    return [
+        tracker.to_json(),
+        tracker.to_csv(),
+        tracker.report(),
+        repr(tracker.entries()),
+        "\n".join(rows),
+        db.read_bytes().decode("latin-1"),
+    ]

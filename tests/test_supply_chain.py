@@ -64,7 +64,9 @@ def test_locked_litellm_is_not_a_known_bad_release(lock: dict[str, tuple[str, li
 
 def test_installed_litellm_is_not_a_known_bad_release() -> None:
     version = Version(metadata.version("litellm"))
-    assert not _is_bad(version), f"installed litellm {version} is a known-bad release: reinstall from the lock"
+    assert not _is_bad(version), (
+        f"installed litellm {version} is a known-bad release: reinstall from the lock"
+    )
 
 
 def test_declared_range_excludes_the_bad_releases() -> None:

@@ -25,9 +25,19 @@ from tests.support.openai_server import openai_server
 FIXTURES = (openai_server,)  # pytest finds the fixture by name in this module
 
 MSGS = [{"role": "user", "content": "What is 2 + 2?"}]
-TOOLS = [{"type": "function", "function": {"name": "add", "description": "add two numbers",
-                                           "parameters": {"type": "object", "properties": {
-                                               "a": {"type": "integer"}, "b": {"type": "integer"}}}}}]
+TOOLS = [
+    {
+        "type": "function",
+        "function": {
+            "name": "add",
+            "description": "add two numbers",
+            "parameters": {
+                "type": "object",
+                "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}},
+            },
+        },
+    }
+]
 EXPECTED = {
     "rate_limit": RateLimitError,
     "server_error": ServiceUnavailableError,
@@ -70,8 +80,15 @@ def test_non_stream_reply_usage_and_logprobs(openai_server: OpenAICompatServer) 
 
 def test_stream_reply_with_usage_chunk(openai_server: OpenAICompatServer) -> None:
     openai_server.replies = {"small": "The answer is 4."}
-    chunks = list(litellm_module().completion(model="openai/small", messages=MSGS, stream=True,
-                                              stream_options={"include_usage": True}, **_kw(openai_server)))
+    chunks = list(
+        litellm_module().completion(
+            model="openai/small",
+            messages=MSGS,
+            stream=True,
+            stream_options={"include_usage": True},
+            **_kw(openai_server),
+        )
+    )
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     assert text == "The answer is 4."
     assert getattr(chunks[-1], "usage", None) is not None and chunks[-1].usage.completion_tokens == 4
@@ -97,10 +114,19 @@ def test_tool_calls_only_when_tools_offered(openai_server: OpenAICompatServer, s
     resp = lm.completion(model="openai/t", messages=MSGS, tools=TOOLS, stream=stream, **_kw(openai_server))
     if stream:
         chunks = list(resp)
-        args = "".join(tc.function.arguments or "" for c in chunks if c.choices
-                       for tc in (c.choices[0].delta.tool_calls or []))
-        names = [tc.function.name for c in chunks if c.choices for tc in (c.choices[0].delta.tool_calls or [])
-                 if tc.function.name]
+        args = "".join(
+            tc.function.arguments or ""
+            for c in chunks
+            if c.choices
+            for tc in (c.choices[0].delta.tool_calls or [])
+        )
+        names = [
+            tc.function.name
+            for c in chunks
+            if c.choices
+            for tc in (c.choices[0].delta.tool_calls or [])
+            if tc.function.name
+        ]
         finish = [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason]
     else:
         call = resp.choices[0].message.tool_calls[0]
@@ -132,12 +158,14 @@ def test_models_endpoint(openai_server: OpenAICompatServer) -> None:
 
 @pytest.mark.parametrize("stream", [False, True])
 @pytest.mark.parametrize("kind", FAULT_KINDS)
-def test_each_fault_maps_to_its_typed_error(openai_server: OpenAICompatServer, kind: str, stream: bool) -> None:
+def test_each_fault_maps_to_its_typed_error(
+    openai_server: OpenAICompatServer, kind: str, stream: bool
+) -> None:
     openai_server.fail_next(kind, retry_after=2)
     with pytest.raises(Exception) as info:
-        resp = litellm_module().completion(model="openai/small", messages=MSGS, stream=stream,
-                                           timeout=_timeout(kind),
-                                           **_kw(openai_server))
+        resp = litellm_module().completion(
+            model="openai/small", messages=MSGS, stream=stream, timeout=_timeout(kind), **_kw(openai_server)
+        )
         if stream:
             list(resp)
     mapped = map_exception(info.value, "openai/small")
@@ -150,12 +178,15 @@ def test_each_fault_maps_to_its_typed_error(openai_server: OpenAICompatServer, k
 
 
 @pytest.mark.parametrize("stream", [False, True])
-@pytest.mark.parametrize("kind", ["rate_limit", "timeout", "reset", "malformed", "context_window", "midstream"])
+@pytest.mark.parametrize(
+    "kind", ["rate_limit", "timeout", "reset", "malformed", "context_window", "midstream"]
+)
 async def test_each_fault_maps_async(openai_server: OpenAICompatServer, kind: str, stream: bool) -> None:
     openai_server.fail_next(kind, retry_after=1)
     with pytest.raises(Exception) as info:
-        resp = await litellm_module().acompletion(model="openai/small", messages=MSGS, stream=stream,
-                                                  timeout=_timeout(kind), **_kw(openai_server))
+        resp = await litellm_module().acompletion(
+            model="openai/small", messages=MSGS, stream=stream, timeout=_timeout(kind), **_kw(openai_server)
+        )
         if stream:
             [c async for c in resp]
     assert type(map_exception(info.value, "openai/small")) is EXPECTED[kind]
@@ -163,8 +194,9 @@ async def test_each_fault_maps_async(openai_server: OpenAICompatServer, kind: st
 
 def test_fault_rate_is_seeded_and_per_model() -> None:
     def run() -> list[str | None]:
-        with OpenAICompatServer(faults={"flaky": Faults(rate=0.5, kinds=("unavailable", "rate_limit"))},
-                                seed=7) as s:
+        with OpenAICompatServer(
+            faults={"flaky": Faults(rate=0.5, kinds=("unavailable", "rate_limit"))}, seed=7
+        ) as s:
             lm = litellm_module()
             for model in ["flaky", "solid"] * 20:
                 try:
@@ -182,11 +214,17 @@ def test_fault_rate_is_seeded_and_per_model() -> None:
 def test_fail_next_targets_a_model_and_reset_clears(openai_server: OpenAICompatServer) -> None:
     openai_server.fail_next("unavailable", 2, model="b")
     lm = litellm_module()
-    assert lm.completion(model="openai/a", messages=MSGS, **_kw(openai_server)).choices[0].message.content == "ok"
+    assert (
+        lm.completion(model="openai/a", messages=MSGS, **_kw(openai_server)).choices[0].message.content
+        == "ok"
+    )
     for _ in range(2):
         with pytest.raises(litellm_module().ServiceUnavailableError):
             lm.completion(model="openai/b", messages=MSGS, **_kw(openai_server))
-    assert lm.completion(model="openai/b", messages=MSGS, **_kw(openai_server)).choices[0].message.content == "ok"
+    assert (
+        lm.completion(model="openai/b", messages=MSGS, **_kw(openai_server)).choices[0].message.content
+        == "ok"
+    )
     assert [r.fault for r in openai_server.served] == [None, "unavailable", "unavailable", None]
     openai_server.reset()
     assert openai_server.counts == {} and openai_server.bodies == []

@@ -33,16 +33,25 @@ _IDS = itertools.count()
 
 
 def req(user: str = "alice", tags: tuple[str, ...] = (), plan: str | None = None) -> Request:
-    return Request([{"role": "user", "content": "hi"}], user=user, tags=tags,
-                   metadata={"plan": plan} if plan else {})
+    return Request(
+        [{"role": "user", "content": "hi"}], user=user, tags=tags, metadata={"plan": plan} if plan else {}
+    )
 
 
 def plan_of(*models: str) -> Plan:
     return Plan(tuple(Tier([m]) for m in models)) if models else Plan(())
 
 
-def run(tracker: CostTracker, cost: float, *, user: str = "alice", estimate: float | None = None,
-        model: str = "m", rid: str | None = None, **kw) -> str:
+def run(
+    tracker: CostTracker,
+    cost: float,
+    *,
+    user: str = "alice",
+    estimate: float | None = None,
+    model: str = "m",
+    rid: str | None = None,
+    **kw,
+) -> str:
     """Admit and settle one request that costs ``cost``; returns the admission decision."""
     r = req(user, **kw)
     adm = tracker.admit(r, plan_of(model), cost if estimate is None else estimate)
@@ -97,9 +106,9 @@ def test_thresholds_warn_degrade_block(store):
     t = CostTracker(store, budgets=[Budget(1.0, "total")])
     assert run(t, 0.5, estimate=0.1) == "allow"
     assert decide(t, 0.29) == "allow"
-    assert decide(t, 0.30) == "warn"       # 0.5 + 0.3 = 80 %
-    assert decide(t, 0.40) == "degrade"    # 90 %
-    assert decide(t, 0.50) == "degrade"    # exactly 100 % is still allowed
+    assert decide(t, 0.30) == "warn"  # 0.5 + 0.3 = 80 %
+    assert decide(t, 0.40) == "degrade"  # 90 %
+    assert decide(t, 0.50) == "degrade"  # exactly 100 % is still allowed
     with pytest.raises(BudgetExceededError):
         decide(t, 0.51)
     assert t.spent() == pytest.approx(0.5)
@@ -112,7 +121,7 @@ def test_custom_thresholds_and_modes(store):
     with pytest.raises(BudgetExceededError):
         decide(t, 0.71)
     soft = CostTracker(store, budgets=[Budget(1.0, "total", scope="global", mode="degrade")])
-    assert decide(soft, 5.0) == "degrade"   # a degrade-mode budget never blocks
+    assert decide(soft, 5.0) == "degrade"  # a degrade-mode budget never blocks
     warn_only = CostTracker(store, budgets=[Budget(1.0, "total", scope="tag", match="x", mode="warn")])
     assert decide(warn_only, 5.0, tags=("x",)) == "warn"
     assert decide(warn_only, 5.0, tags=("y",)) == "allow"
@@ -125,7 +134,7 @@ def test_on_enforce_callback_decides(store):
     def billing(ctx: EnforcementContext):
         seen.append(ctx)
         if ctx.user in paid_users:
-            return "allow"          # e.g. Stripe says carol topped up: lift the block
+            return "allow"  # e.g. Stripe says carol topped up: lift the block
         if ctx.plan == "free":
             return EnforcementDecision("degrade", "free plan: cheaper tiers only")
         if ctx.remaining is not None and ctx.remaining < ctx.estimate:
@@ -148,27 +157,30 @@ def test_on_enforce_none_keeps_the_threshold_decision_and_its_caps(store):
     t = CostTracker(store, budgets=[Budget(0.10, "daily")], on_enforce=lambda ctx: None)
     assert t.admit(req("frank"), plan_of("m"), 0.05).decision == "allow"
     with pytest.raises(BudgetExceededError):
-        t.admit(req("frank"), plan_of("m"), 0.2)      # over the cap: None does not lift the block
+        t.admit(req("frank"), plan_of("m"), 0.2)  # over the cap: None does not lift the block
     t.admit(req("frank"), plan_of("m"), 0.03)
-    with pytest.raises(BudgetExceededError):         # 0.08 reserved + 0.06 > 0.10: the cap still holds
+    with pytest.raises(BudgetExceededError):  # 0.08 reserved + 0.06 > 0.10: the cap still holds
         t.admit(req("frank"), plan_of("m"), 0.06)
 
 
 def test_scopes_tag_model_plan_global(store):
-    t = CostTracker(store, budgets=[
-        Budget(0.05, "monthly", scope="tag", match="batch"),
-        Budget(0.03, "weekly", scope="model", match="gpt-big"),
-        Budget(0.10, "daily", scope="plan", match="free"),
-        Budget(0.02, "daily", scope="user", plan="trial"),
-        Budget(1.00, "total", scope="global"),
-    ])
+    t = CostTracker(
+        store,
+        budgets=[
+            Budget(0.05, "monthly", scope="tag", match="batch"),
+            Budget(0.03, "weekly", scope="model", match="gpt-big"),
+            Budget(0.10, "daily", scope="plan", match="free"),
+            Budget(0.02, "daily", scope="user", plan="trial"),
+            Budget(1.00, "total", scope="global"),
+        ],
+    )
     run(t, 0.04, tags=("batch",))
     with pytest.raises(BudgetExceededError, match="tag:batch"):
         t.admit(req(tags=("batch",)), plan_of("m"), 0.02)
     run(t, 0.03, model="gpt-big")
     with pytest.raises(BudgetExceededError, match="model:gpt-big"):
         t.admit(req(), plan_of("gpt-big"), 0.001)
-    assert run(t, 0.01, model="small") == "allow"       # other models are fine
+    assert run(t, 0.01, model="small") == "allow"  # other models are fine
     run(t, 0.02, user="u1", plan="trial")
     with pytest.raises(BudgetExceededError, match="user:u1"):
         t.admit(req("u1", plan="trial"), plan_of("m"), 0.001)
@@ -187,7 +199,7 @@ def test_rate_limit_sliding_window_with_retry_after(store):
     with pytest.raises(UserRateLimitError) as ei:
         t.admit(req(), plan_of("m"), 0.0)
     assert ei.value.retry_after == pytest.approx(30.0) and ei.value.user == "alice"
-    assert run(t, 0.0, user="bob") == "allow"     # per user
+    assert run(t, 0.0, user="bob") == "allow"  # per user
     clock.advance(30.5)
     assert run(t, 0.0) == "allow"
 
@@ -195,9 +207,9 @@ def test_rate_limit_sliding_window_with_retry_after(store):
 def test_rate_limit_token_bucket_and_tokens(store):
     clock = Clock()
     t = CostTracker(store, rate_limits=[RateLimit(200, per="hour", unit="tokens")], clock=clock)
-    run(t, 0.0)   # 120 tokens: still under 200
+    run(t, 0.0)  # 120 tokens: still under 200
     clock.advance(60)
-    run(t, 0.0)   # 240 tokens now
+    run(t, 0.0)  # 240 tokens now
     with pytest.raises(UserRateLimitError) as ei:
         t.admit(req(), plan_of("m"), 0.0)
     assert "tokens" in str(ei.value) and ei.value.retry_after == pytest.approx(3540.0)
@@ -232,7 +244,7 @@ def test_reserve_then_settle_under_threads(store):
     for th in threads:
         th.join()
     assert len(admitted) + len(refused) == 16
-    assert 5 <= len(admitted) <= 6    # 5 fit by estimate; settling at 0.008 may free room for a 6th
+    assert 5 <= len(admitted) <= 6  # 5 fit by estimate; settling at 0.008 may free room for a 6th
     assert t.spent() <= 0.05 + 1e-12
     assert store.usage([k for k in store.usage(["x"], 0)], 0)  # store answers plain usage queries
 
@@ -244,10 +256,13 @@ def test_settle_releases_reservation_and_is_idempotent(store):
     adm = t.admit(r, plan_of("m"), 0.3)
     key = adm.reservation.keys[0]
     assert store.usage([key], clock()) == {key: (0.0, pytest.approx(0.3))}
-    attempts = (Attempt("tier1", "m", "rejected", 5, 5, 0.01), Attempt("tier2", "big", "accepted", 5, 5, 0.1),
-                Attempt("tier2", "alt", "error", error="boom", error_kind="timeout"))
+    attempts = (
+        Attempt("tier1", "m", "rejected", 5, 5, 0.01),
+        Attempt("tier2", "big", "accepted", 5, 5, 0.1),
+        Attempt("tier2", "alt", "error", error="boom", error_kind="timeout"),
+    )
     t.settle(adm, r, attempts, None, "req-1")
-    t.settle(adm, r, attempts, None, "req-1")    # a retried settle must not double-count
+    t.settle(adm, r, attempts, None, "req-1")  # a retried settle must not double-count
     assert store.usage([key], clock())[key] == (pytest.approx(0.11), 0.0)
     assert [e.status for e in t.entries()] == ["rejected", "accepted", "error"]
     assert t.entries()[2].error_kind == "timeout"
@@ -255,8 +270,10 @@ def test_settle_releases_reservation_and_is_idempotent(store):
 
 def test_unsettled_reservation_expires(store):
     clock = Clock()
-    t = CostTracker(store, budgets=[Budget(1.0, "daily")], policy=TrackerPolicy(reservation_ttl_s=60), clock=clock)
-    t.admit(req(), plan_of("m"), 0.9)          # a worker that crashed before settling
+    t = CostTracker(
+        store, budgets=[Budget(1.0, "daily")], policy=TrackerPolicy(reservation_ttl_s=60), clock=clock
+    )
+    t.admit(req(), plan_of("m"), 0.9)  # a worker that crashed before settling
     with pytest.raises(BudgetExceededError):
         t.admit(req(), plan_of("m"), 0.2)
     clock.advance(61)
@@ -287,13 +304,16 @@ def test_prune_deletes_old_entries_but_not_budgets_or_idempotency(store, store_k
     assert len(t.entries()) == 2 and t.spent() == pytest.approx(0.2)
 
 
-@pytest.mark.parametrize("before, problem", [
-    ("yesterday", "datetime or epoch seconds"),
-    (float("nan"), "datetime or epoch seconds"),
-    (True, "datetime or epoch seconds"),
-    ("naive", "no timezone"),
-    ("future", "after the tracker's clock"),
-])
+@pytest.mark.parametrize(
+    "before, problem",
+    [
+        ("yesterday", "datetime or epoch seconds"),
+        (float("nan"), "datetime or epoch seconds"),
+        (True, "datetime or epoch seconds"),
+        ("naive", "no timezone"),
+        ("future", "after the tracker's clock"),
+    ],
+)
 def test_prune_bad_input_is_a_typed_error_and_deletes_nothing(store, before, problem):
     from datetime import datetime
 
@@ -377,8 +397,9 @@ def test_prune_drops_counters_of_ended_periods_and_keeps_current_and_total(store
     from cascadeflow_core._budget import period_bounds
 
     clock = Clock()
-    t = CostTracker(store, budgets=[Budget(1.0, "daily"), Budget(5.0, "monthly"), Budget(9.0, "total")],
-                    clock=clock)
+    t = CostTracker(
+        store, budgets=[Budget(1.0, "daily"), Budget(5.0, "monthly"), Budget(9.0, "total")], clock=clock
+    )
     day1, month1 = period_bounds("daily", clock())[0], period_bounds("monthly", clock())[0]
     run(t, 0.4)
     clock.advance(40 * DAY)  # a later day and a later month

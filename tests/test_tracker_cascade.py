@@ -56,17 +56,25 @@ def test_single_model_tracked_without_cascade_logic():
 
 async def test_cascade_books_rejected_drafts_and_errors_async():
     tracker = CostTracker()
-    cascade = Cascade([Tier([mock(MINI, "not sure")], name="cheap", validator=has_number),
-                       Tier([ModelSpec(BIG, params={"mock_response": "litellm.RateLimitError"})],
-                            fallbacks=[mock("openai/gpt-4.1", "42")], name="strong", validator=has_number)],
-                      tracker=tracker)
+    cascade = Cascade(
+        [
+            Tier([mock(MINI, "not sure")], name="cheap", validator=has_number),
+            Tier(
+                [ModelSpec(BIG, params={"mock_response": "litellm.RateLimitError"})],
+                fallbacks=[mock("openai/gpt-4.1", "42")],
+                name="strong",
+                validator=has_number,
+            ),
+        ],
+        tracker=tracker,
+    )
     r = await cascade.acomplete("6*7?", user="bob")
     assert r.text == "42"
     statuses = [(e.tier, e.model, e.status) for e in tracker.entries()]
     assert statuses[0] == ("cheap", MINI, "rejected")
     assert ("strong", BIG, "error") in statuses and statuses[-1] == ("strong", "openai/gpt-4.1", "accepted")
     assert tracker.spent(user="bob") == pytest.approx(r.cost)
-    assert tracker.entries()[0].cost > 0     # the rejected draft is paid for too
+    assert tracker.entries()[0].cost > 0  # the rejected draft is paid for too
 
 
 def test_failed_request_is_settled_and_reservation_released():
@@ -83,8 +91,9 @@ def test_failed_request_is_settled_and_reservation_released():
 
 def test_degrade_drops_the_expensive_tier_and_block_stops_calls():
     tracker = CostTracker(budgets=[Budget(0.01, "daily", warn_at=0.5, degrade_at=0.6)])
-    cascade = Cascade([Tier([mock(MINI, "cheap 1")], validator=has_number), Tier([mock(BIG, "strong")])],
-                      tracker=tracker)
+    cascade = Cascade(
+        [Tier([mock(MINI, "cheap 1")], validator=has_number), Tier([mock(BIG, "strong")])], tracker=tracker
+    )
     tracker.record(MINI, cost=0.0061, user="dan")
     r = cascade.complete("hi", user="dan", max_tokens=5)
     assert r.admission["decision"] == "degrade" and r.model == MINI
@@ -93,7 +102,7 @@ def test_degrade_drops_the_expensive_tier_and_block_stops_calls():
     with pytest.raises(BudgetExceededError) as ei:
         cascade.complete("hi", user="dan", max_tokens=5)
     assert ei.value.limit == pytest.approx(0.01)
-    assert len(tracker.entries(user="dan")) == 3   # the blocked request made no call
+    assert len(tracker.entries(user="dan")) == 3  # the blocked request made no call
 
 
 def test_bad_budgets_and_limits_name_the_field():
@@ -122,9 +131,11 @@ def test_bad_budgets_and_limits_name_the_field():
 def test_unpriceable_model_refused_at_construction_when_budgets_are_set():
     with pytest.raises(ConfigError, match=r"tiers\[0\]\.models\[0\]\.input_cost_per_token"):
         Cascade(["acme/unknown-model-x"], tracker=CostTracker(budgets=[Budget(1.0)]))
-    Cascade([ModelSpec("acme/unknown-model-x", input_cost_per_token=1e-6, output_cost_per_token=2e-6)],
-            tracker=CostTracker(budgets=[Budget(1.0)]))
-    Cascade(["acme/unknown-model-x"], tracker=CostTracker())   # no budget: nothing to enforce
+    Cascade(
+        [ModelSpec("acme/unknown-model-x", input_cost_per_token=1e-6, output_cost_per_token=2e-6)],
+        tracker=CostTracker(budgets=[Budget(1.0)]),
+    )
+    Cascade(["acme/unknown-model-x"], tracker=CostTracker())  # no budget: nothing to enforce
     with pytest.raises(ConfigError, match="input_cost_per_token"):
         CostTracker().record("acme/unknown-model-x", input_tokens=10)
 
@@ -186,9 +197,9 @@ def test_spilled_settlements_are_retried_and_survive_a_restart(tmp_path):
     store.down = False
     restarted = CostTracker(store, policy=TrackerPolicy(spill_path=spill))
     assert restarted.pending == 2
-    restarted.record(MINI, cost=0.03, user="c")    # the next settlement drains the journal first
+    restarted.record(MINI, cost=0.03, user="c")  # the next settlement drains the journal first
     assert restarted.pending == 0 and restarted.spent() == pytest.approx(0.06)
-    tracker.flush()                                 # the old tracker's copies are ignored (idempotent)
+    tracker.flush()  # the old tracker's copies are ignored (idempotent)
     assert restarted.spent() == pytest.approx(0.06)
 
 

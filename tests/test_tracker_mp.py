@@ -11,20 +11,24 @@ from tests.support import tracker_stores as _fixtures
 
 redis_server, redis_url = _fixtures.redis_server, _fixtures.redis_url
 
-PROCS, THREADS, COST, LIMIT = 4, 20, 0.01, 0.25   # 80 requests, the budget allows 25
+PROCS, THREADS, COST, LIMIT = 4, 20, 0.01, 0.25  # 80 requests, the budget allows 25
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("kind", ["sqlite", "redis"])
 def test_processes_cannot_overspend_one_budget(kind, tmp_path, request):
-    store = SQLiteStore(tmp_path / "ledger.db") if kind == "sqlite" else RedisStore(request.getfixturevalue("redis_url"))
+    store = (
+        SQLiteStore(tmp_path / "ledger.db")
+        if kind == "sqlite"
+        else RedisStore(request.getfixturevalue("redis_url"))
+    )
     spec = _fixtures.store_spec(store)
     ctx = mp.get_context("spawn")
     barrier = ctx.Manager().Barrier(PROCS)
     with ctx.Pool(PROCS) as pool:
         counts = pool.starmap(_fixtures.mp_worker, [(spec, THREADS, LIMIT, COST, barrier)] * PROCS)
     spent = CostTracker(store).spent(user="u1")
-    assert sum(counts) == 25, counts              # exactly the requests the budget allows
+    assert sum(counts) == 25, counts  # exactly the requests the budget allows
     assert spent == pytest.approx(LIMIT) and spent <= LIMIT + 1e-9
     assert len(CostTracker(store).entries()) == 25
     store.close()
@@ -43,9 +47,11 @@ def test_saas_budget_and_hourly_limit_across_workers_sharing_redis(redis_url, tm
     ctx = mp.get_context("spawn")
     barrier = ctx.Manager().Barrier(3)
     with ctx.Pool(3) as pool:
-        outcomes = [o for out in pool.starmap(_fixtures.saas_worker, [(redis_url, 6, barrier)] * 3) for o in out]
+        outcomes = [
+            o for out in pool.starmap(_fixtures.saas_worker, [(redis_url, 6, barrier)] * 3) for o in out
+        ]
     admitted = [o for o in outcomes if o in ("allow", "warn", "degrade")]
-    assert len(admitted) == 9, outcomes                       # the hourly limit, exactly, across processes
+    assert len(admitted) == 9, outcomes  # the hourly limit, exactly, across processes
     assert set(outcomes) - {"allow", "warn", "degrade"} <= {"UserRateLimitError", "BudgetExceededError"}
     tracker = _fixtures.saas_cascade(redis_url).tracker
     assert tracker.spent(user="acme", period="daily") <= 0.10 + 1e-9
@@ -53,7 +59,7 @@ def test_saas_budget_and_hourly_limit_across_workers_sharing_redis(redis_url, tm
     tracker.to_csv(str(path))
     rows = path.read_text().splitlines()
     assert rows[0].startswith("time,id,ts,request_id,user,model,cost")
-    assert len({r.split(",")[3] for r in rows[1:]}) == 9       # one request id per admitted request
+    assert len({r.split(",")[3] for r in rows[1:]}) == 9  # one request id per admitted request
 
 
 class _NoBarrier:

@@ -35,11 +35,18 @@ from cascadeflow_core import (
 __all__ = ["StreamFormatter", "build_call", "to_lm15_error", "to_response", "trace_of"]
 
 TRACE_KEY = "cascadeflow"
-_FINISH = {"stop": "stop", "length": "length", "tool_calls": "tool_call", "tool_call": "tool_call",
-           "function_call": "tool_call", "content_filter": "content_filter"}
+_FINISH = {
+    "stop": "stop",
+    "length": "length",
+    "tool_calls": "tool_call",
+    "tool_call": "tool_call",
+    "function_call": "tool_call",
+    "content_filter": "content_filter",
+}
 
 
 # --- request -------------------------------------------------------------------------------------
+
 
 def _part_content(part: Any) -> dict[str, Any] | None:
     """One lm15 prompt part as an OpenAI content part (``None`` for parts a prompt does not carry)."""
@@ -53,13 +60,15 @@ def _part_content(part: Any) -> dict[str, Any] | None:
         elif part.data is not None:
             url = f"data:{part.media_type};base64,{part.data}"
         else:
-            raise lm15.UnsupportedFeatureError("the cascade engine sends images by url or inline data only",
-                                               feature="messages.image")
+            raise lm15.UnsupportedFeatureError(
+                "the cascade engine sends images by url or inline data only", feature="messages.image"
+            )
         return {"type": "image_url", "image_url": {"url": url}}
     if isinstance(part, (lm15.ThinkingPart, lm15.RefusalPart, lm15.CitationPart)):
         return None
-    raise lm15.UnsupportedFeatureError(f"the cascade engine cannot send a {part.type!r} part",
-                                       feature=f"messages.{part.type}")
+    raise lm15.UnsupportedFeatureError(
+        f"the cascade engine cannot send a {part.type!r} part", feature=f"messages.{part.type}"
+    )
 
 
 def _content(parts: Any) -> str | list[dict[str, Any]]:
@@ -90,8 +99,14 @@ def _messages(request: lm15.Request) -> list[dict[str, Any]]:
         calls = [p for p in m.parts if isinstance(p, lm15.ToolCallPart)]
         msg: dict[str, Any] = {"role": m.role, "content": _content([p for p in m.parts if p not in calls])}
         if calls:
-            msg["tool_calls"] = [{"id": c.id, "type": "function",
-                                  "function": {"name": c.name, "arguments": json.dumps(c.input)}} for c in calls]
+            msg["tool_calls"] = [
+                {
+                    "id": c.id,
+                    "type": "function",
+                    "function": {"name": c.name, "arguments": json.dumps(c.input)},
+                }
+                for c in calls
+            ]
             msg["content"] = msg["content"] or None
         out.append(msg)
     return out
@@ -101,8 +116,9 @@ def _tools(request: lm15.Request) -> list[dict[str, Any]] | None:
     tools = []
     for t in request.tools:
         if not isinstance(t, lm15.FunctionTool):
-            raise lm15.UnsupportedFeatureError(f"hosted tool {t.name!r} cannot run through a cascade",
-                                               feature="tools")
+            raise lm15.UnsupportedFeatureError(
+                f"hosted tool {t.name!r} cannot run through a cascade", feature="tools"
+            )
         fn: dict[str, Any] = {"name": t.name, "parameters": t.parameters}
         if t.description:
             fn["description"] = t.description
@@ -131,11 +147,14 @@ def _response_format(fmt: Mapping[str, Any] | None) -> dict[str, Any] | None:
 
 def _params(config: lm15.Config) -> dict[str, Any]:
     if config.probabilities is not None:
-        raise lm15.UnsupportedFeatureError("probabilities are not available through a cascade",
-                                           feature="config.probabilities")
-    params: dict[str, Any] = {k: getattr(config, k) for k in
-                              ("top_p", "top_k", "seed", "frequency_penalty", "presence_penalty")
-                              if getattr(config, k) is not None}
+        raise lm15.UnsupportedFeatureError(
+            "probabilities are not available through a cascade", feature="config.probabilities"
+        )
+    params: dict[str, Any] = {
+        k: getattr(config, k)
+        for k in ("top_p", "top_k", "seed", "frequency_penalty", "presence_penalty")
+        if getattr(config, k) is not None
+    }
     if config.logprobs is not None:
         params["logprobs"] = True
         if config.logprobs > 0:
@@ -146,17 +165,23 @@ def _params(config: lm15.Config) -> dict[str, Any]:
     return params
 
 
-def build_call(request: lm15.Request, defaults: Mapping[str, Any]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def build_call(
+    request: lm15.Request, defaults: Mapping[str, Any]
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """The ``(messages, keyword arguments)`` of one cascade call for an lm15 ``Request``.
 
     ``defaults`` hold the engine's ``user`` and ``tags``; ``Config.user_id`` is the user when none is set.
     """
     cfg = request.config
     kw: dict[str, Any] = {
-        "tools": _tools(request), "tool_choice": _tool_choice(cfg.tool_choice),
-        "response_format": _response_format(cfg.response_format), "temperature": cfg.temperature,
-        "max_tokens": cfg.max_tokens, "stop": list(cfg.stop) or None,
-        "user": defaults.get("user") or cfg.user_id, "tags": defaults.get("tags") or None,
+        "tools": _tools(request),
+        "tool_choice": _tool_choice(cfg.tool_choice),
+        "response_format": _response_format(cfg.response_format),
+        "temperature": cfg.temperature,
+        "max_tokens": cfg.max_tokens,
+        "stop": list(cfg.stop) or None,
+        "user": defaults.get("user") or cfg.user_id,
+        "tags": defaults.get("tags") or None,
         **_params(cfg),
     }
     if kw["tools"] is None:
@@ -165,6 +190,7 @@ def build_call(request: lm15.Request, defaults: Mapping[str, Any]) -> tuple[list
 
 
 # --- response ------------------------------------------------------------------------------------
+
 
 def _args(arguments: str) -> dict[str, Any]:
     try:
@@ -196,8 +222,12 @@ def to_response(result: CascadeResult) -> lm15.Response:
     parts: list[Any] = [lm15.TextPart(result.text)] if result.text or not result.tool_calls else []
     parts += [lm15.ToolCallPart(id=c.id, name=c.name, input=_args(c.arguments)) for c in result.tool_calls]
     return lm15.Response(
-        id=result.request_id or None, model=result.model or "cascade", message=lm15.Message.assistant(parts),
-        finish_reason=_finish(result), usage=_usage(result), provider_data={TRACE_KEY: _json(result.to_dict())},
+        id=result.request_id or None,
+        model=result.model or "cascade",
+        message=lm15.Message.assistant(parts),
+        finish_reason=_finish(result),
+        usage=_usage(result),
+        provider_data={TRACE_KEY: _json(result.to_dict())},
     )
 
 
@@ -228,20 +258,30 @@ class StreamFormatter:
             self.text += event.text
             yield lm15.StreamDeltaEvent(delta=lm15.TextDelta(text=event.text, part_index=0))
         elif event.type == "escalation" and self.text:
-            raise lm15.ServerError(f"the cascade withdrew streamed text ({event.reason}); DSPy streams cannot "
-                                   "withdraw text: use CascadeOptions(stream_mode='buffered')")
+            raise lm15.ServerError(
+                f"the cascade withdrew streamed text ({event.reason}); DSPy streams cannot "
+                "withdraw text: use CascadeOptions(stream_mode='buffered')"
+            )
         elif event.type == "final" and event.result is not None:
             yield from self._end(event.result)
 
     def _end(self, result: CascadeResult) -> Iterator[Any]:
         if result.text.startswith(self.text) and len(result.text) > len(self.text):
-            yield lm15.StreamDeltaEvent(delta=lm15.TextDelta(text=result.text[len(self.text):], part_index=0))
+            yield lm15.StreamDeltaEvent(
+                delta=lm15.TextDelta(text=result.text[len(self.text) :], part_index=0)
+            )
         first = 1 if (result.text or self.text) else 0
         for i, c in enumerate(result.tool_calls):
-            yield lm15.StreamDeltaEvent(delta=lm15.ToolCallDelta(
-                input=json.dumps(_args(c.arguments)), part_index=first + i, id=c.id, name=c.name))
-        yield lm15.StreamEndEvent(finish_reason=_finish(result), usage=_usage(result),
-                                  provider_data={TRACE_KEY: _json(result.to_dict())})
+            yield lm15.StreamDeltaEvent(
+                delta=lm15.ToolCallDelta(
+                    input=json.dumps(_args(c.arguments)), part_index=first + i, id=c.id, name=c.name
+                )
+            )
+        yield lm15.StreamEndEvent(
+            finish_reason=_finish(result),
+            usage=_usage(result),
+            provider_data={TRACE_KEY: _json(result.to_dict())},
+        )
 
 
 # --- errors --------------------------------------------------------------------------------------
@@ -273,8 +313,11 @@ def to_lm15_error(error: CascadeError) -> lm15.LM15Error:
     """
     target = next((t for source, t in _ERRORS if isinstance(error, source)), lm15.ProviderError)
     retry_after = getattr(error, "retry_after", None)
-    kwargs: dict[str, Any] = {"provider": "cascadeflow", "status": getattr(error, "status", None),
-                              "retry_after": float(retry_after) if isinstance(retry_after, (int, float)) else None}
+    kwargs: dict[str, Any] = {
+        "provider": "cascadeflow",
+        "status": getattr(error, "status", None),
+        "retry_after": float(retry_after) if isinstance(retry_after, (int, float)) else None,
+    }
     if target is lm15.ConfigurationError:
         kwargs = {"provider": "cascadeflow"}
     return target(f"{type(error).__name__}: {error}", **kwargs)

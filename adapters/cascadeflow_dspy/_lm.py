@@ -32,9 +32,23 @@ def _specs(models: Any) -> list[ModelSpec]:
 def default_model_name(cascade: Cascade) -> str:
     """``cascadeflow/<tier models>#<hash>``: distinct per configuration, so DSPy's cache never mixes cascades."""
     labels = ">".join("+".join(m.label.replace("/", ":") for m in _specs(t.models)) for t in cascade.tiers)
-    config = [(t.name, [(m.model, m.api_base, sorted(m.params.items(), key=str), m.input_cost_per_token,
-                         m.output_cost_per_token, type(m.backend).__name__) for m in _specs(t.models)])
-              for t in cascade.tiers]
+    config = [
+        (
+            t.name,
+            [
+                (
+                    m.model,
+                    m.api_base,
+                    sorted(m.params.items(), key=str),
+                    m.input_cost_per_token,
+                    m.output_cost_per_token,
+                    type(m.backend).__name__,
+                )
+                for m in _specs(t.models)
+            ],
+        )
+        for t in cascade.tiers
+    ]
     digest = hashlib.sha256(json.dumps(config, default=repr).encode()).hexdigest()[:8]
     return f"cascadeflow/{labels}#{digest}"
 
@@ -57,9 +71,22 @@ class _EngineBase:
     supports_function_calling = True
     supports_response_schema = True
     supports_reasoning = False
-    supported_params = frozenset({"temperature", "max_tokens", "stop", "top_p", "seed", "frequency_penalty",
-                                  "presence_penalty", "logprobs", "top_logprobs", "tools", "tool_choice",
-                                  "response_format"})
+    supported_params = frozenset(
+        {
+            "temperature",
+            "max_tokens",
+            "stop",
+            "top_p",
+            "seed",
+            "frequency_penalty",
+            "presence_penalty",
+            "logprobs",
+            "top_logprobs",
+            "tools",
+            "tool_choice",
+            "response_format",
+        }
+    )
 
     def __init__(self, cascade: Cascade, *, user: str | None = None, tags: Sequence[str] = ()) -> None:
         self.cascade = cascade
@@ -191,7 +218,11 @@ class CascadeLM(dspy.LM):
             model or default_model_name(cascade),
             engine=CascadeEngine(cascade, user=user, tags=tags),
             async_engine=AsyncCascadeEngine(cascade, user=user, tags=tags),
-            cache=cache, temperature=temperature, max_tokens=max_tokens, callbacks=callbacks, **kwargs,
+            cache=cache,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            callbacks=callbacks,
+            **kwargs,
         )
 
     @property
@@ -206,8 +237,13 @@ class CascadeLM(dspy.LM):
             entry["cascade"] = trace
             entry["cost"] = 0.0 if cache_hit or trace.get("cached") else trace.get("cost")
             entry["cost_details"] = {
-                "kind": "cascadeflow", "currency": "USD", "dspy_cache_hit": cache_hit,
-                "recorded_cost": trace.get("cost"), "verifier_cost": trace.get("verifier_cost"),
-                "model": trace.get("model"), "tier": trace.get("tier"), "escalated": trace.get("escalated"),
+                "kind": "cascadeflow",
+                "currency": "USD",
+                "dspy_cache_hit": cache_hit,
+                "recorded_cost": trace.get("cost"),
+                "verifier_cost": trace.get("verifier_cost"),
+                "model": trace.get("model"),
+                "tier": trace.get("tier"),
+                "escalated": trace.get("escalated"),
             }
         super().update_history(entry)

@@ -50,8 +50,14 @@ _BY_CLASS: tuple[tuple[type[BaseException], type[ProviderError]], ...] = (
     (TimeoutError, ProviderTimeoutError),
     (ConnectionError, ProviderConnectionError),
 )
-_BY_STATUS = {429: RateLimitError, 401: AuthenticationError, 403: AuthenticationError, 400: BadRequestError,
-              408: ProviderTimeoutError, 413: ContextWindowError}
+_BY_STATUS = {
+    429: RateLimitError,
+    401: AuthenticationError,
+    403: AuthenticationError,
+    400: BadRequestError,
+    408: ProviderTimeoutError,
+    413: ContextWindowError,
+}
 # The wrapped model's calls do not report to the caller's callbacks: ChatCascade reports the answer once
 # (usage counted once; a rejected draft's tokens never reach on_llm_new_token).
 _ISOLATED: Any = {"callbacks": []}
@@ -83,11 +89,18 @@ def _usage(message: BaseMessage) -> tuple[int, int]:
 
 
 def _tool_calls(message: AIMessage) -> tuple[ToolCall, ...]:
-    calls = [ToolCall(id=tc.get("id") or f"call_{i}", name=tc["name"], arguments=json.dumps(tc.get("args") or {}))
-             for i, tc in enumerate(message.tool_calls)]
-    calls += [ToolCall(id=tc.get("id") or f"call_{len(calls) + i}", name=tc.get("name") or "",
-                       arguments=tc.get("args") or "")
-              for i, tc in enumerate(message.invalid_tool_calls)]
+    calls = [
+        ToolCall(id=tc.get("id") or f"call_{i}", name=tc["name"], arguments=json.dumps(tc.get("args") or {}))
+        for i, tc in enumerate(message.tool_calls)
+    ]
+    calls += [
+        ToolCall(
+            id=tc.get("id") or f"call_{len(calls) + i}",
+            name=tc.get("name") or "",
+            arguments=tc.get("args") or "",
+        )
+        for i, tc in enumerate(message.invalid_tool_calls)
+    ]
     return tuple(calls)
 
 
@@ -113,7 +126,9 @@ class LangChainBackend:
 
     def __init__(self, chat_model: BaseChatModel) -> None:
         if not isinstance(chat_model, BaseChatModel):
-            raise TypeError(f"LangChainBackend wraps a LangChain BaseChatModel, got {type(chat_model).__name__}")
+            raise TypeError(
+                f"LangChainBackend wraps a LangChain BaseChatModel, got {type(chat_model).__name__}"
+            )
         self.chat_model = chat_model
 
     def __repr__(self) -> str:
@@ -159,17 +174,26 @@ class LangChainBackend:
     @staticmethod
     def _draft(spec: ModelSpec, message: BaseMessage, t0: float) -> Draft:
         if not isinstance(message, AIMessage):
-            raise MalformedResponseError(f"{spec.label}: chat model returned {type(message).__name__}, "
-                                         "not an AIMessage", model=spec.model)
+            raise MalformedResponseError(
+                f"{spec.label}: chat model returned {type(message).__name__}, not an AIMessage",
+                model=spec.model,
+            )
         in_tok, out_tok = _usage(message)
         cost = in_tok * (spec.input_cost_per_token or 0.0) + out_tok * (spec.output_cost_per_token or 0.0)
         meta = message.response_metadata or {}
         finish = meta.get("finish_reason") or meta.get("stop_reason")
         calls = _tool_calls(message)
-        return Draft(model=spec.label, text=message.text, tool_calls=calls,
-                     finish_reason=finish if isinstance(finish, str) else ("tool_calls" if calls else "stop"),
-                     input_tokens=in_tok, output_tokens=out_tok, cost=cost,
-                     latency_s=time.perf_counter() - t0, raw=message)
+        return Draft(
+            model=spec.label,
+            text=message.text,
+            tool_calls=calls,
+            finish_reason=finish if isinstance(finish, str) else ("tool_calls" if calls else "stop"),
+            input_tokens=in_tok,
+            output_tokens=out_tok,
+            cost=cost,
+            latency_s=time.perf_counter() - t0,
+            raw=message,
+        )
 
     # --- the ModelBackend protocol ----------------------------------------------------------------------
     def complete(self, spec: ModelSpec, request: Request) -> Draft:
@@ -220,8 +244,13 @@ class LangChainBackend:
 def _as_message(full: Any) -> AIMessage:
     if full is None:
         return AIMessage(content="")
-    return AIMessage(content=full.content, tool_calls=full.tool_calls, invalid_tool_calls=full.invalid_tool_calls,
-                     usage_metadata=full.usage_metadata, response_metadata=full.response_metadata)
+    return AIMessage(
+        content=full.content,
+        tool_calls=full.tool_calls,
+        invalid_tool_calls=full.invalid_tool_calls,
+        usage_metadata=full.usage_metadata,
+        response_metadata=full.response_metadata,
+    )
 
 
 def _lc_tool_choice(choice: Any) -> Any:

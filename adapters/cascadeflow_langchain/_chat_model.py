@@ -98,15 +98,21 @@ class ChatCascade(BaseChatModel):
         if tiers is not None:
             kwargs["cascade" if isinstance(tiers, Cascade) else "tiers"] = tiers
         if kwargs.get("cascade") is not None and kwargs.get("tiers") is not None:
-            raise ConfigError("ChatCascade", "give either tiers or cascade, not both",
-                              "put the tiers into the Cascade, or pass tiers=[...] alone")
+            raise ConfigError(
+                "ChatCascade",
+                "give either tiers or cascade, not both",
+                "put the tiers into the Cascade, or pass tiers=[...] alone",
+            )
         super().__init__(**kwargs)
         # Built here, not in a pydantic validator, so a bad configuration raises the core's ConfigError.
         if self.cascade is None:
             self.cascade = self._build()
         elif not isinstance(self.cascade, Cascade):
-            raise ConfigError("cascade", f"expected a cascadeflow_core.Cascade, got {type(self.cascade).__name__}",
-                              "pass tiers=[...] for a list of models")
+            raise ConfigError(
+                "cascade",
+                f"expected a cascadeflow_core.Cascade, got {type(self.cascade).__name__}",
+                "pass tiers=[...] for a list of models",
+            )
 
     def _build(self) -> Cascade:
         options = self.options
@@ -145,18 +151,28 @@ class ChatCascade(BaseChatModel):
 
     @property
     def _default_params(self) -> dict[str, Any]:
-        return {"temperature": self.temperature, "max_tokens": self.max_tokens, "stop": self.stop,
-                "timeout": self.timeout, "user": self.user, **self.model_kwargs}
+        return {
+            "temperature": self.temperature,
+            "max_tokens": self.max_tokens,
+            "stop": self.stop,
+            "timeout": self.timeout,
+            "user": self.user,
+            **self.model_kwargs,
+        }
 
     @property
     def _identifying_params(self) -> dict[str, Any]:
-        return {"model_name": self.model_name, "tiers": [[m.label for m in t.specs] for t in self.cascade.tiers],
-                "stream_mode": self.cascade.options.stream_mode,
-                **{k: v for k, v in self._default_params.items() if v is not None}}
+        return {
+            "model_name": self.model_name,
+            "tiers": [[m.label for m in t.specs] for t in self.cascade.tiers],
+            "stream_mode": self.cascade.options.stream_mode,
+            **{k: v for k, v in self._default_params.items() if v is not None},
+        }
 
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
-        params = LangSmithParams(ls_provider=PROVIDER, ls_model_name=kwargs.get("model") or self.model_name,
-                                 ls_model_type="chat")
+        params = LangSmithParams(
+            ls_provider=PROVIDER, ls_model_name=kwargs.get("model") or self.model_name, ls_model_type="chat"
+        )
         temperature = kwargs.get("temperature", self.temperature)
         if temperature is not None:
             params["ls_temperature"] = temperature
@@ -169,8 +185,9 @@ class ChatCascade(BaseChatModel):
         return params
 
     # --- one payload builder, one formatter; the I/O call is the only difference ------------------------
-    def _payload(self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any],
-                 run_manager: Any) -> Payload:
+    def _payload(
+        self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any], run_manager: Any
+    ) -> Payload:
         return build_payload(self._default_params, messages, stop, kwargs, run_manager)
 
     def _cascade_for(self, model: str | None) -> Cascade:
@@ -182,13 +199,26 @@ class ChatCascade(BaseChatModel):
             base = self.cascade
             specs = [s for t in base.tiers for s in (*t.specs, *t.fallback_specs)]
             spec = next((s for s in specs if model in (s.label, s.model)), None) or self._model(model)
-            found = self._overrides.setdefault(model, Cascade(
-                [spec], tracker=base.tracker, guardrails=base.guardrails, cache=base.cache, backend=base.backend,
-                options=base.options))
+            found = self._overrides.setdefault(
+                model,
+                Cascade(
+                    [spec],
+                    tracker=base.tracker,
+                    guardrails=base.guardrails,
+                    cache=base.cache,
+                    backend=base.backend,
+                    options=base.options,
+                ),
+            )
         return found
 
-    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
-                  run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
         if self.streaming:
             return generate_from_stream(self._stream(messages, stop, run_manager, **kwargs))
         p = self._payload(messages, stop, kwargs, run_manager)
@@ -198,8 +228,13 @@ class ChatCascade(BaseChatModel):
             _reraise(e)
         return chat_result(result)
 
-    async def _agenerate(self, messages: list[BaseMessage], stop: list[str] | None = None,
-                         run_manager: AsyncCallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
         if self.streaming:
             return await agenerate_from_stream(self._astream(messages, stop, run_manager, **kwargs))
         p = self._payload(messages, stop, kwargs, run_manager)
@@ -209,8 +244,13 @@ class ChatCascade(BaseChatModel):
             _reraise(e)
         return chat_result(result)
 
-    def _stream(self, messages: list[BaseMessage], stop: list[str] | None = None,
-                run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
         p = self._payload(messages, stop, kwargs, run_manager)
         fmt = StreamFormatter()
         try:
@@ -224,9 +264,13 @@ class ChatCascade(BaseChatModel):
         except CascadeError as e:
             _reraise(e)
 
-    async def _astream(self, messages: list[BaseMessage], stop: list[str] | None = None,
-                       run_manager: AsyncCallbackManagerForLLMRun | None = None,
-                       **kwargs: Any) -> AsyncIterator[ChatGenerationChunk]:
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
         p = self._payload(messages, stop, kwargs, run_manager)
         fmt = StreamFormatter()
         try:
@@ -279,8 +323,9 @@ class ChatCascade(BaseChatModel):
         prompt must describe the keys). With ``include_raw=True`` the result is
         ``{"raw": AIMessage, "parsed": ..., "parsing_error": ...}``, and ``raw`` carries the cascade trace.
         """
-        return structured_runnable(self, schema, method=method, include_raw=include_raw, strict=strict,
-                                   kwargs=kwargs)
+        return structured_runnable(
+            self, schema, method=method, include_raw=include_raw, strict=strict, kwargs=kwargs
+        )
 
     # --- conveniences ------------------------------------------------------------------------------------
     @staticmethod
@@ -288,8 +333,11 @@ class ChatCascade(BaseChatModel):
         """The cascade trace (JSON-ready) of an answer produced by ``ChatCascade``."""
         trace = (message.response_metadata or {}).get("cascade")
         if not isinstance(trace, dict):
-            raise ConfigError("message", "this message carries no cascade trace",
-                              "pass an AIMessage returned by ChatCascade (invoke, or the aggregate of a stream)")
+            raise ConfigError(
+                "message",
+                "this message carries no cascade trace",
+                "pass an AIMessage returned by ChatCascade (invoke, or the aggregate of a stream)",
+            )
         return trace
 
 
@@ -301,10 +349,14 @@ def _openai_tool_choice(choice: Any, tools: Sequence[Mapping[str, Any]]) -> Any:
             return _TOOL_CHOICE_KEYWORDS[choice]
         names = [t["function"]["name"] for t in tools]
         if choice not in names:
-            raise ConfigError("tool_choice", f"{choice!r} is not one of the bound tools {names}",
-                              'use a bound tool name, "auto", "none" or "any"')
+            raise ConfigError(
+                "tool_choice",
+                f"{choice!r} is not one of the bound tools {names}",
+                'use a bound tool name, "auto", "none" or "any"',
+            )
         return {"type": "function", "function": {"name": choice}}
     if isinstance(choice, Mapping):
         return dict(choice)
-    raise ConfigError("tool_choice", f"cannot use {choice!r}", 'use a tool name, "auto", "none", "any" or a dict')
-
+    raise ConfigError(
+        "tool_choice", f"cannot use {choice!r}", 'use a tool name, "auto", "none", "any" or a dict'
+    )

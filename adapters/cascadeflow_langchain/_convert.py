@@ -64,8 +64,11 @@ def _run_context(run_manager: Any) -> tuple[str | None, tuple[str, ...]]:
         return None, ()
     md = getattr(run_manager, "metadata", None) or {}
     user = next((md[k] for k in _USER_KEYS if isinstance(md.get(k), str)), None)
-    tags = tuple(t for t in (getattr(run_manager, "tags", None) or ())
-                 if isinstance(t, str) and not t.startswith(_INTERNAL_TAG_PREFIXES))
+    tags = tuple(
+        t
+        for t in (getattr(run_manager, "tags", None) or ())
+        if isinstance(t, str) and not t.startswith(_INTERNAL_TAG_PREFIXES)
+    )
     return user, tags
 
 
@@ -112,8 +115,15 @@ def tool_call_dicts(calls: Sequence[ToolCall]) -> tuple[list[dict[str, Any]], li
     for c in calls:
         args = _parse_args(c.arguments)
         if args is None:
-            invalid.append({"name": c.name, "args": c.arguments, "id": c.id, "error": "arguments are not a JSON "
-                            "object", "type": "invalid_tool_call"})
+            invalid.append(
+                {
+                    "name": c.name,
+                    "args": c.arguments,
+                    "id": c.id,
+                    "error": "arguments are not a JSON object",
+                    "type": "invalid_tool_call",
+                }
+            )
         else:
             valid.append({"name": c.name, "args": args, "id": c.id, "type": "tool_call"})
     return valid, invalid
@@ -121,8 +131,11 @@ def tool_call_dicts(calls: Sequence[ToolCall]) -> tuple[list[dict[str, Any]], li
 
 def usage_metadata(result: CascadeResult) -> UsageMetadata:
     """Tokens of every call the cascade made for this answer (rejected drafts included: they were billed)."""
-    return UsageMetadata(input_tokens=result.input_tokens, output_tokens=result.output_tokens,
-                         total_tokens=result.input_tokens + result.output_tokens)
+    return UsageMetadata(
+        input_tokens=result.input_tokens,
+        output_tokens=result.output_tokens,
+        total_tokens=result.input_tokens + result.output_tokens,
+    )
 
 
 def response_metadata(result: CascadeResult) -> dict[str, Any]:
@@ -149,13 +162,24 @@ def chat_result(result: CascadeResult) -> ChatResult:
     """A ``ChatResult`` whose ``AIMessage`` carries tool calls, usage and the cascade trace."""
     valid, invalid = tool_call_dicts(result.tool_calls)
     meta = response_metadata(result)
-    message = AIMessage(content=result.text, tool_calls=valid, invalid_tool_calls=invalid,
-                        usage_metadata=usage_metadata(result), response_metadata=meta,
-                        id=f"run-cascade-{result.request_id}" if result.request_id else None)
+    message = AIMessage(
+        content=result.text,
+        tool_calls=valid,
+        invalid_tool_calls=invalid,
+        usage_metadata=usage_metadata(result),
+        response_metadata=meta,
+        id=f"run-cascade-{result.request_id}" if result.request_id else None,
+    )
     usage = dict(usage_metadata(result))
-    llm_output = {"model_name": result.model, "token_usage": {"prompt_tokens": usage["input_tokens"],
-                  "completion_tokens": usage["output_tokens"], "total_tokens": usage["total_tokens"]},
-                  "cost": result.cost}
+    llm_output = {
+        "model_name": result.model,
+        "token_usage": {
+            "prompt_tokens": usage["input_tokens"],
+            "completion_tokens": usage["output_tokens"],
+            "total_tokens": usage["total_tokens"],
+        },
+        "cost": result.cost,
+    }
     generation = ChatGeneration(message=message, generation_info={"finish_reason": result.finish_reason})
     return ChatResult(generations=[generation], llm_output=llm_output)
 
@@ -179,7 +203,9 @@ class StreamFormatter:
         if event.type == "tool_call":
             chunks: list[ToolCallChunk] = []
             for c in event.tool_calls:
-                chunks.append(tool_call_chunk(name=c.name, args=c.arguments or "{}", id=c.id, index=self.calls))
+                chunks.append(
+                    tool_call_chunk(name=c.name, args=c.arguments or "{}", id=c.id, index=self.calls)
+                )
                 self.calls += 1
             return ChatGenerationChunk(message=AIMessageChunk(content="", tool_call_chunks=chunks))
         if event.type == "escalation":
@@ -187,7 +213,11 @@ class StreamFormatter:
             return ChatGenerationChunk(message=AIMessageChunk(content="", response_metadata=meta))
         if event.type == "final" and event.result is not None:
             r = event.result
-            message = AIMessageChunk(content="", usage_metadata=usage_metadata(r), chunk_position="last",
-                                     response_metadata=response_metadata(r))
+            message = AIMessageChunk(
+                content="",
+                usage_metadata=usage_metadata(r),
+                chunk_position="last",
+                response_metadata=response_metadata(r),
+            )
             return ChatGenerationChunk(message=message, generation_info={"finish_reason": r.finish_reason})
         return None

@@ -82,12 +82,15 @@ class ChatCascadeRateLimitError(_ExhaustedProviderError, RateLimitError, Exhaust
     status_code = 429
 
 
-class ChatCascadeTimeoutError(_ExhaustedProviderError, ProviderTimeoutError, ExhaustedError, ModelTimeoutError):
+class ChatCascadeTimeoutError(
+    _ExhaustedProviderError, ProviderTimeoutError, ExhaustedError, ModelTimeoutError
+):
     """Every model of the plan timed out."""
 
 
-class ChatCascadeConnectionError(_ExhaustedProviderError, ProviderConnectionError, ExhaustedError,
-                                 ModelConnectionError):
+class ChatCascadeConnectionError(
+    _ExhaustedProviderError, ProviderConnectionError, ExhaustedError, ModelConnectionError
+):
     """No model of the plan could be reached."""
 
 
@@ -95,20 +98,23 @@ class ChatCascadeAPIError(_ExhaustedProviderError, ServiceUnavailableError, Exha
     """Every model of the plan failed with a server error (5xx)."""
 
 
-class ChatCascadeContextOverflowError(_ExhaustedProviderError, ContextWindowError, ExhaustedError,
-                                      ContextOverflowError):
+class ChatCascadeContextOverflowError(
+    _ExhaustedProviderError, ContextWindowError, ExhaustedError, ContextOverflowError
+):
     """The prompt fits the context window of no model of the plan."""
 
 
-class ChatCascadeAuthenticationError(_ExhaustedProviderError, AuthenticationError, ExhaustedError,
-                                     ModelAuthenticationError):
+class ChatCascadeAuthenticationError(
+    _ExhaustedProviderError, AuthenticationError, ExhaustedError, ModelAuthenticationError
+):
     """Every model of the plan refused the API key (HTTP 401)."""
 
     status_code = 401
 
 
-class ChatCascadeInvalidRequestError(_ExhaustedProviderError, BadRequestError, ExhaustedError,
-                                     ModelInvalidRequestError):
+class ChatCascadeInvalidRequestError(
+    _ExhaustedProviderError, BadRequestError, ExhaustedError, ModelInvalidRequestError
+):
     """Every model of the plan rejected the request as invalid (HTTP 400)."""
 
     status_code = 400
@@ -132,8 +138,9 @@ _BY_KIND: dict[str, type[_ExhaustedProviderError]] = {
 def project_error(error: CascadeError) -> CascadeError:
     """The error ``ChatCascade`` raises for a core error (the same object when no LangChain class fits)."""
     if isinstance(error, UserRateLimitError) and not isinstance(error, ModelRateLimitError):
-        return ChatCascadeUserRateLimitError(str(error), user=error.user, retry_after=error.retry_after,
-                                             context=error.context)
+        return ChatCascadeUserRateLimitError(
+            str(error), user=error.user, retry_after=error.retry_after, context=error.context
+        )
     if isinstance(error, ExhaustedError) and not isinstance(error, _ExhaustedProviderError):
         kinds = {a.error_kind for a in error.attempts}
         if error.attempts and all(a.status == "error" for a in error.attempts) and len(kinds) == 1:

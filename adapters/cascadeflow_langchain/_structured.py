@@ -42,22 +42,34 @@ def _json_schema_format(schema: Any, strict: bool | None) -> tuple[dict[str, Any
 
 
 def structured_runnable(
-    model: BaseChatModel, schema: Any, *, method: Method, include_raw: bool, strict: bool | None,
+    model: BaseChatModel,
+    schema: Any,
+    *,
+    method: Method,
+    include_raw: bool,
+    strict: bool | None,
     kwargs: dict[str, Any],
 ) -> Runnable:
     """``model`` bound to produce ``schema``, piped into the matching parser (see ``with_structured_output``)."""
     if schema is None:
-        raise ConfigError("schema", "with_structured_output needs a schema",
-                          "give a Pydantic class, a TypedDict or a JSON schema dict")
+        raise ConfigError(
+            "schema",
+            "with_structured_output needs a schema",
+            "give a Pydantic class, a TypedDict or a JSON schema dict",
+        )
     is_pydantic = isinstance(schema, type) and is_basemodel_subclass(schema)
     if method == "function_calling":
         tool = convert_to_openai_tool(schema, strict=strict)
         name = tool["function"]["name"]
         ls = {"kwargs": {"method": method, "strict": strict}, "schema": tool}
-        llm = model.bind_tools([schema], tool_choice=name, strict=strict,
-                               ls_structured_output_format=ls, **kwargs)
-        parser: Runnable = (PydanticToolsParser(tools=[schema], first_tool_only=True) if is_pydantic
-                            else JsonOutputKeyToolsParser(key_name=name, first_tool_only=True))
+        llm = model.bind_tools(
+            [schema], tool_choice=name, strict=strict, ls_structured_output_format=ls, **kwargs
+        )
+        parser: Runnable = (
+            PydanticToolsParser(tools=[schema], first_tool_only=True)
+            if is_pydantic
+            else JsonOutputKeyToolsParser(key_name=name, first_tool_only=True)
+        )
     elif method == "json_schema":
         response_format, body = _json_schema_format(schema, strict)
         ls = {"kwargs": {"method": method, "strict": strict}, "schema": body}
@@ -68,8 +80,11 @@ def structured_runnable(
         llm = model.bind(response_format={"type": "json_object"}, ls_structured_output_format=ls, **kwargs)
         parser = PydanticOutputParser(pydantic_object=schema) if is_pydantic else JsonOutputParser()
     else:
-        raise ConfigError("method", f"unknown structured output method {method!r}",
-                          'use "function_calling", "json_schema" or "json_mode"')
+        raise ConfigError(
+            "method",
+            f"unknown structured output method {method!r}",
+            'use "function_calling", "json_schema" or "json_mode"',
+        )
     if not include_raw:
         return llm | parser
     parsed = RunnablePassthrough.assign(parsed=itemgetter("raw") | parser, parsing_error=lambda _: None)

@@ -65,8 +65,10 @@ def _content(message: ChatMessage, index: int) -> tuple[str | list[dict[str, Any
         elif isinstance(block, ThinkingBlock) or block.block_type in _SKIPPED_BLOCKS:
             continue
         else:
-            raise InputError(f"messages[{index}] has a {block.block_type!r} block, which CascadeLLM cannot send; "
-                             "use text or image blocks (or extract the document's text first)")
+            raise InputError(
+                f"messages[{index}] has a {block.block_type!r} block, which CascadeLLM cannot send; "
+                "use text or image blocks (or extract the document's text first)"
+            )
     if all(p["type"] == "text" for p in parts):
         return "".join(p["text"] for p in parts), calls
     return parts, calls
@@ -75,15 +77,24 @@ def _content(message: ChatMessage, index: int) -> tuple[str | list[dict[str, Any
 def _call_to_openai(call: Any, i: int) -> dict[str, Any]:
     if isinstance(call, ToolCallBlock):
         args = call.tool_kwargs if isinstance(call.tool_kwargs, str) else json.dumps(call.tool_kwargs)
-        return {"id": call.tool_call_id or f"call_{i}", "type": "function",
-                "function": {"name": call.tool_name, "arguments": args}}
+        return {
+            "id": call.tool_call_id or f"call_{i}",
+            "type": "function",
+            "function": {"name": call.tool_name, "arguments": args},
+        }
     # Legacy form: additional_kwargs["tool_calls"] holding OpenAI dicts or SDK objects.
     get = call.get if isinstance(call, Mapping) else lambda k, d=None: getattr(call, k, d)
     fn = get("function") or {}
     fget = fn.get if isinstance(fn, Mapping) else lambda k, d=None: getattr(fn, k, d)
     args = fget("arguments", "{}")
-    return {"id": get("id") or f"call_{i}", "type": "function",
-            "function": {"name": fget("name", ""), "arguments": args if isinstance(args, str) else json.dumps(args)}}
+    return {
+        "id": get("id") or f"call_{i}",
+        "type": "function",
+        "function": {
+            "name": fget("name", ""),
+            "arguments": args if isinstance(args, str) else json.dumps(args),
+        },
+    }
 
 
 def to_openai_messages(messages: Sequence[ChatMessage]) -> list[dict[str, Any]]:
@@ -100,7 +111,9 @@ def to_openai_messages(messages: Sequence[ChatMessage]) -> list[dict[str, Any]]:
             msg["tool_calls"] = [_call_to_openai(c, j) for j, c in enumerate(calls)]
             msg["content"] = content or None
         if role == "tool":
-            msg["tool_call_id"] = m.additional_kwargs.get("tool_call_id") or m.additional_kwargs.get("id") or ""
+            msg["tool_call_id"] = (
+                m.additional_kwargs.get("tool_call_id") or m.additional_kwargs.get("id") or ""
+            )
         if m.additional_kwargs.get("name"):
             msg["name"] = m.additional_kwargs["name"]
         out.append(msg)
@@ -142,15 +155,20 @@ def trace_kwargs(result: CascadeResult) -> dict[str, Any]:
 
 def _raw(result: CascadeResult) -> dict[str, Any]:
     # A dict, so LlamaIndex's TokenCountingHandler can read ``usage``; ``result`` is the live trace object.
-    usage = {"prompt_tokens": result.input_tokens, "completion_tokens": result.output_tokens,
-             "total_tokens": result.input_tokens + result.output_tokens}
+    usage = {
+        "prompt_tokens": result.input_tokens,
+        "completion_tokens": result.output_tokens,
+        "total_tokens": result.input_tokens + result.output_tokens,
+    }
     return {"usage": usage, "cost": result.cost, "trace": result.to_dict(), "result": result}
 
 
 def _blocks(text: str, calls: Sequence[ToolCall]) -> list[Any]:
     blocks: list[Any] = [TextBlock(text=text)] if text or not calls else []
     for c in calls:
-        blocks.append(ToolCallBlock(tool_call_id=c.id, tool_name=c.name, tool_kwargs=_parse_args(c.arguments)))
+        blocks.append(
+            ToolCallBlock(tool_call_id=c.id, tool_name=c.name, tool_kwargs=_parse_args(c.arguments))
+        )
     return blocks
 
 
@@ -204,7 +222,9 @@ class StreamFormatter:
             return self._chunk("", {"cascade_event": "escalation", "reason": event.reason})
         if event.type == "final" and event.result is not None:
             final = chat_response(event.result) if self.kind == "chat" else completion_response(event.result)
-            final.delta = event.result.text[len(self.text):] if event.result.text.startswith(self.text) else ""
+            final.delta = (
+                event.result.text[len(self.text) :] if event.result.text.startswith(self.text) else ""
+            )
             return final
         return None
 
@@ -213,13 +233,25 @@ def tool_selections(response: ChatResponse) -> list[ToolSelection]:
     """The tool calls of a response as LlamaIndex ``ToolSelection``s."""
     calls = [b for b in response.message.blocks if isinstance(b, ToolCallBlock)]
     if not calls:
-        calls = [ToolCallBlock(tool_call_id=c["id"], tool_name=c["function"]["name"],
-                               tool_kwargs=_parse_args(c["function"]["arguments"]))
-                 for c in (_call_to_openai(x, i) for i, x in
-                           enumerate(response.message.additional_kwargs.get("tool_calls") or ()))]
+        calls = [
+            ToolCallBlock(
+                tool_call_id=c["id"],
+                tool_name=c["function"]["name"],
+                tool_kwargs=_parse_args(c["function"]["arguments"]),
+            )
+            for c in (
+                _call_to_openai(x, i)
+                for i, x in enumerate(response.message.additional_kwargs.get("tool_calls") or ())
+            )
+        ]
     out = []
     for i, c in enumerate(calls):
         kwargs = c.tool_kwargs if isinstance(c.tool_kwargs, dict) else _parse_args(c.tool_kwargs)
-        out.append(ToolSelection(tool_id=c.tool_call_id or f"call_{i}", tool_name=c.tool_name,
-                                 tool_kwargs=kwargs if isinstance(kwargs, dict) else {}))
+        out.append(
+            ToolSelection(
+                tool_id=c.tool_call_id or f"call_{i}",
+                tool_name=c.tool_name,
+                tool_kwargs=kwargs if isinstance(kwargs, dict) else {},
+            )
+        )
     return out

@@ -88,7 +88,9 @@ class CascadeLLM(FunctionCallingLLM):
         super().__init__(**data)
         self._cascade = cascade if isinstance(cascade, Cascade) else Cascade(cascade)
         if not self.model_name:
-            self.model_name = ">".join("+".join(m.label for m in _specs(t.models)) for t in self._cascade.tiers)
+            self.model_name = ">".join(
+                "+".join(m.label for m in _specs(t.models)) for t in self._cascade.tiers
+            )
 
     @classmethod
     def class_name(cls) -> str:
@@ -114,9 +116,16 @@ class CascadeLLM(FunctionCallingLLM):
         windows = [w for w in map(model_context_window, specs) if w]
         return min(windows) if windows else DEFAULT_CONTEXT_WINDOW
 
-    def _payload(self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]) -> tuple[list, dict[str, Any]]:
-        defaults = {"temperature": self.temperature, "max_tokens": self.max_tokens, "user": self.user,
-                    "tags": self.tags or None, **self.additional_kwargs}
+    def _payload(
+        self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]
+    ) -> tuple[list, dict[str, Any]]:
+        defaults = {
+            "temperature": self.temperature,
+            "max_tokens": self.max_tokens,
+            "user": self.user,
+            "tags": self.tags or None,
+            **self.additional_kwargs,
+        }
         return build_payload(defaults, messages, kwargs)
 
     # --- chat -------------------------------------------------------------------------------------
@@ -213,8 +222,12 @@ class CascadeLLM(FunctionCallingLLM):
         elif user_msg is not None:
             messages.append(user_msg)
         specs = [t.metadata.to_openai_tool(skip_length_check=True) for t in tools]
-        return {"messages": messages, "tools": specs or None,
-                "tool_choice": _tool_choice(tool_choice, tool_required) if specs else None, **kwargs}
+        return {
+            "messages": messages,
+            "tools": specs or None,
+            "tool_choice": _tool_choice(tool_choice, tool_required) if specs else None,
+            **kwargs,
+        }
 
     def _validate_chat_with_tools_response(
         self,
@@ -227,8 +240,9 @@ class CascadeLLM(FunctionCallingLLM):
             calls = [b for b in response.message.blocks if isinstance(b, ToolCallBlock)]
             if len(calls) > 1:
                 keep = calls[0]
-                response.message.blocks = [b for b in response.message.blocks
-                                           if not isinstance(b, ToolCallBlock) or b is keep]
+                response.message.blocks = [
+                    b for b in response.message.blocks if not isinstance(b, ToolCallBlock) or b is keep
+                ]
         return response
 
     def get_tool_calls_from_response(

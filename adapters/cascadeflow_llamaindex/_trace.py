@@ -46,7 +46,10 @@ class CascadeTraceHandler(BaseEventHandler):
         return "CascadeTraceHandler"
 
     def handle(self, event: Any, **kwargs: Any) -> None:
-        if isinstance(event, (LLMChatEndEvent, LLMCompletionEndEvent)) and (r := _result_of(event)) is not None:
+        if (
+            isinstance(event, (LLMChatEndEvent, LLMCompletionEndEvent))
+            and (r := _result_of(event)) is not None
+        ):
             with self._lock:
                 self._results.append(r)
 

@@ -65,9 +65,13 @@ def _value(schema: Mapping[str, Any], prompt: str, numbers: list[str], defs: Map
     return (quoted.group(1) or quoted.group(2)) if quoted else prompt or "ok"
 
 
-def _object(schema: Mapping[str, Any], prompt: str, numbers: list[str], defs: Mapping[str, Any]) -> dict[str, Any]:
+def _object(
+    schema: Mapping[str, Any], prompt: str, numbers: list[str], defs: Mapping[str, Any]
+) -> dict[str, Any]:
     defs = {**defs, **schema.get("$defs", {}), **schema.get("definitions", {})}
-    return {name: _value(sub, prompt, numbers, defs) for name, sub in (schema.get("properties") or {}).items()}
+    return {
+        name: _value(sub, prompt, numbers, defs) for name, sub in (schema.get("properties") or {}).items()
+    }
 
 
 def schema_answer(schema: Mapping[str, Any], prompt: str) -> dict[str, Any]:
@@ -84,7 +88,9 @@ def _chosen_tool(tools: Sequence[Mapping[str, Any]], choice: Any, prompt: str) -
         return None
     named = next((f for f in fns if f.get("name") and f["name"] in prompt), None)
     words = set(re.findall(r"[a-z]{4,}", prompt.lower()))
-    keyed = next((f for f in fns if words & set(re.findall(r"[a-z]{4,}", str(f.get("name", "")).lower()))), None)
+    keyed = next(
+        (f for f in fns if words & set(re.findall(r"[a-z]{4,}", str(f.get("name", "")).lower()))), None
+    )
     if named or keyed:
         return named or keyed
     return fns[0] if choice in ("required", "any") and fns else None
@@ -95,10 +101,14 @@ def rule_reply(model: str, messages: list[dict[str, Any]], body: Mapping[str, An
     if messages and messages[-1].get("role") == "tool":
         return Reply(f"The tool answered: {_text(messages[-1].get('content'))}")
     prompt = _last_user(messages)
-    tool = _chosen_tool(body.get("tools") or [], body.get("tool_choice"), prompt) if body.get("tools") else None
+    tool = (
+        _chosen_tool(body.get("tools") or [], body.get("tool_choice"), prompt) if body.get("tools") else None
+    )
     if tool is not None:
         args = schema_answer(tool.get("parameters") or {}, prompt)
-        return Reply("", tool_calls=({"name": tool["name"], "arguments": json.dumps(args, ensure_ascii=False)},))
+        return Reply(
+            "", tool_calls=({"name": tool["name"], "arguments": json.dumps(args, ensure_ascii=False)},)
+        )
     fmt = body.get("response_format") or {}
     if fmt.get("type") == "json_schema":
         schema = (fmt.get("json_schema") or {}).get("schema") or {}
@@ -134,27 +144,49 @@ class RuleChatModel(BaseChatModel):
         oa = convert_to_openai_messages(messages)
         body = {k: kwargs.get(k) for k in ("tools", "tool_choice", "response_format")}
         reply = rule_reply(self.model, oa if isinstance(oa, list) else [oa], body)
-        calls = [{"name": c["name"], "args": json.loads(c["arguments"]), "id": f"call_{i}", "type": "tool_call"}
-                 for i, c in enumerate(reply.tool_calls)]
+        calls = [
+            {"name": c["name"], "args": json.loads(c["arguments"]), "id": f"call_{i}", "type": "tool_call"}
+            for i, c in enumerate(reply.tool_calls)
+        ]
         in_tok = sum(len(_text(m.get("content"))) for m in (oa if isinstance(oa, list) else [oa])) // 4 + 1
         out_tok = max(1, len(reply.text.split()) + 8 * len(calls))
         usage = {"input_tokens": in_tok, "output_tokens": out_tok, "total_tokens": in_tok + out_tok}
-        return AIMessage(reply.text, tool_calls=calls, usage_metadata=usage,  # type: ignore[arg-type]
-                         response_metadata={"finish_reason": "tool_calls" if calls else "stop",
-                                            "model_name": self.model})
+        return AIMessage(
+            reply.text,
+            tool_calls=calls,
+            usage_metadata=usage,  # type: ignore[arg-type]
+            response_metadata={"finish_reason": "tool_calls" if calls else "stop", "model_name": self.model},
+        )
 
-    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
-                  run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
         return ChatResult(generations=[ChatGeneration(message=self._answer(messages, kwargs))])
 
-    def _stream(self, messages: list[BaseMessage], stop: list[str] | None = None,
-                run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
         msg = self._answer(messages, kwargs)
         for word in re.findall(r"\S+\s*", msg.text):
             yield ChatGenerationChunk(message=AIMessageChunk(content=word))
-        chunks = [{"name": c["name"], "args": json.dumps(c["args"]), "id": c["id"], "index": i}
-                  for i, c in enumerate(msg.tool_calls)]
-        yield ChatGenerationChunk(message=AIMessageChunk(content="", tool_call_chunks=chunks,  # type: ignore[arg-type]
-                                                         usage_metadata=msg.usage_metadata,
-                                                         response_metadata=msg.response_metadata,
-                                                         chunk_position="last"))
+        chunks = [
+            {"name": c["name"], "args": json.dumps(c["args"]), "id": c["id"], "index": i}
+            for i, c in enumerate(msg.tool_calls)
+        ]
+        yield ChatGenerationChunk(
+            message=AIMessageChunk(
+                content="",
+                tool_call_chunks=chunks,  # type: ignore[arg-type]
+                usage_metadata=msg.usage_metadata,
+                response_metadata=msg.response_metadata,
+                chunk_position="last",
+            )
+        )

@@ -45,9 +45,15 @@ class FnBackend:
         in_tok = sum(len(str(m.get("content") or "")) for m in request.messages) // 4 + 1
         out_tok = max(1, (len(text) + sum(len(c.arguments) for c in calls)) // 4)
         price_in, price_out = spec.input_cost_per_token or 0.0, spec.output_cost_per_token or 0.0
-        return Draft(model=spec.label, text=text, tool_calls=tuple(calls),
-                     finish_reason="tool_calls" if calls else "stop", input_tokens=in_tok,
-                     output_tokens=out_tok, cost=in_tok * price_in + out_tok * price_out)
+        return Draft(
+            model=spec.label,
+            text=text,
+            tool_calls=tuple(calls),
+            finish_reason="tool_calls" if calls else "stop",
+            input_tokens=in_tok,
+            output_tokens=out_tok,
+            cost=in_tok * price_in + out_tok * price_out,
+        )
 
     def _check_sync(self) -> None:
         if self.sync_forbidden:
@@ -72,7 +78,7 @@ class FnBackend:
         self._check_sync()
         draft = self._draft(spec, request, "stream")
         for i in range(0, len(draft.text), 4):
-            yield draft.text[i:i + 4]
+            yield draft.text[i : i + 4]
         yield draft
 
     async def astream(self, spec: ModelSpec, request: Request) -> AsyncIterator[str | Draft]:
@@ -80,7 +86,7 @@ class FnBackend:
         draft = self._draft(spec, request, "astream")
         for i in range(0, len(draft.text), 4):
             await asyncio.sleep(0)
-            yield draft.text[i:i + 4]
+            yield draft.text[i : i + 4]
         yield draft
 
     def paths(self) -> set[str]:
@@ -101,10 +107,20 @@ def has_digit(drafts: Any, request: Request) -> Verdict:
 
 def two_tier(backend: FnBackend, validator: Any = has_digit, **kw: Any) -> Cascade:
     """Cheap tier (validated) then strong tier, both served by ``backend`` with fixed prices."""
-    cheap = ModelSpec(CHEAP, input_cost_per_token=0.15e-6, output_cost_per_token=0.6e-6, backend=backend,
-                      context_window=kw.pop("cheap_window", None))
-    strong = ModelSpec(STRONG, input_cost_per_token=2.5e-6, output_cost_per_token=10e-6, backend=backend,
-                       context_window=kw.pop("strong_window", None))
+    cheap = ModelSpec(
+        CHEAP,
+        input_cost_per_token=0.15e-6,
+        output_cost_per_token=0.6e-6,
+        backend=backend,
+        context_window=kw.pop("cheap_window", None),
+    )
+    strong = ModelSpec(
+        STRONG,
+        input_cost_per_token=2.5e-6,
+        output_cost_per_token=10e-6,
+        backend=backend,
+        context_window=kw.pop("strong_window", None),
+    )
     return Cascade([Tier([cheap], validator=validator), Tier([strong], validator=_verifier_ok)], **kw)
 
 
@@ -123,7 +139,9 @@ def requested_fields(request: Request) -> list[str]:
 
 def dspy_reply(values: Mapping[str, Any]) -> str:
     """An answer in DSPy's ChatAdapter format."""
-    body = "".join(f"[[ ## {k} ## ]]\n{v if isinstance(v, str) else json.dumps(v)}\n\n" for k, v in values.items())
+    body = "".join(
+        f"[[ ## {k} ## ]]\n{v if isinstance(v, str) else json.dumps(v)}\n\n" for k, v in values.items()
+    )
     return body + "[[ ## completed ## ]]"
 
 
@@ -159,11 +177,26 @@ class LocalOpenAIServer:
                 if body.get("stream"):
                     self._stream(body["model"], text, usage)
                 else:
-                    self._send(200, "application/json", json.dumps({
-                        "id": "chatcmpl-local", "object": "chat.completion", "created": 0, "model": body["model"],
-                        "choices": [{"index": 0, "finish_reason": "stop",
-                                     "message": {"role": "assistant", "content": text}}],
-                        "usage": usage}).encode())
+                    self._send(
+                        200,
+                        "application/json",
+                        json.dumps(
+                            {
+                                "id": "chatcmpl-local",
+                                "object": "chat.completion",
+                                "created": 0,
+                                "model": body["model"],
+                                "choices": [
+                                    {
+                                        "index": 0,
+                                        "finish_reason": "stop",
+                                        "message": {"role": "assistant", "content": text},
+                                    }
+                                ],
+                                "usage": usage,
+                            }
+                        ).encode(),
+                    )
 
             def _send(self, status: int, ctype: str, data: bytes) -> None:
                 self.send_response(status)
@@ -174,15 +207,21 @@ class LocalOpenAIServer:
 
             def _stream(self, model: str, text: str, usage: dict[str, int]) -> None:
                 def event(choices: list[dict[str, Any]], **extra: Any) -> bytes:
-                    obj = {"id": "chatcmpl-local", "object": "chat.completion.chunk", "created": 0,
-                           "model": model, "choices": choices, **extra}
+                    obj = {
+                        "id": "chatcmpl-local",
+                        "object": "chat.completion.chunk",
+                        "created": 0,
+                        "model": model,
+                        "choices": choices,
+                        **extra,
+                    }
                     return f"data: {json.dumps(obj)}\n\n".encode()
 
                 def delta(d: dict[str, Any], finish: str | None = None) -> bytes:
                     return event([{"index": 0, "delta": d, "finish_reason": finish}])
 
                 parts = [delta({"role": "assistant", "content": ""})]
-                parts += [delta({"content": text[i:i + 5]}) for i in range(0, len(text), 5)]
+                parts += [delta({"content": text[i : i + 5]}) for i in range(0, len(text), 5)]
                 parts += [delta({}, "stop"), event([], usage=usage), b"data: [DONE]\n\n"]
                 self._send(200, "text/event-stream", b"".join(parts))
 
@@ -202,6 +241,8 @@ class LocalOpenAIServer:
 def http_cascade(server: LocalOpenAIServer, **kw: Any) -> Cascade:
     """Cheap (validated by ``has_digit``) then strong tier, both real HTTP calls to ``server`` via LiteLLM."""
     common = {"api_base": server.base_url, "api_key": "sk-local-test"}
-    cheap = ModelSpec("openai/local-small", input_cost_per_token=0.15e-6, output_cost_per_token=0.6e-6, **common)
+    cheap = ModelSpec(
+        "openai/local-small", input_cost_per_token=0.15e-6, output_cost_per_token=0.6e-6, **common
+    )
     strong = ModelSpec("openai/local-big", input_cost_per_token=2.5e-6, output_cost_per_token=10e-6, **common)
     return Cascade([Tier([cheap], validator=has_digit), Tier([strong], validator=_verifier_ok)], **kw)

@@ -36,8 +36,9 @@ def local_spec(server: OpenAICompatServer, name: str, **kw: Any) -> Any:
     return ModelSpec(f"openai/{name}", api_base=server.base_url, **kw)
 
 
-def load_worker(store_spec: tuple[str, str], base_url: str, requests: int, limit: float,
-                barrier: Any) -> dict[str, Any]:
+def load_worker(
+    store_spec: tuple[str, str], base_url: str, requests: int, limit: float, barrier: Any
+) -> dict[str, Any]:
     """One worker process of the cross-process load test.
 
     Runs ``requests`` concurrent async cascades (cheap tier validated, strong tier behind it) over the
@@ -71,13 +72,18 @@ def load_worker(store_spec: tuple[str, str], base_url: str, requests: int, limit
         ok = bool(re.search(r"\d", drafts[0].text))
         return Verdict(ok, 0.9 if ok else 0.1, ("number" if ok else "no number",), validator="has_digit")
 
-    cascade = Cascade([Tier([cheap], validator=has_digit), Tier([strong])], tracker=tracker,
-                      options=CascadeOptions(retry=RetryPolicy(max_retries=1, backoff=0.005, max_retry_after=0.05)))
+    cascade = Cascade(
+        [Tier([cheap], validator=has_digit), Tier([strong])],
+        tracker=tracker,
+        options=CascadeOptions(retry=RetryPolicy(max_retries=1, backoff=0.005, max_retry_after=0.05)),
+    )
 
     async def run() -> list[Any]:
         msgs = [{"role": "user", "content": "What is 2 + 2?"}]
-        return await asyncio.gather(*(cascade.acomplete(msgs, user="u1", max_tokens=8) for _ in range(requests)),
-                                    return_exceptions=True)
+        return await asyncio.gather(
+            *(cascade.acomplete(msgs, user="u1", max_tokens=8) for _ in range(requests)),
+            return_exceptions=True,
+        )
 
     barrier.wait()
     outs = asyncio.run(run())

@@ -12,11 +12,18 @@ SAMPLE = Path(__file__).resolve().parents[2] / "cascadeflow_core" / "data" / "gs
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data" / "replay"
 
 
-def write_replay(folder: Path, queries: Sequence[Mapping[str, Any]], answers: Sequence[Mapping[str, Any]],
-                 models: Mapping[str, Mapping[str, float]] | None = None, gz: bool = True) -> Path:
+def write_replay(
+    folder: Path,
+    queries: Sequence[Mapping[str, Any]],
+    answers: Sequence[Mapping[str, Any]],
+    models: Mapping[str, Mapping[str, float]] | None = None,
+    gz: bool = True,
+) -> Path:
     """Write queries.jsonl, responses.jsonl(.gz) and models.json; answers need id, model, text, correct."""
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "queries.jsonl").write_text("".join(json.dumps(dict(q)) + "\n" for q in queries), encoding="utf-8")
+    (folder / "queries.jsonl").write_text(
+        "".join(json.dumps(dict(q)) + "\n" for q in queries), encoding="utf-8"
+    )
     rows = []
     for a in answers:
         row = {"input_tokens": 10, "output_tokens": 2, "cost_usd": 0.001, "logprob": None, **a}
@@ -27,7 +34,9 @@ def write_replay(folder: Path, queries: Sequence[Mapping[str, Any]], answers: Se
     else:
         (folder / "responses.jsonl").write_text("".join(rows), encoding="utf-8")
     names = models or {a["model"]: {} for a in answers}
-    (folder / "models.json").write_text(json.dumps({"note": "test set", "models": dict(names)}), encoding="utf-8")
+    (folder / "models.json").write_text(
+        json.dumps({"note": "test set", "models": dict(names)}), encoding="utf-8"
+    )
     return folder
 
 
@@ -46,15 +55,27 @@ def mcq_set(folder: Path) -> Path:
         qid = f"q{i}"
         truth = "ABCD"[i % 4]
         queries.append(query(qid, f"Question {i}: pick a letter.", {"answer_letter": truth}, "mcq"))
-        confident = i % 5 != 0                      # 80% confident
-        small_ok = confident or i % 10 == 5         # right when confident, else right half the time
+        confident = i % 5 != 0  # 80% confident
+        small_ok = confident or i % 10 == 5  # right when confident, else right half the time
         small = truth if small_ok else "ABCD"[(i + 1) % 4]
-        other = truth if i % 3 else "ABCD"[(i + 2) % 4]   # the second cheap model errs differently
+        other = truth if i % 3 else "ABCD"[(i + 2) % 4]  # the second cheap model errs differently
         answers += [
-            {"id": qid, "model": "small", "text": small, "correct": int(small_ok), "cost_usd": 0.0001,
-             "logprob": -0.01 if confident else -1.2},
-            {"id": qid, "model": "other/model@host", "text": other, "correct": int(other == truth),
-             "cost_usd": 0.0002, "logprob": -0.05 if i % 3 else -0.9},
+            {
+                "id": qid,
+                "model": "small",
+                "text": small,
+                "correct": int(small_ok),
+                "cost_usd": 0.0001,
+                "logprob": -0.01 if confident else -1.2,
+            },
+            {
+                "id": qid,
+                "model": "other/model@host",
+                "text": other,
+                "correct": int(other == truth),
+                "cost_usd": 0.0002,
+                "logprob": -0.05 if i % 3 else -0.9,
+            },
             {"id": qid, "model": "big", "text": truth, "correct": 1, "cost_usd": 0.01, "logprob": -0.001},
         ]
     return write_replay(folder, queries, answers)

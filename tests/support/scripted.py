@@ -19,7 +19,7 @@ from cascadeflow_core import Draft, ModelSpec, ProviderError, Request
 class Reply:
     text: str = ""
     error: ProviderError | None = None
-    fail_after_chunks: int | None = None   # streaming: raise `error` after this many chunks
+    fail_after_chunks: int | None = None  # streaming: raise `error` after this many chunks
     logprob: float | None = None
     finish_reason: str = "stop"
     tool_calls: tuple = ()
@@ -43,9 +43,17 @@ class ScriptedBackend:
         return Reply(text=item) if isinstance(item, str) else item
 
     def _draft(self, spec: ModelSpec, r: Reply) -> Draft:
-        return Draft(model=spec.label, text=r.text, tool_calls=r.tool_calls, finish_reason=r.finish_reason,
-                     input_tokens=10, output_tokens=max(1, len(r.text) // 4), cost=r.cost, logprob=r.logprob,
-                     mean_logprob=r.logprob)
+        return Draft(
+            model=spec.label,
+            text=r.text,
+            tool_calls=r.tool_calls,
+            finish_reason=r.finish_reason,
+            input_tokens=10,
+            output_tokens=max(1, len(r.text) // 4),
+            cost=r.cost,
+            logprob=r.logprob,
+            mean_logprob=r.logprob,
+        )
 
     def complete(self, spec: ModelSpec, request: Request) -> Draft:
         r = self._next(spec, request)
@@ -59,7 +67,7 @@ class ScriptedBackend:
 
     def stream(self, spec: ModelSpec, request: Request) -> Iterator[str | Draft]:
         r = self._next(spec, request)
-        chunks = [r.text[i:i + 3] for i in range(0, len(r.text), 3)]
+        chunks = [r.text[i : i + 3] for i in range(0, len(r.text), 3)]
         for i, c in enumerate(chunks):
             if r.fail_after_chunks is not None and i >= r.fail_after_chunks:
                 raise r.error or ProviderError("stream broke", model=spec.model)

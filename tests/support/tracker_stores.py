@@ -11,7 +11,16 @@ from cascadeflow_core import LedgerStore, MemoryStore, RedisStore, SQLiteStore
 
 from .redis_server import redis_server, redis_url  # noqa: F401  (fixtures used by `store`)
 
-__all__ = ["Clock", "make_store", "mp_worker", "redis_server", "redis_url", "store", "store_kind", "store_spec"]
+__all__ = [
+    "Clock",
+    "make_store",
+    "mp_worker",
+    "redis_server",
+    "redis_url",
+    "store",
+    "store_kind",
+    "store_spec",
+]
 
 STORE_KINDS = ("memory", "sqlite", "redis")
 
@@ -102,8 +111,14 @@ class PricedBackend:
         from cascadeflow_core import Draft
 
         cost = 10 * (spec.input_cost_per_token or 0.0) + 20 * (spec.output_cost_per_token or 0.0)
-        return Draft(model=spec.label, text=f"answer from {spec.label}", input_tokens=10, output_tokens=20,
-                     cost=cost, latency_s=0.001)
+        return Draft(
+            model=spec.label,
+            text=f"answer from {spec.label}",
+            input_tokens=10,
+            output_tokens=20,
+            cost=cost,
+            latency_s=0.001,
+        )
 
     def complete(self, spec, request):  # type: ignore[no-untyped-def]
         return self._draft(spec, request)
@@ -133,12 +148,22 @@ def saas_cascade(url: str):  # type: ignore[no-untyped-def]
     )
 
     backend = PricedBackend()
-    cheap = ModelSpec("acme/cheap", input_cost_per_token=0.00002, output_cost_per_token=0.00004, backend=backend)
-    strong = ModelSpec("acme/strong", input_cost_per_token=0.0002, output_cost_per_token=0.0004, backend=backend)
-    tracker = CostTracker(RedisStore(url), budgets=[Budget(0.10, "daily")], rate_limits=[RateLimit(9, per="hour")],
-                          policy=TrackerPolicy(forecast_warn=False))  # thresholds only: independent of the hour
-    return Cascade([Tier([cheap], validator=lambda drafts, request: False, name="cheap"),
-                    Tier([strong], name="strong")], tracker=tracker)
+    cheap = ModelSpec(
+        "acme/cheap", input_cost_per_token=0.00002, output_cost_per_token=0.00004, backend=backend
+    )
+    strong = ModelSpec(
+        "acme/strong", input_cost_per_token=0.0002, output_cost_per_token=0.0004, backend=backend
+    )
+    tracker = CostTracker(
+        RedisStore(url),
+        budgets=[Budget(0.10, "daily")],
+        rate_limits=[RateLimit(9, per="hour")],
+        policy=TrackerPolicy(forecast_warn=False),
+    )  # thresholds only: independent of the hour
+    return Cascade(
+        [Tier([cheap], validator=lambda drafts, request: False, name="cheap"), Tier([strong], name="strong")],
+        tracker=tracker,
+    )
 
 
 def saas_worker(url: str, n: int, barrier) -> list[str]:  # type: ignore[no-untyped-def]
@@ -150,8 +175,11 @@ def saas_worker(url: str, n: int, barrier) -> list[str]:  # type: ignore[no-unty
     barrier.wait()
     for _ in range(n):
         try:
-            r = cascade.complete("what is the answer here?", user="acme",  # estimated at exactly 10 tokens
-                                 max_tokens=20)
+            r = cascade.complete(
+                "what is the answer here?",
+                user="acme",  # estimated at exactly 10 tokens
+                max_tokens=20,
+            )
             out.append(r.admission["decision"])
         except AdmissionError as e:
             out.append(type(e).__name__)
