@@ -26,8 +26,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 from cascadeflow_core import Cascade, Draft, Guardrails, ModelSpec  # noqa: E402
-from cascadeflow_core._injection import InjectionDetector  # noqa: E402
-from cascadeflow_core._pii import PIIDetector, Redactor  # noqa: E402
+from cascadeflow_core.guardrails._injection import InjectionDetector  # noqa: E402
+from cascadeflow_core.guardrails._pii import PIIDetector, Redactor  # noqa: E402
 
 PLAIN = [
     "My order has not arrived yet and the tracking page has not changed since Tuesday.",

@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from cascadeflow_core._injection import CATEGORIES, InjectionDetector  # noqa: E402
+from cascadeflow_core.guardrails._injection import CATEGORIES, InjectionDetector  # noqa: E402
 
 DATA = ROOT / "tests" / "data" / "guardrails"
 PROSE = [  # ordinary support-ticket sentences (few trigger words): the common case

@@ -37,7 +37,7 @@ from cascadeflow_core import (  # noqa: E402
     Tier,
     Verdict,
 )
-from cascadeflow_core._litellm import litellm_module  # noqa: E402
+from cascadeflow_core.providers._litellm import litellm_module  # noqa: E402
 
 SERVER_CODE = """
 import sys

@@ -24,7 +24,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 from cascadeflow_core import Cascade, ModelSpec  # noqa: E402
-from cascadeflow_core._litellm import litellm_module  # noqa: E402
+from cascadeflow_core.providers._litellm import litellm_module  # noqa: E402
 
 MODEL = "openai/gpt-4o-mini"
 MESSAGES = [{"role": "user", "content": "What is 2 + 2?"}]

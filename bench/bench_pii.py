@@ -34,7 +34,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from cascadeflow_core._pii import ENTITIES, PIIDetector, PresidioDetector  # noqa: E402
+from cascadeflow_core.guardrails._pii import ENTITIES, PIIDetector, PresidioDetector  # noqa: E402
 
 CORPUS = ROOT / "tests" / "data" / "guardrails" / "pii_corpus.jsonl"
 

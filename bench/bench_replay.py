@@ -30,7 +30,7 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from cascadeflow_core import ReplaySet, calibrate, run_benchmark  # noqa: E402
-from cascadeflow_core.bench import default_config, model_stats, oracle_stats  # noqa: E402
+from cascadeflow_core.replay._bench import default_config, model_stats, oracle_stats  # noqa: E402
 
 PAIRS = [
     ("gpt-4o-mini-2024-07-18", "gpt-4o-2024-08-06"),

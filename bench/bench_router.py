@@ -26,12 +26,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from cascadeflow_core import Admission, Cascade, Draft, ModelSpec, Request, Tier  # noqa: E402
-from cascadeflow_core._cache import RedisResponseCache, ResponseCache, SemanticCache  # noqa: E402
-from cascadeflow_core._complexity import estimate_complexity  # noqa: E402
-from cascadeflow_core._config import load_config  # noqa: E402
-from cascadeflow_core._domain import DOMAINS, DomainDetector, EmbeddingDomainDetector  # noqa: E402
-from cascadeflow_core._engine import plain_plan  # noqa: E402
-from cascadeflow_core._router import CascadeRouter  # noqa: E402
+from cascadeflow_core.caching._cache import RedisResponseCache, ResponseCache, SemanticCache  # noqa: E402
+from cascadeflow_core.config._config import load_config  # noqa: E402
+from cascadeflow_core.engine._engine import plain_plan  # noqa: E402
+from cascadeflow_core.routing._complexity import estimate_complexity  # noqa: E402
+from cascadeflow_core.routing._domain import DOMAINS, DomainDetector, EmbeddingDomainDetector  # noqa: E402
+from cascadeflow_core.routing._router import CascadeRouter  # noqa: E402
 
 DATA = ROOT / "tests" / "data" / "routing"
 SETS = (
@@ -68,7 +68,7 @@ def accuracy() -> None:
 
 def embedding_accuracy() -> None:
     try:
-        from cascadeflow_core._embed import MiniLMEmbedder
+        from cascadeflow_core.providers._embed import MiniLMEmbedder
 
         embed = MiniLMEmbedder()
     except Exception as e:  # the model package is optional

@@ -26,7 +26,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 from cascadeflow_core import AgreementValidator, Draft, Request, RuleValidator, ToolCall  # noqa: E402
-from cascadeflow_core._rules import is_hedging, is_refusal  # noqa: E402
+from cascadeflow_core.validation._rules import is_hedging, is_refusal  # noqa: E402
 
 SENTENCES = [
     "First we count the apples in each basket, which gives 12 and 17 respectively.",

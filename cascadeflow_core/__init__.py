@@ -12,14 +12,7 @@ Example:
 ``import cascadeflow_core`` does not import LiteLLM; the first model call does.
 """
 
-from ._budget import Budget, EnforcementContext, EnforcementDecision, RateLimit, TrackerPolicy
-from ._cache import RedisResponseCache, ResponseCache, SemanticCache
-from ._calibrate import Calibration, calibrate
-from ._cascade import Cascade, CascadeOptions, RetryPolicy
-from ._complexity import ComplexityResult, estimate_complexity
-from ._config import PRESETS, CascadeConfig, load_config, preset_config
-from ._domain import DomainDetector, DomainResult, EmbeddingDomainDetector
-from ._embed import MiniLMEmbedder
+from ._cascade import Cascade, CascadeOptions
 from ._errors import (
     AdmissionError,
     AuthenticationError,
@@ -42,11 +35,6 @@ from ._errors import (
     StorageError,
     UserRateLimitError,
 )
-from ._extract import extract_answer
-from ._forecast import Anomaly, Forecast, detect_anomalies, forecast_spend
-from ._guardrails import Guardrails, StreamRestorer
-from ._litellm import LiteLLMBackend, model_context_window
-from ._otel import OTelExporter
 from ._protocols import (
     Admission,
     Cache,
@@ -58,13 +46,60 @@ from ._protocols import (
     Tracker,
     Validator,
 )
-from ._replay import ReplayRegistration, ReplaySet, register_replay
-from ._router import CascadeRouter, RouterConfig
-from ._store_redis import RedisStore
-from ._stores import LedgerEntry, LedgerStore, MemoryStore, SQLiteStore
-from ._tracker import CostTracker, SettlementEvent
 from ._types import Attempt, CascadeResult, Draft, ModelSpec, Request, StreamEvent, Tier, ToolCall, Verdict
-from ._validators import (
+from .caching import RedisResponseCache, ResponseCache, SemanticCache
+from .config import PRESETS, CascadeConfig, load_config, preset_config
+from .engine import RetryPolicy
+from .guardrails import (
+    Guardrails,
+    InjectionDetector,
+    InjectionScore,
+    PIIDetector,
+    PIIFinding,
+    Redactor,
+    StreamRestorer,
+    restore,
+)
+from .providers import LiteLLMBackend, MiniLMEmbedder, model_context_window
+from .replay import (
+    BenchReport,
+    Calibration,
+    ReplayRegistration,
+    ReplaySet,
+    arun_benchmark,
+    calibrate,
+    register_replay,
+    run_benchmark,
+)
+from .routing import (
+    CascadeRouter,
+    ComplexityResult,
+    DomainDetector,
+    DomainResult,
+    EmbeddingDomainDetector,
+    RouterConfig,
+    estimate_complexity,
+)
+from .tracking import (
+    Anomaly,
+    Budget,
+    CostTracker,
+    EnforcementContext,
+    EnforcementDecision,
+    Forecast,
+    LedgerEntry,
+    LedgerStore,
+    MemoryStore,
+    OTelExporter,
+    RateLimit,
+    RedisStore,
+    SettlementEvent,
+    SQLiteStore,
+    TrackerPolicy,
+    detect_anomalies,
+    forecast_spend,
+)
+from .validation import (
     AgreementValidator,
     AllOf,
     AnyOf,
@@ -72,8 +107,8 @@ from ._validators import (
     LogprobValidator,
     RuleValidator,
     SchemaValidator,
+    extract_answer,
 )
-from .bench import BenchReport, arun_benchmark, run_benchmark
 
 __version__ = "0.1.0"
 
@@ -115,6 +150,8 @@ __all__ = [
     "GuardrailError",
     "GuardrailPipeline",
     "Guardrails",
+    "InjectionDetector",
+    "InjectionScore",
     "InputError",
     "LedgerEntry",
     "LedgerStore",
@@ -127,6 +164,8 @@ __all__ = [
     "ModelSpec",
     "OTelExporter",
     "OutputCheck",
+    "PIIDetector",
+    "PIIFinding",
     "PRESETS",
     "Plan",
     "ProviderConnectionError",
@@ -134,6 +173,7 @@ __all__ = [
     "ProviderTimeoutError",
     "RateLimit",
     "RateLimitError",
+    "Redactor",
     "RedisResponseCache",
     "RedisStore",
     "ReplayError",
@@ -170,5 +210,6 @@ __all__ = [
     "model_context_window",
     "preset_config",
     "register_replay",
+    "restore",
     "run_benchmark",
 ]

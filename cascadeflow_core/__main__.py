@@ -83,7 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "bench":
             return _bench(args)
-        from ._demo import run_demo
+        from .replay._demo import run_demo
 
         return run_demo(live=args.live, n=args.n, data=args.data)
     except CascadeError as e:
@@ -92,8 +92,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _cascade(args: argparse.Namespace, rs: Any) -> Any:
-    from ._calibrate import Candidate
-    from .bench import default_config
+    from .replay._bench import default_config
+    from .replay._calibrate import Candidate
 
     if args.config:
         from ._cascade import Cascade
@@ -112,8 +112,8 @@ def _cascade(args: argparse.Namespace, rs: Any) -> Any:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from ._replay import ReplaySet
-    from .bench import run_benchmark
+    from .replay._bench import run_benchmark
+    from .replay._provider import ReplaySet
 
     rs = ReplaySet.load(args.data)
     if args.limit:
@@ -133,7 +133,7 @@ def _bench(args: argparse.Namespace) -> int:
         if not args.json:
             print("\n" + sw.table())
         if args.plot:
-            from ._plot import plot_tradeoff
+            from .replay._plot import plot_tradeoff
 
             path = plot_tradeoff(sw, args.plot, chosen=("benchmarked config", report.quality, report.cost))
             out["plot"] = str(path)
@@ -146,7 +146,7 @@ def _bench(args: argparse.Namespace) -> int:
 
 def _hint(cascade: Any, rs: Any, report: Any) -> str:
     """Point at logprob-based validation when the drafters recorded logprobs the validator ignores."""
-    from ._validators import needs_logprobs
+    from .validation._validators import needs_logprobs
 
     first = cascade.tiers[0]
     if len(cascade.tiers) < 2 or needs_logprobs(first.validator):
@@ -165,7 +165,7 @@ def _point(e: Any) -> dict[str, Any]:
 
 
 def _sweep(args: argparse.Namespace, rs: Any, report: Any) -> Any:
-    from ._plot import sweep
+    from .replay._plot import sweep
 
     drafters = _csv(args.drafters)
     rule = None if args.validator in (None, "rules") else args.validator
@@ -175,9 +175,9 @@ def _sweep(args: argparse.Namespace, rs: Any, report: Any) -> Any:
 
 
 def _calibrate(args: argparse.Namespace, rs: Any, progress: bool | None) -> int:
-    from ._calibrate import calibrate
-    from ._replay import ReplaySet
-    from .bench import default_config
+    from .replay._bench import default_config
+    from .replay._calibrate import calibrate
+    from .replay._provider import ReplaySet
 
     verifier = args.verifier or default_config(rs).tiers[-1].specs[0].model.split("/", 1)[1]
     also = [ReplaySet.load(p) for p in args.also]
@@ -224,7 +224,7 @@ def _calibrate(args: argparse.Namespace, rs: Any, progress: bool | None) -> int:
         if args.save:
             print(f"\nconfiguration written to {args.save}")
     if args.plot:
-        from ._plot import plot_tradeoff, sweep
+        from .replay._plot import plot_tradeoff, sweep
 
         sw = sweep(rs, verifier, pool=_csv(args.pool) or None, max_drafters=args.max_drafters)
         r = cal.heldout_report or cal.fit_report

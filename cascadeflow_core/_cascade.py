@@ -16,11 +16,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ._engine import Call, Emit, Invoke, RetryPolicy, Sleep, Stations, plain_plan, run_cascade
 from ._errors import CascadeError, ConfigError, InputError, MalformedResponseError, ProviderError
-from ._litellm import LiteLLMBackend, estimate_cost, price
 from ._protocols import Admission, Cache, GuardrailPipeline, ModelBackend, Plan, Router, Tracker
 from ._types import CascadeResult, Draft, ModelSpec, Request, StreamEvent, Tier
+from .engine._engine import Call, Emit, Invoke, RetryPolicy, Sleep, Stations, plain_plan, run_cascade
+from .providers._litellm import LiteLLMBackend, estimate_cost, price
 
 __all__ = ["Cascade", "CascadeOptions", "RetryPolicy"]
 
@@ -81,7 +81,7 @@ class _PlainRouter:
 
 def _default_router() -> Router:
     try:
-        from ._router import CascadeRouter
+        from .routing._router import CascadeRouter
     except ImportError:
         return _PlainRouter()
     return CascadeRouter()
@@ -204,21 +204,21 @@ class Cascade:
     @classmethod
     def from_config(cls, source: Any, **overrides: Any) -> Cascade:
         """Build a cascade from a YAML file path or a config mapping (see docs/configuration.md)."""
-        from ._config import cascade_from_config
+        from .config._config import cascade_from_config
 
         return cascade_from_config(cls, source, **overrides)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Cascade:
         """Build a cascade from ``CASCADEFLOW_*`` environment variables (see docs/configuration.md)."""
-        from ._config import cascade_from_env
+        from .config._config import cascade_from_env
 
         return cascade_from_env(cls, environ, **overrides)
 
     @classmethod
     def from_preset(cls, name: str, **overrides: Any) -> Cascade:
         """Build a cascade from a named preset (``cost-optimised``, ``balanced``, ``quality-first``, ...)."""
-        from ._config import cascade_from_preset
+        from .config._config import cascade_from_preset
 
         return cascade_from_preset(cls, name, **overrides)
 
@@ -488,7 +488,7 @@ def _as_provider_error(e: BaseException, spec: ModelSpec) -> ProviderError:
     if isinstance(e, ProviderError):
         return e
     if spec.backend is None:
-        from ._litellm import map_exception
+        from .providers._litellm import map_exception
 
         return map_exception(e, spec.model)
     return ProviderError(f"{spec.label}: backend raised {type(e).__name__}: {e}", model=spec.model)

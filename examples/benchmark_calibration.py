@@ -3,7 +3,7 @@
 Run: python examples/benchmark_calibration.py
 
 Uses the GSM8K sample shipped in the package (49 questions, 8 models' real recorded answers with
-correctness labels; see cascadeflow_core/data/gsm8k_sample/PROVENANCE.md). The benchmark runs the real
+correctness labels; see cascadeflow_core/replay/data/gsm8k_sample/PROVENANCE.md). The benchmark runs the real
 engine through the replay provider and prints quality and cost against every single model and the
 oracle. Calibration then searches drafters and validators for the cheapest configuration that keeps
 gpt-4o's quality within the target, fitted on one half and reported on the other. Offline only: it

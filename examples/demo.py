@@ -2,7 +2,7 @@
 
 Two cheap drafters (gpt-4o-mini, gemma-2-9b) answer concurrently; if their final answers agree that
 answer is returned, otherwise gpt-4o answers. Offline, each model call is served through LiteLLM by the
-replay provider from real recorded outputs (``cascadeflow_core/data/gsm8k_sample``, see PROVENANCE.md),
+replay provider from real recorded outputs (``cascadeflow_core/replay/data/gsm8k_sample``, see PROVENANCE.md),
 so the run goes through the same engine as a live one. Per question it prints the tier that answered and
 why; at the end quality, cost and savings against gpt-4o alone.
 
@@ -15,7 +15,7 @@ Run: python examples/demo.py [--live] [-n N]
 The same as ``cascadeflow demo``. In code, the heart of it is::
 
     from cascadeflow_core import ReplaySet, register_replay
-    from cascadeflow_core._demo import demo_cascade
+    from cascadeflow_core.replay._demo import demo_cascade
 
     rs = ReplaySet.load(ReplaySet.sample_path())
     cascade = demo_cascade(rs)          # Tier([mini, gemma], AgreementValidator()) -> gpt-4o

@@ -226,7 +226,7 @@ SAVE = [
     """),
     code("""
     from cascadeflow_core import ReplaySet, calibrate, run_benchmark
-    from cascadeflow_core.bench import default_config
+    from cascadeflow_core.replay import default_config
 
     rs = ReplaySet.load(ReplaySet.sample_path())
     print(rs)

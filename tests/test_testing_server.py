@@ -18,7 +18,7 @@ from cascadeflow_core import (
     RateLimitError,
     ServiceUnavailableError,
 )
-from cascadeflow_core._litellm import litellm_module, map_exception
+from cascadeflow_core.providers._litellm import litellm_module, map_exception
 from cascadeflow_core.testing import FAULT_KINDS, Faults, OpenAICompatServer, Reply
 from tests.support.openai_server import openai_server
 

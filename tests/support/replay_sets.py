@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-SAMPLE = Path(__file__).resolve().parents[2] / "cascadeflow_core" / "data" / "gsm8k_sample"
+SAMPLE = Path(__file__).resolve().parents[2] / "cascadeflow_core" / "replay" / "data" / "gsm8k_sample"
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data" / "replay"
 
 

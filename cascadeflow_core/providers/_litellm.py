@@ -1,0 +1,473 @@
+"""The one module that imports LiteLLM: the default model backend, pricing and error mapping.
+
+LiteLLM is imported lazily, on the first call that needs it, so ``import cascadeflow_core`` stays fast.
+Before that import ``LITELLM_LOCAL_MODEL_COST_MAP`` is set to ``True`` unless the developer set it,
+so LiteLLM reads its bundled price map and never fetches one over the network. No other LiteLLM global
+is changed. LiteLLM's own retries are switched off per call (``num_retries=0``): the engine retries
+with backoff and then falls through to the next model, so retries never stack.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import time
+from collections.abc import AsyncIterator, Iterator, Mapping
+from typing import Any
+
+from .._errors import (
+    AuthenticationError,
+    BadRequestError,
+    ContentPolicyError,
+    ContextWindowError,
+    MalformedResponseError,
+    ProviderConnectionError,
+    ProviderError,
+    ProviderTimeoutError,
+    RateLimitError,
+    ServiceUnavailableError,
+)
+from .._types import Draft, ModelSpec, Request, ToolCall, content_text
+
+__all__ = [
+    "LiteLLMBackend",
+    "amoderation",
+    "estimate_cost",
+    "litellm_module",
+    "map_exception",
+    "model_context_window",
+    "model_prices",
+    "price",
+]
+
+_DEFAULT_OUTPUT_TOKENS = 512
+
+
+@functools.cache
+def litellm_module() -> Any:
+    """Import LiteLLM (once), making sure it reads its local price map instead of the network."""
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    import litellm
+
+    return litellm
+
+
+def _retry_after(e: Any) -> float | None:
+    headers = None
+    resp = getattr(e, "response", None)
+    if resp is not None:
+        headers = getattr(resp, "headers", None)
+    headers = headers or getattr(e, "litellm_response_headers", None) or {}
+    try:
+        value = headers.get("retry-after") or headers.get("Retry-After")
+    except AttributeError:
+        value = None
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except (TypeError, ValueError):
+        return None
+
+
+def _transport_cause(e: BaseException) -> type[ProviderError] | None:
+    """What the cause chain says when LiteLLM reports a dropped connection or an unparsable body as a 500.
+
+    LiteLLM wraps ``openai.APIConnectionError`` (connection reset, truncated body) and a JSON decode
+    failure in ``InternalServerError``; the chain below it names the real failure.
+    """
+    import httpx
+    import openai
+
+    seen: set[int] = set()
+    cur: BaseException | None = e
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        if isinstance(cur, json.JSONDecodeError):
+            return MalformedResponseError
+        if isinstance(cur, (openai.APITimeoutError, httpx.TimeoutException)):
+            return ProviderTimeoutError
+        if isinstance(cur, (openai.APIConnectionError, httpx.TransportError, ConnectionError)):
+            return ProviderConnectionError
+        nxt = cur.__cause__ or cur.__context__ or getattr(cur, "original_exception", None)
+        cur = nxt if isinstance(nxt, BaseException) else None
+    return None
+
+
+def map_exception(e: BaseException, model: str) -> ProviderError:
+    """Map a LiteLLM / provider / transport exception onto the typed tree."""
+    if isinstance(e, ProviderError):
+        return e
+    lm = litellm_module()
+    status = getattr(e, "status_code", None)
+    status = status if isinstance(status, int) else None
+    table: list[tuple[Any, type[ProviderError]]] = [
+        (lm.ContextWindowExceededError, ContextWindowError),
+        (lm.ContentPolicyViolationError, ContentPolicyError),
+        (lm.RateLimitError, RateLimitError),
+        (lm.Timeout, ProviderTimeoutError),
+        (lm.AuthenticationError, AuthenticationError),
+        (lm.PermissionDeniedError, AuthenticationError),
+        (lm.ServiceUnavailableError, ServiceUnavailableError),
+        (lm.InternalServerError, ServiceUnavailableError),
+        (lm.BadGatewayError, ServiceUnavailableError),
+        (lm.APIConnectionError, ProviderConnectionError),
+        (lm.BadRequestError, BadRequestError),
+        (lm.NotFoundError, BadRequestError),
+        (lm.UnprocessableEntityError, BadRequestError),
+        (lm.APIResponseValidationError, MalformedResponseError),
+    ]
+    cls: type[ProviderError] = ProviderError
+    for lite_cls, ours in table:
+        if isinstance(e, lite_cls):
+            cls = ours
+            break
+    else:
+        if isinstance(e, (TimeoutError,)):
+            cls = ProviderTimeoutError
+        elif isinstance(e, (ConnectionError, OSError)):
+            cls = ProviderConnectionError
+        elif isinstance(e, (json.JSONDecodeError, KeyError, IndexError, AttributeError, TypeError)):
+            cls = MalformedResponseError
+        elif status is not None and status >= 500:
+            cls = ServiceUnavailableError
+        elif status == 429:
+            cls = RateLimitError
+    if cls in (ServiceUnavailableError, ProviderError):
+        cause = _transport_cause(e)
+        if cause is not None:
+            cls, status = cause, None
+    text = str(e).strip().splitlines()[0][:300] if str(e).strip() else type(e).__name__
+    return cls(f"{model}: {text}", model=model, status=status, retry_after=_retry_after(e))
+
+
+@functools.lru_cache(maxsize=1024)
+def _catalog_prices(model: str) -> tuple[float, float] | None:
+    lm = litellm_module()
+    try:
+        info = lm.get_model_info(model)
+    except Exception:
+        return None
+    inp, out = info.get("input_cost_per_token"), info.get("output_cost_per_token")
+    if inp is None or out is None:
+        return None
+    return float(inp), float(out)
+
+
+def model_prices(spec: ModelSpec) -> tuple[float, float] | None:
+    """Dollars per (input, output) token: the spec's own prices, else LiteLLM's price map, else None."""
+    if spec.has_prices:
+        return float(spec.input_cost_per_token or 0.0), float(spec.output_cost_per_token or 0.0)
+    return _catalog_prices(spec.model)
+
+
+def price(spec: ModelSpec, input_tokens: int, output_tokens: int) -> float | None:
+    """What ``spec`` charges for these token counts, or None when it cannot be priced."""
+    p = model_prices(spec)
+    if p is None:
+        return None
+    return input_tokens * p[0] + output_tokens * p[1]
+
+
+@functools.lru_cache(maxsize=1024)
+def _catalog_window(model: str) -> int | None:
+    try:
+        info = litellm_module().get_model_info(model)
+    except Exception:
+        return None
+    value = info.get("max_input_tokens") or info.get("max_tokens")
+    return int(value) if isinstance(value, (int, float)) and value > 0 else None
+
+
+def model_context_window(spec: ModelSpec) -> int | None:
+    """Tokens ``spec`` accepts: its own ``context_window``, else LiteLLM's model map, else None (unknown).
+
+    Example:
+        >>> model_context_window(ModelSpec("my/model", context_window=8192))
+        8192
+    """
+    if spec.context_window is not None:
+        return spec.context_window
+    if spec.backend is not None:
+        return None
+    return _catalog_window(spec.model)
+
+
+def _prompt_tokens_estimate(request: Request) -> int:
+    # 4 characters a token: a cheap upper-ish estimate for reservations; settlement uses real usage.
+    chars = sum(len(content_text(m.get("content"))) for m in request.messages)
+    chars += len(json.dumps(list(request.tools), default=str)) if request.tools else 0
+    return chars // 4 + 4 * len(request.messages)
+
+
+async def amoderation(model: str, text: str, **kwargs: Any) -> tuple[bool, tuple[str, ...]]:
+    """One LiteLLM moderation call: ``(flagged, categories that fired)``; errors are mapped."""
+    litellm = litellm_module()
+    try:
+        resp = await litellm.amoderation(input=text, model=model, **kwargs)
+    except Exception as e:
+        raise map_exception(e, model) from e
+    results = (
+        getattr(resp, "results", None) or (resp.get("results") if isinstance(resp, Mapping) else None) or []
+    )
+    flagged, cats = False, set[str]()
+    for item in results:
+        r = (
+            item
+            if isinstance(item, Mapping)
+            else (item.model_dump() if hasattr(item, "model_dump") else vars(item))
+        )
+        flagged = flagged or bool(r.get("flagged"))
+        cats.update(k for k, v in (r.get("categories") or {}).items() if v)
+    return flagged, tuple(sorted(cats))
+
+
+def estimate_cost(spec: ModelSpec, request: Request) -> float:
+    """Upper estimate of one call's cost, for reserving budget before the call."""
+    p = model_prices(spec)
+    if p is None:
+        return 0.0
+    out = request.max_tokens or int(spec.params.get("max_tokens", _DEFAULT_OUTPUT_TOKENS))
+    return _prompt_tokens_estimate(request) * p[0] + out * p[1]
+
+
+def _kwargs(spec: ModelSpec, request: Request) -> dict[str, Any]:
+    kw = request.provider_kwargs()
+    kw.update(spec.params)
+    kw["model"] = spec.model
+    if spec.api_base:
+        kw["api_base"] = spec.api_base
+    if spec.api_key:
+        kw["api_key"] = spec.api_key
+    kw.setdefault("num_retries", 0)
+    # Marks the call as the cascade's own, so a tracker's LiteLLM callback does not book it twice.
+    # LiteLLM keeps ``metadata`` to itself (it is not sent to the provider).
+    md = kw.get("metadata")
+    kw["metadata"] = {**md, "cascadeflow": True} if isinstance(md, Mapping) else {"cascadeflow": True}
+    return kw
+
+
+# LiteLLM's response objects are pydantic models whose ``__getattr__`` raises (and catches) an exception for
+# a private attribute or a deleted field: ~1.5 us each on every call. These two read them directly.
+def _choice_logprobs(choice: Any) -> Any:
+    d = getattr(choice, "__dict__", None)
+    if d is not None and "logprobs" in d:
+        return d["logprobs"]
+    if "logprobs" in getattr(type(choice), "__pydantic_fields__", ()):  # a field LiteLLM deletes when None
+        return None
+    return getattr(choice, "logprobs", None)
+
+
+def _hidden_params(resp: Any) -> Any:
+    private = getattr(resp, "__pydantic_private__", None)
+    if isinstance(private, dict) and "_hidden_params" in private:
+        return private["_hidden_params"]
+    return getattr(resp, "_hidden_params", None)
+
+
+def _sum_logprobs(choice: Any) -> tuple[float | None, float | None]:
+    lp = _choice_logprobs(choice)
+    content = getattr(lp, "content", None) if lp is not None else None
+    if content is None and isinstance(lp, Mapping):
+        content = lp.get("content")
+    if not content:
+        return None, None
+    values = []
+    for tok in content:
+        v = tok.get("logprob") if isinstance(tok, Mapping) else getattr(tok, "logprob", None)
+        if isinstance(v, (int, float)):
+            values.append(float(v))
+    if not values:
+        return None, None
+    return sum(values), sum(values) / len(values)
+
+
+def _cost(spec: ModelSpec, resp: Any, in_tok: int, out_tok: int) -> float:
+    if spec.has_prices:
+        return in_tok * float(spec.input_cost_per_token or 0) + out_tok * float(
+            spec.output_cost_per_token or 0
+        )
+    hidden = _hidden_params(resp) or {}
+    cost = hidden.get("response_cost") if isinstance(hidden, Mapping) else None
+    if isinstance(cost, (int, float)):
+        return float(cost)
+    p = price(spec, in_tok, out_tok)
+    return p or 0.0
+
+
+def _tool_calls(raw_calls: Any) -> tuple[ToolCall, ...]:
+    calls = []
+    for i, tc in enumerate(raw_calls or ()):
+        fn = tc.get("function") if isinstance(tc, Mapping) else getattr(tc, "function", None)
+        name = fn.get("name") if isinstance(fn, Mapping) else getattr(fn, "name", None)
+        args = fn.get("arguments") if isinstance(fn, Mapping) else getattr(fn, "arguments", None)
+        tc_id = tc.get("id") if isinstance(tc, Mapping) else getattr(tc, "id", None)
+        if not isinstance(args, str):
+            args = json.dumps(args if args is not None else {})
+        calls.append(ToolCall(id=tc_id or f"call_{i}", name=name or "", arguments=args))
+    return tuple(calls)
+
+
+def to_draft(spec: ModelSpec, resp: Any, latency_s: float) -> Draft:
+    """Turn a LiteLLM ``ModelResponse`` into a ``Draft``."""
+    try:
+        choice = resp.choices[0]
+        msg = choice.message
+    except (AttributeError, IndexError, TypeError) as e:
+        raise MalformedResponseError(f"{spec.model}: response has no choices", model=spec.model) from e
+    usage = getattr(resp, "usage", None)
+    in_tok = int(getattr(usage, "prompt_tokens", 0) or 0)
+    out_tok = int(getattr(usage, "completion_tokens", 0) or 0)
+    lp_sum, lp_mean = _sum_logprobs(choice)
+    return Draft(
+        model=spec.label,
+        text=content_text(getattr(msg, "content", None)),
+        tool_calls=_tool_calls(getattr(msg, "tool_calls", None)),
+        finish_reason=getattr(choice, "finish_reason", None),
+        input_tokens=in_tok,
+        output_tokens=out_tok,
+        cost=_cost(spec, resp, in_tok, out_tok),
+        latency_s=latency_s,
+        logprob=lp_sum,
+        mean_logprob=lp_mean,
+        raw=resp,
+    )
+
+
+class _StreamAssembler:
+    """Collects streamed chunks into deltas and, at the end, one ``Draft``."""
+
+    def __init__(self, spec: ModelSpec, request: Request) -> None:
+        self.spec, self.request = spec, request
+        self.parts: list[str] = []
+        self.calls: dict[int, dict[str, Any]] = {}
+        self.finish: str | None = None
+        self.usage: Any = None
+        self.lp: list[float] = []
+        self.t0 = time.perf_counter()
+
+    def feed(self, chunk: Any) -> str:
+        if getattr(chunk, "usage", None) is not None:
+            self.usage = chunk.usage
+        choices = getattr(chunk, "choices", None) or []
+        if not choices:
+            return ""
+        ch = choices[0]
+        self.finish = getattr(ch, "finish_reason", None) or self.finish
+        delta = getattr(ch, "delta", None)
+        for tc in getattr(delta, "tool_calls", None) or []:
+            idx = getattr(tc, "index", None) or 0
+            slot = self.calls.setdefault(idx, {"id": None, "name": "", "arguments": ""})
+            slot["id"] = getattr(tc, "id", None) or slot["id"]
+            fn = getattr(tc, "function", None)
+            if fn is not None:
+                slot["name"] += getattr(fn, "name", None) or ""
+                slot["arguments"] += getattr(fn, "arguments", None) or ""
+        s, _ = _sum_logprobs(ch)
+        if s is not None:
+            self.lp.append(s)
+        text = getattr(delta, "content", None) or ""
+        if text:
+            self.parts.append(text)
+        return text
+
+    def draft(self) -> Draft:
+        text = "".join(self.parts)
+        in_tok = int(getattr(self.usage, "prompt_tokens", 0) or 0)
+        out_tok = int(getattr(self.usage, "completion_tokens", 0) or 0)
+        if self.usage is None:
+            in_tok, out_tok = _count_tokens(self.spec, self.request, text)
+        calls = tuple(
+            ToolCall(id=c["id"] or f"call_{i}", name=c["name"], arguments=c["arguments"] or "{}")
+            for i, c in sorted(self.calls.items())
+        )
+        cost = _cost(self.spec, None, in_tok, out_tok)
+        usage_cost = getattr(self.usage, "cost", None)
+        if not self.spec.has_prices and isinstance(usage_cost, (int, float)) and usage_cost > 0:
+            cost = float(usage_cost)
+        lp = sum(self.lp) if self.lp else None
+        return Draft(
+            model=self.spec.label,
+            text=text,
+            tool_calls=calls,
+            finish_reason=self.finish,
+            input_tokens=in_tok,
+            output_tokens=out_tok,
+            cost=cost,
+            latency_s=time.perf_counter() - self.t0,
+            logprob=lp,
+            mean_logprob=(lp / max(out_tok, 1)) if lp is not None else None,
+        )
+
+
+def _count_tokens(spec: ModelSpec, request: Request, text: str) -> tuple[int, int]:
+    lm = litellm_module()
+    try:
+        return (
+            int(lm.token_counter(model=spec.model, messages=list(request.messages))),
+            int(lm.token_counter(model=spec.model, text=text)),
+        )
+    except Exception:
+        return _prompt_tokens_estimate(request), len(text) // 4
+
+
+class LiteLLMBackend:
+    """The default backend: calls any LiteLLM-supported provider.
+
+    Example:
+        >>> backend = LiteLLMBackend()
+        >>> spec = ModelSpec("openai/gpt-4o-mini", params={"mock_response": "hi"})
+        >>> backend.complete(spec, Request([{"role": "user", "content": "hello"}])).text
+        'hi'
+    """
+
+    def __repr__(self) -> str:
+        return "LiteLLMBackend()"
+
+    def complete(self, spec: ModelSpec, request: Request) -> Draft:
+        lm = litellm_module()
+        t0 = time.perf_counter()
+        try:
+            resp = lm.completion(**_kwargs(spec, request))
+        except Exception as e:
+            raise map_exception(e, spec.model) from e
+        return to_draft(spec, resp, time.perf_counter() - t0)
+
+    async def acomplete(self, spec: ModelSpec, request: Request) -> Draft:
+        lm = litellm_module()
+        t0 = time.perf_counter()
+        try:
+            resp = await lm.acompletion(**_kwargs(spec, request))
+        except Exception as e:
+            raise map_exception(e, spec.model) from e
+        return to_draft(spec, resp, time.perf_counter() - t0)
+
+    def stream(self, spec: ModelSpec, request: Request) -> Iterator[str | Draft]:
+        lm = litellm_module()
+        asm = _StreamAssembler(spec, request)
+        try:
+            for chunk in lm.completion(
+                stream=True, stream_options={"include_usage": True}, **_kwargs(spec, request)
+            ):
+                text = asm.feed(chunk)
+                if text:
+                    yield text
+        except Exception as e:
+            raise map_exception(e, spec.model) from e
+        yield asm.draft()
+
+    async def astream(self, spec: ModelSpec, request: Request) -> AsyncIterator[str | Draft]:
+        lm = litellm_module()
+        asm = _StreamAssembler(spec, request)
+        try:
+            resp = await lm.acompletion(
+                stream=True, stream_options={"include_usage": True}, **_kwargs(spec, request)
+            )
+            async for chunk in resp:
+                text = asm.feed(chunk)
+                if text:
+                    yield text
+        except Exception as e:
+            raise map_exception(e, spec.model) from e
+        yield asm.draft()

@@ -1,0 +1,23 @@
+"""Replay, benchmark, calibrate: recorded model outputs run through the real cascade.
+
+Owns the replay provider (a LiteLLM custom provider over recorded answers, reached through
+``providers._litellm``), the benchmark (``run_benchmark``), calibration, the cost-quality plots and the
+offline demo. It sits above the cascade: it builds cascades and runs them. May import: everything below
+the cascade, and ``_cascade``; nothing imports it but the public surface and the command line.
+"""
+
+from ._bench import BenchReport, arun_benchmark, default_config, run_benchmark
+from ._calibrate import Calibration, calibrate
+from ._provider import ReplayRegistration, ReplaySet, register_replay
+
+__all__ = [
+    "BenchReport",
+    "Calibration",
+    "ReplayRegistration",
+    "ReplaySet",
+    "arun_benchmark",
+    "calibrate",
+    "default_config",
+    "register_replay",
+    "run_benchmark",
+]
