@@ -121,6 +121,46 @@ def _coerce_tiers(tiers: Any) -> tuple[Tier, ...]:
     return tuple(out)
 
 
+def _spec_print(spec: ModelSpec) -> list[Any]:
+    params = {k: v for k, v in spec.params.items() if k != "api_key"}
+    return [
+        spec.model,
+        spec.name,
+        spec.api_base,
+        spec.input_cost_per_token,
+        spec.output_cost_per_token,
+        params,
+    ]
+
+
+def fingerprint(tiers: Sequence[Tier]) -> str:
+    """SHA-256 of what decides a cascade's answers: tiers, their models, params and validators.
+
+    Stable across processes (objects are named by type, never by address), so a fleet running one
+    configuration shares cache entries, and two configurations sharing one cache never do.
+    """
+    import hashlib
+    import json
+
+    doc = [
+        [
+            t.name,
+            [_spec_print(s) for s in t.specs],
+            [_spec_print(s) for s in t.fallback_specs],
+            None if t.validator is None else _callable_name(t.validator),
+        ]
+        for t in tiers
+    ]
+    blob = json.dumps(doc, sort_keys=True, default=lambda o: type(o).__qualname__)
+    return hashlib.sha256(blob.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def _callable_name(fn: Any) -> str:
+    name = getattr(fn, "name", None)
+    qual = getattr(fn, "__qualname__", None) or type(fn).__qualname__
+    return f"{getattr(fn, '__module__', '')}.{qual}:{name or ''}"
+
+
 def _progress_enabled(flag: bool | None) -> bool:
     if flag is not None:
         return flag
@@ -196,6 +236,7 @@ class Cascade:
             strict=self.options.stream_mode == "strict",
             estimate=estimate_cost if tracker is not None else None,
             verifier_cost=self.options.verifier_cost or _default_verifier_cost,
+            cache_scope=fingerprint(self._tiers) if cache is not None else "",
         )
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()

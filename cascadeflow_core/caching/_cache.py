@@ -1,9 +1,12 @@
 """Response caches: a repeated request is answered from the cache at no cost.
 
-The key is the SHA-256 of the normalised messages (roles, text with whitespace collapsed) and every
-parameter that changes the answer (tools, tool choice, response format, temperature, max tokens, stop,
-provider kwargs other than credentials and transport settings), plus a ``namespace`` (use one per
-cascade configuration). Values are the answer's ``Draft`` fields as JSON: text, tool calls, model,
+The key is the SHA-256 of the normalised messages (every field and every content part of every
+message: text, images, audio, files; text with outer whitespace trimmed, and single-line text with
+inner runs collapsed, while multi-line text keeps its indentation so code that differs only in
+indentation never shares an entry) and every parameter that changes the answer (tools, tool choice,
+response format, temperature, max tokens, stop, routing such as a per-request ``api_base``, and provider
+kwargs other than credentials and transport settings), plus a ``namespace`` and the fingerprint of the
+cascade's configuration (``Cascade`` sets it, so two cascades sharing one cache never serve each other). Values are the answer's ``Draft`` fields as JSON: text, tool calls, model,
 token counts; never the raw provider object, never an API key.
 
 - ``ResponseCache``: in memory, LRU with a TTL, thread-safe; for one process.
@@ -23,12 +26,12 @@ import re
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
 from .._errors import ConfigError, StorageError
-from .._types import Draft, Request, ToolCall, content_text
+from .._types import Draft, Request, ToolCall
 
 __all__ = [
     "RedisResponseCache",
@@ -43,10 +46,6 @@ __all__ = [
 _IGNORED_PARAMS = frozenset(
     {
         "api_key",
-        "api_base",
-        "base_url",
-        "api_version",
-        "organization",
         "timeout",
         "request_timeout",
         "num_retries",
@@ -66,8 +65,29 @@ _IGNORED_PARAMS = frozenset(
 _WS = re.compile(r"\s+")
 
 
+_SCOPE = "cascade_fingerprint"  # ``Request.private`` key the cascade sets: its configuration fingerprint
+
+
 def _norm_text(text: str) -> str:
-    return _WS.sub(" ", text).strip()
+    text = text.strip()
+    if "\n" not in text:
+        return _WS.sub(" ", text)
+    # Multi-line text (code, tables) keeps its indentation and inner spacing: only trailing blanks go.
+    return "\n".join(line.rstrip() for line in text.splitlines())
+
+
+def _norm_content(content: Any) -> Any:
+    if isinstance(content, str) or content is None:
+        return _norm_text(content or "")
+    parts: list[Any] = []
+    for p in content if isinstance(content, Sequence) else (content,):
+        if isinstance(p, str):
+            parts.append(_norm_text(p))
+        elif isinstance(p, Mapping) and p.get("type") == "text":
+            parts.append({**p, "text": _norm_text(str(p.get("text", "")))})
+        else:  # images, audio, files ...: every byte of them counts
+            parts.append(p)
+    return parts
 
 
 def _normalised_messages(request: Request, skip_last_user: bool = False) -> list[Any]:
@@ -77,9 +97,9 @@ def _normalised_messages(request: Request, skip_last_user: bool = False) -> list
         if skip_last_user and i == last_user:
             out.append(["user", "<query>"])
             continue
-        item: list[Any] = [m.get("role"), _norm_text(content_text(m.get("content")))]
-        for extra in ("name", "tool_call_id", "tool_calls"):
-            if m.get(extra) is not None:
+        item: list[Any] = [m.get("role"), _norm_content(m.get("content"))]
+        for extra in sorted(k for k in m if k not in ("role", "content")):
+            if m[extra] is not None:
                 item.append([extra, m[extra]])
         out.append(item)
     return out
@@ -98,6 +118,7 @@ def cache_key(request: Request, namespace: str = "", *, skip_last_user: bool = F
         "max_tokens": request.max_tokens,
         "stop": request.stop,
         "params": params,
+        "cascade": request.private.get(_SCOPE) if request.private else None,
     }
     blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=repr)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
@@ -284,7 +305,8 @@ class RedisResponseCache:
         return f"RedisResponseCache(prefix={self.prefix!r}, ttl_s={self.ttl_s})"
 
     def _key(self, request: Request) -> str:
-        return self.prefix + cache_key(request, self.namespace)
+        # The namespace is in the key's name too, so ``clear()`` can find this namespace's keys only.
+        return f"{self.prefix}{self.namespace}:{cache_key(request, self.namespace)}"
 
     def get(self, request: Request) -> Draft | None:
         try:
@@ -311,11 +333,19 @@ class RedisResponseCache:
                 raise StorageError(f"Redis cache set failed: {e}") from e
 
     def clear(self) -> int:
-        """Delete this cache's keys (by prefix); returns how many."""
+        """Delete this cache's keys (its prefix and namespace, no other); returns how many."""
+        pattern = _glob_escape(f"{self.prefix}{self.namespace}:") + "?" * 64  # a SHA-256 hex digest
         n = 0
-        for key in self.client.scan_iter(match=self.prefix + "*", count=500):
-            n += int(self.client.delete(key))
+        try:
+            for key in self.client.scan_iter(match=pattern, count=500):
+                n += int(self.client.delete(key))
+        except Exception as e:
+            raise StorageError(f"Redis cache clear failed: {e}") from e
         return n
+
+
+def _glob_escape(text: str) -> str:
+    return re.sub(r"([\\*?\[\]])", r"\\\1", text)
 
 
 class SemanticCache:

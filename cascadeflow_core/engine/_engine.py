@@ -127,6 +127,7 @@ class Stations:
     strict: bool = False  # stream nothing live, not even the last tier
     estimate: Callable[[ModelSpec, Request], float] | None = None
     verifier_cost: Callable[[ModelSpec, Request, Draft], float | None] | None = None
+    cache_scope: str = ""  # the cascade's configuration fingerprint, mixed into every cache key
 
 
 def plain_plan(request: Request, tiers: tuple[Tier, ...], admission: Admission | None) -> Plan:
@@ -176,6 +177,7 @@ class _Run:
         self.rng = _RNG
         self.plan = _NO_PLAN  # until the router has planned
         self.admission: Admission | None = None
+        self.forced = False  # the answer was returned only because it came from the last tier
 
     def execute(self) -> Generator[Effect, Any, CascadeResult]:
         st = self.st
@@ -239,8 +241,9 @@ class _Run:
         return (*args, tuple(records)) if records else args
 
     def _answer(self, req: Request) -> Generator[Effect, Any, CascadeResult]:
+        creq = _scoped(req, self.st.cache_scope) if self.st.cache is not None else req
         if self.st.cache is not None:
-            hit = yield Invoke(self.st.cache.get, (req,), True)
+            hit = yield Invoke(self.st.cache.get, (creq,), True)
             if hit is not None:
                 draft = replace(hit, cost=0.0, cached=True)
                 info = hit.raw if isinstance(hit.raw, Mapping) else {}
@@ -272,8 +275,10 @@ class _Run:
             final = idx == len(self.plan.tiers) - 1
             answer = yield from self._run_tier(tier, req, final)
             if answer is not None:
-                if self.st.cache is not None:  # cached as answered: placeholders, never restored PII
-                    yield Invoke(self.st.cache.set, (req, answer), True)
+                # Cached as answered (placeholders, never restored PII), and only when it was accepted
+                # on its merits: a last-tier answer its validator or guardrail rejected is not served again.
+                if self.st.cache is not None and not self.forced:
+                    yield Invoke(self.st.cache.set, (creq, answer), True)
                 return self._result(self._restore(answer, req), self._name(tier), escalated=idx > 0)
         raise ExhaustedError("every tier of the plan failed or was rejected", self.attempts)
 
@@ -298,6 +303,7 @@ class _Run:
         draft = drafts[chosen][1]
         accept, reasons = verdict.accept, verdict.reasons
         if final and not accept:
+            self.forced = True
             accept, reasons = True, (*reasons, "returned anyway: this is the last tier of the plan")
         if self.st.guardrails is not None:
             check = yield Invoke(self.st.guardrails.check_output, (draft, req))
@@ -318,6 +324,7 @@ class _Run:
             if not check.ok:
                 accept, reasons = final, (*reasons, f"rejected by the output guardrail: {check.reason}")
                 if final:
+                    self.forced = True
                     reasons = (
                         *reasons,
                         "returned as the guardrails left it: this is the last tier of the plan",
@@ -459,6 +466,13 @@ class _Run:
 def _shared_default(several: bool) -> Callable[..., Any]:
     """One default validator per kind, built once (they hold no state; building one per request cost ~1 us)."""
     return default_validator(2 if several else 1)
+
+
+def _scoped(req: Request, scope: str) -> Request:
+    """The request as the cache sees it: with the cascade's fingerprint (never sent to a provider)."""
+    if not scope:
+        return req
+    return replace(req, private={**req.private, "cascade_fingerprint": scope})
 
 
 def _with_logprobs(req: Request) -> Request:
