@@ -29,7 +29,17 @@ from .._protocols import Admission, Cache, GuardrailPipeline, Plan, Router, Trac
 from .._types import Attempt, AttemptStatus, CascadeResult, Draft, ModelSpec, Request, StreamEvent, Tier
 from ..validation._validators import as_verdict, default_validator, needs_logprobs
 
-__all__ = ["Call", "Emit", "Invoke", "RetryPolicy", "Sleep", "Stations", "plain_plan", "run_cascade"]
+__all__ = [
+    "Call",
+    "Emit",
+    "Invoke",
+    "RetryPolicy",
+    "Sleep",
+    "Stations",
+    "plain_plan",
+    "plan_estimate",
+    "run_cascade",
+]
 
 
 # --- effects -------------------------------------------------------------------------------------------
@@ -138,6 +148,21 @@ def plain_plan(request: Request, tiers: tuple[Tier, ...], admission: Admission |
     return Plan(tiers, ())
 
 
+def plan_estimate(
+    estimate: Callable[[ModelSpec, Request], float], tiers: Sequence[Tier], req: Request
+) -> float:
+    """What the plan may cost at most: per model slot, the dearest of the model and its tier's fallbacks.
+
+    A slot makes at most one successful (charged) call: the model, or a fallback once the model failed.
+    """
+    total = 0.0
+    for t in tiers:
+        backups = [estimate(f, req) for f in t.fallback_specs]
+        for s in t.specs:
+            total += max([estimate(s, req), *backups])
+    return total
+
+
 # Request ids: a random per-process prefix and a counter (uuid4 costs ~30 us on some VMs).
 _ID_PREFIX = os.urandom(8).hex()
 _IDS = itertools.count(1)
@@ -196,9 +221,7 @@ class _Run:
             self.guard_records.extend(records)
         self.plan = st.router.plan(req, st.tiers, None)
         if st.tracker is not None:
-            estimate = (
-                sum(st.estimate(s, req) for t in self.plan.tiers for s in t.specs) if st.estimate else 0.0
-            )
+            estimate = plan_estimate(st.estimate, self.plan.tiers, req) if st.estimate else 0.0
             self.admission = yield Invoke(st.tracker.admit, (req, self.plan, estimate), True)
             if self.admission is not None and self.admission.decision == "degrade":
                 self.plan = st.router.plan(req, st.tiers, self.admission)

@@ -83,6 +83,15 @@ def _accept(drafts: Sequence[Any], request: Request) -> Verdict:
     return Verdict(True, 1.0, ("single tracked model: nothing to escalate to",), "none")
 
 
+def _plan_models(plan: Plan) -> list[str]:
+    """Every model the plan may call, fallbacks included (their budgets apply at admission too)."""
+    out: dict[str, None] = {}
+    for t in plan.tiers:
+        for m in (*getattr(t, "models", ()), *getattr(t, "fallbacks", ())):
+            out[m.label] = None
+    return list(out)
+
+
 def _new_id() -> str:
     return os.urandom(12).hex()
 
@@ -292,7 +301,7 @@ class CostTracker:
             if s.decision != "allow"
         )
         tight = min(statuses, key=lambda s: (-rank(s.decision), s.remaining), default=None)
-        models = tuple(dict.fromkeys(m.label for t in plan.tiers for m in t.models))  # type: ignore[union-attr]
+        models = tuple(_plan_models(plan))
         return EnforcementContext(
             user=request.user,
             plan=_plan_label(request),
@@ -333,7 +342,7 @@ class CostTracker:
         now = self.clock()
         user = request.user or ANONYMOUS
         estimate = max(float(estimate or 0.0), self.policy.min_estimate)
-        models = [m.label for t in plan.tiers for m in t.models]  # type: ignore[union-attr]
+        models = _plan_models(plan)
         applicable = self._applicable(user, _plan_label(request), request.tags, models, now)
         rates, token_checks = self._rate_checks(user)
         try:
