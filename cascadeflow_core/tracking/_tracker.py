@@ -10,15 +10,12 @@ settlement the entries are kept in a spill journal and retried: never dropped si
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import os
-import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +34,7 @@ from ._budget import (
     period_bounds,
     rank,
 )
+from ._spill import Spill
 from ._stores import BudgetCheck, LedgerEntry, LedgerStore, LimitCheck, MemoryStore, ReserveOp, SettleOp
 
 if TYPE_CHECKING:
@@ -94,67 +92,6 @@ def _plan_models(plan: Plan) -> list[str]:
 
 def _new_id() -> str:
     return os.urandom(12).hex()
-
-
-@dataclass
-class _Spill:
-    """Settlements the store refused, kept in memory (bounded) and optionally in a JSONL file."""
-
-    limit: int
-    path: str | None
-    ops: deque[SettleOp] = field(default_factory=deque)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def add(self, op: SettleOp) -> None:
-        with self.lock:
-            if self.path:
-                with open(self.path, "a", encoding="utf-8") as f:
-                    f.write(json.dumps(_op_to_dict(op)) + "\n")
-            self.ops.append(op)
-            while len(self.ops) > self.limit:
-                lost = self.ops.popleft()
-                where = f"still in {self.path}" if self.path else "LOST (set policy.spill_path to keep them)"
-                log.error(
-                    "tracker spill buffer full (%d): %d ledger entries of %s %s",
-                    self.limit,
-                    len(lost.entries),
-                    lost.op_id,
-                    where,
-                )
-
-    def load(self) -> None:
-        if not self.path or not os.path.exists(self.path):
-            return
-        with open(self.path, encoding="utf-8") as f:
-            for line in f:
-                if line.strip():
-                    self.ops.append(_op_from_dict(json.loads(line)))
-
-    def drain(self, store: LedgerStore) -> None:
-        with self.lock:
-            while self.ops:
-                store.settle(self.ops[0])  # raises StorageError: keep the rest for later
-                self.ops.popleft()
-            if self.path and os.path.exists(self.path):
-                os.remove(self.path)
-
-
-def _op_to_dict(op: SettleOp) -> dict[str, Any]:
-    d = asdict(op)
-    d["entries"] = [e.to_dict() for e in op.entries]
-    return d
-
-
-def _op_from_dict(d: Mapping[str, Any]) -> SettleOp:
-    return SettleOp(
-        op_id=d["op_id"],
-        reservation_id=d["reservation_id"],
-        keys=tuple(d["keys"]),
-        charges=dict(d["charges"]),
-        rates=tuple(LimitCheck(**r) for r in d["rates"]),
-        entries=tuple(LedgerEntry.from_dict(e) for e in d["entries"]),
-        now=d["now"],
-    )
 
 
 class CostTracker:
@@ -220,8 +157,9 @@ class CostTracker:
         self.on_enforce = on_enforce
         self.clock = clock
         self._listeners: list[Callable[[SettlementEvent], None]] = []
-        self._spill = _Spill(self.policy.spill_limit, self.policy.spill_path)
+        self._spill = Spill(self.policy.spill_limit, self.policy.spill_path)
         self._spill.load()
+        self.settlement_failures = 0  # settlements that raised something other than StorageError
 
     def __repr__(self) -> str:
         return (
@@ -547,7 +485,10 @@ class CostTracker:
         try:
             self._retry_spill()
             self.store.settle(op)
-        except StorageError as e:
+        except Exception as e:  # never the user's answer: kept, logged, counted and retried
+            if not isinstance(e, StorageError):
+                self.settlement_failures += 1
+                log.error("tracker store raised %s at settlement", type(e).__name__, exc_info=True)
             self._spill.add(op)
             where = f"and in {self.policy.spill_path}" if self.policy.spill_path else "in memory only"
             log.warning(
@@ -574,6 +515,16 @@ class CostTracker:
     def pending(self) -> int:
         """Settlements waiting in the spill journal because the store failed."""
         return len(self._spill.ops)
+
+    @property
+    def spill_write_errors(self) -> int:
+        """Times the spill journal file could not be written (its settlements stayed in memory)."""
+        return self._spill.write_errors
+
+    @property
+    def spill_torn_lines(self) -> int:
+        """Torn lines skipped in the spill journal (moved to ``<spill_path>.torn``)."""
+        return self._spill.torn_lines
 
     def flush(self) -> None:
         """Write spilled settlements to the store now; raises ``StorageError`` if it is still down."""

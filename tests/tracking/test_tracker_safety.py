@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -21,17 +19,13 @@ from cascadeflow_core import (
     Cascade,
     CostTracker,
     Draft,
-    InputError,
     MemoryStore,
     ModelSpec,
     Request,
     ServiceUnavailableError,
-    SQLiteStore,
-    StorageError,
     Tier,
     TrackerPolicy,
 )
-from tests.support.tracker_stores import Clock
 
 
 class Backend:
@@ -81,3 +75,73 @@ def test_model_budget_of_a_fallback_is_reserved_too() -> None:
     tier = Tier([spec("m/cheap", backend, 1e-7)], fallbacks=[spec("m/dear", backend, 1e-3)])
     with pytest.raises(BudgetExceededError):
         Cascade([tier], tracker=tracker).complete("hi", user="u", max_tokens=100)
+
+
+DEAD_REDIS = "redis://127.0.0.1:1/0"  # nothing listens on port 1: every call is refused at once
+
+
+def _dead_store() -> Any:
+    from cascadeflow_core import RedisStore
+
+    return RedisStore(DEAD_REDIS)
+
+
+def test_spill_write_failure_never_costs_the_answer(caplog: pytest.LogCaptureFixture) -> None:
+    """Item 3: store down and the spill file on a full disk (/dev/full): 82/329 answers lost -> 0."""
+    backend = Backend({"m/a": 0.01})
+    tracker = CostTracker(
+        _dead_store(), policy=TrackerPolicy(on_store_error="fail_open", spill_path="/dev/full")
+    )
+    cascade = Cascade([spec("m/a", backend, 1e-6)], tracker=tracker)
+    with caplog.at_level(logging.ERROR, logger="cascadeflow.tracker"):
+        results = [cascade.complete(f"q{i}", user="u") for i in range(5)]
+    assert [r.text for r in results] == ["42"] * 5
+    assert tracker.pending == 5 and tracker.spill_write_errors >= 5
+    assert any("cannot write the spill journal" in r.getMessage() for r in caplog.records)
+    tracker.store = MemoryStore()  # the store is back: the kept settlements are written
+    tracker.flush()
+    assert tracker.pending == 0 and len(tracker.entries()) == 5
+    assert tracker.spent(user="u") == pytest.approx(0.05)
+
+
+def _settle_op(i: int) -> Any:
+    from cascadeflow_core.tracking._stores import LedgerEntry, SettleOp
+
+    entry = LedgerEntry(f"r{i}:0", 1_790_000_000.0 + i, f"r{i}", "u", "m/a", 0.01)
+    return SettleOp(f"r{i}~settle", None, (), {}, (), (entry,), entry.ts)
+
+
+def test_workers_sharing_a_spill_journal_lose_nothing(tmp_path: Path) -> None:
+    """Item 11: A's flush deleted B's lines: 3 of 6 entries lost -> 0 (locked appends, drain settles all)."""
+    from cascadeflow_core.tracking._spill import Spill
+
+    path = str(tmp_path / "spill.jsonl")
+    a, b = Spill(100, path), Spill(100, path)
+    for i in range(3):
+        a.add(_settle_op(i))
+        b.add(_settle_op(10 + i))
+    store = MemoryStore()
+    a.drain(store)  # A's drain settles B's journaled lines too (idempotent by op id)
+    assert len(store.entries()) == 6
+    b.drain(store)  # B settling its own again counts once
+    assert len(store.entries()) == 6 and Path(path).read_text() == ""
+
+
+def test_a_torn_spill_line_is_skipped_and_counted(tmp_path: Path) -> None:
+    """Item 11: a torn last line made CostTracker(...) raise JSONDecodeError -> skipped, counted, kept aside."""
+    path = tmp_path / "spill.jsonl"
+    from cascadeflow_core.tracking._spill import op_to_dict
+
+    good = json.dumps(op_to_dict(_settle_op(1)))
+    path.write_text(good + "\n" + good[: len(good) // 2])  # a crash mid-write
+    tracker = CostTracker(MemoryStore(), policy=TrackerPolicy(spill_path=str(path)))
+    assert tracker.pending == 1 and tracker.spill_torn_lines == 1
+    assert (tmp_path / "spill.jsonl.torn").read_text().strip() == good[: len(good) // 2]
+    tracker.flush()
+    assert len(tracker.entries()) == 1 and tracker.pending == 0
+    # an append after a torn tail starts on a fresh line, so it is never swallowed
+    path.write_text(good[:10])
+    spill_tracker = CostTracker(_dead_store(), policy=TrackerPolicy(spill_path=str(path)))
+    spill_tracker.record("m/a", cost=0.01, user="u")
+    again = CostTracker(MemoryStore(), policy=TrackerPolicy(spill_path=str(path)))
+    assert again.pending == 1
