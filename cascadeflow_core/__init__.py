@@ -46,6 +46,9 @@ from ._protocols import (
     Tracker,
     Validator,
 )
+from ._secrets import mask_params as mask_secret_params
+from ._secrets import redact as redact_secrets
+from ._secrets import register_params as register_secrets
 from ._types import Attempt, CascadeResult, Draft, ModelSpec, Request, StreamEvent, Tier, ToolCall, Verdict
 from .caching import RedisResponseCache, ResponseCache, SemanticCache
 from .config import PRESETS, CascadeConfig, load_config, preset_config
@@ -207,9 +210,12 @@ __all__ = [
     "extract_answer",
     "forecast_spend",
     "load_config",
+    "mask_secret_params",
     "model_context_window",
     "preset_config",
+    "redact_secrets",
     "register_replay",
+    "register_secrets",
     "restore",
     "run_benchmark",
 ]

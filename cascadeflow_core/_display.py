@@ -6,6 +6,8 @@ import html
 from dataclasses import fields
 from typing import TYPE_CHECKING, Any
 
+from ._secrets import redact
+
 if TYPE_CHECKING:
     from ._types import Attempt, CascadeResult
 
@@ -42,7 +44,7 @@ def explain(r: CascadeResult) -> str:
         lines.append(f"  admission: {r.admission['decision']}: {r.admission.get('message', '')}")
     for a in r.attempts:
         score = f" score={a.score:.2f}" if a.score is not None else ""
-        detail = a.error if a.status == "error" else "; ".join(a.reasons)
+        detail = redact(a.error) if a.status == "error" else "; ".join(a.reasons)
         lines.append(f"  {a.tier:>8} {a.model:<32} {a.status:<10}{score} {_usd(a.cost)}  {detail}")
     for g in r.guardrails:
         lines.append(f"  guardrail: {dict(g)}")
@@ -54,7 +56,10 @@ def explain(r: CascadeResult) -> str:
 def _attempt_dict(a: Attempt) -> dict[str, Any]:
     # Attempt holds only scalars and a tuple of strings: no need for asdict's recursive deep copy (~15 us
     # a result, paid on every LangChain call for its response_metadata).
-    return {f.name: getattr(a, f.name) for f in fields(a)}
+    d = {f.name: getattr(a, f.name) for f in fields(a)}
+    if a.error:
+        d["error"] = redact(a.error)
+    return d
 
 
 def result_to_dict(r: CascadeResult) -> dict[str, Any]:
@@ -89,7 +94,7 @@ def result_html(r: CascadeResult) -> str:
     rows = []
     for a in r.attempts:
         colour = _STATUS_COLOUR.get(a.status, "#000")
-        detail = a.error if a.status == "error" else "; ".join(a.reasons)
+        detail = redact(a.error) if a.status == "error" else "; ".join(a.reasons)
         score = "" if a.score is None else f"{a.score:.2f}"
         rows.append(
             f"<tr><td>{e(a.tier)}</td><td><code>{e(a.model)}</code></td>"

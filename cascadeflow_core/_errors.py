@@ -60,7 +60,21 @@ __all__ = [
 
 
 class CascadeError(Exception):
-    """Root of every error CascadeFlow raises."""
+    """Root of every error CascadeFlow raises.
+
+    Its text never shows a configured secret (API keys, auth headers, store passwords): ``str`` and
+    ``repr`` (and so tracebacks) pass through ``redact``, whatever the message was built from.
+    """
+
+    def __str__(self) -> str:
+        from ._secrets import redact
+
+        return str(redact(super().__str__()))
+
+    def __repr__(self) -> str:
+        from ._secrets import redact
+
+        return str(redact(super().__repr__()))
 
 
 class ConfigError(CascadeError, ValueError):

@@ -117,6 +117,27 @@ class ModelSpec:
             )
         object.__setattr__(self, "params", dict(self.params))
         object.__setattr__(self, "domains", tuple(self.domains))
+        from ._secrets import register, register_params
+
+        if self.api_key:
+            register(self.api_key)
+        register_params(self.params)
+
+    def __repr__(self) -> str:
+        from ._secrets import mask_params
+
+        shown = [f"model={self.model!r}"]
+        for name in ("input_cost_per_token", "output_cost_per_token", "api_base", "context_window", "name"):
+            value = getattr(self, name)
+            if value is not None:
+                shown.append(f"{name}={value!r}")
+        if self.params:
+            shown.append(f"params={mask_params(self.params)!r}")
+        if self.quality:
+            shown.append(f"quality={self.quality!r}")
+        if self.domains:
+            shown.append(f"domains={self.domains!r}")
+        return f"ModelSpec({', '.join(shown)})"
 
     @property
     def label(self) -> str:
@@ -239,6 +260,10 @@ class Request:
     def __post_init__(self) -> None:
         object.__setattr__(self, "messages", tuple(validate_messages(self.messages)))
         object.__setattr__(self, "tags", tuple(self.tags))
+        if self.user is not None:
+            _check_id("user", self.user)
+        for i, tag in enumerate(self.tags):
+            _check_id(f"tags[{i}]", tag)
         if self.tools is not None:
             if not isinstance(self.tools, Sequence) or isinstance(self.tools, (str, bytes)):
                 raise InputError("tools must be a list of OpenAI tool definitions")
@@ -296,6 +321,20 @@ class Request:
                 kw[name] = list(value) if name == "tools" else value
         kw.update(self.params)
         return kw
+
+
+def _check_id(name: str, value: Any) -> None:
+    """A user id or tag goes into ledgers, keys and exports: a string that encodes as UTF-8."""
+    if not isinstance(value, str):
+        raise InputError(f"{name} must be a string, got {type(value).__name__}")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as e:
+            raise InputError(
+                f"{name} {value!r:.60} holds a lone surrogate at position {e.start}, which no ledger "
+                "can store (fix: send valid Unicode, e.g. decode the id with errors='replace')"
+            ) from None
 
 
 def content_text(content: Any) -> str:

@@ -22,6 +22,8 @@ from cascadeflow_core import (
     ConfigError,
     ModelSpec,
     RetryPolicy,
+    mask_secret_params,
+    register_secrets,
 )
 
 from ._backend import LangChainBackend
@@ -94,6 +96,11 @@ class ChatCascade(BaseChatModel):
 
     _overrides: dict[str, Cascade] = PrivateAttr(default_factory=dict)
 
+    def __repr_args__(self) -> Any:
+        # ``model_kwargs`` may carry a key: reprs mask it (the provider still gets it).
+        for name, value in super().__repr_args__():
+            yield name, mask_secret_params(value) if name == "model_kwargs" else value
+
     def __init__(self, tiers: Any = None, /, **kwargs: Any) -> None:
         if tiers is not None:
             kwargs["cascade" if isinstance(tiers, Cascade) else "tiers"] = tiers
@@ -104,6 +111,7 @@ class ChatCascade(BaseChatModel):
                 "put the tiers into the Cascade, or pass tiers=[...] alone",
             )
         super().__init__(**kwargs)
+        register_secrets(self.model_kwargs)  # redacted from every error and trace
         # Built here, not in a pydantic validator, so a bad configuration raises the core's ConfigError.
         if self.cascade is None:
             self.cascade = self._build()

@@ -17,14 +17,14 @@ from llama_index.core.base.llms.types import (
     MessageRole,
     ToolCallBlock,
 )
-from llama_index.core.bridge.pydantic import Field, PrivateAttr
+from llama_index.core.bridge.pydantic import Field, PrivateAttr, field_serializer
 from llama_index.core.constants import DEFAULT_CONTEXT_WINDOW, DEFAULT_NUM_OUTPUTS
 from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
 from llama_index.core.llms.function_calling import FunctionCallingLLM
 from llama_index.core.llms.llm import ToolSelection
 from llama_index.core.tools.types import BaseTool
 
-from cascadeflow_core import Cascade, ModelSpec, model_context_window
+from cascadeflow_core import Cascade, ModelSpec, mask_secret_params, model_context_window, register_secrets
 
 from ._convert import StreamFormatter, build_payload, chat_response, completion_response, tool_selections
 
@@ -84,8 +84,18 @@ class CascadeLLM(FunctionCallingLLM):
 
     _cascade: Cascade = PrivateAttr()
 
+    @field_serializer("additional_kwargs")
+    def _mask_kwargs(self, value: dict[str, Any]) -> dict[str, Any]:
+        # ``to_dict()`` / ``to_json()`` / reprs never show a key (the provider still gets it).
+        return dict(mask_secret_params(value))
+
+    def __repr_args__(self) -> Any:
+        for name, value in super().__repr_args__():
+            yield name, mask_secret_params(value) if name == "additional_kwargs" else value
+
     def __init__(self, cascade: Any, /, **data: Any) -> None:
         super().__init__(**data)
+        register_secrets(self.additional_kwargs)  # redacted from every error and trace
         self._cascade = cascade if isinstance(cascade, Cascade) else Cascade(cascade)
         if not self.model_name:
             self.model_name = ">".join(

@@ -28,6 +28,7 @@ from .._errors import (
     RateLimitError,
     ServiceUnavailableError,
 )
+from .._secrets import scrub_exception
 from .._types import Draft, ModelSpec, Request, ToolCall, content_text
 
 __all__ = [
@@ -39,6 +40,8 @@ __all__ = [
     "model_context_window",
     "model_prices",
     "price",
+    "prompt_bytes_bound",
+    "prompt_tokens_bound",
 ]
 
 _DEFAULT_OUTPUT_TOKENS = 512
@@ -138,6 +141,7 @@ def map_exception(e: BaseException, model: str) -> ProviderError:
         cause = _transport_cause(e)
         if cause is not None:
             cls, status = cause, None
+    scrub_exception(e)  # a provider echoing the key must not put it in a traceback
     text = str(e).strip().splitlines()[0][:300] if str(e).strip() else type(e).__name__
     return cls(f"{model}: {text}", model=model, status=status, retry_after=_retry_after(e))
 
@@ -194,11 +198,73 @@ def model_context_window(spec: ModelSpec) -> int | None:
     return _catalog_window(spec.model)
 
 
-def _prompt_tokens_estimate(request: Request) -> int:
-    # 4 characters a token: a cheap upper-ish estimate for reservations; settlement uses real usage.
-    chars = sum(len(content_text(m.get("content"))) for m in request.messages)
-    chars += len(json.dumps(list(request.tools), default=str)) if request.tools else 0
-    return chars // 4 + 4 * len(request.messages)
+_MESSAGE_OVERHEAD = 4  # role and separators of one chat message, in tokens (OpenAI counts 3-4)
+_MEDIA_TOKENS = 1_600  # an image: OpenAI's high-detail maximum (~1,105) and Anthropic's (~1,600)
+_EXACT_PROVIDERS = frozenset({"openai", "azure", "text-completion-openai", "azure_text"})
+_prompt_memo: tuple[Any, Any, int] | None = None  # (request, model, count): one request, many specs
+
+
+def _prompt_parts(request: Request) -> tuple[str, int]:
+    """(all prompt text, tokens of non-text parts): images counted at a fixed bound, files and audio
+    at their JSON size in bytes (never fetched)."""
+    texts, media = [], 0
+    for m in request.messages:
+        content = m.get("content")
+        if isinstance(content, (list, tuple)):
+            for p in content:
+                if isinstance(p, Mapping) and p.get("type") not in (None, "text"):
+                    kind = str(p.get("type"))
+                    media += _MEDIA_TOKENS if "image" in kind else len(json.dumps(p, default=str))
+        texts.append(content_text(content))
+        if m.get("tool_calls"):
+            texts.append(json.dumps(m["tool_calls"], default=str))
+    if request.tools:
+        texts.append(json.dumps(list(request.tools), default=str))
+    return "\n".join(texts), media + _MESSAGE_OVERHEAD * len(request.messages) + 3
+
+
+def prompt_bytes_bound(request: Request) -> int:
+    """Prompt tokens at most, for any tokenizer and any script: UTF-8 bytes of the text.
+
+    Byte-level BPE and byte-fallback tokenizers never spend more than one token per byte (special tokens
+    aside, which the per-message overhead covers), so this holds for CJK, Thai, emoji and code alike.
+    """
+    text, extra = _prompt_parts(request)
+    return len(text.encode("utf-8", "surrogatepass")) + extra
+
+
+@functools.lru_cache(maxsize=1024)
+def _exact_tokenizer(model: str) -> bool:
+    """Whether LiteLLM counts this model's tokens with its own tokenizer (OpenAI's tiktoken), cached."""
+    try:
+        info = litellm_module().get_model_info(model)
+    except Exception:
+        return False
+    return info.get("litellm_provider") in _EXACT_PROVIDERS
+
+
+def prompt_tokens_bound(spec: ModelSpec | None, request: Request) -> int:
+    """Prompt tokens of ``request`` for ``spec``, never under the real count.
+
+    For a model whose tokenizer LiteLLM has (OpenAI's), LiteLLM's ``token_counter`` plus 10% (its
+    tokenizer may be a neighbour of the model's own, e.g. cl100k for o200k), capped by the byte bound;
+    for any other model, or when counting fails, the byte bound ``prompt_bytes_bound``.
+    """
+    global _prompt_memo
+    bound = prompt_bytes_bound(request)
+    if spec is None or spec.backend is not None or bound < 64 or not _exact_tokenizer(spec.model):
+        return bound
+    memo = _prompt_memo
+    if memo is not None and memo[0] is request and memo[1] == spec.model:
+        return memo[2]
+    text, extra = _prompt_parts(request)
+    try:
+        counted = int(litellm_module().token_counter(model=spec.model, text=text))
+    except Exception:
+        return bound
+    n = min(bound, int(counted * 1.1) + extra + 8)
+    _prompt_memo = (request, spec.model, n)
+    return n
 
 
 async def amoderation(model: str, text: str, **kwargs: Any) -> tuple[bool, tuple[str, ...]]:
@@ -229,7 +295,7 @@ def estimate_cost(spec: ModelSpec, request: Request) -> float:
     if p is None:
         return 0.0
     out = request.max_tokens or int(spec.params.get("max_tokens", _DEFAULT_OUTPUT_TOKENS))
-    return _prompt_tokens_estimate(request) * p[0] + out * p[1]
+    return prompt_tokens_bound(spec, request) * p[0] + out * p[1]
 
 
 def _kwargs(spec: ModelSpec, request: Request) -> dict[str, Any]:
@@ -409,7 +475,7 @@ def _count_tokens(spec: ModelSpec, request: Request, text: str) -> tuple[int, in
             int(lm.token_counter(model=spec.model, text=text)),
         )
     except Exception:
-        return _prompt_tokens_estimate(request), len(text) // 4
+        return prompt_tokens_bound(spec, request), len(text.encode("utf-8", "surrogatepass"))
 
 
 class LiteLLMBackend:

@@ -19,14 +19,13 @@ the plain cascade: all tiers in order, and a degrade drops the last tier.
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
 from .._errors import ConfigError
 from .._protocols import Admission, Plan
-from .._types import ModelSpec, Request, Tier, content_text
+from .._types import ModelSpec, Request, Tier
 from ._complexity import ComplexityResult, estimate_complexity, level_index, relevant_text
 from ._domain import DOMAINS, DomainDetector, DomainResult
 
@@ -34,7 +33,6 @@ __all__ = ["CascadeRouter", "RouterConfig"]
 
 DegradeMode = Literal["drop_last", "cheapest_only", "max_quality"]
 _DEGRADE_MODES = ("drop_last", "cheapest_only", "max_quality")
-_CHARS_PER_TOKEN = 4
 _SMALLEST_WINDOW = 8000  # below this many prompt tokens no current model needs a window look-up
 
 
@@ -365,28 +363,32 @@ def _window(spec: ModelSpec) -> int | None:
     return int(value) if isinstance(value, (int, float)) and value > 0 else None
 
 
-def prompt_tokens(request: Request) -> int:
-    """Rough prompt size for routing: ~4 characters a token, tools included."""
-    chars = sum(len(content_text(m.get("content"))) for m in request.messages)
-    if request.tools:
-        chars += len(json.dumps(list(request.tools), default=str))
-    return chars // _CHARS_PER_TOKEN + 4 * len(request.messages)
+def prompt_tokens(request: Request, spec: ModelSpec | None = None) -> int:
+    """Prompt tokens at most (an upper bound for every script; exact-ish for a known tokenizer)."""
+    from ..providers._litellm import prompt_bytes_bound, prompt_tokens_bound
+
+    return prompt_bytes_bound(request) if spec is None else prompt_tokens_bound(spec, request)
 
 
 def _fit_context(request: Request, tiers: list[Tier], reasons: list[str]) -> list[Tier]:
-    needed = prompt_tokens(request)
+    bound = prompt_tokens(request)  # any model's count is at most this
     declared = any(m.context_window is not None for t in tiers for m in _specs(t))
-    if needed < _SMALLEST_WINDOW and not declared:
+    if bound < _SMALLEST_WINDOW and not declared:
         return tiers
-    windows = {t.name: [_window(m) for m in _specs(t)] for t in tiers}
-    fit = [t for t in tiers if any(w is None or w >= needed for w in windows[t.name])]
+
+    def fits(m: ModelSpec) -> bool:
+        w = _window(m)
+        return w is None or w >= bound or w >= prompt_tokens(request, m)
+
+    fit = [t for t in tiers if any(fits(m) for m in _specs(t))]
     if len(fit) == len(tiers):
         return tiers
+    needed = max(prompt_tokens(request, m) for t in tiers for m in _specs(t))
     if fit:
         dropped = [t.name for t in tiers if all(t is not f for f in fit)]
         reasons.append(f"context: dropped {_names(dropped)} (~{needed} prompt tokens exceed their window)")
         return fit
-    largest = max(tiers, key=lambda t: max(w or 0 for w in windows[t.name]))
+    largest = max(tiers, key=lambda t: max(_window(m) or 0 for m in _specs(t)))
     reasons.append(f"context: no tier fits ~{needed} prompt tokens; keeping the largest, {largest.name!r}")
     return [largest]
 

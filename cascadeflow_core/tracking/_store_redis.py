@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .._errors import ConfigError, StorageError
+from .._secrets import redact, register_url
 from ._stores import LedgerEntry, ReserveOp, ReserveOutcome, SettleOp, ended_periods
 
 __all__ = ["RedisStore"]
@@ -187,6 +188,7 @@ class RedisStore:
         self.namespace = namespace
         self._prefix = f"{{{namespace}}}:"
         if isinstance(url_or_client, str):
+            register_url(url_or_client)  # its password never shows in reprs or errors
             self.url: str | None = url_or_client
             self.client = redis.Redis.from_url(url_or_client)
         elif hasattr(url_or_client, "evalsha"):
@@ -335,8 +337,10 @@ class RedisStore:
 
 
 def _safe_url(url: str | None) -> str:
-    """The URL without its password (never shown in errors or reprs)."""
-    if not url or "@" not in url:
-        return url or ""
-    scheme, rest = url.split("://", 1) if "://" in url else ("", url)
-    return f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
+    """The URL without its password, in the user info or the query (never shown in errors or reprs)."""
+    if not url:
+        return ""
+    if "@" in url:
+        scheme, rest = url.split("://", 1) if "://" in url else ("", url)
+        url = f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
+    return str(redact(url))

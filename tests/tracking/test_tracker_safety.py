@@ -19,10 +19,12 @@ from cascadeflow_core import (
     Cascade,
     CostTracker,
     Draft,
+    InputError,
     MemoryStore,
     ModelSpec,
     Request,
     ServiceUnavailableError,
+    SQLiteStore,
     Tier,
     TrackerPolicy,
 )
@@ -145,3 +147,18 @@ def test_a_torn_spill_line_is_skipped_and_counted(tmp_path: Path) -> None:
     spill_tracker.record("m/a", cost=0.01, user="u")
     again = CostTracker(MemoryStore(), policy=TrackerPolicy(spill_path=str(path)))
     assert again.pending == 1
+
+
+@pytest.mark.parametrize("store_kind", ["memory", "sqlite"])
+def test_a_user_id_with_a_lone_surrogate_is_refused_at_the_door(store_kind: str, tmp_path: Path) -> None:
+    """Item 10: "bob\\ud800" raised UnicodeEncodeError after the model call (answer lost) -> InputError, 0 calls."""
+    backend = Backend({"m/a": 0.01})
+    store = MemoryStore() if store_kind == "memory" else SQLiteStore(tmp_path / "l.db")
+    cascade = Cascade([spec("m/a", backend, 1e-6)], tracker=CostTracker(store))
+    for kwargs in ({"user": "bob\ud800"}, {"tags": ["ok", "t\udfff"]}):
+        with pytest.raises(InputError, match="surrogate"):
+            cascade.complete("hi", **kwargs)
+    with pytest.raises(InputError):
+        Request("hi", user="bob\ud800")
+    assert backend.calls == [] and store.entries() == []
+    assert cascade.complete("hi", user="bob\u00e9").text == "42"  # any valid Unicode is fine
