@@ -19,7 +19,17 @@ from typing import Any, Literal
 from ._errors import CascadeError, ConfigError, InputError, MalformedResponseError, ProviderError
 from ._protocols import Admission, Cache, GuardrailPipeline, ModelBackend, Plan, Router, Tracker
 from ._types import CascadeResult, Draft, ModelSpec, Request, StreamEvent, Tier
-from .engine._engine import Call, Emit, Invoke, RetryPolicy, Sleep, Stations, plain_plan, run_cascade
+from .engine._engine import (
+    NOT_PERFORMED,
+    Call,
+    Emit,
+    Invoke,
+    RetryPolicy,
+    Sleep,
+    Stations,
+    plain_plan,
+    run_cascade,
+)
 from .providers._litellm import LiteLLMBackend, estimate_cost, price
 
 __all__ = ["Cascade", "CascadeOptions", "RetryPolicy"]
@@ -72,6 +82,20 @@ def _default_verifier_cost(spec: ModelSpec, request: Request, answer: Draft) -> 
     if spec.backend is not None and not spec.has_prices:
         return None
     return price(spec, answer.input_tokens, answer.output_tokens)
+
+
+def _estimator(tracker: Tracker | None) -> Callable[[ModelSpec, Request], float] | None:
+    """The reservation estimate: exact worst case with ``max_tokens``; else the tracker's observed p99."""
+    if tracker is None:
+        return None
+    learned = getattr(tracker, "output_bound", None)
+    if not callable(learned):
+        return estimate_cost
+
+    def estimate(spec: ModelSpec, request: Request) -> float:
+        return estimate_cost(spec, request, learned(spec.label))
+
+    return estimate
 
 
 class _PlainRouter:
@@ -234,7 +258,7 @@ class Cascade:
             retry=self.options.retry,
             optimistic=self.options.stream_mode == "optimistic",
             strict=self.options.stream_mode == "strict",
-            estimate=estimate_cost if tracker is not None else None,
+            estimate=_estimator(tracker),
             verifier_cost=self.options.verifier_cost or _default_verifier_cost,
             cache_scope=fingerprint(self._tiers) if cache is not None else "",
         )
@@ -452,10 +476,15 @@ class Cascade:
     async def _adrive(self, gen: Any) -> AsyncIterator[StreamEvent]:
         send: Any = None
         throw: BaseException | None = None
+        cancelled: BaseException | None = None  # a cancel that arrived while a station was running
         try:
             while True:
                 try:
                     effect = gen.throw(throw) if throw is not None else gen.send(send)
+                    if cancelled is not None:  # the engine now knows the station's result: cancel it
+                        throw, cancelled = cancelled, None
+                        setattr(throw, NOT_PERFORMED, True)  # thrown before this effect ran
+                        effect = gen.throw(throw)
                 except StopIteration as stop:
                     yield StreamEvent("final", result=stop.value)
                     return
@@ -478,7 +507,7 @@ class Cascade:
                                 )
                             )
                     elif isinstance(effect, Invoke):
-                        send = await _invoke_async(effect)
+                        send, cancelled = await _invoke_shielded(effect)
                     elif isinstance(effect, Sleep):
                         await asyncio.sleep(effect.seconds)
                 except GeneratorExit:
@@ -547,6 +576,25 @@ async def _invoke_async(eff: Invoke) -> Any:
     if _awaitable(out):
         out = await out
     return out
+
+
+async def _invoke_shielded(eff: Invoke) -> tuple[Any, BaseException | None]:
+    """An offloaded station call runs to its end even when the request is cancelled meanwhile.
+
+    Its thread cannot be stopped, so a reservation it makes would be held until expiry with nobody to
+    release it. The result goes back to the engine first; the cancel follows (the engine then settles).
+    """
+    if not eff.offload:
+        return await _invoke_async(eff), None
+    task = asyncio.ensure_future(_invoke_async(eff))
+    cancel: BaseException | None = None
+    while True:
+        try:
+            return await asyncio.shield(task), cancel
+        except asyncio.CancelledError as e:
+            if task.done() and not task.cancelled():
+                return task.result(), cancel  # the task itself raised CancelledError: never for stations
+            cancel = e
 
 
 def _awaitable(out: Any) -> bool:

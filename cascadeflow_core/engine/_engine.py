@@ -27,12 +27,14 @@ from typing import Any
 from .._errors import ConfigError, ExhaustedError, GuardrailError, ProviderError
 from .._protocols import Admission, Cache, GuardrailPipeline, Plan, Router, Tracker
 from .._types import Attempt, AttemptStatus, CascadeResult, Draft, ModelSpec, Request, StreamEvent, Tier
+from ..providers._litellm import DEFAULT_TIMEOUT_S
 from ..validation._validators import as_verdict, default_validator, needs_logprobs
 
 __all__ = [
     "Call",
     "Emit",
     "Invoke",
+    "NOT_PERFORMED",
     "RetryPolicy",
     "Sleep",
     "Stations",
@@ -203,6 +205,7 @@ class _Run:
         self.plan = _NO_PLAN  # until the router has planned
         self.admission: Admission | None = None
         self.forced = False  # the answer was returned only because it came from the last tier
+        self.hold_until = float("inf")  # perf_counter time the reservation is held until
 
     def execute(self) -> Generator[Effect, Any, CascadeResult]:
         st = self.st
@@ -223,6 +226,11 @@ class _Run:
         if st.tracker is not None:
             estimate = plan_estimate(st.estimate, self.plan.tiers, req) if st.estimate else 0.0
             self.admission = yield Invoke(st.tracker.admit, (req, self.plan, estimate), True)
+            details = getattr(self.admission, "details", None) or {}
+            if isinstance(details.get("hold_s"), (int, float)) and callable(
+                getattr(st.tracker, "hold", None)
+            ):
+                self.hold_until = self.t0 + float(details["hold_s"])
             if self.admission is not None and self.admission.decision == "degrade":
                 self.plan = st.router.plan(req, st.tiers, self.admission)
         try:
@@ -380,7 +388,7 @@ class _Run:
     def _call_tier(
         self, name: str, tier: Tier, req: Request, live: bool
     ) -> Generator[Effect, Any, list[tuple[ModelSpec, Draft]]]:
-        outs = yield Call(name, tier.specs, req, live)
+        outs = yield from self._call(name, tier.specs, req, live)
         fallbacks = list(tier.fallback_specs)
         drafts: list[tuple[ModelSpec, Draft]] = []
         for spec, out in zip(tier.specs, outs, strict=True):
@@ -403,10 +411,39 @@ class _Run:
                     spec, retries = fallbacks.pop(0), 0
                 elif delay > 0:
                     yield Sleep(delay)
-                out = (yield Call(name, (spec,), req, live))[0]
+                out = (yield from self._call(name, (spec,), req, live))[0]
             if isinstance(out, Draft):
                 drafts.append((spec, out))
         return drafts
+
+    def _call(
+        self, name: str, specs: tuple[ModelSpec, ...], req: Request, live: bool
+    ) -> Generator[Effect, Any, list[Any]]:
+        """One ``Call`` effect: the reservation held long enough first; a cancelled call still booked."""
+        need = max(_call_timeout(s, req) for s in specs) + _HOLD_MARGIN_S
+        if time.perf_counter() + need > self.hold_until:
+            held = yield Invoke(self.st.tracker.hold, (self.admission, need), True)  # type: ignore[union-attr]
+            self.hold_until = time.perf_counter() + float(held)
+        try:
+            return (yield Call(name, specs, req, live))
+        except BaseException as e:
+            if getattr(e, NOT_PERFORMED, False):
+                raise
+            # Cancelled (or the consumer left) while the provider was working: the call was made and
+            # may be billed. Book it at its estimate, marked as such, never as free.
+            for spec in specs:
+                cost = self.st.estimate(spec, req) if self.st.estimate is not None else 0.0
+                self.attempts.append(
+                    Attempt(
+                        name,
+                        spec.label,
+                        "error",
+                        cost=cost,
+                        error="cancelled during the call; usage never arrived, cost is the estimate",
+                        error_kind="cancelled",
+                    )
+                )
+            raise
 
     def _record(
         self,
@@ -489,6 +526,18 @@ class _Run:
 def _shared_default(several: bool) -> Callable[..., Any]:
     """One default validator per kind, built once (they hold no state; building one per request cost ~1 us)."""
     return default_validator(2 if several else 1)
+
+
+_HOLD_MARGIN_S = 30.0
+NOT_PERFORMED = "_cascadeflow_not_performed"  # set on an exception a driver throws before running the effect
+
+
+def _call_timeout(spec: ModelSpec, req: Request) -> float:
+    """Seconds a call to ``spec`` may take: its ``timeout`` param, the request's, else the default."""
+    for value in (spec.params.get("timeout"), req.params.get("timeout")):
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+            return float(value)
+    return DEFAULT_TIMEOUT_S
 
 
 def _scoped(req: Request, scope: str) -> Request:

@@ -32,6 +32,7 @@ from .._secrets import scrub_exception
 from .._types import Draft, ModelSpec, Request, ToolCall, content_text
 
 __all__ = [
+    "DEFAULT_TIMEOUT_S",
     "LiteLLMBackend",
     "amoderation",
     "estimate_cost",
@@ -45,6 +46,9 @@ __all__ = [
 ]
 
 _DEFAULT_OUTPUT_TOKENS = 512
+# Seconds a provider call may take unless ``params={"timeout": ...}`` says otherwise. The SDKs' own
+# default (600 s) equalled the tracker's reservation TTL, and a hung provider held a request for it.
+DEFAULT_TIMEOUT_S = 120.0
 
 
 @functools.cache
@@ -289,13 +293,32 @@ async def amoderation(model: str, text: str, **kwargs: Any) -> tuple[bool, tuple
     return flagged, tuple(sorted(cats))
 
 
-def estimate_cost(spec: ModelSpec, request: Request) -> float:
-    """Upper estimate of one call's cost, for reserving budget before the call."""
+def estimate_cost(spec: ModelSpec, request: Request, typical_output: int | None = None) -> float:
+    """Estimate of one call's cost, for reserving budget before the call.
+
+    With ``max_tokens`` (on the request or the spec) it is an upper bound: the prompt's token bound and
+    every output token allowed. Without, the output part is ``typical_output`` (the tracker's high
+    percentile of the model's observed outputs) or 512 tokens until there are enough observations,
+    capped by the model's maximum output; a longer answer can overshoot the reservation by its excess.
+    """
     p = model_prices(spec)
     if p is None:
         return 0.0
-    out = request.max_tokens or int(spec.params.get("max_tokens", _DEFAULT_OUTPUT_TOKENS))
+    out = request.max_tokens or spec.params.get("max_tokens")
+    if not isinstance(out, int) or out <= 0:
+        out = typical_output if typical_output is not None else _DEFAULT_OUTPUT_TOKENS
+        cap = _catalog_max_output(spec.model) if spec.backend is None else None
+        out = min(out, cap) if cap else out
     return prompt_tokens_bound(spec, request) * p[0] + out * p[1]
+
+
+@functools.lru_cache(maxsize=1024)
+def _catalog_max_output(model: str) -> int | None:
+    try:
+        value = litellm_module().get_model_info(model).get("max_output_tokens")
+    except Exception:
+        return None
+    return int(value) if isinstance(value, (int, float)) and value > 0 else None
 
 
 def _kwargs(spec: ModelSpec, request: Request) -> dict[str, Any]:
@@ -307,6 +330,7 @@ def _kwargs(spec: ModelSpec, request: Request) -> dict[str, Any]:
     if spec.api_key:
         kw["api_key"] = spec.api_key
     kw.setdefault("num_retries", 0)
+    kw.setdefault("timeout", DEFAULT_TIMEOUT_S)
     # Marks the call as the cascade's own, so a tracker's LiteLLM callback does not book it twice.
     # LiteLLM keeps ``metadata`` to itself (it is not sent to the provider).
     md = kw.get("metadata")

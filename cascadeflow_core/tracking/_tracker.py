@@ -34,6 +34,7 @@ from ._budget import (
     period_bounds,
     rank,
 )
+from ._observe import OutputStats
 from ._spill import Spill
 from ._stores import BudgetCheck, LedgerEntry, LedgerStore, LimitCheck, MemoryStore, ReserveOp, SettleOp
 
@@ -160,6 +161,7 @@ class CostTracker:
         self._spill = Spill(self.policy.spill_limit, self.policy.spill_path)
         self._spill.load()
         self.settlement_failures = 0  # settlements that raised something other than StorageError
+        self.outputs = OutputStats()  # p99 output tokens per model: the reservation without max_tokens
 
     def __repr__(self) -> str:
         return (
@@ -329,6 +331,7 @@ class CostTracker:
             )
         reservation = Reservation(rid, tuple(b.key for b in budgets), estimate, now, token_checks)
         details = {
+            "hold_s": self.policy.reservation_ttl_s,  # the engine asks hold() to extend it when needed
             "user": request.user,
             "estimate": estimate,
             "budgets": [s.key for s in statuses],
@@ -337,6 +340,31 @@ class CostTracker:
             "forecast": ctx.forecast,
         }
         return Admission(decision.decision, decision.message, estimate, reservation, details)
+
+    def hold(self, admission: Admission | None, seconds: float) -> float:
+        """Keep a running request's reservation for ``seconds`` more (at least the TTL); return how long.
+
+        The engine calls it before a model call that could outlast the reservation (a slow provider,
+        retries, a long cascade), so a reservation never expires while its request still runs; a crashed
+        worker's reservation still expires, one call timeout later at most. The extension is not a new
+        admission: it is written without a budget check (the request was admitted).
+        """
+        res = admission.reservation if admission is not None else None
+        if not isinstance(res, Reservation) or res.id is None or not res.keys:
+            return float("inf")
+        now = self.clock()
+        held = max(self.policy.reservation_ttl_s, float(seconds))
+        op = ReserveOp(res.id, res.amount, tuple(BudgetCheck(k, None) for k in res.keys), (), now, now + held)
+        try:
+            self.store.reserve(op)
+        except StorageError as e:
+            log.warning("tracker could not extend reservation %s (%s); it may expire early", res.id, e)
+            return 0.0
+        return held
+
+    def output_bound(self, model: str) -> int | None:
+        """The p99 of ``model``'s recent output tokens (what a call without ``max_tokens`` reserves)."""
+        return self.outputs.bound(model)
 
     def _raise_budget(self, ctx: EnforcementContext, message: str, user: str) -> None:
         tight = next((s for s in ctx.budgets if s.decision == "block"), None)
@@ -460,6 +488,7 @@ class CostTracker:
         res = admission.reservation if admission is not None else None
         res = res if isinstance(res, Reservation) else None
         entries = self._entries(request, attempts, request_id, now, guardrails=ledger_labels(guardrails))
+        self.outputs.observe(entries)
         tokens = sum(e.input_tokens + e.output_tokens for e in entries if not e.cached)
         rates = tuple(
             LimitCheck(c.key, c.limit, c.window_s, float(tokens), c.algorithm, True)

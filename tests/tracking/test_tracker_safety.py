@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from cascadeflow_core import (
     Tier,
     TrackerPolicy,
 )
+from tests.support.tracker_stores import Clock
 
 
 class Backend:
@@ -162,3 +164,112 @@ def test_a_user_id_with_a_lone_surrogate_is_refused_at_the_door(store_kind: str,
         Request("hi", user="bob\ud800")
     assert backend.calls == [] and store.entries() == []
     assert cascade.complete("hi", user="bob\u00e9").text == "42"  # any valid Unicode is fine
+
+
+def test_a_reservation_is_held_while_its_request_runs() -> None:
+    """Item 4: reservation_ttl_s=1 and 2 s calls: 10 requests ran on a budget for 5 -> 5."""
+    clock = Clock()
+
+    def slow_call(spec: ModelSpec) -> None:
+        clock.advance(2.0)  # the provider takes 2 s (on the tracker's clock) ...
+        time.sleep(0.6)  # ... and really overlaps the next admissions
+
+    backend = Backend({"m/a": 1.0}, hook=slow_call)
+    tracker = CostTracker(
+        budgets=[Budget(5.0, "total", scope="user")],
+        policy=TrackerPolicy(reservation_ttl_s=1.0),
+        clock=clock,
+    )
+    cascade = Cascade([ModelSpec("m/a", 0.0, 0.01, backend=backend)], tracker=tracker)
+    outcomes: list[str] = []
+
+    def one() -> None:
+        try:
+            cascade.complete("hi", user="u", max_tokens=100)  # reserves exactly $1
+            outcomes.append("ran")
+        except BudgetExceededError:
+            outcomes.append("blocked")
+
+    threads = [threading.Thread(target=one) for _ in range(10)]
+    for t in threads:
+        t.start()
+        time.sleep(0.03)
+    for t in threads:
+        t.join()
+    assert outcomes.count("ran") == 5 and tracker.spent(user="u") == pytest.approx(5.0)
+
+
+def test_litellm_calls_get_a_default_timeout_below_the_reservation_ttl() -> None:
+    """Item 4: no request timeout (a 12 s hang waited out; SDK 600 s == TTL 600 s) -> a default."""
+    from cascadeflow_core.providers._litellm import DEFAULT_TIMEOUT_S, _kwargs
+
+    kw = _kwargs(ModelSpec("openai/gpt-4o-mini"), Request("hi"))
+    assert kw["timeout"] == DEFAULT_TIMEOUT_S < TrackerPolicy().reservation_ttl_s
+    assert _kwargs(ModelSpec("openai/x", params={"timeout": 5}), Request("hi"))["timeout"] == 5
+
+
+def test_without_max_tokens_the_reservation_learns_the_real_output() -> None:
+    """Item 6: a $0.02 budget blocked after 20 calls with $0.0024 spent -> reserves a p99 of real outputs."""
+    backend = Backend({"m/a": 0.00012})
+    tracker = CostTracker(budgets=[Budget(0.02, "daily", scope="user")])
+    # 5 output tokens a call at $2.4e-5 each; the old default reserved 512 of them ($0.0123): 65 calls.
+    cascade = Cascade([ModelSpec("m/a", 1e-6, 2.4e-5, backend=backend)], tracker=tracker)
+    ran = 0
+    for _ in range(150):
+        try:
+            cascade.complete("hi", user="u")
+            ran += 1
+        except BudgetExceededError:
+            break
+    assert ran >= 100  # was 65, blocked with $0.0078 of $0.02 spent
+    assert tracker.output_bound("m/a") == 5
+    # with max_tokens the reservation stays the exact worst case
+    r = cascade.complete("hi", user="other", max_tokens=50)
+    assert r.admission["reserved"] >= 50 * 2.4e-5
+
+
+async def test_cancel_during_admission_releases_the_reservation() -> None:
+    """Item 7: five requests timed out in admission held $ for 10 minutes -> released at once."""
+    import asyncio
+
+    backend = Backend({"m/a": 0.01})
+    store = MemoryStore()
+
+    def slow_enforce(ctx: Any) -> None:
+        time.sleep(0.3)  # a slow billing callback: the caller gives up meanwhile
+
+    tracker = CostTracker(store, budgets=[Budget(1.0, "total", scope="user")], on_enforce=slow_enforce)
+    cascade = Cascade([ModelSpec("m/a", 1e-6, 1e-3, backend=backend)], tracker=tracker)
+    for _ in range(5):
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(cascade.acomplete("hi", user="u", max_tokens=100), 0.05)
+    await asyncio.sleep(0.5)
+    [key] = [k for k in store._res]
+    assert store.usage([key], tracker.clock())[key] == (0.0, 0.0)
+    assert backend.calls == []
+
+
+async def test_cancel_during_the_model_call_books_what_was_called() -> None:
+    """Item 7: cancelled mid-call: provider saw 4 calls, 0 ledger entries -> each booked, estimated."""
+    import asyncio
+
+    class Hanging:
+        calls = 0
+
+        def complete(self, spec: ModelSpec, request: Request) -> Draft:
+            raise AssertionError("async only")
+
+        async def acomplete(self, spec: ModelSpec, request: Request) -> Draft:
+            Hanging.calls += 1
+            await asyncio.sleep(5)
+            raise AssertionError("never reached")
+
+    tracker = CostTracker(budgets=[Budget(1.0, "total", scope="user")])
+    cascade = Cascade([ModelSpec("m/a", 1e-6, 1e-3, backend=Hanging())], tracker=tracker)
+    for _ in range(4):
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(cascade.acomplete("hi", user="u", max_tokens=100), 0.05)
+    entries = tracker.entries()
+    assert Hanging.calls == 4 and len(entries) == 4
+    assert all(e.status == "error" and e.error_kind == "cancelled" and e.cost > 0 for e in entries)
+    assert tracker.spent(user="u") == pytest.approx(sum(e.cost for e in entries))

@@ -1,0 +1,55 @@
+"""What the tracker learns from settlements to reserve realistically: output tokens per model.
+
+Without ``max_tokens`` a call's output has no hard bound, and reserving a fixed worst case blocked
+budgets long before they were spent. ``OutputStats`` keeps the last ``window`` output-token counts of
+each model (answered calls only, cache hits excluded) and reports a high percentile (p99 by default)
+once ``min_samples`` are in: the reservation for the next call. The exactness with ``max_tokens`` set is
+untouched (the estimate then reserves every allowed token).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import deque
+from collections.abc import Iterable
+
+from ._stores import LedgerEntry
+
+__all__ = ["OutputStats"]
+
+
+class OutputStats:
+    """Rolling per-model output-token counts and their high percentile (bounded memory)."""
+
+    def __init__(self, window: int = 512, percentile: float = 0.99, min_samples: int = 20) -> None:
+        self.window, self.percentile, self.min_samples = window, percentile, min_samples
+        self._samples: dict[str, deque[int]] = {}
+        self._bound: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def observe(self, entries: Iterable[LedgerEntry]) -> None:
+        with self._lock:
+            for e in entries:
+                if e.cached or e.status == "error" or e.output_tokens <= 0:
+                    continue
+                d = self._samples.get(e.model)
+                if d is None:
+                    if len(self._samples) >= 4 * self.window:  # models seen: bounded as well
+                        continue
+                    d = self._samples[e.model] = deque(maxlen=self.window)
+                d.append(int(e.output_tokens))
+                self._bound.pop(e.model, None)
+
+    def bound(self, model: str) -> int | None:
+        """The percentile of ``model``'s recent outputs, or None until ``min_samples`` are in."""
+        with self._lock:
+            if model in self._bound:
+                return self._bound[model]
+            d = self._samples.get(model)
+            if d is None or len(d) < self.min_samples:
+                return None
+            ranked = sorted(d)
+            value = ranked[min(len(ranked) - 1, math.ceil(self.percentile * len(ranked)) - 1)]
+            self._bound[model] = value
+            return value
