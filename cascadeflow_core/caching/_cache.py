@@ -264,6 +264,8 @@ class RedisResponseCache:
         ttl_s: seconds an entry lives (``None``: no expiry; use Redis eviction).
         prefix: key prefix; ``namespace``: mixed into every key.
         fail_open: on a Redis error, count a miss (get) or skip (set) instead of raising ``StorageError``.
+        timeout_s: socket and connect timeout of the connections made from ``url`` (a stalled server
+            fails within it instead of blocking the request).
 
     Example:
         >>> cache = RedisResponseCache(url="redis://127.0.0.1:6379/0")  # doctest: +SKIP
@@ -278,6 +280,7 @@ class RedisResponseCache:
         prefix: str = "cascadeflow:cache:",
         namespace: str = "",
         fail_open: bool = False,
+        timeout_s: float = 5.0,
     ) -> None:
         if client is None:
             if not url:
@@ -294,7 +297,12 @@ class RedisResponseCache:
                     "the redis package is not installed",
                     "pip install 'cascadeflow-core[redis]'",
                 ) from e
-            client = redis.Redis.from_url(url)
+            if isinstance(timeout_s, bool) or not isinstance(timeout_s, (int, float)) or not timeout_s > 0:
+                raise ConfigError(
+                    "RedisResponseCache.timeout_s", f"must be a positive number of seconds, got {timeout_s!r}"
+                )
+            t = float(timeout_s)
+            client = redis.Redis.from_url(url, socket_timeout=t, socket_connect_timeout=t)
         self.client = client
         self.ttl_s = _check_ttl(ttl_s, "RedisResponseCache")
         self.prefix = prefix

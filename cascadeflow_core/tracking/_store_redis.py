@@ -166,14 +166,23 @@ class RedisStore:
 
     Args:
         url_or_client: a ``redis://`` URL or a ``redis.Redis`` client (``decode_responses`` either way).
+            A client you build yourself should set ``socket_timeout`` and ``socket_connect_timeout``.
         namespace: prefix of every key, so several applications can share one Redis.
+        timeout_s: socket and connect timeout of every connection made from the URL (a stalled or
+            unreachable server fails within it, and the tracker's fail-closed/fail-open policy applies).
 
     Example:
         >>> store = RedisStore("redis://127.0.0.1:6379/0")  # doctest: +SKIP
     """
 
+    DEFAULT_TIMEOUT_S = 5.0  # socket and connect timeout: a stalled server becomes a StorageError
+
     def __init__(
-        self, url_or_client: Any = "redis://127.0.0.1:6379/0", *, namespace: str = "cascadeflow"
+        self,
+        url_or_client: Any = "redis://127.0.0.1:6379/0",
+        *,
+        namespace: str = "cascadeflow",
+        timeout_s: float = DEFAULT_TIMEOUT_S,
     ) -> None:
         try:
             import redis
@@ -190,7 +199,7 @@ class RedisStore:
         if isinstance(url_or_client, str):
             register_url(url_or_client)  # its password never shows in reprs or errors
             self.url: str | None = url_or_client
-            self.client = redis.Redis.from_url(url_or_client)
+            self.client = redis.Redis.from_url(url_or_client, **timeouts(timeout_s, "RedisStore"))
         elif hasattr(url_or_client, "evalsha"):
             self.url = None
             self.client = url_or_client
@@ -334,6 +343,13 @@ class RedisStore:
     def close(self) -> None:
         with contextlib.suppress(self._redis_error):
             self.client.close()
+
+
+def timeouts(timeout_s: Any, owner: str) -> dict[str, float]:
+    """redis-py connection kwargs: socket and connect timeouts (validated)."""
+    if isinstance(timeout_s, bool) or not isinstance(timeout_s, (int, float)) or not timeout_s > 0:
+        raise ConfigError(f"{owner}.timeout_s", f"must be a positive number of seconds, got {timeout_s!r}")
+    return {"socket_timeout": float(timeout_s), "socket_connect_timeout": float(timeout_s)}
 
 
 def _safe_url(url: str | None) -> str:
