@@ -275,6 +275,10 @@ class TrackerPolicy:
         forecast_warn: warn when the projected end-of-period spend exceeds a budget.
         min_estimate: dollars reserved at least per request (covers models priced at zero by mistake).
         require_prices: with budgets, refuse at construction tiers whose models have no known price.
+        retention_s: keep the ledger for this many seconds: every ``prune_every_s`` a settlement prunes
+            older entries (``CostTracker.prune``), in any store (``None``: keep everything, the default).
+            Keep at least your longest budget period; counters of current periods are never touched.
+        prune_every_s: how often the scheduled pruning runs (per process).
 
     Example:
         >>> TrackerPolicy(on_store_error="fail_open").on_store_error
@@ -288,11 +292,16 @@ class TrackerPolicy:
     forecast_warn: bool = True
     min_estimate: float = 0.0
     require_prices: bool = True
+    retention_s: float | None = None
+    prune_every_s: float = 3600.0
 
     def __post_init__(self) -> None:
         _choice("policy.on_store_error", self.on_store_error, ("fail_closed", "fail_open"))
         _number("policy.reservation_ttl_s", self.reservation_ttl_s, positive=True)
         _number("policy.min_estimate", self.min_estimate)
+        _number("policy.prune_every_s", self.prune_every_s, positive=True)
+        if self.retention_s is not None:
+            _number("policy.retention_s", self.retention_s, positive=True)
         if (
             isinstance(self.spill_limit, bool)
             or not isinstance(self.spill_limit, int)

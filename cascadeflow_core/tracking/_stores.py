@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import sqlite3
 import threading
@@ -24,6 +25,9 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 from .._errors import ConfigError, StorageError
 from ._budget import period_key_end
+
+_log = logging.getLogger("cascadeflow.tracker")
+_SETTLED_MARKS = 10_000
 
 __all__ = [
     "BudgetCheck",
@@ -40,7 +44,7 @@ __all__ = [
 EPS = 1e-12
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LedgerEntry:
     """One model call (or one call recorded from outside the cascade) in the books.
 
@@ -204,20 +208,44 @@ def ended_periods(keys: Iterable[str], before: float) -> list[str]:
 class MemoryStore:
     """Everything in this process's memory, behind one lock. The default store.
 
+    The ledger is bounded so a long-running process does not grow without end: the newest
+    ``max_entries`` entries are kept (and, with ``retention_s``, none older than that); ``evicted``
+    counts what went. Budget and rate-limit counters are kept apart from the ledger, so what is enforced
+    stays exact; ``entries()``, ``spent()``, reports and exports see the retained window only (use
+    ``SQLiteStore`` or ``RedisStore`` to keep the full books, or export first).
+
+    Args:
+        max_entries: ledger entries kept (``None``: unbounded, the old behaviour).
+        retention_s: drop entries older than this many seconds (``None``: by count only).
+
     Example:
         >>> store = MemoryStore()
         >>> store.usage(["user:a|total"], 0.0)
         {'user:a|total': (0.0, 0.0)}
     """
 
-    def __init__(self) -> None:
+    DEFAULT_MAX_ENTRIES = 100_000  # ~20 MB of lean entries
+
+    def __init__(
+        self, max_entries: int | None = DEFAULT_MAX_ENTRIES, retention_s: float | None = None
+    ) -> None:
+        if max_entries is not None and (
+            isinstance(max_entries, bool) or not isinstance(max_entries, int) or max_entries < 1
+        ):
+            raise ConfigError("MemoryStore.max_entries", f"must be an int >= 1 or None, got {max_entries!r}")
+        if retention_s is not None and (
+            isinstance(retention_s, bool) or not isinstance(retention_s, (int, float)) or not retention_s > 0
+        ):
+            raise ConfigError("MemoryStore.retention_s", f"must be seconds > 0 or None, got {retention_s!r}")
+        self.max_entries, self.retention_s = max_entries, retention_s
+        self.evicted = 0  # ledger entries dropped by the bound (never silently: logged once, counted)
         self._lock = threading.Lock()
         self._spent: dict[str, float] = {}
         self._res: dict[str, dict[str, tuple[float, float]]] = {}  # key -> id -> (amount, expires)
         self._events: dict[str, deque[tuple[float, float]]] = {}
         self._buckets: dict[str, tuple[float, float]] = {}
-        self._ledger: list[LedgerEntry] = []
-        self._settled: dict[str, float] = {}  # operation id -> when it was settled
+        self._ledger: deque[LedgerEntry] = deque()
+        self._settled: dict[str, float] = {}  # operation id -> when it was settled (oldest first)
 
     def __repr__(self) -> str:
         return f"MemoryStore(entries={len(self._ledger)})"
@@ -285,6 +313,29 @@ class MemoryStore:
                 else:
                     self._window(check, op.now).append((op.now, check.amount))
             self._ledger.extend(op.entries)
+            self._trim(op.now)
+
+    def _trim(self, now: float) -> None:
+        before = len(self._ledger)
+        if self.retention_s is not None:
+            while self._ledger and self._ledger[0].ts < now - self.retention_s:
+                self._ledger.popleft()
+        if self.max_entries is not None:
+            while len(self._ledger) > self.max_entries:
+                self._ledger.popleft()
+            # Idempotency marks: a memory store never refuses a settle, so only a settle retried from a
+            # shared spill journal comes back, soon: the newest marks suffice.
+            while len(self._settled) > min(self.max_entries, _SETTLED_MARKS):
+                del self._settled[next(iter(self._settled))]
+        dropped = before - len(self._ledger)
+        if dropped and not self.evicted:
+            _log.warning(
+                "MemoryStore keeps the newest %s ledger entries%s; older ones are dropped from the "
+                "ledger (budgets stay exact; use SQLiteStore/RedisStore or export to keep them all)",
+                self.max_entries,
+                f" of the last {self.retention_s:g} s" if self.retention_s else "",
+            )
+        self.evicted += dropped
 
     def release(self, reservation_id: str, keys: Sequence[str]) -> None:
         with self._lock:
@@ -306,7 +357,7 @@ class MemoryStore:
     def prune(self, before: float) -> int:
         """Delete what is older than ``before`` (see the module docstring); return the ledger entries deleted."""
         with self._lock:
-            kept = [e for e in self._ledger if e.ts >= before]
+            kept = deque(e for e in self._ledger if e.ts >= before)
             removed = len(self._ledger) - len(kept)
             self._ledger = kept
             self._settled = {k: ts for k, ts in self._settled.items() if ts >= before}

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import sys
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -162,6 +163,8 @@ class CostTracker:
         self._spill.load()
         self.settlement_failures = 0  # settlements that raised something other than StorageError
         self.outputs = OutputStats()  # p99 output tokens per model: the reservation without max_tokens
+        self.pruned = 0  # ledger entries the scheduled pruning (policy.retention_s) deleted
+        self._next_prune = self.clock() + self.policy.prune_every_s if self.policy.retention_s else math.inf
 
     def __repr__(self) -> str:
         return (
@@ -408,6 +411,7 @@ class CostTracker:
         guardrails: tuple[str, ...] = (),
     ) -> tuple[LedgerEntry, ...]:
         user = request.user if request else None
+        user = sys.intern(user) if user is not None else None  # lean entries: one copy per user id
         plan = _plan_label(request) if request else None
         tags = request.tags if request else ()
         if not attempts and guardrails:  # blocked by a guardrail before any model call: booked at no cost
@@ -433,7 +437,7 @@ class CostTracker:
                 ts=now,
                 request_id=request_id,
                 user=user,
-                model=a.model,
+                model=sys.intern(a.model),
                 cost=float(a.cost),
                 input_tokens=int(a.input_tokens),
                 output_tokens=int(a.output_tokens),
@@ -505,6 +509,7 @@ class CostTracker:
             now,
         )
         self._write(op)
+        self._scheduled_prune(now)
         started = res.started_at if res else now - (result.latency_s if result else 0.0)
         self._notify(
             SettlementEvent(request_id, request, tuple(attempts), result, entries, started, now, admission)
@@ -528,6 +533,21 @@ class CostTracker:
                 where,
                 len(self._spill.ops),
             )
+
+    def _scheduled_prune(self, now: float) -> None:
+        if now < self._next_prune or self.policy.retention_s is None:
+            return
+        self._next_prune = now + self.policy.prune_every_s
+        try:
+            n = self.prune(now - self.policy.retention_s)
+        except Exception as e:  # a failed prune never fails a request: logged, retried next time
+            log.warning(
+                "tracker scheduled pruning failed (%s); retried in %g s", e, self.policy.prune_every_s
+            )
+            return
+        self.pruned += n
+        if n:
+            log.info("tracker pruned %d ledger entries older than %g s", n, self.policy.retention_s)
 
     def _retry_spill(self) -> None:
         if self._spill.ops:
@@ -617,6 +637,7 @@ class CostTracker:
         self._write(
             SettleOp(f"{rid}~record", None, (), self._charges(request, entries, now), rates, entries, now)
         )
+        self._scheduled_prune(now)
         self._notify(SettlementEvent(rid, request, (attempt,), None, entries, now - latency_s, now))
         return entries[0]
 

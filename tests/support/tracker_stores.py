@@ -176,8 +176,8 @@ def saas_worker(url: str, n: int, barrier) -> list[str]:  # type: ignore[no-unty
     for _ in range(n):
         try:
             r = cascade.complete(
-                "what is the answer here?",
-                user="acme",  # estimated at exactly 10 tokens
+                "2+2",
+                user="acme",  # reserved as exactly 10 prompt tokens: 3 UTF-8 bytes + 7 of message overhead
                 max_tokens=20,
             )
             out.append(r.admission["decision"])
