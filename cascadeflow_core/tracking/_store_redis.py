@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,6 +18,8 @@ from .._secrets import redact, register_url
 from ._stores import LedgerEntry, ReserveOp, ReserveOutcome, SettleOp, ended_periods
 
 __all__ = ["RedisStore"]
+
+log = logging.getLogger("cascadeflow.tracker")
 
 # Rate checks come first, then budgets; nothing is written unless everything passes.
 _RESERVE = r"""
@@ -210,6 +213,7 @@ class RedisStore:
                 'give a URL like "redis://localhost:6379/0" or a redis.Redis client',
             )
         self._redis_error = redis.RedisError
+        warn_if_volatile(self.client, _safe_url(self.url) if self.url else type(self.client).__name__)
         self._reserve = self.client.register_script(_RESERVE)
         self._settle = self.client.register_script(_SETTLE)
         self._prune = self.client.register_script(_PRUNE)
@@ -343,6 +347,28 @@ class RedisStore:
     def close(self) -> None:
         with contextlib.suppress(self._redis_error):
             self.client.close()
+
+
+def warn_if_volatile(client: Any, where: str) -> bool:
+    """Log a warning when the server keeps no append-only file: a restart would lose the books.
+
+    Returns whether it warned. A server that cannot be asked (down, ``INFO`` disabled) is not judged here:
+    the first store call reports it.
+    """
+    try:
+        info = client.info("persistence")
+    except Exception as e:
+        log.debug("could not read the persistence settings of Redis %s: %s", where, e)
+        return False
+    if str(info.get("aof_enabled", "1")) in ("1", "yes"):
+        return False
+    log.warning(
+        "Redis %s has no append-only file (appendonly no): a restart loses ledger entries and resets "
+        "budget counters since the last RDB snapshot, or entirely without snapshots. Enable "
+        "'appendonly yes' for the books (see docs/reliability.md, durability)",
+        where,
+    )
+    return True
 
 
 def timeouts(timeout_s: Any, owner: str) -> dict[str, float]:
