@@ -206,6 +206,7 @@ _MESSAGE_OVERHEAD = 4  # role and separators of one chat message, in tokens (Ope
 _MEDIA_TOKENS = 1_600  # an image: OpenAI's high-detail maximum (~1,105) and Anthropic's (~1,600)
 _EXACT_PROVIDERS = frozenset({"openai", "azure", "text-completion-openai", "azure_text"})
 _prompt_memo: tuple[Any, Any, int] | None = None  # (request, model, count): one request, many specs
+_bytes_memo: tuple[Any, int] | None = None  # (request, byte bound)
 
 
 def _prompt_parts(request: Request) -> tuple[str, int]:
@@ -233,8 +234,14 @@ def prompt_bytes_bound(request: Request) -> int:
     Byte-level BPE and byte-fallback tokenizers never spend more than one token per byte (special tokens
     aside, which the per-message overhead covers), so this holds for CJK, Thai, emoji and code alike.
     """
+    global _bytes_memo
+    memo = _bytes_memo
+    if memo is not None and memo[0] is request:
+        return memo[1]
     text, extra = _prompt_parts(request)
-    return len(text.encode("utf-8", "surrogatepass")) + extra
+    n = len(text.encode("utf-8", "surrogatepass")) + extra
+    _bytes_memo = (request, n)
+    return n
 
 
 @functools.lru_cache(maxsize=1024)
