@@ -486,6 +486,8 @@ class Cascade:
                         setattr(throw, NOT_PERFORMED, True)  # thrown before this effect ran
                         effect = gen.throw(throw)
                 except StopIteration as stop:
+                    if cancelled is not None:  # cancelled during the last station call: still cancelled
+                        raise cancelled from None
                     yield StreamEvent("final", result=stop.value)
                     return
                 send, throw = None, None

@@ -285,8 +285,7 @@ class CostTracker:
         now = self.clock()
         user = request.user or ANONYMOUS
         estimate = max(float(estimate or 0.0), self.policy.min_estimate)
-        models = _plan_models(plan)
-        applicable = self._applicable(user, _plan_label(request), request.tags, models, now)
+        applicable = self._applicable(user, _plan_label(request), request.tags, _plan_models(plan), now)
         rates, token_checks = self._rate_checks(user)
         try:
             self._retry_spill()
@@ -334,7 +333,7 @@ class CostTracker:
             )
         reservation = Reservation(rid, tuple(b.key for b in budgets), estimate, now, token_checks)
         details = {
-            "hold_s": self.policy.reservation_ttl_s,  # the engine asks hold() to extend it when needed
+            "hold_s": self.policy.reservation_ttl_s,  # the engine asks hold() to extend it if needed
             "user": request.user,
             "estimate": estimate,
             "budgets": [s.key for s in statuses],
