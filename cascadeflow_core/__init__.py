@@ -46,7 +46,19 @@ from ._protocols import (
     Tracker,
     Validator,
 )
-from ._types import Attempt, CascadeResult, Draft, ModelSpec, Request, StreamEvent, Tier, ToolCall, Verdict
+from ._types import (
+    AnswerShape,
+    Attempt,
+    CascadeResult,
+    Draft,
+    InvalidToolCall,
+    ModelSpec,
+    Request,
+    StreamEvent,
+    Tier,
+    ToolCall,
+    Verdict,
+)
 from .caching import RedisResponseCache, ResponseCache, SemanticCache
 from .config import PRESETS, CascadeConfig, load_config, preset_config
 from .engine import RetryPolicy
@@ -118,6 +130,7 @@ __all__ = [
     "AgreementValidator",
     "AllOf",
     "Anomaly",
+    "AnswerShape",
     "AnyOf",
     "Attempt",
     "AuthenticationError",
@@ -153,6 +166,7 @@ __all__ = [
     "InjectionDetector",
     "InjectionScore",
     "InputError",
+    "InvalidToolCall",
     "LedgerEntry",
     "LedgerStore",
     "LiteLLMBackend",

@@ -24,7 +24,15 @@ from .providers._litellm import LiteLLMBackend, estimate_cost, price
 
 __all__ = ["Cascade", "CascadeOptions", "RetryPolicy"]
 
-_REQUEST_FIELDS = ("tools", "tool_choice", "response_format", "temperature", "max_tokens", "stop")
+_REQUEST_FIELDS = (
+    "tools",
+    "tool_choice",
+    "response_format",
+    "temperature",
+    "max_tokens",
+    "stop",
+    "answer_shape",
+)
 _DEFAULT_BACKEND = LiteLLMBackend()
 
 

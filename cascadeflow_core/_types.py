@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -18,9 +18,11 @@ if TYPE_CHECKING:
     from ._protocols import ModelBackend, Validator
 
 __all__ = [
+    "AnswerShape",
     "Attempt",
     "CascadeResult",
     "Draft",
+    "InvalidToolCall",
     "ModelSpec",
     "Request",
     "StreamEvent",
@@ -205,6 +207,47 @@ class Tier:
         return max(m.quality for m in self.specs)
 
 
+FieldRule = str | Callable[[Any], "str | None"]
+
+
+@dataclass(frozen=True)
+class AnswerShape:
+    """What an answer is made of, so agreement compares the fields that matter (framework-free).
+
+    An adapter that knows the shape of the answer (DSPy's signature output fields, a structured-output
+    schema) attaches one to the request; ``AgreementValidator`` then parses each draft with ``parse``
+    and compares ``fields`` one by one instead of guessing a final answer from the text.
+
+    Args:
+        parse: ``text -> {field: value}``, or None when the text does not have the shape.
+        fields: the fields compared (``()``: every field ``parse`` returns).
+        rules: per-field comparison rule: ``"value"`` (numbers canonical, text normalised, objects
+            canonical JSON), ``"exact"``, an extraction kind of ``extract_answer`` (``"auto"``,
+            ``"number"``, ``"choice"``, ``"text"``, ``"json:<field>"`` ...) or a function
+            ``value -> key | None``.
+        default_rule: the rule of fields ``rules`` does not name.
+        name: a label for the trace (e.g. ``"dspy:answer"``).
+
+    Example:
+        >>> import json
+        >>> AnswerShape(json.loads, fields=("answer",), default_rule="number").fields
+        ('answer',)
+    """
+
+    parse: Callable[[str], Mapping[str, Any] | None]
+    fields: tuple[str, ...] = ()
+    rules: Mapping[str, FieldRule] = field(default_factory=dict)
+    default_rule: FieldRule = "value"
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        if not callable(self.parse):
+            raise ConfigError("AnswerShape.parse", f"{self.parse!r} is not callable", "pass text -> dict")
+        if isinstance(self.fields, str):
+            object.__setattr__(self, "fields", (self.fields,))
+        object.__setattr__(self, "fields", tuple(self.fields))
+
+
 @dataclass(frozen=True)
 class Request:
     """One chat request in OpenAI format, plus who it is for.
@@ -221,6 +264,8 @@ class Request:
         metadata: free data carried to the result trace.
         private: in-process state one station hands to another (the guardrails' PII placeholder
             mapping). Never sent to a provider, cached, logged or exported; not part of equality.
+        answer_shape: the answer's fields and how to parse them (an ``AnswerShape``), for validators
+            that compare answers field by field. Never sent to a provider; not part of equality.
     """
 
     messages: Sequence[Message]
@@ -235,9 +280,12 @@ class Request:
     tags: tuple[str, ...] = ()
     metadata: Mapping[str, Any] = field(default_factory=dict)
     private: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    answer_shape: AnswerShape | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "messages", tuple(validate_messages(self.messages)))
+        if self.answer_shape is not None and not isinstance(self.answer_shape, AnswerShape):
+            raise InputError(f"answer_shape must be an AnswerShape, got {type(self.answer_shape).__name__}")
         object.__setattr__(self, "tags", tuple(self.tags))
         if self.tools is not None:
             if not isinstance(self.tools, Sequence) or isinstance(self.tools, (str, bytes)):
@@ -367,6 +415,23 @@ class ToolCall:
 
 
 @dataclass(frozen=True)
+class InvalidToolCall:
+    """A tool call the answering model made that failed validation: never to be executed as valid.
+
+    ``error`` says why (unknown tool, arguments not JSON or not fitting the tool's parameters, or the
+    last tier's validator rejected it). Mirrors LangChain's ``InvalidToolCall``.
+    """
+
+    id: str
+    name: str
+    arguments: str
+    error: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "arguments": self.arguments, "error": self.error}
+
+
+@dataclass(frozen=True)
 class Draft:
     """One model's answer to a request, with what it cost.
 
@@ -477,6 +542,8 @@ class CascadeResult:
         route: the router's decisions and reasons; ``guardrails``: guardrail decisions (types, never values).
         admission: the tracker's decision (allow / warn / degrade) and its message.
         request_id: id shared by the ledger entries of this request.
+        invalid_tool_calls: tool calls of the answer that failed validation (the last tier answered
+            anyway); they are *not* in ``tool_calls``, so an agent never executes them as valid.
     """
 
     text: str
@@ -499,6 +566,7 @@ class CascadeResult:
     user: str | None = None
     tags: tuple[str, ...] = ()
     draft: Draft | None = field(default=None, repr=False, compare=False)
+    invalid_tool_calls: tuple[InvalidToolCall, ...] = ()
 
     @property
     def savings(self) -> float | None:
