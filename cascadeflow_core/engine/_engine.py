@@ -26,7 +26,18 @@ from typing import Any
 
 from .._errors import ConfigError, ExhaustedError, GuardrailError, ProviderError
 from .._protocols import Admission, Cache, GuardrailPipeline, Plan, Router, Tracker
-from .._types import Attempt, AttemptStatus, CascadeResult, Draft, ModelSpec, Request, StreamEvent, Tier
+from .._types import (
+    Attempt,
+    AttemptStatus,
+    CascadeResult,
+    Draft,
+    InvalidToolCall,
+    ModelSpec,
+    Request,
+    StreamEvent,
+    Tier,
+)
+from ..validation._rules import tool_call_problems
 from ..validation._validators import as_verdict, default_validator, needs_logprobs
 
 __all__ = ["Call", "Emit", "Invoke", "RetryPolicy", "Sleep", "Stations", "plain_plan", "run_cascade"]
@@ -176,6 +187,7 @@ class _Run:
         self.rng = _RNG
         self.plan = _NO_PLAN  # until the router has planned
         self.admission: Admission | None = None
+        self.invalid_calls: tuple[InvalidToolCall, ...] = ()
 
     def execute(self) -> Generator[Effect, Any, CascadeResult]:
         st = self.st
@@ -299,6 +311,8 @@ class _Run:
         accept, reasons = verdict.accept, verdict.reasons
         if final and not accept:
             accept, reasons = True, (*reasons, "returned anyway: this is the last tier of the plan")
+            if draft.tool_calls:  # never hand a rejected call to an agent as a valid one
+                draft, self.invalid_calls = _split_invalid(draft, treq)
         if self.st.guardrails is not None:
             check = yield Invoke(self.st.guardrails.check_output, (draft, req))
             self.guard_records.extend(check.decisions)
@@ -452,6 +466,7 @@ class _Run:
             user=self.request.user,
             tags=self.request.tags,
             draft=draft,
+            invalid_tool_calls=self.invalid_calls,
         )
 
 
@@ -459,6 +474,25 @@ class _Run:
 def _shared_default(several: bool) -> Callable[..., Any]:
     """One default validator per kind, built once (they hold no state; building one per request cost ~1 us)."""
     return default_validator(2 if several else 1)
+
+
+def _split_invalid(draft: Draft, req: Request) -> tuple[Draft, tuple[InvalidToolCall, ...]]:
+    """The last tier's rejected draft without its malformed tool calls, and those calls with the reason.
+
+    A call is invalid when it breaks the request's tools: an unknown name, a ``tool_choice`` it does not
+    honour, arguments that are not a JSON object fitting the tool's parameters. A call that fits stays
+    valid even if the validator rejected the draft for another reason (hedging text, disagreement): the
+    trace's "returned anyway" says so.
+    """
+    problems = tool_call_problems(draft.tool_calls, req.tools, req.tool_choice)
+    if not any(problems):
+        return draft, ()
+    calls = draft.tool_calls
+    invalid = tuple(
+        InvalidToolCall(c.id, c.name, c.arguments, p) for c, p in zip(calls, problems, strict=True) if p
+    )
+    valid = tuple(c for c, p in zip(calls, problems, strict=True) if not p)
+    return replace(draft, tool_calls=valid), invalid
 
 
 def _with_logprobs(req: Request) -> Request:
