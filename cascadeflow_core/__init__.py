@@ -119,6 +119,7 @@ from .validation import (
     LogprobValidator,
     RuleValidator,
     SchemaValidator,
+    SemanticAgreementValidator,
     extract_answer,
 )
 
@@ -201,6 +202,7 @@ __all__ = [
     "RuleValidator",
     "SQLiteStore",
     "SchemaValidator",
+    "SemanticAgreementValidator",
     "SemanticCache",
     "ServiceUnavailableError",
     "SettlementEvent",

@@ -304,7 +304,10 @@ class _Run:
         drafts = yield from self._call_tier(name, tier, treq, live)
         if not drafts:
             return None
-        raw = yield Invoke(validator, (tuple(d for _, d in drafts), treq))
+        # A validator that computes (embeddings) or calls a model (a judge) says offload: async drivers
+        # run it in a thread instead of blocking the event loop.
+        offload = bool(getattr(validator, "offload", False))
+        raw = yield Invoke(validator, (tuple(d for _, d in drafts), treq), offload)
         verdict = as_verdict(raw, getattr(validator, "name", "validator"))
         chosen = verdict.chosen if 0 <= verdict.chosen < len(drafts) else 0
         draft = drafts[chosen][1]

@@ -6,6 +6,7 @@ statistics that calibrate them. May import: the vocabulary and ``providers``.
 """
 
 from ._extract import extract_answer
+from ._semantic import SemanticAgreementValidator
 from ._validators import (
     AgreementValidator,
     AllOf,
@@ -24,5 +25,6 @@ __all__ = [
     "LogprobValidator",
     "RuleValidator",
     "SchemaValidator",
+    "SemanticAgreementValidator",
     "extract_answer",
 ]

@@ -335,6 +335,10 @@ class _Combinator:
     def needs_logprobs(self) -> bool:
         return any(needs_logprobs(v) for v in self.validators)
 
+    @property
+    def offload(self) -> bool:
+        return any(bool(getattr(v, "offload", False)) for v in self.validators)
+
     def _decided(self, v: Verdict) -> bool:
         return (not v.accept) if self.mode == "all" else v.accept
 
