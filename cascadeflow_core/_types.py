@@ -475,6 +475,8 @@ class Verdict:
         reasons: human-readable reasons, e.g. ``("2/2 drafters agree on '18'",)``.
         validator: name of the validator that decided.
         chosen: index of the draft to return among the tier's drafts.
+        charges: model calls the validator itself made and paid for (a judge's grading calls); the
+            engine books each as a ``judge`` attempt, so trace, cost and ledger include them.
     """
 
     accept: bool
@@ -482,6 +484,7 @@ class Verdict:
     reasons: tuple[str, ...] = ()
     validator: str = ""
     chosen: int = 0
+    charges: tuple[Draft, ...] = ()
 
     def __post_init__(self) -> None:
         s = float(self.score)
@@ -494,7 +497,7 @@ class Verdict:
             object.__setattr__(self, "reasons", tuple(self.reasons))
 
 
-AttemptStatus = Literal["accepted", "rejected", "error", "superseded"]
+AttemptStatus = Literal["accepted", "rejected", "error", "superseded", "judge"]
 
 
 @dataclass(frozen=True)
@@ -502,8 +505,8 @@ class Attempt:
     """One model call made while answering a request, with its outcome.
 
     ``status`` is ``accepted`` (this draft answered), ``rejected`` (validator or guardrail said no),
-    ``error`` (the call failed; ``error`` holds its kind and message) or ``superseded`` (another drafter
-    of the same tier was chosen).
+    ``error`` (the call failed; ``error`` holds its kind and message), ``superseded`` (another drafter
+    of the same tier was chosen) or ``judge`` (a validator's own model call grading a draft: billed).
     """
 
     tier: str

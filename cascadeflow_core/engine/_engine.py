@@ -329,6 +329,7 @@ class _Run:
                     verdict.score,
                     (*reasons, f"blocked by the output guardrail: {check.reason}"),
                 )
+                self._record_charges(name, verdict)
                 raise GuardrailError(
                     f"answer blocked by an output guardrail: {check.reason}", check.decisions
                 )
@@ -342,6 +343,7 @@ class _Run:
             elif check.reason:
                 reasons = (*reasons, f"output guardrail: {check.reason} (redacted)")
         self._record(name, drafts, chosen, accept, verdict.score, reasons)
+        self._record_charges(name, verdict)
         if accept:
             if not live and self.streaming:
                 yield from self._emit_answer(self._restore(draft, req))
@@ -427,10 +429,27 @@ class _Run:
                 )
             )
 
+    def _record_charges(self, name: str, verdict: Any) -> None:
+        """A validator's own model calls (a judge grading a draft), booked like any other attempt."""
+        for d in getattr(verdict, "charges", ()):
+            self.attempts.append(
+                Attempt(
+                    name,
+                    d.model,
+                    "judge",
+                    d.input_tokens,
+                    d.output_tokens,
+                    d.cost,
+                    d.latency_s,
+                    verdict.score,
+                    (f"graded a draft for validator {verdict.validator or 'judge'}",),
+                )
+            )
+
     def _verifier_cost(self, answer: Draft) -> float | None:
         verifier = self.st.tiers[-1]
         vname = self._name(verifier)
-        spent = [a for a in self.attempts if a.tier == vname and a.status != "error"]
+        spent = [a for a in self.attempts if a.tier == vname and a.status not in ("error", "judge")]
         if spent:
             return sum(a.cost for a in spent) / len({a.model for a in spent})
         if self.st.verifier_cost is None:

@@ -6,6 +6,7 @@ statistics that calibrate them. May import: the vocabulary and ``providers``.
 """
 
 from ._extract import extract_answer
+from ._judge import JudgeValidator
 from ._semantic import SemanticAgreementValidator
 from ._validators import (
     AgreementValidator,
@@ -22,6 +23,7 @@ __all__ = [
     "AllOf",
     "AnyOf",
     "CallableValidator",
+    "JudgeValidator",
     "LogprobValidator",
     "RuleValidator",
     "SchemaValidator",

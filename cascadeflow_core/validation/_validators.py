@@ -48,7 +48,7 @@ def as_verdict(value: Any, name: str = "validator") -> Verdict:
         return (
             value
             if value.validator
-            else Verdict(value.accept, value.score, value.reasons, name, value.chosen)
+            else Verdict(value.accept, value.score, value.reasons, name, value.chosen, value.charges)
         )
     if isinstance(value, bool):
         return Verdict(value, 1.0 if value else 0.0, (f"{name} {'accepted' if value else 'rejected'}",), name)
@@ -355,7 +355,8 @@ class _Combinator:
             winners = [v for v in verdicts if v.accept]
             reasons = winners[0].reasons if winners else tuple(r for v in verdicts for r in v.reasons)
             chosen = winners[0].chosen if winners else last.chosen
-        return Verdict(accept, score, reasons, "+".join(v.validator for v in verdicts), chosen)
+        charges = tuple(c for v in verdicts for c in v.charges)  # every judge call made is paid for
+        return Verdict(accept, score, reasons, "+".join(v.validator for v in verdicts), chosen, charges)
 
     def __call__(self, drafts: Sequence[Draft], request: Request) -> Verdict | Awaitable[Verdict]:
         verdicts: list[Verdict] = []
