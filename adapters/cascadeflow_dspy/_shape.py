@@ -5,11 +5,13 @@ DSPy does not hand an LM its signature, but both of its text adapters state it i
 validator then compares the fields that carry the answer: every output field except the free-text
 reasoning (``reasoning``, ``rationale``, ReAct's ``next_thought``), so ChainOfThought compares
 ``answer``, ReAct compares ``next_tool_name`` + ``next_tool_args`` and a multi-output Predict every
-field. Answers are parsed from ChatAdapter's ``[[ ## field ## ]]`` sections or JSONAdapter's object.
+field. Answers are parsed from ChatAdapter's ``[[ ## field ## ]]`` sections, JSONAdapter's (and
+BAMLAdapter's) object, or XMLAdapter's ``<field>...</field>`` elements.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -60,10 +62,14 @@ def _value(raw: str) -> Any:
     return text
 
 
-def parse_fields(text: str) -> dict[str, Any] | None:
-    """Field values of a DSPy answer: ``[[ ## field ## ]]`` sections, else a JSON object; None if neither."""
+def parse_fields(text: str, fields: Sequence[str] = ()) -> dict[str, Any] | None:
+    """Field values of a DSPy answer: ``[[ ## field ## ]]`` sections, a JSON object, or ``<field>``
+    elements of the named ``fields``; None if none of them."""
     if not isinstance(text, str):
         return None
+    xml = _xml_fields(text, fields) if fields and "[[ ## " not in text else None
+    if xml:
+        return xml
     marks = list(_SECTION.finditer(text))
     if marks:
         out: dict[str, Any] = {}
@@ -82,12 +88,20 @@ def parse_fields(text: str) -> dict[str, Any] | None:
     return obj if isinstance(obj, dict) else None
 
 
+def _xml_fields(text: str, fields: Sequence[str]) -> dict[str, Any] | None:
+    out = {}
+    for f in fields:
+        m = re.search(rf"<{f}>(.*?)</{f}>", text, re.S)
+        if m:
+            out[f] = _value(m.group(1))
+    return out or None
+
+
 def answer_shape(messages: Sequence[Mapping[str, Any]]) -> AnswerShape | None:
     """The ``AnswerShape`` of a DSPy prompt (None when the prompt declares no output fields)."""
     fields = output_fields(messages)
     compared = tuple(f for f in fields if f not in REASONING_FIELDS) or fields
     if not compared:
         return None
-    return AnswerShape(
-        parse_fields, fields=compared, default_rule="answer", name="dspy:" + ",".join(compared)
-    )
+    parse = functools.partial(parse_fields, fields=fields)
+    return AnswerShape(parse, fields=compared, default_rule="answer", name="dspy:" + ",".join(compared))

@@ -107,6 +107,21 @@ def test_json_adapter_output_is_compared_by_field() -> None:
     assert pred.answer == "391" and _strong_calls(backend) == 0
 
 
+def test_xml_adapter_output_is_compared_by_field() -> None:
+    def reply(label: str, request: Request) -> str:
+        answer = "392" if label == B else "391"
+        return f"<reasoning>\n{label} thinks\n</reasoning>\n<answer>\n{answer}\n</answer>"
+
+    lm, backend = _lm(reply)
+    with dspy.context(lm=lm, adapter=dspy.XMLAdapter()):
+        pred = dspy.ChainOfThought("question -> answer")(question="17*23?")
+    assert pred.answer == "391" and _strong_calls(backend) == 1  # B disagreed
+    lm, backend = _lm(lambda label, request: "<reasoning>\nx\n</reasoning>\n<answer>\n391\n</answer>")
+    with dspy.context(lm=lm, adapter=dspy.XMLAdapter()):
+        dspy.ChainOfThought("question -> answer")(question="17*23?")
+    assert _strong_calls(backend) == 0
+
+
 def _react_reply(args_b: dict[str, int]) -> Any:
     def reply(label: str, request: Request) -> str:
         fields = requested_fields(request)
