@@ -12,7 +12,7 @@ Example:
 ``import cascadeflow_core`` does not import LiteLLM; the first model call does.
 """
 
-from typing import Any
+from typing import Any as _Any
 
 from ._cascade import Cascade, CascadeOptions
 from ._errors import (
@@ -109,7 +109,7 @@ __version__ = "0.1.0"
 _LAZY = ("InjectionDetector", "InjectionScore", "PIIDetector", "PIIFinding", "Redactor", "restore")
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> _Any:
     if name in _LAZY:
         from . import guardrails
 
