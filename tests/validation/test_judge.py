@@ -103,3 +103,33 @@ def test_unreadable_or_failed_judges_reject() -> None:
     failing = JudgeValidator(ModelSpec("openai/j", params={"mock_response": "litellm.RateLimitError"}))
     v = failing([Draft("m", "Paris")], Request("q"))
     assert not v.accept and "failed" in " ".join(v.reasons) and v.charges == ()
+
+
+def test_combinators_carry_the_judge_charges_to_the_trace() -> None:
+    from cascadeflow_core import AgreementValidator, AllOf, AnyOf, RuleValidator
+
+    judge = JudgeValidator(
+        ModelSpec(
+            "openai/j", params={"mock_response": "8"}, input_cost_per_token=1e-6, output_cost_per_token=1e-6
+        )
+    )
+    validator = AllOf(RuleValidator(), AnyOf(AgreementValidator(), judge))
+    assert validator.offload  # the judge makes the whole combination offloaded in async drivers
+    drafts = [Draft("a", "Paris"), Draft("b", "Lyon")]
+    verdict = validator(drafts, Request("Capital of France?"))
+    assert verdict.accept and len(verdict.charges) == 1 and verdict.charges[0].cost > 0
+    cascade = Cascade(
+        [
+            Tier(
+                [
+                    ModelSpec("openai/a", params={"mock_response": "Paris"}),
+                    ModelSpec("openai/b", params={"mock_response": "Lyon"}),
+                ],
+                validator=validator,
+            ),
+            Tier([ModelSpec("openai/s", params={"mock_response": "Paris"})]),
+        ]
+    )
+    result = cascade.complete("Capital of France?")
+    assert not result.escalated and [a.status for a in result.attempts].count("judge") == 1
+    assert result.cost == pytest.approx(sum(a.cost for a in result.attempts)) and result.cost > 0
