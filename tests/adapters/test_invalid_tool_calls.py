@@ -116,3 +116,38 @@ def test_dspy_response_has_no_tool_call_part_for_an_invalid_call() -> None:
     response = to_response(result)
     assert not [p for p in response.message.parts if p.type == "tool_call"]
     assert response.provider_data["cascadeflow"]["invalid_tool_calls"][0]["name"] == "rm_rf"
+
+
+def test_langchain_agent_over_two_agreeing_drafters_never_pays_the_strong_model() -> None:
+    pytest.importorskip("langchain_core")
+    agents = pytest.importorskip("langchain.agents")
+    from langchain_core.tools import tool
+
+    from cascadeflow_langchain import ChatCascade
+
+    executed: list[Any] = []
+
+    @tool
+    def add(a: int, b: int) -> int:
+        """Add two integers."""
+        executed.append((a, b))
+        return a + b
+
+    def reply(label: str, request: Request) -> Any:
+        if request.messages[-1]["role"] == "tool":
+            return f"The sum is {request.messages[-1]['content']}."
+        args = '{"a": 2, "b": 3}' if label.endswith("a") else '{"b": 3, "a": 2}'
+        return "", (ToolCall(f"call-{label[-1]}", "add", args),)
+
+    backend = FnBackend(reply)
+
+    def spec(model: str, price: float) -> ModelSpec:
+        return ModelSpec(model, input_cost_per_token=price, output_cost_per_token=price, backend=backend)
+
+    cascade = Cascade(
+        [Tier([spec("openai/draft-a", 1e-7), spec("openai/draft-b", 1e-7)]), Tier([spec(STRONG, 1e-5)])]
+    )
+    agent = agents.create_agent(model=ChatCascade(cascade), tools=[add])
+    out = agent.invoke({"messages": [("user", "2+3?")]})
+    assert executed == [(2, 3)] and out["messages"][-1].content == "The sum is 5."
+    assert not any(label == STRONG for label, _ in backend.calls)
