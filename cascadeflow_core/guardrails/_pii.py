@@ -17,6 +17,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -29,9 +30,9 @@ from ._pii_patterns import (
     _ASSIGNED_ANCHORS,
     _CARD,
     _CARD_CUE,
+    _CARD_GROUPS,
     _CUE_WINDOW,
     _DATE,
-    _DATE_LIKE,
     _DE_ANCHORS,
     _DOB_ANCHORS,
     _DOB_CUE,
@@ -39,21 +40,13 @@ from ._pii_patterns import (
     _EMAIL_LOCAL,
     _ES_IT_ANCHORS,
     _FR_ANCHORS,
-    _GROUP_AFTER,
-    _GROUP_BEFORE,
     _IBAN_HEAD,
     _IBAN_LENGTHS,
-    _ID_CUE,
     _IPV4,
-    _NANP,
     _NETWORKS,
     _PEM_BEGIN,
     _PEM_END,
-    _PHONE_BARE,
-    _PHONE_CUE,
-    _PHONE_INTL,
-    _PHONE_NAT,
-    _PHONE_STRONG_CUE,
+    _PLACEHOLDER_VALUE,
     _PREFIX,
     _PRESIDIO_MAP,
     _PRIORITY,
@@ -67,8 +60,10 @@ from ._pii_patterns import (
     _STREET_ES_IT,
     _STREET_FR,
     _STREET_US,
+    _URL_USERINFO,
     _VERSION_CUE,
 )
+from ._pii_phone import check_region, phones
 
 __all__ = ["ENTITIES", "PIIDetector", "PIIFinding", "PresidioDetector", "Redactor", "restore"]
 
@@ -153,6 +148,12 @@ def _entropy(s: str) -> float:
 Span = tuple[int, int, float, str]
 
 
+def _in_url_userinfo(text: str, start: int) -> bool:
+    """``start`` lies in the ``user:password`` part of a URL (``postgres://app:pw@db``): not an e-mail."""
+    j = text.rfind("://", max(0, start - 400), start)
+    return j != -1 and not any(c.isspace() or c == "/" for c in text[j + 3 : start])
+
+
 def _emails(text: str) -> Iterable[Span]:
     at = text.find("@")
     while at != -1:
@@ -161,44 +162,11 @@ def _emails(text: str) -> Iterable[Span]:
         local = _EMAIL_LOCAL.search(head) if domain else None
         if domain and local:
             start = at - len(head) + local.start()
-            if start == 0 or not (text[start - 1].isalnum() or text[start - 1] in "._%+-"):
+            if (start == 0 or not (text[start - 1].isalnum() or text[start - 1] in "._%+-")) and not (
+                _in_url_userinfo(text, start)
+            ):
                 yield start, domain.end(), 0.95, ""
         at = text.find("@", at + 1)
-
-
-def _phones(text: str) -> Iterable[Span]:
-    for intl, pattern in ((True, _PHONE_INTL), (False, _PHONE_NAT)):
-        for m in pattern.finditer(text):
-            score = _phone_score(text, m, intl)
-            if score:
-                yield m.start(), m.end(), score, "international" if intl else "national"
-    for m in _PHONE_BARE.finditer(text):
-        if _PHONE_STRONG_CUE.search(text, max(0, m.start() - 30), m.start()) and not _ID_CUE.search(
-            text, max(0, m.start() - 20), m.start()
-        ):
-            yield m.start(), m.end(), 0.7, "national"
-
-
-def _phone_score(text: str, m: re.Match[str], intl: bool) -> float:
-    """0 when the match is not a plausible phone number, else a confidence."""
-    s = m.group()
-    digits = _digits(s)
-    if not 7 <= len(digits) <= 15:  # E.164 bounds
-        return 0.0
-    if _GROUP_BEFORE.search(text, max(0, m.start() - 2), m.start()) or _GROUP_AFTER.match(text, m.end()):
-        return 0.0  # a slice of a longer number (an IBAN with a typo, a long reference)
-    if intl:
-        return 0.9
-    if _DATE_LIKE.fullmatch(s) or len(digits) < 9:
-        return 0.0
-    cue = _near(_PHONE_CUE, text, m.start(), m.end(), 40)
-    if not cue and _ID_CUE.search(text, max(0, m.start() - 25), m.start()):
-        return 0.0  # "order 4829 1733 2204"
-    if re.fullmatch(r"\(?\d{3}\)?[ .-]\d{3}[ .-]\d{4}", s) and not _NANP.fullmatch(s):
-        return 0.0  # formatted like a North American number, but area/exchange codes start with 2-9
-    if cue:
-        return 0.85
-    return 0.6 if _NANP.fullmatch(s) else 0.0
 
 
 def _ssns(text: str) -> Iterable[Span]:
@@ -227,19 +195,21 @@ def _ssns(text: str) -> Iterable[Span]:
 
 def _cards(text: str) -> Iterable[Span]:
     for m in _CARD.finditer(text):
-        s = m.group().strip(" -")
+        s = m.group().strip(" .-")
         digits = _digits(s)
-        seps = set(re.findall(r"[ -]", s))
+        seps = set(re.findall(r"[ .-]", s))
         if len(seps) > 1 or not luhn_ok(digits):
             continue
         network = card_network(digits)
         if network is None:
             continue
+        if seps == {"."} and tuple(map(len, s.split("."))) not in _CARD_GROUPS:
+            continue
         grouped = bool(seps)
         cue = _near(_CARD_CUE, text, m.start(), m.end())
         if not grouped and not cue:
             continue  # a bare 16-digit number without a card cue is too often an id
-        start = m.start() + (len(m.group()) - len(m.group().lstrip(" -")))
+        start = m.start() + (len(m.group()) - len(m.group().lstrip(" .-")))
         yield start, start + len(s), 0.95 if cue else 0.8, network
 
 
@@ -255,20 +225,28 @@ def _ibans(text: str) -> Iterable[Span]:
 
 
 def _take_alnum(text: str, start: int, n: int) -> tuple[int, str]:
-    """The end of exactly ``n`` ASCII letters/digits from ``start`` (single spaces between them allowed)
-    and those characters upper-cased; ``(0, "")`` when the run is shorter or continues past ``n``."""
+    """The end of exactly ``n`` ASCII letters/digits from ``start`` and those characters upper-cased;
+    single separators between them are allowed, all of one kind (spaces, dashes or dots);
+    ``(0, "")`` when the run is shorter or continues past ``n``."""
     out: list[str] = []
+    sep = ""
     i = start
     while len(out) < n and i < len(text):
         c = text[i]
         if c.isascii() and c.isalnum():
             out.append(c)
-        elif not (c == " " and out and i + 1 < len(text) and text[i + 1].isascii() and text[i + 1].isalnum()):
+        elif c in " -." and out and (sep or c) == c and i + 1 < len(text) and _alnum(text[i + 1]):
+            sep = c
+        else:
             break
         i += 1
     if len(out) < n or (i < len(text) and text[i].isalnum()):
         return 0, ""
     return i, "".join(out).upper()
+
+
+def _alnum(c: str) -> bool:
+    return c.isascii() and c.isalnum()
 
 
 def _ips(text: str) -> Iterable[Span]:
@@ -413,23 +391,39 @@ def _random_enough(body: str) -> bool:
 
 def _secrets(text: str) -> Iterable[Span]:
     yield from _private_keys(text)
+    yield from _url_credentials(text)
     for kind, pattern, score in _SECRETS:
         for m in pattern.finditer(text):
+            start = m.start("value") if "value" in pattern.groupindex else m.start()
             if kind == "jwt":
-                yield m.start(), m.end(), score, kind
+                yield start, m.end(), score, kind
                 continue
-            prefix = _PREFIX.match(text, m.start())
-            if _random_enough(m.group()[prefix.end() - m.start() if prefix else 0 :]):
-                yield m.start(), m.end(), score, kind
+            prefix = _PREFIX.match(text, start)
+            if _random_enough(text[prefix.end() if prefix else start : m.end()]):
+                yield start, m.end(), score, kind
     for m in _assignments(text):
         value = m.group("value").rstrip(".,;:!?")
+        if _PLACEHOLDER_VALUE.fullmatch(value):
+            continue
         kinds = sum(bool(re.search(p, value)) for p in ("[a-z]", "[A-Z]", "[0-9]", r"[^\w]"))
-        if m.group("pw") is not None:
-            ok = len(value) >= 8 and kinds >= 3 and len(set(value)) >= 6
+        if m.group("pw") is not None:  # a password need not look random: "hunter2" is one
+            ok = len(value) >= 6 and kinds >= 2 and any(c.isdigit() for c in value) and len(set(value)) >= 4
         else:
             ok = len(value) >= 12 and _entropy(value) >= 3.3 and kinds >= 2 and not value.isalpha()
         if ok:
             yield m.start("value"), m.start("value") + len(value), 0.8, "assigned_secret"
+
+
+def _url_credentials(text: str) -> Iterable[Span]:
+    """The password of ``scheme://user:password@host`` (one span, so no e-mail is read into it)."""
+    i = text.find("://")
+    while i != -1:
+        m = _URL_USERINFO.match(text, i + 3)
+        if m is not None and i > 0 and text[i - 1].isalnum():
+            value = m.group("value")
+            if not _PLACEHOLDER_VALUE.fullmatch(value):
+                yield m.start("value"), m.end("value"), 0.95, "url_credentials"
+        i = text.find("://", i + 3)
 
 
 def _private_keys(text: str) -> Iterable[Span]:
@@ -471,7 +465,7 @@ def _assignments(text: str) -> Iterable[re.Match[str]]:
 
 _FINDERS: dict[str, Callable[[str], Iterable[Span]]] = {
     "EMAIL": _emails,
-    "PHONE": _phones,
+    "PHONE": phones,
     "SSN": _ssns,
     "CREDIT_CARD": _cards,
     "IBAN": _ibans,
@@ -511,6 +505,12 @@ class PIIDetector:
         entities: entity types to report (default all of ``ENTITIES``).
         min_score: findings below this confidence are dropped.
         allow: literal values never reported (a support address you publish, say).
+        phone_region: the region (ISO 3166, e.g. ``"GB"``) whose national format a phone number
+            without a country code is read in; with a phone word nearby, common other regions are
+            tried too (see ``_pii_phone``).
+
+    Raises:
+        ConfigError: an unknown entity, a ``min_score`` outside [0, 1] or an unknown region.
 
     Example:
         >>> [f.entity for f in PIIDetector().find("Mail ann@example.com, card 4111 1111 1111 1111")]
@@ -518,13 +518,20 @@ class PIIDetector:
     """
 
     def __init__(
-        self, entities: Iterable[str] | None = None, *, min_score: float = 0.5, allow: Iterable[str] = ()
+        self,
+        entities: Iterable[str] | None = None,
+        *,
+        min_score: float = 0.5,
+        allow: Iterable[str] = (),
+        phone_region: str = "US",
     ) -> None:
         self.entities = check_entities(entities, "PIIDetector.entities")
         if not 0.0 <= min_score <= 1.0:
             raise ConfigError("PIIDetector.min_score", f"must be in [0, 1], got {min_score!r}", "e.g. 0.5")
         self.min_score = min_score
         self.allow = frozenset(allow)
+        self.phone_region = check_region(phone_region, "PIIDetector.phone_region")
+        self._finders = {**_FINDERS, "PHONE": partial(phones, region=self.phone_region)}
 
     def __repr__(self) -> str:
         return f"PIIDetector(entities={list(self.entities)!r})"
@@ -539,7 +546,7 @@ class PIIDetector:
             PIIFinding(entity, s, e, score, kind)
             for entity in self.entities
             if _GATES[entity](text, digits, low)
-            for s, e, score, kind in _FINDERS[entity](text)
+            for s, e, score, kind in self._finders[entity](text)
             if score >= self.min_score and text[s:e] not in self.allow
         ]
         return _without_overlaps(found)
