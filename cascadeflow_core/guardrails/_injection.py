@@ -26,6 +26,8 @@ import unicodedata
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from .._errors import ConfigError
 from ._injection_patterns import (
@@ -60,7 +62,10 @@ class InjectionScore:
         score: in [0, 1].
         categories: which categories fired (see ``CATEGORIES``), strongest first.
         reasons: readable reasons, each quoting at most 40 characters of the matched phrase.
-        threshold: the detector's threshold; ``flagged`` is ``score >= threshold``.
+        threshold: the detector's threshold; ``flagged`` is ``score >= threshold``, or:
+        model_score: with ``InjectionDetector(model=...)``, the learned classifier's score (None when
+            the model is off, or did not run because the patterns already flagged the text);
+        model_threshold: ``flagged`` is also true when ``model_score >= model_threshold``.
 
     Example:
         >>> InjectionScore(0.9, ("instruction_override",), ("...",)).flagged
@@ -70,12 +75,16 @@ class InjectionScore:
     score: float
     categories: tuple[str, ...] = ()
     reasons: tuple[str, ...] = ()
-    threshold: float = 0.5
+    threshold: float = 0.4
+    model_score: float | None = None
+    model_threshold: float | None = None
 
     @property
     def flagged(self) -> bool:
-        """True when ``score >= threshold``."""
-        return self.score >= self.threshold
+        """True when ``score >= threshold``, or the learned model's score reaches its threshold."""
+        if self.score >= self.threshold:
+            return True
+        return self.model_score is not None and self.model_score >= (self.model_threshold or 1.0)
 
 
 def _despace(m: re.Match[str]) -> str:
@@ -237,9 +246,15 @@ class InjectionDetector:
         threshold: score in (0, 1] from which ``InjectionScore.flagged`` is true.
         extra_patterns: your own phrases, ``{regex: category}`` (category one of ``CATEGORIES``),
             each matched case-insensitively on the normalised text, firing with weight 0.8.
+        model: a learned classifier as a second opinion (extra ``ml``, NumPy): ``"ml"`` for the
+            bundled one, a path to a ``.npz`` written by ``scripts/train_injection.py``, or an
+            ``InjectionClassifier``. It runs only on texts the patterns do not flag, and flags a
+            text when its probability reaches ``model_threshold`` (the "or" rule). ``None``: patterns only.
+        model_threshold: overrides the threshold stored with the model's weights.
 
     Raises:
-        ConfigError: the threshold is not a number in (0, 1], a category is unknown or a regex is bad.
+        ConfigError: the threshold is not a number in (0, 1], a category is unknown or a regex is bad;
+            the model cannot be loaded (NumPy missing, bad file); ``model_threshold`` without ``model``.
 
     Example:
         >>> d = InjectionDetector()
@@ -249,19 +264,15 @@ class InjectionDetector:
         False
     """
 
-    def __init__(self, threshold: float = 0.5, *, extra_patterns: Mapping[str, str] | None = None) -> None:
-        if (
-            isinstance(threshold, bool)
-            or not isinstance(threshold, (int, float))
-            or not 0.0 < threshold <= 1.0
-            or math.isnan(threshold)
-        ):
-            raise ConfigError(
-                "injection_threshold",
-                f"must be a number in (0, 1], got {threshold!r}",
-                "use e.g. 0.5 (higher flags less)",
-            )
-        self.threshold = float(threshold)
+    def __init__(
+        self,
+        threshold: float = 0.4,
+        *,
+        extra_patterns: Mapping[str, str] | None = None,
+        model: Any = None,
+        model_threshold: float | None = None,
+    ) -> None:
+        self.threshold = _unit("injection_threshold", threshold)
         extra: list[_Family] = []
         for pattern, cat in (extra_patterns or {}).items():
             if cat not in CATEGORIES:
@@ -276,9 +287,23 @@ class InjectionDetector:
                 raise ConfigError("extra_patterns", f"bad regex {pattern!r}: {e}", "fix the pattern") from e
             extra.append(_Family(cat, 0.8, "custom pattern", rx, frozenset()))
         self._families = _FAMILIES + tuple(extra)
+        if model_threshold is not None and model is None:
+            raise ConfigError(
+                "injection_model_threshold", "has no effect without a model", 'add model="ml" or remove it'
+            )
+        self.model = _load_model(model)
+        self.model_threshold = (
+            None
+            if self.model is None
+            else _unit("injection_model_threshold", model_threshold)
+            if model_threshold is not None
+            else float(self.model.threshold)
+        )
 
     def __repr__(self) -> str:
-        return f"InjectionDetector(threshold={self.threshold})"
+        if self.model is None:
+            return f"InjectionDetector(threshold={self.threshold})"
+        return f"InjectionDetector(threshold={self.threshold}, model_threshold={self.model_threshold:.4f})"
 
     def score(self, text: str) -> InjectionScore:
         """Score one text. Never raises: a non-string, empty or undecodable text scores 0."""
@@ -290,7 +315,24 @@ class InjectionDetector:
         encoded = self._encoded_hits(text)
         if encoded and _DECODE_CUE.search(text):
             encoded.append(("encoded_payload", 0.3, "asks to decode and follow"))
-        return self._combine(hits + encoded)
+        result = self._combine(hits + encoded)
+        if self.model is None or result.flagged:
+            return result
+        return self._with_model(text, result)
+
+    def _with_model(self, text: str, result: InjectionScore) -> InjectionScore:
+        """Add the learned classifier's opinion (the "or" rule: either signal flags)."""
+        assert self.model is not None
+        prob = float(self.model.score(text))
+        if self.model.rule != "or":  # a custom model's own combination of the two scores
+            prob = float(self.model.combine(result.score, prob))
+        cats, reasons = result.categories, result.reasons
+        if prob >= (self.model_threshold or 1.0):
+            cats = (*cats, "classifier")
+            reasons = (*reasons, f"learned classifier: p={prob:.3f} >= {self.model_threshold:.3f}")
+        return InjectionScore(
+            result.score, cats, reasons, self.threshold, round(prob, 4), self.model_threshold
+        )
 
     def _encoded_hits(self, text: str) -> list[Hit]:
         out: list[Hit] = []
@@ -354,3 +396,39 @@ class InjectionDetector:
         cats = tuple(dict.fromkeys(c for c, _, _ in ranked if c != _BOOST))
         reasons = tuple(dict.fromkeys(r for _, _, r in ranked))[:6]
         return InjectionScore(round(min(0.999, 1.0 - keep), 4), cats, reasons, self.threshold)
+
+
+def _unit(name: str, value: Any) -> float:
+    """``value`` as a float in (0, 1], else ``ConfigError`` naming ``name``."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not 0.0 < value <= 1.0
+        or math.isnan(value)
+    ):
+        raise ConfigError(
+            name, f"must be a number in (0, 1], got {value!r}", "use e.g. 0.5 (higher flags less)"
+        )
+    return float(value)
+
+
+def _load_model(model: Any) -> Any:
+    """The classifier for ``model`` (None, "ml", a path or an ``InjectionClassifier``); NumPy imported here."""
+    if model is None:
+        return None
+    if hasattr(model, "score") and hasattr(model, "threshold") and hasattr(model, "rule"):
+        return model
+    if not isinstance(model, (str, Path)):
+        raise ConfigError(
+            "injection_model",
+            f'expected "ml", a .npz path or an InjectionClassifier, got {type(model).__name__}',
+        )
+    try:
+        from ._classifier import InjectionClassifier
+    except ImportError as e:
+        raise ConfigError(
+            "injection_model",
+            f"the learned classifier needs NumPy ({e})",
+            "pip install 'cascadeflow-core[ml]', or use the pattern detector alone (injection_model=None)",
+        ) from e
+    return InjectionClassifier.load(None if model == "ml" else model)

@@ -47,7 +47,7 @@ _FAMILIES_B: tuple[_Family, ...] = (
     ),
     _fam(
         "prompt_extraction",
-        0.45,
+        0.35,  # developers quote prompts: alone it must stay below the 0.4 threshold
         "system prompt mention",
         r"\byour\s+(?:system prompt|system message|initial prompt|hidden prompt|pre-?prompt|original prompt|"
         r"initial instructions|original instructions|hidden instructions|secret instructions)\b",
@@ -269,7 +269,7 @@ _FAMILIES_B: tuple[_Family, ...] = (
     ),
     _fam(
         "delimiter_injection",
-        0.45,
+        0.35,  # OpenAI code pasted by a developer: alone it must stay below the 0.4 threshold
         "role in JSON",
         r"[\"']role[\"']\s*:\s*[\"'](?:system|developer)[\"']",
         "role",

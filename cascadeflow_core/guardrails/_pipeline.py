@@ -70,7 +70,10 @@ class Guardrails:
             any object with ``find(text) -> list[PIIFinding]``.
         allow: literal values never treated as PII (a support address you publish, say).
         injection: ``"flag"`` (record the score) or ``"block"`` prompt injection and jailbreaks.
-        injection_threshold: score in [0, 1] from which a message counts as an injection.
+        injection_threshold: score in (0, 1] from which a message counts as an injection.
+        injection_model: a learned classifier as a second opinion next to the patterns (extra
+            ``ml``): ``"ml"`` for the bundled one, a ``.npz`` path or an ``InjectionClassifier``; a
+            message is flagged when either flags it. ``None`` (default): patterns only, no NumPy.
         moderation: a LiteLLM moderation model (``"omni-moderation-latest"``; needs the provider's
             key) or a callable ``text -> bool | str | None`` (sync or async; truthy means flagged).
         moderation_params: extra LiteLLM kwargs for the moderation call (``api_base``, ``api_key``).
@@ -99,7 +102,8 @@ class Guardrails:
         pii_engine: Any = "regex",
         allow: Iterable[str] = (),
         injection: InjectionAction | None = None,
-        injection_threshold: float = 0.5,
+        injection_threshold: float = 0.4,
+        injection_model: Any = None,
         moderation: str | Check | None = None,
         moderation_params: Mapping[str, Any] | None = None,
         output: OutputAction = "escalate",
@@ -138,7 +142,16 @@ class Guardrails:
         self._out_detector = (
             _pii_detector(pii_engine, self.output_entities, self.allow) if self.output_entities else None
         )
-        self._injection = _injection_detector(injection_threshold) if injection is not None else None
+        if injection_model is not None and injection is None:
+            raise ConfigError(
+                "guardrails.injection_model",
+                "has no effect with injection=None",
+                'set injection="flag" or "block"',
+            )
+        self.injection_model = injection_model
+        self._injection = (
+            _injection_detector(injection_threshold, injection_model) if injection is not None else None
+        )
 
     def __repr__(self) -> str:
         on = [f"pii={self.pii!r}"] if self.pii else []
@@ -262,26 +275,28 @@ class Guardrails:
                 continue
             for s in _strings(m, over):
                 score = self._injection.score(s)
-                if worst is None or score.score > worst.score:
+                if worst is None or _rank(score) > _rank(worst):
                     worst = score
         if over[0]:
             self._unscanned("injection", str(self.injection), records)
         if worst is None or not worst.flagged:
             return
-        records.append(
-            {
-                "stage": "input",
-                "check": "injection",
-                "score": round(worst.score, 3),
-                "categories": list(worst.categories),
-                "reasons": list(worst.reasons),
-                "action": self.injection,
-            }
-        )
+        record: Record = {
+            "stage": "input",
+            "check": "injection",
+            "score": round(worst.score, 3),
+            "categories": list(worst.categories),
+            "reasons": list(worst.reasons),
+            "action": self.injection,
+        }
+        if worst.model_score is not None:
+            record["model_score"] = round(worst.model_score, 3)
+        records.append(record)
         if self.injection == "block":
+            model = f", classifier {worst.model_score:.2f}" if worst.model_score is not None else ""
             raise GuardrailError(
                 f"the request looks like a prompt injection ({', '.join(worst.categories)}; "
-                f"score {worst.score:.2f}); it was not sent to any model. If this is a false "
+                f"score {worst.score:.2f}{model}); it was not sent to any model. If this is a false "
                 "positive, raise injection_threshold or use injection='flag'",
                 tuple(records),
             )
@@ -594,10 +609,15 @@ def _pii_detector(engine: Any, entities: Sequence[str], allow: frozenset[str]) -
     )
 
 
-def _injection_detector(threshold: float) -> Any:
+def _rank(score: Any) -> tuple[bool, float, float]:
+    """Which of two injection scores is worse: flagged first, then the pattern score, then the model's."""
+    return (score.flagged, score.score, score.model_score or 0.0)
+
+
+def _injection_detector(threshold: float, model: Any) -> Any:
     from ._injection import InjectionDetector
 
-    return InjectionDetector(threshold)
+    return InjectionDetector(threshold, model=model)
 
 
 _KEYS = (
@@ -608,6 +628,7 @@ _KEYS = (
     "allow",
     "injection",
     "injection_threshold",
+    "injection_model",
     "moderation",
     "moderation_params",
     "output",
