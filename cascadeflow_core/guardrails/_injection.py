@@ -10,6 +10,9 @@ escapes, reversed text, invisible Unicode tag characters) are decoded, size-boun
 again; a decoded attack counts under ``encoded_payload``. Every reason quotes at most 40
 characters of the matched phrase, never the whole input.
 
+With ``model=`` a learned classifier (``_classifier``, extra ``ml``: NumPy, imported only then)
+gives a second opinion on the texts the patterns let through; either one flags ("or" rule).
+
 Measured figures and known misses: ``docs/guardrails-injection.md``. It catches the common shapes of
 attacks; a determined attacker can phrase around any pattern list. Use it as one layer (with output
 checks and least-privilege tools), not as the only one.

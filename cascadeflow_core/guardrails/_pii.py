@@ -4,7 +4,8 @@ Each entity has a pattern that finds candidates and a check that keeps only plau
 and a known issuer prefix for cards, mod-97 and the country's length for IBANs, the SSA's invalid
 ranges for SSNs, octet ranges for IPv4 and ``ipaddress`` for IPv6, a nearby cue for dates of birth
 and for unformatted numbers. Precision matters as much as recall: an order id is not an SSN and a
-product number is not a card. Pure standard library, linear time (no nested quantifiers), and any
+product number is not a card. Phone numbers are validated by ``phonenumbers`` (``_pii_phone``); the
+rest is standard library. Linear time (no nested quantifiers), and any
 ``str`` is accepted, including lone surrogates and NUL bytes.
 """
 
