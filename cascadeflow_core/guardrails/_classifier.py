@@ -301,20 +301,24 @@ class InjectionClassifier:
                     f"{p}: model format {int(z['version'])}, expected {_FORMAT_VERSION}",
                     "retrain with scripts/train_injection.py",
                 )
+            c = {
+                str(k): int(v) for k, v in zip(z["cfg_keys"].tolist(), z["cfg_values"].tolist(), strict=True)
+            }
             cfg = FeatureConfig(
-                **{k: int(v) for k, v in zip(z["cfg_keys"].tolist(), z["cfg_values"].tolist(), strict=True)}
+                bits=c["bits"],
+                char_min=c["char_min"],
+                char_max=c["char_max"],
+                words=bool(c["words"]),
+                window=c["window"],
+                stride=c["stride"],
+                max_chars=c["max_chars"],
+                max_windows=c["max_windows"],
             )
             weights = np.zeros(2**cfg.bits, np.float32)
             weights[z["nz_index"]] = z["nz_weight"].astype(np.float32)
-            comb = z["combine"].tolist()
-            return cls(
-                weights,
-                float(z["bias"]),
-                cfg,
-                str(z["rule"]),
-                tuple(comb) if len(comb) == 4 else None,
-                float(z["threshold"]),
-            )  # type: ignore[arg-type]
+            comb = [float(x) for x in z["combine"].tolist()]
+            params = (comb[0], comb[1], comb[2], comb[3]) if len(comb) == 4 else None
+            return cls(weights, float(z["bias"]), cfg, str(z["rule"]), params, float(z["threshold"]))
 
     def save(self, path: str | Path) -> None:
         """Write the model as a compressed ``.npz`` (nonzero weights only, float16).

@@ -532,7 +532,10 @@ class PIIDetector:
         self.min_score = min_score
         self.allow = frozenset(allow)
         self.phone_region = check_region(phone_region, "PIIDetector.phone_region")
-        self._finders = {**_FINDERS, "PHONE": partial(phones, region=self.phone_region)}
+        self._finders: dict[str, Callable[[str], Iterable[Span]]] = {
+            **_FINDERS,
+            "PHONE": partial(phones, region=self.phone_region),
+        }
 
     def __repr__(self) -> str:
         return f"PIIDetector(entities={list(self.entities)!r})"

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from functools import lru_cache
+from typing import Any
 
 from .._errors import ConfigError
 from ._pii_patterns import (
@@ -134,7 +135,7 @@ def _national_ok(s: str, region: str, *, cue: bool) -> bool:
 
 
 @lru_cache(maxsize=4096)
-def _parsed(s: str, region: str) -> object | None:
+def _parsed(s: str, region: str) -> Any:
     import phonenumbers
 
     try:
