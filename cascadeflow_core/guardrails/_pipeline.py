@@ -156,6 +156,12 @@ class Guardrails:
     def __repr__(self) -> str:
         on = [f"pii={self.pii!r}"] if self.pii else []
         on += [f"injection={self.injection!r}"] if self.injection else []
+        on += [f"injection_model={self.injection_model!r}"] if isinstance(self.injection_model, str) else []
+        on += (
+            ["injection_model"]
+            if self.injection_model is not None and not isinstance(self.injection_model, str)
+            else []
+        )
         on += ["moderation"] if self.moderation else []
         on += (
             [f"output={self.output!r}"]

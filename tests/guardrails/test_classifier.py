@@ -93,6 +93,14 @@ def test_configuration_errors_name_the_field() -> None:
         Guardrails(injection_model="ml")  # injection is off
 
 
+def test_config_file_key_and_repr() -> None:
+    from cascadeflow_core.guardrails._pipeline import from_config
+
+    guard = from_config({"injection": "flag", "injection_model": "ml"})
+    assert repr(guard) == "Guardrails(injection='flag', injection_model='ml')"
+    assert guard._injection.model is InjectionClassifier.load()
+
+
 def test_save_and_load_round_trip(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
     w = (rng.standard_normal(2**18) * (rng.random(2**18) < 0.01)).astype(np.float16).astype(np.float32)
