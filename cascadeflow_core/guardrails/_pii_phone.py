@@ -112,6 +112,7 @@ def _score(text: str, start: int, end: int, intl: bool, region: str) -> float:
     return 0.6 if _national_ok(s, region, cue=False) else 0.0
 
 
+@lru_cache(maxsize=4096)  # the same texts are scanned again (output checks, repeats): parse once
 def _international(s: str) -> float:
     import phonenumbers
 
@@ -136,6 +137,7 @@ def _national_ok(s: str, region: str, *, cue: bool) -> bool:
 
 @lru_cache(maxsize=4096)
 def _parsed(s: str, region: str) -> Any:
+    """``s`` parsed in ``region`` (cached; parsing and validity checks cost 0.05-0.3 ms a number)."""
     import phonenumbers
 
     try:
@@ -144,6 +146,7 @@ def _parsed(s: str, region: str) -> Any:
         return None
 
 
+@lru_cache(maxsize=4096)
 def _valid(s: str, region: str) -> bool:
     import phonenumbers
 
