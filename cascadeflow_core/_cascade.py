@@ -190,6 +190,13 @@ class Cascade:
         validate = getattr(tracker, "validate_tiers", None)
         if callable(validate):
             validate(self._tiers)
+        if getattr(guardrails, "pii", None) == "route" and not any(t.sees_pii for t in self._tiers):
+            raise ConfigError(
+                "guardrails.pii",
+                '"route" sends personal data only to tiers allowed to see it, and no tier is',
+                "mark a local or in-VPC tier Tier(..., pii_allowed=True) (or its models "
+                "ModelSpec(..., pii_allowed=True)), or use pii='redact'",
+            )
         self.tracker, self.guardrails, self.cache = tracker, guardrails, cache
         self.router = router or _default_router()
         self.backend = backend or _DEFAULT_BACKEND

@@ -32,6 +32,9 @@ __all__ = [
 ]
 
 Message = dict[str, Any]
+# ``Request.private`` key the guardrails set with ``pii="route"``: the PII entity types found; the
+# engine then keeps only tiers that may see personal data (``Tier.sees_pii``).
+PII_ROUTE_KEY = "pii_route"
 _MODEL_RE = re.compile(r"^[A-Za-z0-9][\w.\-:@/+]*$")
 _ROLES = frozenset({"system", "user", "assistant", "tool", "developer", "function"})
 
@@ -68,6 +71,8 @@ class ModelSpec:
         domains: domains the model is good at (``"code"``, ``"math"`` ...), for routing.
         name: display name in traces (defaults to ``model``).
         backend: a ``ModelBackend`` to call instead of LiteLLM (e.g. a wrapped LangChain chat model).
+        pii_allowed: this model may see personal data (a local or in-VPC model); with
+            ``Guardrails(pii="route")`` a request holding PII goes only to tiers whose models all are.
 
     Example:
         >>> ModelSpec("openai/gpt-4o-mini").label
@@ -85,6 +90,7 @@ class ModelSpec:
     domains: tuple[str, ...] = ()
     name: str | None = None
     backend: ModelBackend | None = field(default=None, repr=False, compare=False)
+    pii_allowed: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.model, str) or not self.model.strip():
@@ -159,6 +165,8 @@ class Tier:
         name: label in traces (defaults to ``tier<N>`` when used in a cascade).
         fallbacks: models tried in order, replacing a model of this tier whose call failed.
         domains: domains this tier is meant for; the router can prefer or skip it by domain.
+        pii_allowed: the tier (its models and fallbacks) may see personal data; with
+            ``Guardrails(pii="route")`` a request holding PII goes only to such tiers.
 
     Example:
         >>> Tier(["openai/gpt-4o-mini"]).models[0].model
@@ -170,6 +178,7 @@ class Tier:
     name: str | None = None
     fallbacks: Sequence[ModelSpec | str] = ()
     domains: tuple[str, ...] = ()
+    pii_allowed: bool = False
 
     def __post_init__(self) -> None:
         models = self.models
@@ -205,6 +214,11 @@ class Tier:
     @property
     def quality(self) -> int:
         return max(m.quality for m in self.specs)
+
+    @property
+    def sees_pii(self) -> bool:
+        """May see personal data: marked ``pii_allowed``, or every model and fallback of it is."""
+        return self.pii_allowed or all(m.pii_allowed for m in (*self.specs, *self.fallback_specs))
 
 
 FieldRule = str | Callable[[Any], "str | None"]

@@ -27,6 +27,7 @@ from typing import Any
 from .._errors import ConfigError, ExhaustedError, GuardrailError, ProviderError
 from .._protocols import Admission, Cache, GuardrailPipeline, Plan, Router, Tracker
 from .._types import (
+    PII_ROUTE_KEY,
     Attempt,
     AttemptStatus,
     CascadeResult,
@@ -148,6 +149,34 @@ def plain_plan(request: Request, tiers: tuple[Tier, ...], admission: Admission |
     return Plan(tiers, ())
 
 
+def _pii_route(plan: Plan, kinds: Sequence[str], records: list[Mapping[str, Any]]) -> Plan:
+    """The plan cut to the tiers that may see personal data (``Guardrails(pii="route")``).
+
+    Raises:
+        GuardrailError: no tier of the plan may see it; nothing was sent.
+    """
+    allowed = tuple(t for t in plan.tiers if t.sees_pii)
+    names = [str(t.name) for t in allowed]
+    dropped = [str(t.name) for t in plan.tiers if not t.sees_pii]
+    records.append(
+        {"stage": "route", "check": "pii", "entities": list(kinds), "tiers": names, "action": "route"}
+    )
+    if not allowed:
+        records[-1] = {**records[-1], "action": "block"}
+        raise GuardrailError(
+            f"the request contains personal data ({', '.join(kinds)}) and no tier of the plan "
+            f"({', '.join(dropped) or 'none'}) may see it; it was not sent to any model. Mark a local or "
+            "in-VPC tier Tier(..., pii_allowed=True), or use Guardrails(pii='redact')",
+            tuple(records),
+        )
+    why = f"pii ({', '.join(kinds)}): only tiers allowed to see it: {', '.join(names)}"
+    return replace(
+        plan,
+        tiers=allowed,
+        reasons=(*plan.reasons, why + (f"; dropped {', '.join(dropped)}" if dropped else "")),
+    )
+
+
 # Request ids: a random per-process prefix and a counter (uuid4 costs ~30 us on some VMs).
 _ID_PREFIX = os.urandom(8).hex()
 _IDS = itertools.count(1)
@@ -251,6 +280,8 @@ class _Run:
         return (*args, tuple(records)) if records else args
 
     def _answer(self, req: Request) -> Generator[Effect, Any, CascadeResult]:
+        if req.private.get(PII_ROUTE_KEY):
+            self.plan = _pii_route(self.plan, req.private[PII_ROUTE_KEY], self.guard_records)
         if self.st.cache is not None:
             hit = yield Invoke(self.st.cache.get, (req,), True)
             if hit is not None:
