@@ -14,6 +14,7 @@ Every error the library raises, and every provider error it maps, is a ``Cascade
     │   ├── ContentPolicyError      the provider refused on content policy
     │   ├── AuthenticationError     bad or missing API key (never retried, never falls through silently)
     │   ├── BadRequestError         the provider rejected the request (4xx other than the above)
+    │   │   └── ModelNotFoundError  the provider does not know the model (a configuration error)
     │   └── MalformedResponseError  the provider answered with something that is not a completion
     ├── ExhaustedError              every model and tier failed or was rejected; ``attempts`` says what was
     │                               tried and why each failed
@@ -48,6 +49,7 @@ __all__ = [
     "GuardrailError",
     "InputError",
     "MalformedResponseError",
+    "ModelNotFoundError",
     "ProviderConnectionError",
     "ProviderError",
     "ProviderTimeoutError",
@@ -87,9 +89,14 @@ class ProviderError(CascadeError):
         model: the model string that failed.
         status: HTTP-like status code when known.
         retry_after: seconds the provider asked us to wait, when it said.
+
+    ``configuration`` is True for failures that retrying or another request cannot fix (a missing or wrong
+    key, an unknown model): the cascade raises them instead of paying the next, dearer tier, unless
+    ``RetryPolicy(escalate_config_errors=True)`` asks it to escalate (then logged and kept in the trace).
     """
 
     retryable = True
+    configuration = False
 
     def __init__(
         self,
@@ -142,12 +149,19 @@ class AuthenticationError(ProviderError):
     """The API key is missing or wrong."""
 
     retryable = False
+    configuration = True
 
 
 class BadRequestError(ProviderError):
     """The provider rejected the request as malformed or unsupported."""
 
     retryable = False
+
+
+class ModelNotFoundError(BadRequestError):
+    """The provider does not know this model name (a typo, or a model the key has no access to)."""
+
+    configuration = True
 
 
 class MalformedResponseError(ProviderError):
@@ -163,6 +177,7 @@ _KINDS: dict[type, str] = {
     ContentPolicyError: "content_policy",
     AuthenticationError: "authentication",
     BadRequestError: "bad_request",
+    ModelNotFoundError: "model_not_found",
     MalformedResponseError: "malformed_response",
 }
 

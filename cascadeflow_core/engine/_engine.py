@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import logging
 import os
 import random
 import time
@@ -28,6 +29,8 @@ from .._errors import ConfigError, ExhaustedError, GuardrailError, ProviderError
 from .._protocols import Admission, Cache, GuardrailPipeline, Plan, Router, Tracker
 from .._types import Attempt, AttemptStatus, CascadeResult, Draft, ModelSpec, Request, StreamEvent, Tier
 from ..validation._validators import as_verdict, default_validator, needs_logprobs
+
+log = logging.getLogger("cascadeflow.engine")
 
 __all__ = ["Call", "Emit", "Invoke", "RetryPolicy", "Sleep", "Stations", "plain_plan", "run_cascade"]
 
@@ -81,6 +84,12 @@ class RetryPolicy:
     a ``retry-after`` longer than ``max_retry_after`` skips the retry (the next tier answers instead of
     waiting). Only transient errors (rate limit, timeout, connection, 5xx, malformed) are retried.
 
+    A configuration error (``AuthenticationError``, ``ModelNotFoundError``: a missing or mistyped key,
+    an unknown model) is raised by default instead of falling through to a fallback or the next, dearer
+    tier, where a user would pay the verifier's price for every request without knowing why.
+    ``escalate_config_errors=True`` escalates past it instead, with a warning in the log each time and the
+    failed attempt in the trace.
+
     Example:
         >>> RetryPolicy(max_retries=2, backoff=0.1).max_retries
         2
@@ -90,6 +99,7 @@ class RetryPolicy:
     backoff: float = 0.25
     max_backoff: float = 4.0
     max_retry_after: float = 10.0
+    escalate_config_errors: bool = False
 
     def __post_init__(self) -> None:
         if (
@@ -357,6 +367,12 @@ class _Run:
             retries = 0
             while isinstance(out, ProviderError):
                 self.attempts.append(Attempt(name, spec.label, "error", error=str(out), error_kind=out.kind))
+                if out.configuration:
+                    if not self.st.retry.escalate_config_errors:
+                        raise out
+                    log.warning(
+                        "%s: %s; escalating past it (escalate_config_errors=True)", spec.label, out.kind
+                    )
                 if getattr(out, "emitted", False):
                     yield Emit(
                         StreamEvent(
