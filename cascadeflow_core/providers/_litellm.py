@@ -9,11 +9,13 @@ with backoff and then falls through to the next model, so retries never stack.
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import email.utils
 import functools
 import json
 import os
+import sys
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
@@ -54,6 +56,15 @@ def litellm_module() -> Any:
     import litellm
 
     return litellm
+
+
+async def alitellm_module() -> Any:
+    """``litellm_module()`` for coroutines: the first import (seconds) runs in a worker thread, so it never
+    blocks the event loop; later calls return at once."""
+    module = sys.modules.get("litellm")
+    if module is not None and getattr(module, "completion", None) is not None:
+        return module
+    return await asyncio.to_thread(litellm_module)
 
 
 def custom_llm_class() -> Any:
@@ -284,7 +295,7 @@ def _prompt_tokens_estimate(request: Request) -> int:
 
 async def amoderation(model: str, text: str, **kwargs: Any) -> tuple[bool, tuple[str, ...]]:
     """One LiteLLM moderation call: ``(flagged, categories that fired)``; errors are mapped."""
-    litellm = litellm_module()
+    litellm = await alitellm_module()
     try:
         resp = await litellm.amoderation(input=text, model=model, **kwargs)
     except Exception as e:
@@ -516,7 +527,7 @@ class LiteLLMBackend:
         return to_draft(spec, resp, time.perf_counter() - t0)
 
     async def acomplete(self, spec: ModelSpec, request: Request) -> Draft:
-        lm = litellm_module()
+        lm = await alitellm_module()
         t0 = time.perf_counter()
         try:
             resp = await lm.acompletion(**_kwargs(spec, request))
@@ -539,7 +550,7 @@ class LiteLLMBackend:
         yield asm.draft()
 
     async def astream(self, spec: ModelSpec, request: Request) -> AsyncIterator[str | Draft]:
-        lm = litellm_module()
+        lm = await alitellm_module()
         asm = _StreamAssembler(spec, request)
         try:
             resp = await lm.acompletion(

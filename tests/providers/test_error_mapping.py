@@ -177,3 +177,36 @@ def test_escalating_past_configuration_errors_is_opt_in_logged_and_traced(serve,
     assert result.text == "fine"
     assert [a.error_kind for a in result.attempts if a.status == "error"] == ["authentication"]
     assert any("escalate_config_errors" in r.getMessage() for r in caplog.records)
+
+
+def test_the_first_async_call_does_not_block_the_event_loop_importing_litellm():
+    """In a fresh interpreter, a ticker on the loop keeps ticking while LiteLLM is imported (seconds)."""
+    import subprocess
+    import sys
+
+    code = """
+import asyncio, time
+from cascadeflow_core import Cascade, ModelSpec
+
+async def main():
+    gaps, last = [], time.perf_counter()
+    async def tick():
+        nonlocal last
+        while True:
+            await asyncio.sleep(0.01)
+            now = time.perf_counter(); gaps.append(now - last); last = now
+    t = asyncio.create_task(tick())
+    start = time.perf_counter()
+    await Cascade([ModelSpec("openai/m", params={"mock_response": "ok"})]).acomplete("q")
+    first = time.perf_counter() - start
+    t.cancel()
+    print(max(gaps), first)
+asyncio.run(main())
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    longest, first = map(float, out.stdout.strip().splitlines()[-1].split())
+    # Before the fix the loop stood still for the whole import (gap ~ 0.95 of the first call, 2-15 s
+    # depending on load); LiteLLM's own lazy imports inside acompletion still take a little.
+    assert longest < 0.5 * first, f"the event loop stalled {longest:.2f} s of a {first:.2f} s first acomplete"
