@@ -277,7 +277,7 @@ class _Run:
                 yield from self._emit_answer(draft)
                 return self._result(draft, "cache", escalated=False)
         if not self.plan.tiers:
-            raise ExhaustedError("the router left no tier to try", self.attempts)
+            raise ExhaustedError.of("the router left no tier to try", self.attempts)
         for idx, tier in enumerate(self.plan.tiers):
             final = idx == len(self.plan.tiers) - 1
             answer = yield from self._run_tier(tier, req, final)
@@ -285,7 +285,7 @@ class _Run:
                 if self.st.cache is not None:  # cached as answered: placeholders, never restored PII
                     yield Invoke(self.st.cache.set, (req, answer), True)
                 return self._result(self._restore(answer, req), self._name(tier), escalated=idx > 0)
-        raise ExhaustedError("every tier of the plan failed or was rejected", self.attempts)
+        raise ExhaustedError.of("every tier of the plan failed or was rejected", self.attempts)
 
     def _name(self, tier: Tier) -> str:
         if tier.name:
