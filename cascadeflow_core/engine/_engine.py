@@ -29,6 +29,7 @@ from .._errors import ConfigError, ExhaustedError, GuardrailError, ProviderError
 from .._protocols import Admission, Cache, GuardrailPipeline, Plan, Router, Tracker
 from .._types import Attempt, AttemptStatus, CascadeResult, Draft, ModelSpec, Request, StreamEvent, Tier
 from ..validation._validators import as_verdict, default_validator, needs_logprobs
+from ._breaker import CircuitBreaker
 
 log = logging.getLogger("cascadeflow.engine")
 
@@ -137,6 +138,7 @@ class Stations:
     strict: bool = False  # stream nothing live, not even the last tier
     estimate: Callable[[ModelSpec, Request], float] | None = None
     verifier_cost: Callable[[ModelSpec, Request, Draft], float | None] | None = None
+    breaker: CircuitBreaker | None = None
 
 
 def plain_plan(request: Request, tiers: tuple[Tier, ...], admission: Admission | None) -> Plan:
@@ -360,11 +362,17 @@ class _Run:
     def _call_tier(
         self, name: str, tier: Tier, req: Request, live: bool
     ) -> Generator[Effect, Any, list[tuple[ModelSpec, Draft]]]:
-        outs = yield Call(name, tier.specs, req, live)
-        fallbacks = list(tier.fallback_specs)
+        fallbacks = [s for s in tier.fallback_specs if self._may_call(name, s)]
+        specs = [s for s in tier.specs if self._may_call(name, s)]
+        while not specs and fallbacks:
+            specs.append(fallbacks.pop(0))
+        if not specs:
+            return []
+        outs = yield Call(name, tuple(specs), req, live)
         drafts: list[tuple[ModelSpec, Draft]] = []
-        for spec, out in zip(tier.specs, outs, strict=True):
+        for spec, out in zip(specs, outs, strict=True):
             retries = 0
+            self._health(spec, out)
             while isinstance(out, ProviderError):
                 self.attempts.append(Attempt(name, spec.label, "error", error=str(out), error_kind=out.kind))
                 if out.configuration:
@@ -383,16 +391,33 @@ class _Run:
                     )
                 retries += 1
                 delay = self.st.retry.delay(retries, out, self.rng)
-                if delay is None:
+                if delay is None or not self._may_call(name, spec, record=False):
                     if not fallbacks:
                         break
                     spec, retries = fallbacks.pop(0), 0
                 elif delay > 0:
                     yield Sleep(delay)
                 out = (yield Call(name, (spec,), req, live))[0]
+                self._health(spec, out)
             if isinstance(out, Draft):
                 drafts.append((spec, out))
         return drafts
+
+    def _may_call(self, tier: str, spec: ModelSpec, record: bool = True) -> bool:
+        """False while the model's circuit breaker is open; the skip is kept in the trace."""
+        breaker = self.st.breaker
+        until = breaker.open_until(spec.label) if breaker is not None else None
+        if until is None:
+            return True
+        if record:
+            when = time.strftime("%H:%M:%S", time.gmtime(until))
+            why = f"skipped: cooling down until {when} UTC after repeated failures (circuit breaker)"
+            self.attempts.append(Attempt(tier, spec.label, "error", error=why, error_kind="circuit_open"))
+        return False
+
+    def _health(self, spec: ModelSpec, out: object) -> None:
+        if self.st.breaker is not None and not getattr(out, "cached", False):
+            self.st.breaker.record(spec.label, out)
 
     def _record(
         self,
