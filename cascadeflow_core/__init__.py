@@ -28,6 +28,7 @@ from ._errors import (
     GuardrailError,
     InputError,
     MalformedResponseError,
+    ModelNotFoundError,
     ProviderConnectionError,
     ProviderError,
     ProviderTimeoutError,
@@ -63,7 +64,7 @@ from ._types import (
 )
 from .caching import RedisResponseCache, ResponseCache, SemanticCache
 from .config import PRESETS, CascadeConfig, load_config, preset_config
-from .engine import RetryPolicy
+from .engine import CircuitBreaker, RetryPolicy
 from .guardrails import Guardrails, StreamRestorer
 from .providers import LiteLLMBackend, MiniLMEmbedder, model_context_window
 from .replay import (
@@ -156,6 +157,7 @@ __all__ = [
     "CascadeOptions",
     "CascadeResult",
     "CascadeRouter",
+    "CircuitBreaker",
     "ComplexityResult",
     "ConfigError",
     "ContentPolicyError",
@@ -185,6 +187,7 @@ __all__ = [
     "MemoryStore",
     "MiniLMEmbedder",
     "ModelBackend",
+    "ModelNotFoundError",
     "ModelSpec",
     "OTelExporter",
     "OutputCheck",

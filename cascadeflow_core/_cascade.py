@@ -19,6 +19,7 @@ from typing import Any, Literal
 from ._errors import CascadeError, ConfigError, InputError, MalformedResponseError, ProviderError
 from ._protocols import Admission, Cache, GuardrailPipeline, ModelBackend, Plan, Router, Tracker
 from ._types import CascadeResult, Draft, ModelSpec, Request, StreamEvent, Tier
+from .engine._breaker import CircuitBreaker
 from .engine._engine import Call, Emit, Invoke, RetryPolicy, Sleep, Stations, plain_plan, run_cascade
 from .providers._litellm import LiteLLMBackend, estimate_cost, price
 
@@ -53,6 +54,8 @@ class CascadeOptions:
         verifier_cost: ``(verifier_spec, request, answer_draft) -> dollars | None``: what the verifier
             alone would have cost when it was not called (default: LiteLLM/spec prices for the answer's
             token counts).
+        breaker: the per-model circuit breaker (default: 5 consecutive transient failures skip a model
+            for 30 s, then one request probes it); ``None`` turns it off.
     """
 
     stream_mode: Literal["buffered", "optimistic", "strict"] = "buffered"
@@ -60,6 +63,7 @@ class CascadeOptions:
     max_concurrency: int = 8
     progress: bool | None = None
     verifier_cost: Callable[[ModelSpec, Request, Draft], float | None] | None = None
+    breaker: CircuitBreaker | None = field(default_factory=CircuitBreaker)
 
     def __post_init__(self) -> None:
         if self.stream_mode not in ("buffered", "optimistic", "strict"):
@@ -211,6 +215,7 @@ class Cascade:
             strict=self.options.stream_mode == "strict",
             estimate=estimate_cost if tracker is not None else None,
             verifier_cost=self.options.verifier_cost or _default_verifier_cost,
+            breaker=self.options.breaker.bind() if self.options.breaker is not None else None,
         )
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()

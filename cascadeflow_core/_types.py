@@ -398,7 +398,7 @@ def validate_messages(messages: Any) -> list[Message]:
                 f"messages[{i}] must be a dict with 'role' and 'content', got {type(m).__name__}"
             )
         role = m.get("role")
-        if role not in _ROLES:
+        if not isinstance(role, str) or role not in _ROLES:
             raise InputError(f"messages[{i}].role is {role!r}; use one of {sorted(_ROLES)}")
         content = m.get("content")
         if content is not None and not isinstance(content, (str, list, tuple)):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import logging
 import os
 import random
 import time
@@ -40,6 +41,9 @@ from .._types import (
 )
 from ..validation._rules import tool_call_problems
 from ..validation._validators import as_verdict, default_validator, needs_logprobs
+from ._breaker import CircuitBreaker
+
+log = logging.getLogger("cascadeflow.engine")
 
 __all__ = ["Call", "Emit", "Invoke", "RetryPolicy", "Sleep", "Stations", "plain_plan", "run_cascade"]
 
@@ -93,6 +97,12 @@ class RetryPolicy:
     a ``retry-after`` longer than ``max_retry_after`` skips the retry (the next tier answers instead of
     waiting). Only transient errors (rate limit, timeout, connection, 5xx, malformed) are retried.
 
+    A configuration error (``AuthenticationError``, ``ModelNotFoundError``: a missing or mistyped key,
+    an unknown model) is raised by default instead of falling through to a fallback or the next, dearer
+    tier, where a user would pay the verifier's price for every request without knowing why.
+    ``escalate_config_errors=True`` escalates past it instead, with a warning in the log each time and the
+    failed attempt in the trace.
+
     Example:
         >>> RetryPolicy(max_retries=2, backoff=0.1).max_retries
         2
@@ -102,6 +112,7 @@ class RetryPolicy:
     backoff: float = 0.25
     max_backoff: float = 4.0
     max_retry_after: float = 10.0
+    escalate_config_errors: bool = False
 
     def __post_init__(self) -> None:
         if (
@@ -139,6 +150,7 @@ class Stations:
     strict: bool = False  # stream nothing live, not even the last tier
     estimate: Callable[[ModelSpec, Request], float] | None = None
     verifier_cost: Callable[[ModelSpec, Request, Draft], float | None] | None = None
+    breaker: CircuitBreaker | None = None
 
 
 def plain_plan(request: Request, tiers: tuple[Tier, ...], admission: Admission | None) -> Plan:
@@ -310,7 +322,7 @@ class _Run:
                 yield from self._emit_answer(draft)
                 return self._result(draft, "cache", escalated=False)
         if not self.plan.tiers:
-            raise ExhaustedError("the router left no tier to try", self.attempts)
+            raise ExhaustedError.of("the router left no tier to try", self.attempts)
         for idx, tier in enumerate(self.plan.tiers):
             final = idx == len(self.plan.tiers) - 1
             answer = yield from self._run_tier(tier, req, final)
@@ -318,7 +330,7 @@ class _Run:
                 if self.st.cache is not None:  # cached as answered: placeholders, never restored PII
                     yield Invoke(self.st.cache.set, (req, answer), True)
                 return self._result(self._restore(answer, req), self._name(tier), escalated=idx > 0)
-        raise ExhaustedError("every tier of the plan failed or was rejected", self.attempts)
+        raise ExhaustedError.of("every tier of the plan failed or was rejected", self.attempts)
 
     def _name(self, tier: Tier) -> str:
         if tier.name:
@@ -400,13 +412,25 @@ class _Run:
     def _call_tier(
         self, name: str, tier: Tier, req: Request, live: bool
     ) -> Generator[Effect, Any, list[tuple[ModelSpec, Draft]]]:
-        outs = yield Call(name, tier.specs, req, live)
-        fallbacks = list(tier.fallback_specs)
+        fallbacks = [s for s in tier.fallback_specs if self._may_call(name, s)]
+        specs = [s for s in tier.specs if self._may_call(name, s)]
+        while not specs and fallbacks:
+            specs.append(fallbacks.pop(0))
+        if not specs:
+            return []
+        outs = yield Call(name, tuple(specs), req, live)
         drafts: list[tuple[ModelSpec, Draft]] = []
-        for spec, out in zip(tier.specs, outs, strict=True):
+        for spec, out in zip(specs, outs, strict=True):
             retries = 0
+            self._health(spec, out)
             while isinstance(out, ProviderError):
                 self.attempts.append(Attempt(name, spec.label, "error", error=str(out), error_kind=out.kind))
+                if out.configuration:
+                    if not self.st.retry.escalate_config_errors:
+                        raise out
+                    log.warning(
+                        "%s: %s; escalating past it (escalate_config_errors=True)", spec.label, out.kind
+                    )
                 if getattr(out, "emitted", False):
                     yield Emit(
                         StreamEvent(
@@ -417,16 +441,33 @@ class _Run:
                     )
                 retries += 1
                 delay = self.st.retry.delay(retries, out, self.rng)
-                if delay is None:
+                if delay is None or not self._may_call(name, spec, record=False):
                     if not fallbacks:
                         break
                     spec, retries = fallbacks.pop(0), 0
                 elif delay > 0:
                     yield Sleep(delay)
                 out = (yield Call(name, (spec,), req, live))[0]
+                self._health(spec, out)
             if isinstance(out, Draft):
                 drafts.append((spec, out))
         return drafts
+
+    def _may_call(self, tier: str, spec: ModelSpec, record: bool = True) -> bool:
+        """False while the model's circuit breaker is open; the skip is kept in the trace."""
+        breaker = self.st.breaker
+        until = breaker.open_until(spec.label) if breaker is not None else None
+        if until is None:
+            return True
+        if record:
+            when = time.strftime("%H:%M:%S", time.gmtime(until))
+            why = f"skipped: cooling down until {when} UTC after repeated failures (circuit breaker)"
+            self.attempts.append(Attempt(tier, spec.label, "error", error=why, error_kind="circuit_open"))
+        return False
+
+    def _health(self, spec: ModelSpec, out: object) -> None:
+        if self.st.breaker is not None and not getattr(out, "cached", False):
+            self.st.breaker.record(spec.label, out)
 
     def _record(
         self,
