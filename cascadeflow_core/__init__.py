@@ -12,6 +12,8 @@ Example:
 ``import cascadeflow_core`` does not import LiteLLM; the first model call does.
 """
 
+from typing import Any as _Any
+
 from ._cascade import Cascade, CascadeOptions
 from ._errors import (
     AdmissionError,
@@ -26,6 +28,7 @@ from ._errors import (
     GuardrailError,
     InputError,
     MalformedResponseError,
+    ModelNotFoundError,
     ProviderConnectionError,
     ProviderError,
     ProviderTimeoutError,
@@ -49,20 +52,23 @@ from ._protocols import (
 from ._secrets import mask_params as mask_secret_params
 from ._secrets import redact as redact_secrets
 from ._secrets import register_params as register_secrets
-from ._types import Attempt, CascadeResult, Draft, ModelSpec, Request, StreamEvent, Tier, ToolCall, Verdict
+from ._types import (
+    AnswerShape,
+    Attempt,
+    CascadeResult,
+    Draft,
+    InvalidToolCall,
+    ModelSpec,
+    Request,
+    StreamEvent,
+    Tier,
+    ToolCall,
+    Verdict,
+)
 from .caching import RedisResponseCache, ResponseCache, SemanticCache
 from .config import PRESETS, CascadeConfig, load_config, preset_config
-from .engine import RetryPolicy
-from .guardrails import (
-    Guardrails,
-    InjectionDetector,
-    InjectionScore,
-    PIIDetector,
-    PIIFinding,
-    Redactor,
-    StreamRestorer,
-    restore,
-)
+from .engine import CircuitBreaker, RetryPolicy
+from .guardrails import Guardrails, StreamRestorer
 from .providers import LiteLLMBackend, MiniLMEmbedder, model_context_window
 from .replay import (
     BenchReport,
@@ -107,13 +113,29 @@ from .validation import (
     AllOf,
     AnyOf,
     CallableValidator,
+    JudgeValidator,
     LogprobValidator,
     RuleValidator,
     SchemaValidator,
+    SemanticAgreementValidator,
     extract_answer,
 )
 
 __version__ = "0.1.0"
+
+# Detectors a user may call on their own, imported on first use (they compile many patterns).
+_LAZY = ("InjectionDetector", "InjectionScore", "PIIDetector", "PIIFinding", "Redactor", "restore")
+
+
+def __getattr__(name: str) -> _Any:
+    if name in _LAZY:
+        from . import guardrails
+
+        value = getattr(guardrails, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "Admission",
@@ -121,6 +143,7 @@ __all__ = [
     "AgreementValidator",
     "AllOf",
     "Anomaly",
+    "AnswerShape",
     "AnyOf",
     "Attempt",
     "AuthenticationError",
@@ -137,6 +160,7 @@ __all__ = [
     "CascadeOptions",
     "CascadeResult",
     "CascadeRouter",
+    "CircuitBreaker",
     "ComplexityResult",
     "ConfigError",
     "ContentPolicyError",
@@ -156,6 +180,8 @@ __all__ = [
     "InjectionDetector",
     "InjectionScore",
     "InputError",
+    "InvalidToolCall",
+    "JudgeValidator",
     "LedgerEntry",
     "LedgerStore",
     "LiteLLMBackend",
@@ -164,6 +190,7 @@ __all__ = [
     "MemoryStore",
     "MiniLMEmbedder",
     "ModelBackend",
+    "ModelNotFoundError",
     "ModelSpec",
     "OTelExporter",
     "OutputCheck",
@@ -190,6 +217,7 @@ __all__ = [
     "RuleValidator",
     "SQLiteStore",
     "SchemaValidator",
+    "SemanticAgreementValidator",
     "SemanticCache",
     "ServiceUnavailableError",
     "SettlementEvent",

@@ -2,13 +2,27 @@
 
 Owns the pipeline (``Guardrails``: input PII detect / redact / block, prompt-injection flag / block,
 moderation; output checks) and the detectors a user may also call on their own: ``PIIDetector`` /
-``Redactor`` / ``restore`` and ``InjectionDetector``. Patterns and word lists live in ``_pii_patterns``
-and ``_injection_patterns``, apart from the logic. May import: the vocabulary and ``providers``.
+``Redactor`` / ``restore`` and ``InjectionDetector`` (with the opt-in learned ``_classifier``, extra
+``ml``, weights in ``data/``). Patterns and word lists live in ``_pii_patterns`` and
+``_injection_patterns`` / ``_injection_patterns_ext``, apart from the logic. May import: the
+vocabulary and ``providers``.
 """
 
-from ._injection import InjectionDetector, InjectionScore
-from ._pii import ENTITIES, PIIDetector, PIIFinding, PresidioDetector, Redactor, restore
+from typing import Any
+
 from ._pipeline import Guardrails, StreamRestorer
+
+# The detectors compile hundreds of patterns: imported on first use, so ``import cascadeflow_core`` stays fast.
+_LAZY = {
+    "ENTITIES": "_pii",
+    "InjectionDetector": "_injection",
+    "InjectionScore": "_injection",
+    "PIIDetector": "_pii",
+    "PIIFinding": "_pii",
+    "PresidioDetector": "_pii",
+    "Redactor": "_pii",
+    "restore": "_pii",
+}
 
 __all__ = [
     "ENTITIES",
@@ -22,3 +36,14 @@ __all__ = [
     "StreamRestorer",
     "restore",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
