@@ -31,7 +31,7 @@ from .engine._engine import (
     plain_plan,
     run_cascade,
 )
-from .providers._litellm import LiteLLMBackend, estimate_cost, price
+from .providers._litellm import DEFAULT_TIMEOUT_S, LiteLLMBackend, estimate_cost, price
 
 __all__ = ["Cascade", "CascadeOptions", "RetryPolicy"]
 
@@ -280,6 +280,7 @@ class Cascade:
             estimate=_estimator(tracker),
             verifier_cost=self.options.verifier_cost or _default_verifier_cost,
             cache_scope=fingerprint(self._tiers) if cache is not None else "",
+            call_timeout_s=DEFAULT_TIMEOUT_S,
             breaker=self.options.breaker.bind() if self.options.breaker is not None else None,
         )
         self._pool: ThreadPoolExecutor | None = None

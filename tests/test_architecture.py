@@ -18,7 +18,7 @@ import pytest
 
 CORE = Path(__file__).resolve().parents[1] / "cascadeflow_core"
 
-VOCABULARY = {"_errors", "_types", "_protocols", "_display"}
+VOCABULARY = {"_errors", "_types", "_protocols", "_display", "_secrets"}
 STATIONS = {"providers", "engine", "validation", "routing", "tracking", "guardrails", "caching"}
 SURFACE = {"__init__", "__main__", "testing"}
 

@@ -13,6 +13,7 @@ import pytest
 
 from cascadeflow_core import (
     AuthenticationError,
+    BadRequestError,
     Cascade,
     Draft,
     ExhaustedError,
@@ -31,10 +32,10 @@ REDIS_PW = "pw-SENTINEL-2f6d1a8c9b"
 
 
 class EchoingBackend:
-    """A provider that echoes the caller's key in its error, as some do on a 401."""
+    """A provider (or a proxy in front of it) that echoes the caller's key in its error."""
 
     def complete(self, spec: ModelSpec, request: Request) -> Draft:
-        raise AuthenticationError(f"Incorrect API key provided: {spec.api_key}", model=spec.model, status=401)
+        raise BadRequestError(f"rejected request with key {spec.api_key}", model=spec.model, status=400)
 
     async def acomplete(self, spec: ModelSpec, request: Request) -> Draft:
         return self.complete(spec, request)
@@ -54,6 +55,18 @@ def test_a_provider_error_echoing_the_key_is_redacted_everywhere() -> None:
     attempt_errors = [a.error or "" for a in err.attempts]
     assert _scan(str(err), repr(err), tb, *attempt_errors) == []
     assert "***" in str(err)  # redacted, not dropped: the message still says what happened
+
+
+def test_an_authentication_error_echoing_the_key_is_redacted() -> None:
+    class Unauthorized(EchoingBackend):
+        def complete(self, spec: ModelSpec, request: Request) -> Draft:
+            raise AuthenticationError(f"Incorrect API key provided: {spec.api_key}", model=spec.model)
+
+    cascade = Cascade([ModelSpec("m/a", 1e-6, 1e-6, api_key=KEY, backend=Unauthorized())])
+    with pytest.raises(AuthenticationError) as ei:
+        cascade.complete("hi")
+    tb = "".join(traceback.format_exception(ei.value))
+    assert _scan(str(ei.value), repr(ei.value), tb) == [] and "***" in str(ei.value)
 
 
 def test_map_exception_redacts_the_message_and_the_cause_chain() -> None:

@@ -39,7 +39,6 @@ from .._types import (
     StreamEvent,
     Tier,
 )
-from ..providers._litellm import DEFAULT_TIMEOUT_S
 from ..validation._rules import tool_call_problems
 from ..validation._validators import as_verdict, default_validator, needs_logprobs
 from ._breaker import CircuitBreaker
@@ -163,6 +162,7 @@ class Stations:
     estimate: Callable[[ModelSpec, Request], float] | None = None
     verifier_cost: Callable[[ModelSpec, Request, Draft], float | None] | None = None
     cache_scope: str = ""  # the cascade's configuration fingerprint, mixed into every cache key
+    call_timeout_s: float = 120.0  # a model call's timeout when its params name none (the backend's default)
     breaker: CircuitBreaker | None = None
 
 
@@ -495,7 +495,7 @@ class _Run:
         self, name: str, specs: tuple[ModelSpec, ...], req: Request, live: bool
     ) -> Generator[Effect, Any, list[Any]]:
         """One ``Call`` effect: the reservation held long enough first; a cancelled call still booked."""
-        need = max(_call_timeout(s, req) for s in specs) + _HOLD_MARGIN_S
+        need = max(_call_timeout(s, req, self.st.call_timeout_s) for s in specs) + _HOLD_MARGIN_S
         if time.perf_counter() + need > self.hold_until:
             held = yield Invoke(self.st.tracker.hold, (self.admission, need), True)  # type: ignore[union-attr]
             self.hold_until = time.perf_counter() + float(held)
@@ -641,12 +641,12 @@ _HOLD_MARGIN_S = 30.0
 NOT_PERFORMED = "_cascadeflow_not_performed"  # set on an exception a driver throws before running the effect
 
 
-def _call_timeout(spec: ModelSpec, req: Request) -> float:
+def _call_timeout(spec: ModelSpec, req: Request, default: float) -> float:
     """Seconds a call to ``spec`` may take: its ``timeout`` param, the request's, else the default."""
     for value in (spec.params.get("timeout"), req.params.get("timeout")):
         if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
             return float(value)
-    return DEFAULT_TIMEOUT_S
+    return default
 
 
 def _scoped(req: Request, scope: str) -> Request:
