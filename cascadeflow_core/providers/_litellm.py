@@ -362,7 +362,9 @@ def prompt_tokens_bound(spec: ModelSpec | None, request: Request) -> int:
         return memo[2]
     text, extra = _prompt_parts(request)
     try:
-        counted = int(litellm_module().token_counter(model=spec.model, text=text))
+        # LiteLLM picks the tokenizer by the bare model name (o200k for gpt-4o, cl100k otherwise).
+        name = spec.model.split("/", 1)[1] if spec.model.startswith("openai/") else spec.model
+        counted = int(litellm_module().token_counter(model=name, text=text))
     except Exception:
         return bound
     n = min(bound, int(counted * 1.1) + extra + 8)
