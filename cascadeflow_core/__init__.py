@@ -9,8 +9,11 @@ Example:
     >>> cascade.complete("Capital of France?").text
     'Paris'
 
-``import cascadeflow_core`` does not import LiteLLM; the first model call does.
+``import cascadeflow_core`` does not import LiteLLM; the first model call does. Nor pydantic: the
+configuration schema (``CascadeConfig``, ``load_config``) is imported when first used.
 """
+
+import typing as _typing
 
 from ._cascade import Cascade, CascadeOptions
 from ._errors import (
@@ -48,7 +51,7 @@ from ._protocols import (
 )
 from ._types import Attempt, CascadeResult, Draft, ModelSpec, Request, StreamEvent, Tier, ToolCall, Verdict
 from .caching import RedisResponseCache, ResponseCache, SemanticCache
-from .config import PRESETS, CascadeConfig, load_config, preset_config
+from .config import PRESETS, preset_config
 from .engine import RetryPolicy
 from .guardrails import (
     Guardrails,
@@ -213,3 +216,15 @@ __all__ = [
     "restore",
     "run_benchmark",
 ]
+
+if _typing.TYPE_CHECKING:
+    from .config import CascadeConfig, load_config
+
+
+def __getattr__(name: str) -> _typing.Any:
+    # The configuration schema imports pydantic (~0.1 s): loaded on first use, not with the package.
+    if name in ("CascadeConfig", "load_config"):
+        from . import config
+
+        return getattr(config, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
