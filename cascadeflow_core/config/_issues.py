@@ -9,6 +9,8 @@ and words the problem and fix for a person editing a file (``must be int, got 'b
 from __future__ import annotations
 
 import difflib
+import re
+import reprlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -34,7 +36,6 @@ _WANT = {
     "dict_type": "a mapping",
     "model_type": "a mapping",
     "model_attributes_type": "a mapping",
-    "literal_error": "one of",
 }
 _BOUNDS = {
     "greater_than_equal": ">=",
@@ -52,6 +53,10 @@ _EXAMPLES = {
     "all": "e.g. all: [{type: rules}, {type: logprob, threshold: 0.9}]",
     "store": 'use "memory", "sqlite:///path/ledger.db" or "redis://host:6379/0"',
     "function": 'name the function as "package.module:function"',
+    "threshold": "give a probability-like threshold, e.g. 0.8",
+    "min_domain_confidence": "give a confidence in [0, 1], e.g. 0.5",
+    "min_agree": "agreement needs at least two drafters; e.g. min_agree: 2",
+    "": "a configuration is a mapping: start it with `tiers:`",
 }
 
 
@@ -106,11 +111,14 @@ def _words(kind: str, err: Any, ctx: dict[str, Any], last: str) -> tuple[str, st
     example = _EXAMPLES.get(last, "")
     if kind == "missing":
         return "missing", example
-    if kind == "unknown_choice":
-        options = list(ctx["options"])
-        close = difflib.get_close_matches(str(ctx["value"]).strip("'\""), options, n=1)
+    if kind in ("unknown_choice", "literal_error"):
+        if kind == "unknown_choice":
+            options, problem = list(ctx["options"]), err["msg"]
+        else:  # a Literal of a station's dataclass (Budget.period ...)
+            options, problem = re.findall(r"'([^']*)'", str(ctx["expected"])), f"unknown {last} {got}"
+        close = difflib.get_close_matches(str(err.get("input")), options, n=1)
         hint = f"did you mean {close[0]!r}? " if close else ""
-        return err["msg"], f"{hint}use one of {options}"
+        return problem, f"{hint}use one of {options}"
     if kind in _BOUNDS:
         bound = next(iter(ctx.values()))
         return f"must be {_BOUNDS[kind]} {bound}, got {got}", example
@@ -135,9 +143,20 @@ def _words(kind: str, err: Any, ctx: dict[str, Any], last: str) -> tuple[str, st
     return err["msg"], example
 
 
-def _show(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
+class _Short(reprlib.Repr):
+    """``repr`` of a bad value, cut short: a few levels and items (a value may be nested 3,000 deep)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.maxlevel, self.maxdict, self.maxlist, self.maxstring, self.maxother = 3, 4, 4, 60, 60
+
+    def repr1(self, x: Any, level: int) -> str:
+        if isinstance(x, dict) and type(x) is not dict:
+            x = dict(x)  # YAML's line-keeping mappings print as the mappings they are
+        return super().repr1(x, level)
+
+
+_show = _Short().repr
 
 
 def _with_line(field: str, problem: str, fix: str, data: Any, loc: Sequence[Any]) -> ConfigError:
