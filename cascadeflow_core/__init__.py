@@ -14,6 +14,7 @@ configuration schema (``CascadeConfig``, ``load_config``) is imported when first
 """
 
 import typing as _typing
+from typing import Any as _Any
 
 from ._cascade import Cascade, CascadeOptions
 from ._errors import (
@@ -53,16 +54,7 @@ from ._types import Attempt, CascadeResult, Draft, ModelSpec, Request, StreamEve
 from .caching import RedisResponseCache, ResponseCache, SemanticCache
 from .config import PRESETS, preset_config
 from .engine import RetryPolicy
-from .guardrails import (
-    Guardrails,
-    InjectionDetector,
-    InjectionScore,
-    PIIDetector,
-    PIIFinding,
-    Redactor,
-    StreamRestorer,
-    restore,
-)
+from .guardrails import Guardrails, StreamRestorer
 from .providers import LiteLLMBackend, MiniLMEmbedder, model_context_window
 from .replay import (
     BenchReport,
@@ -114,6 +106,30 @@ from .validation import (
 )
 
 __version__ = "0.1.0"
+
+# Imported on first use: the detectors a user may call on their own (they compile many patterns) and the
+# configuration schema (it imports pydantic, about 0.1 s).
+_LAZY = ("InjectionDetector", "InjectionScore", "PIIDetector", "PIIFinding", "Redactor", "restore")
+_LAZY_CONFIG = ("CascadeConfig", "load_config")
+
+if _typing.TYPE_CHECKING:
+    from .config import CascadeConfig, load_config
+
+
+def __getattr__(name: str) -> _Any:
+    if name in _LAZY:
+        from . import guardrails
+
+        value = getattr(guardrails, name)
+    elif name in _LAZY_CONFIG:
+        from . import config
+
+        value = getattr(config, name)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "Admission",
@@ -216,15 +232,3 @@ __all__ = [
     "restore",
     "run_benchmark",
 ]
-
-if _typing.TYPE_CHECKING:
-    from .config import CascadeConfig, load_config
-
-
-def __getattr__(name: str) -> _typing.Any:
-    # The configuration schema imports pydantic (~0.1 s): loaded on first use, not with the package.
-    if name in ("CascadeConfig", "load_config"):
-        from . import config
-
-        return getattr(config, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
