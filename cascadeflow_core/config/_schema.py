@@ -87,7 +87,7 @@ def _station(make: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
 class _Base(BaseModel):
     """Frozen, closed (unknown keys fail with a suggestion), finite numbers."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, use_attribute_docstrings=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     @model_validator(mode="before")
     @classmethod
@@ -146,24 +146,29 @@ Domains = Annotated[list[Domain], BeforeValidator(_listify, json_schema_input_ty
 class ModelConfig(_Base):
     """One model of a tier. A bare string is the model alone (``openai/gpt-4o-mini``)."""
 
-    model: StrictStr
-    """A LiteLLM model string, ``provider/name``."""
-    name: StrictStr | None = None
-    """A label for traces and routes (default: the model string)."""
-    input_cost_per_token: Float | None = None
-    """Dollars per input token; overrides LiteLLM's price map (give both prices)."""
-    output_cost_per_token: Float | None = None
-    """Dollars per output token; overrides LiteLLM's price map (give both prices)."""
-    api_base: StrictStr | None = None
-    """The provider endpoint, e.g. an OpenAI-compatible server."""
-    api_key_env: StrictStr | None = None
-    """The environment variable holding the key (never write keys in the file)."""
-    params: dict[str, Any] = {}
-    """Extra provider keyword arguments (``top_p``, ``mock_response`` ...)."""
-    context_window: StrictInt | None = None
-    """Tokens the model accepts; used by the router's context check."""
-    quality: StrictInt = 0
-    """A rank used by ``degrade: max_quality``."""
+    model: StrictStr = Field(description="A LiteLLM model string, ``provider/name``.")
+    name: StrictStr | None = Field(
+        None, description="A label for traces and routes (default: the model string)."
+    )
+    input_cost_per_token: Float | None = Field(
+        None, description="Dollars per input token; overrides LiteLLM's price map (give both prices)."
+    )
+    output_cost_per_token: Float | None = Field(
+        None, description="Dollars per output token; overrides LiteLLM's price map (give both prices)."
+    )
+    api_base: StrictStr | None = Field(
+        None, description="The provider endpoint, e.g. an OpenAI-compatible server."
+    )
+    api_key_env: StrictStr | None = Field(
+        None, description="The environment variable holding the key (never write keys in the file)."
+    )
+    params: dict[str, Any] = Field(
+        {}, description="Extra provider keyword arguments (``top_p``, ``mock_response`` ...)."
+    )
+    context_window: StrictInt | None = Field(
+        None, description="Tokens the model accepts; used by the router's context check."
+    )
+    quality: StrictInt = Field(0, description="A rank used by ``degrade: max_quality``.")
     domains: Domains = []
 
     @model_validator(mode="after")
@@ -192,26 +197,26 @@ Models = Annotated[
 
 
 class _ValidatorBase(_Base):
-    name: StrictStr | None = None
-    """The name shown in verdicts and traces."""
+    name: StrictStr | None = Field(None, description="The name shown in verdicts and traces.")
 
 
 class RulesValidatorConfig(_ValidatorBase):
     """``RuleValidator``: cheap checks on each draft; accepts a draft that passes all enabled checks."""
 
     type: Literal["rules"]
-    checks: list[_choice("checks", RuleValidator.CHECKS)] | None = None  # type: ignore[valid-type]
-    """The checks to run (default: all)."""
+    checks: list[_choice("checks", RuleValidator.CHECKS)] | None = Field(  # type: ignore[valid-type]
+        None, description="The checks to run (default: all)."
+    )
 
 
 class AgreementValidatorConfig(_ValidatorBase):
     """``AgreementValidator``: accepts when ``min_agree`` drafters give the same final answer."""
 
     type: Literal["agreement"]
-    min_agree: StrictInt = Field(2, ge=2)
-    """How many drafts must share the answer."""
-    extract: StrictStr = "auto"
-    """Extraction kind: auto, number, choice, boxed, json, text, or json:<field>."""
+    min_agree: StrictInt = Field(2, ge=2, description="How many drafts must share the answer.")
+    extract: StrictStr = Field(
+        "auto", description="Extraction kind: auto, number, choice, boxed, json, text, or json:<field>."
+    )
 
     @field_validator("extract")
     @classmethod
@@ -227,8 +232,10 @@ class LogprobValidatorConfig(_ValidatorBase):
 
     type: Literal["logprob"]
     threshold: Unit = 0.9
-    mode: _choice("mode", ("sequence", "mean")) = "sequence"  # type: ignore[valid-type]
-    """``sequence``: the answer's total probability (short answers); ``mean``: per token."""
+    mode: _choice("mode", ("sequence", "mean")) = Field(  # type: ignore[valid-type]
+        "sequence",
+        description="``sequence``: the answer's total probability (short answers); ``mean``: per token.",
+    )
 
 
 class SchemaValidatorConfig(_ValidatorBase):
@@ -241,8 +248,9 @@ class CallableValidatorConfig(_ValidatorBase):
     """``CallableValidator`` of an importable function ``(drafts, request) -> Verdict | bool | float``."""
 
     type: Literal["callable"]
-    function: StrictStr = Field(pattern=r"^[\w.]+:[\w.]+$")
-    """The function as ``package.module:function``."""
+    function: StrictStr = Field(
+        pattern=r"^[\w.]+:[\w.]+$", description="The function as ``package.module:function``."
+    )
 
     @field_validator("function")
     @classmethod
@@ -327,16 +335,18 @@ def import_object(spec: str) -> Any:
 class TierConfig(_Base):
     """One tier: its models (run concurrently), their validator, fallbacks and specialist domains."""
 
-    name: StrictStr
-    """Tier name used by routes and traces (default ``tier1``, ``tier2`` ... by position)."""
-    models: Models = Field([], json_schema_extra={"minItems": 1})
-    """One model, or several drafters run concurrently."""
-    model: ModelEntry | None = Field(None, exclude=True)
-    """Shorthand for ``models: [model]``."""
-    validator: ValidatorEntry | None = None
-    """How drafts of this tier are judged (default: rules, plus agreement with two or more models)."""
-    fallbacks: Models = []
-    """Models that replace a model of this tier whose call failed."""
+    name: StrictStr = Field(
+        description="Tier name used by routes and traces (default ``tier1``, ``tier2`` ... by position)."
+    )
+    models: Models = Field(
+        [], json_schema_extra={"minItems": 1}, description="One model, or several drafters run concurrently."
+    )
+    model: ModelEntry | None = Field(None, exclude=True, description="Shorthand for ``models: [model]``.")
+    validator: ValidatorEntry | None = Field(
+        None,
+        description="How drafts of this tier are judged (default: rules, plus agreement with two or more models).",
+    )
+    fallbacks: Models = Field([], description="Models that replace a model of this tier whose call failed.")
     domains: Domains = []
 
     @model_validator(mode="before")
@@ -388,20 +398,28 @@ Route = Annotated[
 class RouterSection(_Base):
     """Routing rules (``RouterConfig``): domain routes, complexity skip, what ``degrade`` does."""
 
-    domains: dict[_choice("domain", (*DOMAINS, "default")), Route] = {}  # type: ignore[valid-type]
-    """Domain -> tier names (or model strings), in order; ``default`` routes every other domain."""
-    skip_drafters_at: _choice("complexity level", LEVELS) | None = None  # type: ignore[valid-type]
-    """Complexity level from which the drafters are skipped and the last tier answers."""
-    degrade: _choice("degrade policy", typing.get_args(DegradeMode)) = "drop_last"  # type: ignore[valid-type]
-    """What a tracker ``degrade`` decision does to the plan."""
-    degrade_max_quality: StrictInt | None = None
-    """The quality cap for ``degrade: max_quality``."""
-    min_domain_confidence: Unit = 0.0
-    """Domain routes apply only above this detector confidence."""
-    check_capabilities: StrictBool = True
-    """Drop tiers whose models cannot take the request's tools, JSON schema or images."""
-    check_context: StrictBool = True
-    """Drop tiers whose models' context window cannot fit the prompt."""
+    domains: dict[_choice("domain", (*DOMAINS, "default")), Route] = Field(  # type: ignore[valid-type]
+        {},
+        description="Domain -> tier names (or model strings), in order; ``default`` routes every other domain.",
+    )
+    skip_drafters_at: _choice("complexity level", LEVELS) | None = Field(  # type: ignore[valid-type]
+        None, description="Complexity level from which the drafters are skipped and the last tier answers."
+    )
+    degrade: _choice("degrade policy", typing.get_args(DegradeMode)) = Field(  # type: ignore[valid-type]
+        "drop_last", description="What a tracker ``degrade`` decision does to the plan."
+    )
+    degrade_max_quality: StrictInt | None = Field(
+        None, description="The quality cap for ``degrade: max_quality``."
+    )
+    min_domain_confidence: Unit = Field(
+        0.0, description="Domain routes apply only above this detector confidence."
+    )
+    check_capabilities: StrictBool = Field(
+        True, description="Drop tiers whose models cannot take the request's tools, JSON schema or images."
+    )
+    check_context: StrictBool = Field(
+        True, description="Drop tiers whose models' context window cannot fit the prompt."
+    )
 
     @model_validator(mode="after")
     def _router_rules(self) -> RouterSection:
@@ -419,20 +437,20 @@ class CacheConfig(_Base):
     questions, with the local all-MiniLM-L6-v2; ``threshold`` is the cosine similarity)."""
 
     type: _choice("cache type", ("memory", "redis", "semantic")) = "memory"  # type: ignore[valid-type]
-    max_entries: StrictInt = Field(1024, ge=1)
-    """Entries kept (memory, semantic); the least recently used goes first."""
-    ttl_s: Float | None = Field(3600.0, gt=0)
-    """Seconds an entry lives; null: no expiry."""
-    url: StrictStr | None = None
-    """Redis URL (``redis://host:6379/0``)."""
+    max_entries: StrictInt = Field(
+        1024, ge=1, description="Entries kept (memory, semantic); the least recently used goes first."
+    )
+    ttl_s: Float | None = Field(3600.0, gt=0, description="Seconds an entry lives; null: no expiry.")
+    url: StrictStr | None = Field(None, description="Redis URL (``redis://host:6379/0``).")
     prefix: StrictStr = "cascadeflow:cache:"
     namespace: StrictStr = ""
-    fail_open: StrictBool = False
-    """Redis: answer without the cache when Redis is down (default: fail)."""
-    threshold: Unit = 0.95
-    """Semantic: cosine similarity above which a question is a hit."""
-    model_dir: StrictStr | None = None
-    """Semantic: folder of the embedding model (default: the packaged one)."""
+    fail_open: StrictBool = Field(
+        False, description="Redis: answer without the cache when Redis is down (default: fail)."
+    )
+    threshold: Unit = Field(0.95, description="Semantic: cosine similarity above which a question is a hit.")
+    model_dir: StrictStr | None = Field(
+        None, description="Semantic: folder of the embedding model (default: the packaged one)."
+    )
 
     @model_validator(mode="after")
     def _redis_url(self) -> CacheConfig:
@@ -486,18 +504,21 @@ class OptionsConfig(_Base):
     """``CascadeOptions``: streaming, batch concurrency, progress bar, retries."""
 
     stream_mode: _choice("mode", ("buffered", "optimistic", "strict")) = "buffered"  # type: ignore[valid-type]
-    max_concurrency: StrictInt = Field(8, ge=1)
-    """Default concurrency of ``batch`` / ``abatch``."""
-    progress: StrictBool | None = None
-    """Progress bar on batches; null: only on a terminal outside CI."""
+    max_concurrency: StrictInt = Field(8, ge=1, description="Default concurrency of ``batch`` / ``abatch``.")
+    progress: StrictBool | None = Field(
+        None, description="Progress bar on batches; null: only on a terminal outside CI."
+    )
     retry: RetryConfig | None = None  # type: ignore[valid-type]
 
 
 class TrackerSection(_Base):
     """The ``CostTracker``: ledger store, budgets, rate limits, policy."""
 
-    store: StrictStr = Field("memory", pattern=r"^(memory$|sqlite:///|rediss?://|unix://)")
-    """``memory``, ``sqlite:///path/ledger.db`` or a ``redis://`` URL."""
+    store: StrictStr = Field(
+        "memory",
+        pattern=r"^(memory$|sqlite:///|rediss?://|unix://)",
+        description="``memory``, ``sqlite:///path/ledger.db`` or a ``redis://`` URL.",
+    )
     budgets: list[BudgetConfig] = []  # type: ignore[valid-type]
     rate_limits: list[RateLimitConfig] = []  # type: ignore[valid-type]
     policy: PolicyConfig | None = None  # type: ignore[valid-type]
@@ -527,8 +548,7 @@ class CascadeConfig(_Base):
 
     model_config = ConfigDict(title="CascadeFlow configuration")
 
-    tiers: Tiers
-    """Cheapest first; the last tier is the verifier."""
+    tiers: Tiers = Field(description="Cheapest first; the last tier is the verifier.")
     router: RouterSection | None = None
     cache: Annotated[
         CacheConfig | None,
@@ -536,8 +556,9 @@ class CascadeConfig(_Base):
     ] = None
     options: OptionsConfig | None = None
     tracker: TrackerSection | None = None
-    guardrails: dict[str, Any] | None = None
-    """Handed to the guardrails' own loader (pii, injection, moderation ...)."""
+    guardrails: dict[str, Any] | None = Field(
+        None, description="Handed to the guardrails' own loader (pii, injection, moderation ...)."
+    )
 
     @model_validator(mode="after")
     def _names_and_routes(self) -> CascadeConfig:
