@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from .._errors import ConfigError
+from ._schema import RuleError
 from ._yaml import line_of
 
 __all__ = ["config_error", "field_path"]
@@ -83,8 +84,7 @@ def config_error(exc: ValidationError, data: Any, source: str, prefix: str = "")
     kind, ctx = err["type"], err.get("ctx") or {}
     inner = ctx.get("error")
     if isinstance(inner, ConfigError):  # a domain rule (relative field) or a station's own check
-        relative = getattr(inner, "relative", False)
-        sub = inner.field if relative else inner.field.rsplit(".", 1)[-1]
+        sub = inner.field if isinstance(inner, RuleError) else inner.field.rsplit(".", 1)[-1]
         field = ".".join(p for p in (field_path(loc, prefix), sub) if p)
         return _with_line(field or source, inner.problem, inner.fix, data, loc + tuple(sub.split(".")))
     if kind == "unknown_key":

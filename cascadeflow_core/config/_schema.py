@@ -56,6 +56,7 @@ __all__ = [
     "CascadeConfig",
     "ModelConfig",
     "OptionsConfig",
+    "RuleError",
     "RouterSection",
     "TierConfig",
     "TrackerSection",
@@ -67,11 +68,14 @@ __all__ = [
 SCHEMA_URI = "https://json-schema.org/draft/2020-12/schema"
 
 
-def rule(field: str, problem: str, fix: str = "") -> ConfigError:
-    """A domain-rule error; ``field`` is relative to the value being validated (``""``: the value)."""
-    err = ConfigError(field, problem, fix)
-    err.relative = True  # type: ignore[attr-defined]
-    return err
+class RuleError(ConfigError):
+    """A domain rule broken inside the schema: ``field`` is relative to the value being validated
+    (``""``: the value itself); ``_issues.config_error`` prefixes the path. Never leaves the package."""
+
+
+def rule(field: str, problem: str, fix: str = "") -> RuleError:
+    """A ``RuleError`` to raise from a validator (pydantic records it, being a ``ValueError``)."""
+    return RuleError(field, problem, fix)
 
 
 def _station(make: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -341,7 +345,9 @@ class TierConfig(_Base):
     models: Models = Field(
         [], json_schema_extra={"minItems": 1}, description="One model, or several drafters run concurrently."
     )
-    model: ModelEntry | None = Field(None, exclude=True, description="Shorthand for ``models: [model]``.")
+    model: ModelEntry | None = Field(
+        None, exclude=True, repr=False, description="Shorthand for ``models: [model]``."
+    )
     validator: ValidatorEntry | None = Field(
         None,
         description="How drafts of this tier are judged (default: rules, plus agreement with two or more models).",
