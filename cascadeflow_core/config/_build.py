@@ -49,7 +49,7 @@ def build_cascade(cfg: CascadeConfig, cls: Any = None, **overrides: Any) -> Any:
 
         cls = Cascade
     tiers = [build_tier(t, f"tiers[{i}]") for i, t in enumerate(cfg.tiers)]
-    router = (cfg.router or RouterSection()).to_router_config()
+    router = (cfg.router or RouterSection.model_validate({})).to_router_config()
     router.check_tiers(tiers)
     kwargs: dict[str, Any] = {"router": CascadeRouter(router)}
     if cfg.cache is not None:
@@ -165,8 +165,8 @@ def build_tracker(t: TrackerSection) -> Any:
     """``tracker:`` -> ``CostTracker(store, budgets, rate_limits, policy)``."""
     from ..tracking._tracker import CostTracker
 
-    budgets = [b.build() for b in t.budgets]
-    limits = [r.build() for r in t.rate_limits]
+    budgets = [b.build() for b in t.budgets]  # type: ignore[attr-defined]
+    limits = [r.build() for r in t.rate_limits]  # type: ignore[attr-defined]
     policy = t.policy.build() if t.policy is not None else None
     return CostTracker(_build_store(t.store), budgets, limits, policy)
 

@@ -30,6 +30,7 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    JsonValue,
     Strict,
     StrictBool,
     StrictInt,
@@ -123,7 +124,7 @@ Unit = Annotated[
 
 def _choice(noun: str, options: Sequence[str]) -> Any:
     """A string among ``options``: an ``enum`` in the JSON Schema; ``unknown <noun> 'x'`` otherwise."""
-    allowed = list(options)
+    allowed: list[JsonValue] = list(options)
 
     def check(value: str) -> str:
         if value not in allowed:
@@ -142,7 +143,10 @@ def _listify(value: Any) -> Any:
 
 
 Domain = _choice("domain", DOMAINS)
-Domains = Annotated[list[Domain], BeforeValidator(_listify, json_schema_input_type=Domain | list[Domain])]
+Domains = Annotated[
+    list[Domain],  # type: ignore[valid-type]
+    BeforeValidator(_listify, json_schema_input_type=Domain | list[Domain]),  # type: ignore[valid-type]
+]
 """Domains a model or tier is a specialist for: one name or a list."""
 
 
@@ -299,8 +303,8 @@ def _validator_tag(value: Any) -> str | None:
     return f"<{kind}>" if isinstance(kind, str) else "<?>"
 
 
-ValidatorSpec = Annotated[
-    Union[tuple(Annotated[cls, Tag(f"<{k}>")] for k, cls in _VALIDATORS.items())],  # type: ignore[misc]  # noqa: UP007
+ValidatorSpec = Annotated[  # type: ignore[valid-type]
+    Union[tuple(Annotated[cls, Tag(f"<{k}>")] for k, cls in _VALIDATORS.items())],  # noqa: UP007
     Discriminator(_validator_tag),
 ]
 """A validator: one of the typed forms, or ``any:`` / ``all:`` of validators (nestable)."""
@@ -311,10 +315,10 @@ def _validator_shorthand(value: Any) -> Any:
 
 
 ValidatorEntry = Annotated[
-    ValidatorSpec,
+    ValidatorSpec,  # type: ignore[valid-type]
     BeforeValidator(
         _validator_shorthand,
-        json_schema_input_type=Literal[VALIDATOR_TYPES] | ValidatorSpec,  # type: ignore[valid-type]
+        json_schema_input_type=Literal[VALIDATOR_TYPES] | ValidatorSpec,
     ),
 ]
 AnyOfConfig.model_rebuild()
@@ -435,7 +439,7 @@ class RouterSection(_Base):
     def to_router_config(self) -> RouterConfig:
         routes = {d: tuple(n) for d, n in self.domains.items()}
         fields = self.model_dump(exclude={"domains"})
-        return _station(RouterConfig, domain_routes=routes, **fields)  # type: ignore[no-any-return]
+        return _station(RouterConfig, domain_routes=routes, **fields)
 
 
 class CacheConfig(_Base):
@@ -465,7 +469,7 @@ class CacheConfig(_Base):
         return self
 
 
-def _station_model(cls: type, doc: str) -> type[_Base]:
+def _station_model(cls: type, doc: str) -> type[_StationModel]:
     """The schema of a station's plain dataclass (``Budget`` ...): same fields, types and defaults, so
     the dataclass stays the one definition; strict and closed; built to run its own checks."""
     hints = typing.get_type_hints(cls)
@@ -484,7 +488,7 @@ _STRICT: dict[Any, Any] = {float: Float, int: StrictInt, bool: StrictBool, str: 
 def _strict(hint: Any) -> Any:
     """``float`` -> strict float, ``str | None`` -> strict str or None; literals and others as they are."""
     if typing.get_origin(hint) in (Union, types.UnionType):
-        return Union[tuple(_strict(a) for a in typing.get_args(hint))]  # type: ignore[return-value]  # noqa: UP007
+        return Union[tuple(_strict(a) for a in typing.get_args(hint))]  # noqa: UP007
     return _STRICT.get(hint, hint)
 
 
