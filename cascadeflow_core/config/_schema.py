@@ -139,6 +139,9 @@ def _choice(noun: str, options: Sequence[str]) -> Any:
 
 
 def _listify(value: Any) -> Any:
+    """One item stands for a list of one; null for an empty list."""
+    if value is None:
+        return []
     return [value] if isinstance(value, (str, Mapping)) else value
 
 
@@ -383,8 +386,8 @@ def _tier_shorthand(tiers: Any) -> Any:
     for i, tier in enumerate(tiers):
         if isinstance(tier, (str, list, tuple)):
             tier = {"name": f"tier{i + 1}", "models": tier}
-        elif isinstance(tier, Mapping) and "name" not in tier:
-            tier = {"name": f"tier{i + 1}", **tier}
+        elif isinstance(tier, Mapping) and tier.get("name") is None:
+            tier = {**tier, "name": f"tier{i + 1}"}
         out.append(tier)
     return out
 

@@ -190,3 +190,13 @@ def test_import_does_not_import_pydantic_until_a_config_is_loaded() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "True", "True"]
+
+
+def test_null_means_the_default_as_before() -> None:
+    cfg = parse_config(
+        {"tiers": [{"name": None, "models": ["openai/gpt-4o"], "fallbacks": None, "domains": None}]}
+    )
+    assert cfg.tiers[0].name == "tier1" and cfg.tiers[0].fallbacks == [] and cfg.tiers[0].domains == []
+    with pytest.raises(ConfigError, match="a tier needs at least one model") as e:
+        parse_config({"tiers": [{"name": "t", "models": None}]})
+    assert e.value.field == "tiers[0].models"
