@@ -69,7 +69,7 @@ def build_tier(tier: TierConfig, path: str) -> Tier:
     models = [build_model(m, f"{path}.models[{i}]") for i, m in enumerate(tier.models)]
     fallbacks = [build_model(m, f"{path}.fallbacks[{i}]") for i, m in enumerate(tier.fallbacks)]
     validator = None if tier.validator is None else build_validator(tier.validator, f"{path}.validator")
-    return Tier(models, validator, tier.name, fallbacks, tuple(tier.domains))
+    return Tier(models, validator, tier.name, fallbacks, tuple(tier.domains), tier.pii_allowed)
 
 
 def build_model(m: ModelConfig, path: str) -> ModelSpec:
@@ -94,6 +94,7 @@ def build_model(m: ModelConfig, path: str) -> ModelSpec:
             m.quality,
             tuple(m.domains),
             m.name,
+            pii_allowed=m.pii_allowed,
         )
     except ConfigError as e:
         raise ConfigError(f"{path}.{e.field}", e.problem, e.fix) from e

@@ -181,6 +181,10 @@ class ModelConfig(_Base):
     )
     quality: StrictInt = Field(0, description="A rank used by ``degrade: max_quality``.")
     domains: Domains = []
+    pii_allowed: StrictBool = Field(
+        False,
+        description="May see personal data (a local or in-VPC model), for ``guardrails: {pii: route}``.",
+    )
 
     @model_validator(mode="after")
     def _spec_rules(self) -> ModelConfig:  # ModelSpec checks the model string, prices and window
@@ -361,6 +365,9 @@ class TierConfig(_Base):
     )
     fallbacks: Models = Field([], description="Models that replace a model of this tier whose call failed.")
     domains: Domains = []
+    pii_allowed: StrictBool = Field(
+        False, description="The tier (its models and fallbacks) may see personal data (``pii: route``)."
+    )
 
     @model_validator(mode="before")
     @classmethod

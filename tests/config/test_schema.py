@@ -200,3 +200,26 @@ def test_null_means_the_default_as_before() -> None:
     with pytest.raises(ConfigError, match="a tier needs at least one model") as e:
         parse_config({"tiers": [{"name": "t", "models": None}]})
     assert e.value.field == "tiers[0].models"
+
+
+def test_pii_allowed_tiers_and_models_from_yaml(tmp_path: Path) -> None:
+    path = tmp_path / "cascade.yaml"
+    path.write_text(
+        textwrap.dedent(
+            """\
+            tiers:
+              - name: local
+                models: [{model: ollama/llama3, pii_allowed: true}]
+              - name: strong
+                models: [openai/gpt-4o]
+                pii_allowed: true
+            guardrails: {pii: route}
+            """
+        )
+    )
+    cascade = Cascade.from_config(path)
+    assert cascade.tiers[0].models[0].pii_allowed and cascade.tiers[1].pii_allowed
+    assert load_config(path).to_dict()["tiers"][1]["pii_allowed"] is True
+    with pytest.raises(ConfigError) as e:
+        Cascade.from_config({"tiers": ["openai/gpt-4o"], "guardrails": {"pii": "route"}})
+    assert e.value.field == "guardrails.pii"
