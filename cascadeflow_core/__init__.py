@@ -100,6 +100,7 @@ from .validation import (
     LogprobValidator,
     RuleValidator,
     SchemaValidator,
+    ScorerValidator,
     extract_answer,
 )
 
@@ -109,7 +110,17 @@ __version__ = "0.1.0"
 _LAZY = ("InjectionDetector", "InjectionScore", "PIIDetector", "PIIFinding", "Redactor", "restore")
 
 
+# Calibration statistics (NumPy, the ``ml`` extra), imported on first use.
+_LAZY_STATS = ("AcceptanceScorer", "Certificate", "certify", "fit_scorer")
+
+
 def __getattr__(name: str) -> _Any:
+    if name in _LAZY_STATS:
+        from . import validation
+
+        value = getattr(validation, name)
+        globals()[name] = value
+        return value
     if name in _LAZY:
         from . import guardrails
 
@@ -120,6 +131,7 @@ def __getattr__(name: str) -> _Any:
 
 
 __all__ = [
+    "AcceptanceScorer",
     "Admission",
     "AdmissionError",
     "AgreementValidator",
@@ -141,6 +153,7 @@ __all__ = [
     "CascadeOptions",
     "CascadeResult",
     "CascadeRouter",
+    "Certificate",
     "ComplexityResult",
     "ConfigError",
     "ContentPolicyError",
@@ -194,6 +207,7 @@ __all__ = [
     "RuleValidator",
     "SQLiteStore",
     "SchemaValidator",
+    "ScorerValidator",
     "SemanticCache",
     "ServiceUnavailableError",
     "SettlementEvent",
@@ -209,9 +223,11 @@ __all__ = [
     "Verdict",
     "arun_benchmark",
     "calibrate",
+    "certify",
     "detect_anomalies",
     "estimate_complexity",
     "extract_answer",
+    "fit_scorer",
     "forecast_spend",
     "load_config",
     "model_context_window",

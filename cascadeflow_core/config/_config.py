@@ -9,7 +9,7 @@ and the fix. The schema, in short (see ``docs/configuration.md``)::
       - name: coder                # a tier: name, models (or model), validator, fallbacks, domains
         models: [openai/gpt-4o-mini]
         domains: [code]
-        validator: {type: rules}   # rules | agreement | logprob | schema | callable | {any: [...]} | {all: [...]}
+        validator: {type: rules}   # rules | agreement | logprob | schema | callable | scorer | {any: [...]} | {all: [...]}
       - openai/gpt-4o              # a bare model string is a one-model tier
     router: {domains: {code: [coder, tier2]}, skip_drafters_at: expert, degrade: cheapest_only}
     cache: {type: memory, max_entries: 1024, ttl_s: 3600}      # or type: redis, url: redis://...
@@ -89,13 +89,14 @@ _CACHE_KEYS = (
 )
 _OPTION_KEYS = ("stream_mode", "max_concurrency", "progress", "retry")
 _RETRY_KEYS = ("max_retries", "backoff", "max_backoff", "max_retry_after")
-_VALIDATOR_TYPES = ("rules", "agreement", "logprob", "schema", "callable")
+_VALIDATOR_TYPES = ("rules", "agreement", "logprob", "schema", "callable", "scorer")
 _VALIDATOR_KEYS = {
     "rules": ("type", "checks", "name"),
     "agreement": ("type", "min_agree", "extract", "name"),
     "logprob": ("type", "threshold", "mode", "name"),
     "schema": ("type", "name"),
     "callable": ("type", "function", "name"),
+    "scorer": ("type", "model", "threshold", "extract", "name"),
 }
 
 
@@ -554,6 +555,14 @@ def _check_validator(raw: Any, path: str) -> None:
                 f"must be >= 2, got {n}{_at(raw, 'min_agree')}",
                 "agreement needs at least two drafters",
             )
+    if kind == "scorer":
+        _unit(raw, "threshold", path, 0.5)
+        if not isinstance(raw.get("model"), Mapping) or "threshold" not in raw:
+            raise ConfigError(
+                f"{path}.model",
+                "a scorer needs its fitted model and threshold",
+                "write both with calibrate --save",
+            )
     if kind == "callable" and not isinstance(raw.get("function"), str):
         raise ConfigError(f"{path}.function", "missing", 'name the function as "package.module:function"')
 
@@ -582,6 +591,10 @@ def build_validator(raw: Any, path: str = "validator") -> Any:
             return v.LogprobValidator(**kw)
         if kind == "schema":
             return v.SchemaValidator(**kw)
+        if kind == "scorer":
+            from ..validation._scored import ScorerValidator
+
+            return ScorerValidator(**kw)
         return v.CallableValidator(_import_object(kw.pop("function"), f"{path}.function"), **kw)
     except ConfigError as e:
         raise ConfigError(f"{path}.{e.field.split('.')[-1]}", e.problem, e.fix) from e

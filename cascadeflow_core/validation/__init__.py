@@ -2,10 +2,15 @@
 
 Owns the validators (rule checks, agreement, logprob, schema and tool calls, callables, combinators), the
 rule checks themselves, answer extraction (numbers, letters, ``\\boxed{}``, JSON fields, short text) and the
-statistics that calibrate them. May import: the vocabulary and ``providers``.
+statistics that calibrate them (``_risk``: finite-sample bounds and Learn-then-Test certificates;
+``_scorer``: the learned acceptance scorer; both need NumPy and are imported on first use, PEP 562;
+``_scored``: the scorer at run time, pure Python). May import: the vocabulary and ``providers``.
 """
 
+from typing import Any as _Any
+
 from ._extract import extract_answer
+from ._scored import ScorerValidator
 from ._validators import (
     AgreementValidator,
     AllOf,
@@ -16,13 +21,32 @@ from ._validators import (
     SchemaValidator,
 )
 
+# NumPy-backed statistics, imported on first use (NumPy is the ``ml`` extra, not a core dependency).
+_LAZY = {"AcceptanceScorer": "_scorer", "Certificate": "_risk", "certify": "_risk", "fit_scorer": "_scorer"}
+
+
+def __getattr__(name: str) -> _Any:
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
+    "AcceptanceScorer",
     "AgreementValidator",
     "AllOf",
     "AnyOf",
     "CallableValidator",
+    "Certificate",
     "LogprobValidator",
     "RuleValidator",
     "SchemaValidator",
+    "ScorerValidator",
+    "certify",
     "extract_answer",
+    "fit_scorer",
 ]
