@@ -53,7 +53,8 @@ __all__ = [
     "preset_config",
 ]
 
-_SECTIONS = ("tiers", "router", "cache", "options", "tracker", "guardrails")
+# ``calibration``: provenance written by ``calibrate --save`` (data, n, target, delta, figures); not built.
+_SECTIONS = ("tiers", "router", "cache", "options", "tracker", "guardrails", "calibration")
 _MODEL_KEYS = (
     "model",
     "name",
@@ -408,6 +409,8 @@ def parse_config(data: Any, source: str = "config") -> CascadeConfig:
     if "retry" in options:
         _check_keys(options["retry"], _RETRY_KEYS, "options.retry")
     _build_options(options)  # fail now, not at build time
+    if m.get("calibration") is not None and not isinstance(m["calibration"], Mapping):
+        raise ConfigError("calibration", f"must be a mapping (provenance), got {m['calibration']!r:.60}")
     sections = {}
     for name in ("tracker", "guardrails"):
         value = m.get(name)

@@ -30,7 +30,7 @@ from .._errors import ConfigError
 from .._types import Draft, Request, Verdict
 from ._validators import AgreementValidator, RuleValidator, _check_unit
 
-__all__ = ["ScorerValidator", "feature_row"]
+__all__ = ["ScorerValidator", "feature_row", "logistic_score"]
 
 _EPS_LP = 1e-6
 _KNOWN = ("lp_neglog", "p", "p_is_1", "lp_missing", "n_agree", "rules_ok", "extracted", "log_length")
@@ -61,6 +61,14 @@ def feature_row(
         "log_length": math.log1p(float(length)),
     }
     return [cols[f] for f in features] + [float((group or "") == lv) for lv in levels]
+
+
+def logistic_score(model: Mapping[str, Any], row: Sequence[float]) -> float:
+    """sigmoid(intercept + coef . (row - mean) / scale), as ``AcceptanceScorer.score`` computes it."""
+    z = float(model["intercept"])
+    for x, mu, sd, w in zip(row, model["mean"], model["scale"], model["coef"], strict=True):
+        z += w * (x - mu) / sd
+    return 1.0 / (1.0 + math.exp(-min(max(z, -40.0), 40.0)))
 
 
 def _checked_scorer(scorer: Mapping[str, Any]) -> dict[str, Any]:
@@ -129,10 +137,7 @@ class ScorerValidator:
             key is not None,
             len(d.text),
         )
-        z = float(m["intercept"])
-        for x, mu, sd, w in zip(row, m["mean"], m["scale"], m["coef"], strict=True):
-            z += w * (x - mu) / sd
-        return 1.0 / (1.0 + math.exp(-min(max(z, -40.0), 40.0)))
+        return logistic_score(m, row)
 
     def __call__(self, drafts: Sequence[Draft], request: Request) -> Verdict:
         if not drafts:
