@@ -102,6 +102,7 @@ from .validation import (
     SchemaValidator,
     ScorerValidator,
     extract_answer,
+    self_consistency,
 )
 
 __version__ = "0.1.0"
@@ -235,4 +236,5 @@ __all__ = [
     "register_replay",
     "restore",
     "run_benchmark",
+    "self_consistency",
 ]

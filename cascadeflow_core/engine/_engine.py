@@ -27,7 +27,8 @@ from typing import Any
 from .._errors import ConfigError, ExhaustedError, GuardrailError, ProviderError
 from .._protocols import Admission, Cache, GuardrailPipeline, Plan, Router, Tracker
 from .._types import Attempt, AttemptStatus, CascadeResult, Draft, ModelSpec, Request, StreamEvent, Tier
-from ..validation._validators import as_verdict, default_validator, needs_logprobs
+from ..validation._defaults import ConfidentOrRules, default_threshold
+from ..validation._validators import AllOf, RuleValidator, as_verdict, default_validator, needs_logprobs
 
 __all__ = ["Call", "Emit", "Invoke", "RetryPolicy", "Sleep", "Stations", "plain_plan", "run_cascade"]
 
@@ -284,7 +285,7 @@ class _Run:
 
     def _run_tier(self, tier: Tier, req: Request, final: bool) -> Generator[Effect, Any, Draft | None]:
         name = self._name(tier)
-        validator = tier.validator or _shared_default(len(tier.specs) >= 2)
+        validator = tier.validator or _tier_default(tier, final)
         treq = _with_logprobs(req) if needs_logprobs(validator) else req
         live = (
             self.streaming and len(tier.specs) == 1 and not self.st.strict and (final or self.st.optimistic)
@@ -455,10 +456,21 @@ class _Run:
         )
 
 
-@functools.lru_cache(maxsize=2)
-def _shared_default(several: bool) -> Callable[..., Any]:
-    """One default validator per kind, built once (they hold no state; building one per request cost ~1 us)."""
-    return default_validator(2 if several else 1)
+@functools.lru_cache(maxsize=8)
+def _shared_default(several: bool, threshold: float | None = None) -> Callable[..., Any]:
+    """One default validator per kind, built once (they hold no state; building one per request cost ~1 us).
+
+    ``threshold``: a one-model drafter tier whose provider returns logprobs requires a confident draft.
+    """
+    if several or threshold is None:
+        return default_validator(2 if several else 1)
+    return AllOf(RuleValidator(), ConfidentOrRules(threshold, name="default-logprob"))
+
+
+def _tier_default(tier: Tier, final: bool) -> Callable[..., Any]:
+    if len(tier.specs) >= 2:
+        return _shared_default(True)
+    return _shared_default(False, None if final else default_threshold(tier.specs[0].model))
 
 
 def _with_logprobs(req: Request) -> Request:

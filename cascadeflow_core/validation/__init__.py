@@ -9,6 +9,7 @@ statistics that calibrate them (``_risk``: finite-sample bounds and Learn-then-T
 
 from typing import Any as _Any
 
+from ._defaults import self_consistency
 from ._extract import extract_answer
 from ._scored import ScorerValidator
 from ._validators import (
@@ -49,4 +50,5 @@ __all__ = [
     "certify",
     "extract_answer",
     "fit_scorer",
+    "self_consistency",
 ]
