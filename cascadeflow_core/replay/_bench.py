@@ -48,7 +48,6 @@ __all__ = [
 
 # Cheap drafters tried, in this order, for the default configuration of a set (the first two present).
 _DEFAULT_DRAFTERS = ("gpt-4o-mini-2024-07-18", "gemma-2-9b-it", "gpt-4o-mini", "llama3.1-8b")
-_DEFAULT_VERIFIERS = ("gpt-4o-2024-08-06", "gpt-4o")
 
 
 @dataclass(frozen=True)
@@ -289,7 +288,8 @@ def default_config(
 ) -> Cascade:
     """Two cheap drafters that must agree, else the verifier (the GSM8K-style default).
 
-    Without arguments: gpt-4o (else the set's most expensive model) as the verifier, and as drafters the
+    Without arguments: the set's most accurate model as the verifier (ties: the cheaper; not the most
+    expensive, which is often not the best), and as drafters the
     first two of gpt-4o-mini / gemma-2-9b / llama3.1-8b present in the set, filled up with the cheapest
     other models. A set with one other model gets one drafter judged by its logprob (when recorded) or
     by the rule checks alone.
@@ -298,7 +298,9 @@ def default_config(
 
     by_cost = sorted(rs.models, key=lambda m: model_stats(rs, [m])[0].cost)
     if verifier is None:
-        verifier = next((m for m in _DEFAULT_VERIFIERS if m in rs.models), by_cost[-1])
+        from ._calibrate import best_verifier
+
+        verifier = best_verifier(rs)
     if drafters is None:
         cheap = [m for m in by_cost if m != verifier]
         drafters = [m for m in _DEFAULT_DRAFTERS if m in cheap][:2]
