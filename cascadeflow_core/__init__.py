@@ -57,10 +57,12 @@ from .providers import LiteLLMBackend, MiniLMEmbedder, model_context_window
 from .replay import (
     BenchReport,
     Calibration,
+    RefreshedCertificate,
     ReplayRegistration,
     ReplaySet,
     arun_benchmark,
     calibrate,
+    refresh_certificate,
     register_replay,
     run_benchmark,
 )
@@ -197,6 +199,7 @@ __all__ = [
     "Redactor",
     "RedisResponseCache",
     "RedisStore",
+    "RefreshedCertificate",
     "ReplayError",
     "ReplayRegistration",
     "ReplaySet",
@@ -233,6 +236,7 @@ __all__ = [
     "load_config",
     "model_context_window",
     "preset_config",
+    "refresh_certificate",
     "register_replay",
     "restore",
     "run_benchmark",

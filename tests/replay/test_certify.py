@@ -114,3 +114,31 @@ def test_mmlu_at_half_a_point_is_not_certified_and_keeps_the_verifier():
     cal = calibrate(rs, "gpt-4o", target_drop=0.5, progress=False)
     assert cal.certified is False and cal.heldout_report.cost_ratio == pytest.approx(1.0)
     assert cal.heldout_target_met
+
+
+def test_audit_records_refresh_the_certificate_and_tighten_it():
+    from cascadeflow_core import refresh_certificate
+
+    def recs(n, bad):
+        out = [
+            {"query": f"q{i}", "answer": "B", "verifier_answer": "B", "tier": "drafters", "cost": 1.0}
+            for i in range(n)
+        ]
+        for r in out[:bad]:
+            r["verifier_answer"] = "C"
+        return out
+
+    small = refresh_certificate(recs(150, 1), target_drop=2.0)
+    big = refresh_certificate(recs(1500, 10), target_drop=2.0)
+    assert (
+        not small.certified and small.n_needed and small.n_needed > 150 and "NOT certified" in small.summary()
+    )
+    assert big.certified and big.loss_upper_bound < small.loss_upper_bound and not big.labelled
+    labelled = [{**r, "correct": True, "verifier_correct": True} for r in recs(300, 5)]
+    assert refresh_certificate(labelled, 2.0).losses == 0 and refresh_certificate(labelled, 2.0).labelled
+    verifier_rows = [{**r, "tier": "verifier"} for r in recs(10, 10)]
+    assert refresh_certificate(verifier_rows, 2.0).losses == 0
+    with pytest.raises(ConfigError):
+        refresh_certificate([], 2.0)
+    with pytest.raises(ConfigError):
+        refresh_certificate([{"answer": "B"}], 2.0)
