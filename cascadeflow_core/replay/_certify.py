@@ -453,6 +453,7 @@ def select(
         chosen, source = None, "verifier"
     if chosen is None:
         chosen, source = Candidate((), verifier, "verifier", gate=False), "verifier"
+    n_cands = sum(map(len, cands))  # plain candidates; the scorer adds its one threshold path
     return RiskSelection(
         chosen,
         source != "verifier",
@@ -466,4 +467,5 @@ def select(
         labelled,
         len(rows),
         note,
+        n_cands,
     )

@@ -142,3 +142,9 @@ def test_audit_records_refresh_the_certificate_and_tighten_it():
         refresh_certificate([], 2.0)
     with pytest.raises(ConfigError):
         refresh_certificate([{"answer": "B"}], 2.0)
+
+
+def test_summary_counts_the_candidates_searched(mcq):
+    cal = calibrate(mcq, "big", target_drop=0.5, split=None, progress=False, scorer=False)
+    assert cal.selection.n_candidates == 2 * len(P_GRID)
+    assert f"{2 * len(P_GRID)} candidates searched on 2 paths" in cal.summary()
