@@ -28,6 +28,7 @@ from ._errors import (
     GuardrailError,
     InputError,
     MalformedResponseError,
+    ModelNotFoundError,
     ProviderConnectionError,
     ProviderError,
     ProviderTimeoutError,
@@ -48,10 +49,22 @@ from ._protocols import (
     Tracker,
     Validator,
 )
-from ._types import Attempt, CascadeResult, Draft, ModelSpec, Request, StreamEvent, Tier, ToolCall, Verdict
+from ._types import (
+    AnswerShape,
+    Attempt,
+    CascadeResult,
+    Draft,
+    InvalidToolCall,
+    ModelSpec,
+    Request,
+    StreamEvent,
+    Tier,
+    ToolCall,
+    Verdict,
+)
 from .caching import RedisResponseCache, ResponseCache, SemanticCache
 from .config import PRESETS, CascadeConfig, load_config, preset_config
-from .engine import RetryPolicy
+from .engine import CircuitBreaker, RetryPolicy
 from .guardrails import Guardrails, StreamRestorer
 from .providers import LiteLLMBackend, MiniLMEmbedder, model_context_window
 from .replay import (
@@ -99,10 +112,12 @@ from .validation import (
     AllOf,
     AnyOf,
     CallableValidator,
+    JudgeValidator,
     LogprobValidator,
     RuleValidator,
     SchemaValidator,
     ScorerValidator,
+    SemanticAgreementValidator,
     extract_answer,
     self_consistency,
 )
@@ -140,6 +155,7 @@ __all__ = [
     "AgreementValidator",
     "AllOf",
     "Anomaly",
+    "AnswerShape",
     "AnyOf",
     "Attempt",
     "AuthenticationError",
@@ -157,6 +173,7 @@ __all__ = [
     "CascadeResult",
     "CascadeRouter",
     "Certificate",
+    "CircuitBreaker",
     "ComplexityResult",
     "ConfigError",
     "ContentPolicyError",
@@ -176,6 +193,8 @@ __all__ = [
     "InjectionDetector",
     "InjectionScore",
     "InputError",
+    "InvalidToolCall",
+    "JudgeValidator",
     "LedgerEntry",
     "LedgerStore",
     "LiteLLMBackend",
@@ -184,6 +203,7 @@ __all__ = [
     "MemoryStore",
     "MiniLMEmbedder",
     "ModelBackend",
+    "ModelNotFoundError",
     "ModelSpec",
     "OTelExporter",
     "OutputCheck",
@@ -212,6 +232,7 @@ __all__ = [
     "SQLiteStore",
     "SchemaValidator",
     "ScorerValidator",
+    "SemanticAgreementValidator",
     "SemanticCache",
     "ServiceUnavailableError",
     "SettlementEvent",

@@ -11,7 +11,9 @@ from typing import Any as _Any
 
 from ._defaults import self_consistency
 from ._extract import extract_answer
+from ._judge import JudgeValidator
 from ._scored import ScorerValidator
+from ._semantic import SemanticAgreementValidator
 from ._validators import (
     AgreementValidator,
     AllOf,
@@ -43,10 +45,12 @@ __all__ = [
     "AnyOf",
     "CallableValidator",
     "Certificate",
+    "JudgeValidator",
     "LogprobValidator",
     "RuleValidator",
     "SchemaValidator",
     "ScorerValidator",
+    "SemanticAgreementValidator",
     "certify",
     "extract_answer",
     "fit_scorer",
