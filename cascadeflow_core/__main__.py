@@ -60,6 +60,21 @@ def _parser() -> argparse.ArgumentParser:
         "--sweep", action="store_true", help="also sweep thresholds / drafters: cost-quality frontier"
     )
     b.add_argument("--plot", help="write the cost-quality curve to this .png/.svg (implies --sweep)")
+    _calibrate_flags(b)
+    b.add_argument("--pool", help="comma-separated models allowed as drafters when calibrating or sweeping")
+    b.add_argument("--max-drafters", type=int, help="largest drafter tier searched (1-3, default 2)")
+    b.add_argument("--require", help="comma-separated drafters every calibrated configuration must use")
+    b.add_argument("--also", action="append", default=[], help="another replay folder to report on")
+    b.add_argument("--save", help="with --calibrate: write the chosen configuration as YAML")
+    d = sub.add_parser("demo", help="the offline demo: GSM8K through a cascade over replayed real outputs")
+    d.add_argument("--live", action="store_true", help="call real providers (needs OPENAI_API_KEY)")
+    d.add_argument("-n", type=int, default=None, help="number of questions (default: all of the sample)")
+    d.add_argument("--data", help="replay folder (default: the shipped GSM8K sample)")
+    return p
+
+
+def _calibrate_flags(b: argparse.ArgumentParser) -> None:
+    """The flags of ``bench --calibrate`` (and of ``--heldout``)."""
     b.add_argument("--calibrate", action="store_true", help="choose drafters and validator for a target")
     b.add_argument(
         "--target-drop",
@@ -103,16 +118,6 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument(
         "--safety", type=float, help="with --calibrate --method point: standard errors of margin (default 1)"
     )
-    b.add_argument("--pool", help="comma-separated models allowed as drafters when calibrating or sweeping")
-    b.add_argument("--max-drafters", type=int, help="largest drafter tier searched (1-3, default 2)")
-    b.add_argument("--require", help="comma-separated drafters every calibrated configuration must use")
-    b.add_argument("--also", action="append", default=[], help="another replay folder to report on")
-    b.add_argument("--save", help="with --calibrate: write the chosen configuration as YAML")
-    d = sub.add_parser("demo", help="the offline demo: GSM8K through a cascade over replayed real outputs")
-    d.add_argument("--live", action="store_true", help="call real providers (needs OPENAI_API_KEY)")
-    d.add_argument("-n", type=int, default=None, help="number of questions (default: all of the sample)")
-    d.add_argument("--data", help="replay folder (default: the shipped GSM8K sample)")
-    return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
