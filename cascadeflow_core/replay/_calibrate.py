@@ -533,7 +533,14 @@ def calibrate(
         )
     sel = None
     if method == "risk":
-        from ._certify import select
+        try:
+            from ._certify import select
+        except ImportError as e:  # NumPy is the ml extra
+            raise ConfigError(
+                "method",
+                f"risk-controlled calibration needs NumPy ({e})",
+                "pip install 'cascadeflow-core[ml]'",
+            ) from e
 
         sel = select(
             mx, verifier, drafters, range(len(mx.ids)), target=target_drop, delta=delta, loss=loss,
