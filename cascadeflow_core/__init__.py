@@ -75,10 +75,12 @@ from .providers import LiteLLMBackend, MiniLMEmbedder, model_context_window
 from .replay import (
     BenchReport,
     Calibration,
+    RefreshedCertificate,
     ReplayRegistration,
     ReplaySet,
     arun_benchmark,
     calibrate,
+    refresh_certificate,
     register_replay,
     run_benchmark,
 )
@@ -119,8 +121,10 @@ from .validation import (
     LogprobValidator,
     RuleValidator,
     SchemaValidator,
+    ScorerValidator,
     SemanticAgreementValidator,
     extract_answer,
+    self_consistency,
 )
 
 __version__ = "0.1.0"
@@ -134,7 +138,17 @@ if _typing.TYPE_CHECKING:
     from .config import CascadeConfig, load_config
 
 
+# Calibration statistics (NumPy, the ``ml`` extra), imported on first use.
+_LAZY_STATS = ("AcceptanceScorer", "Certificate", "certify", "fit_scorer")
+
+
 def __getattr__(name: str) -> _Any:
+    if name in _LAZY_STATS:
+        from . import validation
+
+        value = getattr(validation, name)
+        globals()[name] = value
+        return value
     if name in _LAZY:
         from . import guardrails
 
@@ -150,6 +164,7 @@ def __getattr__(name: str) -> _Any:
 
 
 __all__ = [
+    "AcceptanceScorer",
     "Admission",
     "AdmissionError",
     "AgreementValidator",
@@ -172,6 +187,7 @@ __all__ = [
     "CascadeOptions",
     "CascadeResult",
     "CascadeRouter",
+    "Certificate",
     "CircuitBreaker",
     "ComplexityResult",
     "ConfigError",
@@ -218,6 +234,7 @@ __all__ = [
     "Redactor",
     "RedisResponseCache",
     "RedisStore",
+    "RefreshedCertificate",
     "ReplayError",
     "ReplayRegistration",
     "ReplaySet",
@@ -229,6 +246,7 @@ __all__ = [
     "RuleValidator",
     "SQLiteStore",
     "SchemaValidator",
+    "ScorerValidator",
     "SemanticAgreementValidator",
     "SemanticCache",
     "ServiceUnavailableError",
@@ -245,17 +263,21 @@ __all__ = [
     "Verdict",
     "arun_benchmark",
     "calibrate",
+    "certify",
     "detect_anomalies",
     "estimate_complexity",
     "extract_answer",
+    "fit_scorer",
     "forecast_spend",
     "load_config",
     "mask_secret_params",
     "model_context_window",
     "preset_config",
     "redact_secrets",
+    "refresh_certificate",
     "register_replay",
     "register_secrets",
     "restore",
     "run_benchmark",
+    "self_consistency",
 ]
