@@ -1,4 +1,9 @@
-"""The ``store`` fixture: the same tracker tests run against MemoryStore, SQLiteStore and RedisStore."""
+"""The ``store`` fixture: the same tracker tests run against every store, each on a real server.
+
+Kinds: ``memory``, ``sqlite``, ``redis`` (one server), ``redis-cluster`` (3 masters), ``redis-sentinel``
+(master + replica behind a Sentinel) and ``postgres``. The suite drives time with a ``Clock``, so the
+Redis stores here use the tracker's clock (``clock="tracker"``); the server clock has its own tests.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +12,28 @@ from collections.abc import Iterator
 
 import pytest
 
-from cascadeflow_core import LedgerStore, MemoryStore, RedisStore, SQLiteStore
+from cascadeflow_core import LedgerStore, MemoryStore, PostgresStore, RedisStore, SQLiteStore
 
-from .redis_server import redis_server, redis_url  # noqa: F401  (fixtures used by `store`)
+from .postgres_server import postgres_dsn, postgres_schema, postgres_server  # noqa: F401  (used by `store`)
+from .redis_server import redis_server, redis_url  # noqa: F401
+from .redis_topologies import (  # noqa: F401
+    redis_cluster,
+    redis_cluster_url,
+    redis_sentinel,
+    redis_sentinel_url,
+)
 
 __all__ = [
     "Clock",
     "make_store",
     "mp_worker",
+    "postgres_dsn",
+    "postgres_schema",
+    "postgres_server",
+    "redis_cluster",
+    "redis_cluster_url",
+    "redis_sentinel",
+    "redis_sentinel_url",
     "redis_server",
     "redis_url",
     "store",
@@ -22,7 +41,12 @@ __all__ = [
     "store_spec",
 ]
 
-STORE_KINDS = ("memory", "sqlite", "redis")
+STORE_KINDS = ("memory", "sqlite", "redis", "redis-cluster", "redis-sentinel", "postgres")
+_URL_FIXTURE = {
+    "redis": "redis_url",
+    "redis-cluster": "redis_cluster_url",
+    "redis-sentinel": "redis_sentinel_url",
+}
 
 
 def make_store(kind: str, request: pytest.FixtureRequest, tmp_path) -> LedgerStore:  # type: ignore[no-untyped-def]
@@ -30,8 +54,11 @@ def make_store(kind: str, request: pytest.FixtureRequest, tmp_path) -> LedgerSto
         return MemoryStore()
     if kind == "sqlite":
         return SQLiteStore(tmp_path / "ledger.db")
-    url = request.getfixturevalue("redis_url")
-    return RedisStore(url)
+    if kind == "postgres":
+        return PostgresStore(
+            request.getfixturevalue("postgres_dsn"), schema=request.getfixturevalue("postgres_schema")
+        )
+    return RedisStore(request.getfixturevalue(_URL_FIXTURE[kind]), clock="tracker")
 
 
 @pytest.fixture(params=STORE_KINDS)
@@ -62,22 +89,24 @@ class Clock:
 
 
 def store_spec(store: LedgerStore) -> tuple[str, str]:
-    """How a worker process rebuilds the same store."""
+    """How a worker process rebuilds the same store (SQLite path or Redis URL)."""
     if isinstance(store, SQLiteStore):
         return ("sqlite", store.path)
     if isinstance(store, RedisStore):
         assert store.url is not None
         return ("redis", store.url)
-    raise TypeError("only SQLite and Redis stores are shared across processes")
+    raise TypeError("only SQLite and Redis stores have a spec; pickle the others")
 
 
-def mp_worker(spec: tuple[str, str], threads: int, limit: float, cost: float, barrier) -> int:  # type: ignore[no-untyped-def]
-    """One worker process: ``threads`` concurrent requests for user u1; returns how many were admitted."""
+def mp_worker(s: LedgerStore, threads: int, limit: float, cost: float, barrier) -> int:  # type: ignore[no-untyped-def]
+    """One worker process: ``threads`` concurrent requests for user u1; returns how many were admitted.
+
+    ``s`` arrives pickled: the worker's store reconnects from its URL / DSN / path.
+    """
     import threading
 
     from cascadeflow_core import Attempt, Budget, BudgetExceededError, CostTracker, Plan, Request
 
-    s = SQLiteStore(spec[1]) if spec[0] == "sqlite" else RedisStore(spec[1])
     tracker = CostTracker(s, budgets=[Budget(limit, "daily")])
     req = Request([{"role": "user", "content": "hi"}], user="u1")
     admitted = [0]
