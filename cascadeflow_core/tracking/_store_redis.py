@@ -85,6 +85,11 @@ class RedisStore:
             refuses to open a namespace written with another number).
         clock: ``"server"`` (default): rate windows and reservation expiry use Redis's ``TIME``, so
             machines with skewed clocks agree; ``"tracker"``: the tracker's clock (tests that drive time).
+        wait_replicas: after each reserve and settle, ``WAIT`` (pipelined: no extra round trip) until this
+            many replicas hold the write, else raise ``StorageError`` (the admission fails closed or open
+            per policy; the settlement is spilled and retried, idempotently). With Sentinel, 1 means a
+            failover to that replica loses no acknowledged settlement. Not on a Cluster.
+        wait_timeout_s: how long ``WAIT`` waits for the replicas.
 
     Example:
         >>> store = RedisStore("redis+cluster://10.0.0.1:7000,10.0.0.2:7000")  # doctest: +SKIP
@@ -97,6 +102,8 @@ class RedisStore:
         namespace: str = "cascadeflow",
         shards: int = 64,
         clock: Literal["server", "tracker"] = "server",
+        wait_replicas: int = 0,
+        wait_timeout_s: float = 0.5,
     ) -> None:
         try:
             import redis
@@ -112,7 +119,10 @@ class RedisStore:
             raise ConfigError("RedisStore.shards", f"must be an int in 1..16384, got {shards!r}", "e.g. 64")
         if clock not in ("server", "tracker"):
             raise ConfigError("RedisStore.clock", f"got {clock!r}", 'use "server" or "tracker"')
+        if not isinstance(wait_replicas, int) or wait_replicas < 0:
+            raise ConfigError("RedisStore.wait_replicas", f"must be an int >= 0, got {wait_replicas!r}")
         self.namespace, self.shards, self.clock = namespace, shards, clock
+        self.wait_replicas, self.wait_timeout_s = wait_replicas, wait_timeout_s
         if isinstance(url_or_client, str):
             self.url: str | None = url_or_client
             self.client = open_client(url_or_client)
@@ -124,6 +134,10 @@ class RedisStore:
                 "RedisStore.url_or_client",
                 f"got {type(url_or_client).__name__}",
                 'give a URL like "redis://localhost:6379/0" or a redis.Redis client',
+            )
+        if wait_replicas and type(self.client).__name__ == "RedisCluster":
+            raise ConfigError(
+                "RedisStore.wait_replicas", "is not supported on a Redis Cluster", "use 0 with redis+cluster://"
             )
         self._redis_error = redis.RedisError
         self._noscript = redis.exceptions.NoScriptError
@@ -155,12 +169,18 @@ class RedisStore:
                 "this RedisStore's client has settings a URL cannot carry, so it cannot be pickled; "
                 "build the store from a URL (redis://, redis+cluster://, redis+sentinel://)"
             )
-        return {"url": self.url, "namespace": self.namespace, "shards": self.shards, "clock": self.clock}
+        return {
+            "url": self.url,
+            "namespace": self.namespace,
+            "shards": self.shards,
+            "clock": self.clock,
+            "wait_replicas": self.wait_replicas,
+            "wait_timeout_s": self.wait_timeout_s,
+        }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(  # type: ignore[misc]
-            state["url"], namespace=state["namespace"], shards=state["shards"], clock=state["clock"]
-        )
+        url = state.pop("url")
+        self.__init__(url, **state)  # type: ignore[misc]
 
     # --- keys --------------------------------------------------------------------------------------------
     def shard_of(self, key: str) -> int:
@@ -202,7 +222,7 @@ class RedisStore:
             for script, _, _ in calls:
                 if script not in self._sha:
                     self._sha[script] = self.client.script_load(script)
-            if len(calls) == 1:
+            if len(calls) == 1 and not self.wait_replicas:
                 script, keys, args = calls[0]
                 try:
                     return [self.client.evalsha(self._sha[script], len(keys), *keys, *args)]
@@ -212,13 +232,25 @@ class RedisStore:
             for script, keys, args in calls:
                 # execute_command: a cluster pipeline blocks .evalsha() but routes EVALSHA by its keys
                 pipe.execute_command("EVALSHA", self._sha[script], len(keys), *keys, *args)
+            if self.wait_replicas:
+                pipe.execute_command("WAIT", self.wait_replicas, int(self.wait_timeout_s * 1000))
             out = pipe.execute(raise_on_error=False)
             for i, (script, keys, args) in enumerate(calls):
                 if isinstance(out[i], self._noscript):
                     out[i] = self.client.eval(script, len(keys), *keys, *args)
+                    if self.wait_replicas:
+                        out[-1] = self.client.execute_command(
+                            "WAIT", self.wait_replicas, int(self.wait_timeout_s * 1000)
+                        )
                 elif isinstance(out[i], Exception):
                     raise out[i]
-            return list(out)
+            if self.wait_replicas and not (isinstance(out[-1], int) and out[-1] >= self.wait_replicas):
+                raise StorageError(
+                    f"Redis store {_hide(self.url or '')} {what}: written on the master but only "
+                    f"{out[-1]!r} of {self.wait_replicas} replicas confirmed within {self.wait_timeout_s:g} s; "
+                    "a failover now could lose it"
+                )
+            return list(out[: len(calls)])
         except self._redis_error as e:
             raise self._fail(what, e) from e
 
