@@ -25,6 +25,8 @@ from .redis_topologies import (  # noqa: F401
 
 __all__ = [
     "Clock",
+    "exactness_run",
+    "exactness_worker",
     "make_store",
     "mp_worker",
     "postgres_dsn",
@@ -213,3 +215,106 @@ def saas_worker(url: str, n: int, barrier) -> list[str]:  # type: ignore[no-unty
         except AdmissionError as e:
             out.append(type(e).__name__)
     return out
+
+
+def exactness_worker(  # type: ignore[no-untyped-def]
+    store: LedgerStore,
+    threads: int,
+    limit: float,
+    estimate: float,
+    seed: int,
+    barrier,
+    started=None,
+    call_s=0.001,
+) -> dict[str, int]:
+    """One process of the exactness run: ``threads`` concurrent requests for one user, fail closed.
+
+    Each admitted request "calls a model" for ``call_s`` and is settled at its estimate. Settlements the
+    store refused (a failover) wait in the spill journal; the worker flushes them before it returns.
+    Returns counts: admitted, refused (budget), store_errors (admission failed closed), unflushed.
+    """
+    import threading
+    import time
+
+    from cascadeflow_core import (
+        Attempt,
+        Budget,
+        BudgetExceededError,
+        CostTracker,
+        Plan,
+        Request,
+        TrackerPolicy,
+    )
+    from cascadeflow_core._errors import StorageError
+
+    tracker = CostTracker(
+        store, budgets=[Budget(limit, "daily")], policy=TrackerPolicy(on_store_error="fail_closed")
+    )
+    req = Request([{"role": "user", "content": "hi"}], user="tenant-1")
+    counts = {"admitted": 0, "refused": 0, "store_errors": 0, "unflushed": 0}
+    lock = threading.Lock()
+    go = threading.Barrier(threads)
+
+    def one(i: int) -> None:
+        go.wait()
+        try:
+            adm = tracker.admit(req, Plan(()), estimate)
+        except BudgetExceededError:
+            outcome = "refused"
+        except StorageError:
+            outcome = "store_errors"
+        else:
+            outcome = "admitted"
+            time.sleep(call_s)  # the model call
+            tracker.settle(adm, req, (Attempt("t", "m", "accepted", 10, 2, estimate),), None, f"{seed}-{i}")
+        with lock:
+            counts[outcome] += 1
+
+    barrier.wait()
+    if started is not None:
+        started.set()
+    ts = [threading.Thread(target=one, args=(i,)) for i in range(threads)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    deadline = time.monotonic() + 60
+    while tracker.pending and time.monotonic() < deadline:
+        try:
+            tracker.flush()
+        except StorageError:
+            time.sleep(0.2)
+    counts["unflushed"] = tracker.pending
+    store.close()
+    return counts
+
+
+def exactness_run(  # type: ignore[no-untyped-def]
+    store: LedgerStore, procs: int, threads: int, limit: float, estimate: float, during=None, call_s=0.001
+) -> dict[str, float]:
+    """Run ``exactness_worker`` in ``procs`` spawned processes (the store pickled to each); ``during()``
+    runs in this process once the workers are past their barrier (e.g. a Sentinel failover)."""
+    import multiprocessing as mp
+
+    from cascadeflow_core import CostTracker
+
+    ctx = mp.get_context("spawn")
+    manager = ctx.Manager()
+    barrier, started = manager.Barrier(procs), manager.Event()
+    with ctx.Pool(procs) as pool:
+        job = pool.starmap_async(
+            exactness_worker,
+            [(store, threads, limit, estimate, seed, barrier, started, call_s) for seed in range(procs)],
+        )
+        if during is not None:
+            started.wait(120)
+            during()
+        per_process = job.get(300)
+    manager.shutdown()
+    totals = {k: sum(c[k] for c in per_process) for k in per_process[0]}
+    tracker = CostTracker(store)
+    totals["spent"] = tracker.spent(user="tenant-1")
+    totals["entries"] = len(tracker.entries())
+    totals["attempts"] = procs * threads
+    totals["budget"] = limit
+    return totals
