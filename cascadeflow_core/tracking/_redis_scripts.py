@@ -40,6 +40,15 @@ end
 local nb = tonumber(ARGV[i]); i = i + 1
 local budgets = {}
 for b = 1, nb do budgets[b] = {res = KEYS[1 + nr + b], field = ARGV[i], limit = ARGV[i+1]}; i = i + 2 end
+-- A retried call (the reply was lost, or the write was not confirmed by a replica) finds its own earlier
+-- reservation and rate event under the same id: they are not counted, and removed if it now refuses.
+local function undo_own()
+  for r, c in ipairs(rates) do
+    if c.algo ~= 'token_bucket' then redis.call('ZREM', c.key, rid .. '|' .. fmt(c.amount) .. '|' .. r) end
+  end
+  for _, c in ipairs(budgets) do redis.call('HDEL', c.res, rid) end
+end
+local mine = rid .. '|'
 local after = {}
 for r, c in ipairs(rates) do
   if c.algo == 'token_bucket' then
@@ -48,6 +57,7 @@ for r, c in ipairs(rates) do
     local avail = c.limit
     if st[1] then avail = math.min(c.limit, tonumber(st[1]) + math.max(0, now - tonumber(st[2])) * rate) end
     if avail + 1e-12 < c.amount then
+      undo_own()
       return {'0', 'rate', tostring(r), '0', '0', fmt(c.limit), fmt((c.amount - avail) / rate)}
     end
     after[r] = avail
@@ -58,11 +68,14 @@ for r, c in ipairs(rates) do
     local used = 0
     local list = {}
     for j = 1, #ev, 2 do
-      local a = tonumber(string.match(ev[j], '^[^|]*|([^|]*)'))
-      used = used + a
-      list[#list + 1] = {tonumber(ev[j + 1]), a}
+      if string.sub(ev[j], 1, #mine) ~= mine then
+        local a = tonumber(string.match(ev[j], '^[^|]*|([^|]*)'))
+        used = used + a
+        list[#list + 1] = {tonumber(ev[j + 1]), a}
+      end
     end
     if used + c.amount > c.limit + 1e-12 then
+      undo_own()
       local need = used + c.amount - c.limit
       local freed = 0
       local retry = c.window
@@ -80,9 +93,12 @@ for b, c in ipairs(budgets) do
   local reserved = 0
   for j = 1, #res, 2 do
     local a, e = string.match(res[j + 1], '^([^|]*)|(.*)$')
-    if tonumber(e) <= now then redis.call('HDEL', c.res, res[j]) else reserved = reserved + tonumber(a) end
+    if res[j] == rid then
+    elseif tonumber(e) <= now then redis.call('HDEL', c.res, res[j])
+    else reserved = reserved + tonumber(a) end
   end
   if c.limit ~= '' and spent + reserved + amount > tonumber(c.limit) + 1e-12 then
+    undo_own()
     return {'0', 'budget', tostring(b), fmt(spent), fmt(reserved), c.limit, ''}
   end
 end

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import time
 import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -90,6 +91,10 @@ class RedisStore:
             per policy; the settlement is spilled and retried, idempotently). With Sentinel, 1 means a
             failover to that replica loses no acknowledged settlement. Not on a Cluster.
         wait_timeout_s: how long ``WAIT`` waits for the replicas.
+        failover_wait_s: retry a failed reserve/settle (connection lost, master demoted, replicas not
+            confirmed) for up to this many seconds, reconnecting each time, so a Sentinel failover delays
+            requests instead of failing them. Safe: a settlement is idempotent, a retried reservation
+            overwrites itself (same id) and at worst holds a token twice until it expires.
 
     Example:
         >>> store = RedisStore("redis+cluster://10.0.0.1:7000,10.0.0.2:7000")  # doctest: +SKIP
@@ -104,6 +109,7 @@ class RedisStore:
         clock: Literal["server", "tracker"] = "server",
         wait_replicas: int = 0,
         wait_timeout_s: float = 0.5,
+        failover_wait_s: float = 0.0,
     ) -> None:
         try:
             import redis
@@ -123,6 +129,7 @@ class RedisStore:
             raise ConfigError("RedisStore.wait_replicas", f"must be an int >= 0, got {wait_replicas!r}")
         self.namespace, self.shards, self.clock = namespace, shards, clock
         self.wait_replicas, self.wait_timeout_s = wait_replicas, wait_timeout_s
+        self.failover_wait_s = float(failover_wait_s)
         if isinstance(url_or_client, str):
             self.url: str | None = url_or_client
             self.client = open_client(url_or_client)
@@ -137,7 +144,9 @@ class RedisStore:
             )
         if wait_replicas and type(self.client).__name__ == "RedisCluster":
             raise ConfigError(
-                "RedisStore.wait_replicas", "is not supported on a Redis Cluster", "use 0 with redis+cluster://"
+                "RedisStore.wait_replicas",
+                "is not supported on a Redis Cluster",
+                "use 0 with redis+cluster://",
             )
         self._redis_error = redis.RedisError
         self._noscript = redis.exceptions.NoScriptError
@@ -176,6 +185,7 @@ class RedisStore:
             "clock": self.clock,
             "wait_replicas": self.wait_replicas,
             "wait_timeout_s": self.wait_timeout_s,
+            "failover_wait_s": self.failover_wait_s,
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -216,7 +226,22 @@ class RedisStore:
         self._layout_checked = True
 
     def _run(self, calls: list[tuple[str, list[str], list[Any]]], what: str) -> list[Any]:
-        """Run each (script, keys, args) as EVALSHA, pipelined: one round trip for all of them."""
+        """Run each (script, keys, args) as EVALSHA, pipelined: one round trip for all of them.
+
+        Retried for up to ``failover_wait_s`` (a Sentinel pool reconnects to the master it names).
+        """
+        deadline = time.monotonic() + self.failover_wait_s
+        while True:
+            try:
+                return self._run_once(calls, what)
+            except StorageError:
+                if time.monotonic() >= deadline:
+                    raise
+                # no pool-wide disconnect (other threads' sockets): a connection to a demoted master gets
+                # READONLY and is dropped by redis-py, and a new one asks the Sentinels for the master
+                time.sleep(0.1)
+
+    def _run_once(self, calls: list[tuple[str, list[str], list[Any]]], what: str) -> list[Any]:
         try:
             self._check_layout()
             for script, _, _ in calls:

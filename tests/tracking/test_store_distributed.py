@@ -272,3 +272,19 @@ def test_postgres_store_pickles_and_hides_its_password(postgres_dsn, postgres_sc
         PostgresStore(postgres_dsn, schema="Robert'); DROP TABLE x;--")
     copy.close()
     store.close()
+
+
+def test_a_retried_reservation_does_not_count_itself(redis_url):
+    # A reserve whose reply was lost (or not confirmed by a replica) is sent again with the same id: it
+    # must neither hold the budget twice nor refuse itself, and a refusal removes its earlier hold.
+    store = RedisStore(redis_url)
+    now = time.time()
+    budget = (BudgetCheck("user:x|total", 0.015),)
+    rate = (LimitCheck("rl:requests:minute:sliding:x", 1, 60),)
+    op = ReserveOp("rid", 0.01, budget, rate, now, now + 60)
+    assert store.reserve(op).ok and store.reserve(op).ok
+    assert store.usage(["user:x|total"], now) == {"user:x|total": (0.0, 0.01)}
+    bigger = ReserveOp("rid", 0.02, budget, (), now, now + 60)  # the same id, now refused
+    assert not store.reserve(bigger).ok
+    assert store.usage(["user:x|total"], now) == {"user:x|total": (0.0, 0.0)}
+    store.close()
