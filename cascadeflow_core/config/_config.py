@@ -759,14 +759,19 @@ def _build_store(spec: Any) -> Any:
         return MemoryStore()
     if spec.startswith("sqlite:///"):
         return SQLiteStore(spec[len("sqlite:///") :])
-    if spec.startswith(("redis://", "rediss://", "unix://")):
+    if spec.startswith(("redis://", "rediss://", "unix://", "redis+", "rediss+")):
         from ..tracking._store_redis import RedisStore
 
-        return RedisStore(spec)
+        return RedisStore(spec)  # also redis+cluster://h:p,h:p and redis+sentinel://h:p,h:p/service
+    if spec.startswith(("postgresql://", "postgres://")):
+        from ..tracking._store_postgres import PostgresStore
+
+        return PostgresStore(spec)
     raise ConfigError(
         "tracker.store",
         f"unknown store {spec!r}",
-        'use "memory", "sqlite:///path/ledger.db" or "redis://host:6379/0"',
+        'use "memory", "sqlite:///path/ledger.db", "redis://host:6379/0", "redis+cluster://h:p,h:p", '
+        '"redis+sentinel://h:p/service" or "postgresql://user@host/db"',
     )
 
 

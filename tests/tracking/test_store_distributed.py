@@ -288,3 +288,19 @@ def test_a_retried_reservation_does_not_count_itself(redis_url):
     assert not store.reserve(bigger).ok
     assert store.usage(["user:x|total"], now) == {"user:x|total": (0.0, 0.0)}
     store.close()
+
+
+def test_configuration_opens_cluster_sentinel_and_postgres_stores(
+    redis_cluster_url, redis_sentinel_url, postgres_dsn
+):
+    from cascadeflow_core.config._config import _build_store
+
+    for url, kind in (
+        (redis_cluster_url, RedisStore),
+        (redis_sentinel_url, RedisStore),
+        (postgres_dsn, PostgresStore),
+    ):
+        store = _build_store(url)
+        assert isinstance(store, kind)
+        CostTracker(store).record("m", cost=0.01, user="cfg")
+        store.close()
