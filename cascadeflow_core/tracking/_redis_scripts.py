@@ -24,7 +24,8 @@ local function fmt(x) return string.format('%.17g', x) end
 # KEYS: spent hash, then one key per rate check, then one reservation hash per budget.
 # ARGV: clock mode, tracker now, amount, reservation id, ttl, nr, nr x (limit window amount algo record),
 #       nb, nb x (budget field, limit or '').
-# Rate checks first, then budgets; nothing is written unless everything passes.
+# Rate checks first, then budgets; nothing is written unless everything passes. Returns {'1', spent,
+# reserved per budget (before this hold)} or {'0', kind, index, spent, reserved, limit, retry_after}.
 RESERVE = (
     _NOW
     + r"""
@@ -101,6 +102,7 @@ for b, c in ipairs(budgets) do
     undo_own()
     return {'0', 'budget', tostring(b), fmt(spent), fmt(reserved), c.limit, ''}
   end
+  c.spent = spent; c.reserved = reserved
 end
 for r, c in ipairs(rates) do
   if c.algo == 'token_bucket' then
@@ -111,8 +113,12 @@ for r, c in ipairs(rates) do
     redis.call('PEXPIRE', c.key, math.floor(c.window * 1000) + 1000)
   end
 end
-for _, c in ipairs(budgets) do redis.call('HSET', c.res, rid, fmt(amount) .. '|' .. fmt(expires)) end
-return {'1'}
+local out = {'1'}
+for _, c in ipairs(budgets) do
+  redis.call('HSET', c.res, rid, fmt(amount) .. '|' .. fmt(expires))
+  out[#out + 1] = fmt(c.spent); out[#out + 1] = fmt(c.reserved)
+end
+return out
 """
 )
 

@@ -115,6 +115,8 @@ class PostgresStore:
         >>> store = PostgresStore("postgresql://app@db.internal/billing")  # doctest: +SKIP
     """
 
+    reports_usage = True  # reserve() returns each budget's spend (one step for the tracker)
+
     def __init__(
         self, dsn: str, *, schema: str = "cascadeflow", pool_size: int = 8, timeout_s: float = 10.0
     ) -> None:
@@ -280,10 +282,12 @@ class PostgresStore:
                     return ReserveOutcome(False, "rate", check.key, limit=check.limit, retry_after=retry)
                 after.append(tokens)
             reserved = self._reserved(cur, [b.key for b in op.budgets], op.now) if op.budgets else {}
+            seen = {}
             for b in op.budgets:
                 spent, held = float(rows[b.key][0]), reserved.get(b.key, 0.0)
                 if b.limit is not None and spent + held + op.amount > b.limit + EPS:
                     return ReserveOutcome(False, "budget", b.key, spent, held, b.limit)
+                seen[b.key] = (spent, held)
             for check, tokens in zip(op.rates, after, strict=True):
                 if check.algorithm == "token_bucket":
                     cur.execute(
@@ -301,7 +305,7 @@ class PostgresStore:
                     "ON CONFLICT (key, id) DO UPDATE SET amount = excluded.amount, expires = excluded.expires",
                     [(b.key, op.reservation_id, op.amount, op.expires_at) for b in op.budgets],
                 )
-            return ReserveOutcome(True)
+            return ReserveOutcome(True, usage=seen)
 
         return self._tx("reserve", run)  # type: ignore[no-any-return]
 

@@ -100,6 +100,8 @@ class RedisStore:
         >>> store = RedisStore("redis+cluster://10.0.0.1:7000,10.0.0.2:7000")  # doctest: +SKIP
     """
 
+    reports_usage = True  # reserve() returns each budget's spend (one round trip for the tracker)
+
     def __init__(
         self,
         url_or_client: Any = "redis://127.0.0.1:6379/0",
@@ -314,7 +316,7 @@ class RedisStore:
     def reserve(self, op: ReserveOp) -> ReserveOutcome:
         groups = self._groups(op)
         if not groups:
-            return ReserveOutcome(True)
+            return ReserveOutcome(True, usage={})
         results = self._run([self._reserve_call(g, op) for g in groups], "reserve")
         refusals = []
         for g, out in zip(groups, results, strict=True):
@@ -341,7 +343,12 @@ class RedisStore:
             )
             refusals.append((kind != "rate", pos, outcome))
         if not refusals:
-            return ReserveOutcome(True)
+            usage = {}
+            for g, out in zip(groups, results, strict=True):
+                vals = [float(v) for v in out[1:]]
+                for j, (_, b) in enumerate(g.budgets):
+                    usage[b.key] = (vals[2 * j], vals[2 * j + 1])
+            return ReserveOutcome(True, usage=usage)
         accepted = [g for g, out in zip(groups, results, strict=True) if _ok(out)]
         if accepted:  # another shard refused: give back what these shards reserved
             self._run([self._undo_call(g, op.reservation_id) for g in accepted], "reserve undo")

@@ -304,3 +304,21 @@ def test_configuration_opens_cluster_sentinel_and_postgres_stores(
         assert isinstance(store, kind)
         CostTracker(store).record("m", cost=0.01, user="cfg")
         store.close()
+
+
+def test_an_admitted_request_costs_one_round_trip_on_the_cluster(redis_cluster, redis_cluster_url):
+    from cascadeflow_core import Budget, Plan, Request
+
+    store = RedisStore(redis_cluster_url)
+    tracker = CostTracker(store, budgets=[Budget(1.0, "daily")], rate_limits=[RateLimit(100, per="minute")])
+    req = Request([{"role": "user", "content": "hi"}], user="one-trip")
+    tracker.admit(req, Plan(()), 0.01)  # scripts loaded, layout checked
+    before = _evalsha_calls(redis_cluster.ports)
+    admission = tracker.admit(req, Plan(()), 0.01)
+    assert _evalsha_calls(redis_cluster.ports) - before == 1  # decide from the spend read by the reserve
+    assert admission.decision == "allow" and admission.details["spent"] == 0.0
+    asked = CostTracker(store, budgets=[Budget(1.0, "daily")], on_enforce=lambda ctx: None)
+    before = _evalsha_calls(redis_cluster.ports)
+    asked.admit(req, Plan(()), 0.01)
+    assert _evalsha_calls(redis_cluster.ports) - before == 2  # a callback is asked before anything is held
+    store.close()
