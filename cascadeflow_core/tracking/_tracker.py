@@ -570,8 +570,6 @@ class CostTracker:
         ``guardrails``: the request's guardrail decisions, booked as labels such as
         ``input.pii.EMAIL:redact`` on each of its entries (types and actions, never values).
         """
-        from ..guardrails._pipeline import ledger_labels
-
         now = self.clock()
         res = admission.reservation if admission is not None else None
         res = res if isinstance(res, Reservation) else None
@@ -836,3 +834,14 @@ class CostTracker:
 
     def close(self) -> None:
         self.store.close()
+
+
+def ledger_labels(records: Iterable[Mapping[str, Any]]) -> tuple[str, ...]:
+    """Short ledger labels for guardrail records, e.g. ``input.pii.EMAIL:redact`` (never values)."""
+    out = []
+    for r in records:
+        parts = [str(r.get("stage", "?")), str(r.get("check", "?"))]
+        if r.get("entity"):
+            parts.append(str(r["entity"]))
+        out.append(".".join(parts) + f":{r.get('action', '?')}")
+    return tuple(dict.fromkeys(out))
