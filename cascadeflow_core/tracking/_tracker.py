@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from .._errors import BudgetExceededError, ConfigError, InputError, StorageError, UserRateLimitError
 from .._protocols import Admission, Plan
 from .._types import Attempt, CascadeResult, ModelSpec, Request, Tier, Verdict
+from ._admission import admit_in_one_step
 from ._budget import (
     Budget,
     BudgetStatus,
@@ -342,9 +343,11 @@ class CostTracker:
         applicable = self._applicable(user, _plan_label(request), request.tags, models, now)
         rates, token_checks = self._rate_checks(user)
         if (applicable or rates) and self.on_enforce is None and getattr(self.store, "reports_usage", False):
-            fast = self._admit_in_one_step(request, plan, estimate, applicable, rates, token_checks, now)
+            fast = admit_in_one_step(self, request, plan, estimate, (applicable, rates), now)
             if fast is not None:
-                return fast
+                decision, ctx, _, rid, keys = fast
+                held = Reservation(rid, keys, estimate, now, token_checks)
+                return self._admitted(request, decision, ctx, held)
         try:
             self._retry_spill()
             statuses = self._statuses(applicable, estimate, now)
@@ -390,69 +393,15 @@ class CostTracker:
                 context=ctx,
             )
         reservation = Reservation(rid, tuple(b.key for b in budgets), estimate, now, token_checks)
-        return self._admitted(request, decision, ctx, statuses, reservation)
+        return self._admitted(request, decision, ctx, reservation)
 
     def _admitted(
-        self,
-        request: Request,
-        decision: EnforcementDecision,
-        ctx: EnforcementContext,
-        statuses: list[BudgetStatus],
-        reservation: Reservation,
+        self, request: Request, decision: Any, ctx: EnforcementContext, held: Reservation
     ) -> Admission:
-        details = {
-            "user": request.user,
-            "estimate": reservation.amount,
-            "budgets": [s.key for s in statuses],
-            "spent": ctx.spent,
-            "remaining": ctx.remaining,
-            "forecast": ctx.forecast,
-        }
-        return Admission(decision.decision, decision.message, reservation.amount, reservation, details)
-
-    def _admit_in_one_step(
-        self,
-        request: Request,
-        plan: Plan,
-        estimate: float,
-        applicable: list[tuple[Budget, str, Any, Any]],
-        rates: tuple[LimitCheck, ...],
-        token_checks: tuple[LimitCheck, ...],
-        now: float,
-    ) -> Admission | None:
-        """Reserve first (hard caps on), then decide from the spend the store read in that same atomic
-        step: one store round trip per admitted request. Only without an ``on_enforce`` callback (which
-        may lift or impose a block, so must be asked before anything is counted). ``None`` when the
-        store refused (or failed): the two-step path (read, decide, reserve) then gives the precise
-        decision and error, exactly as before. A threshold ``block`` is the store's own inequality, so it
-        coincides with a refusal; should rounding ever split them, the hold is released and it blocks.
-        """
-        budgets = tuple(BudgetCheck(key, b.hard_limit) for b, key, _, _ in applicable)
-        rid = _new_id()
-        op = ReserveOp(rid, estimate, budgets, rates, now, now + self.policy.reservation_ttl_s)
-        try:
-            self._retry_spill()
-            outcome = self.store.reserve(op)
-        except StorageError:
-            return None  # the two-step path meets the same failure and applies the policy
-        if not outcome.ok or outcome.usage is None:
-            if outcome.ok:  # a store that says it reports usage but did not: undo, go the long way
-                self.store.release(rid, [b.key for b in budgets])
-            return None
-        statuses = self._statuses(applicable, estimate, now, outcome.usage)
-        ctx = self._context(request, plan, estimate, statuses)
-        decision, _ = self._decide(ctx)
-        reservation = Reservation(rid, tuple(b.key for b in budgets), estimate, now, token_checks)
-        if decision.decision == "block":
-            try:
-                self.store.release(rid, reservation.keys)
-            except StorageError:
-                log.warning("could not release reservation %s (it expires by itself)", rid)
-            user = request.user or ANONYMOUS
-            self._raise_budget(
-                ctx, decision.message or "; ".join(ctx.reasons) or "blocked by on_enforce", user
-            )
-        return self._admitted(request, decision, ctx, statuses, reservation)
+        keys = [s.key for s in ctx.budgets]
+        details = {"user": request.user, "estimate": held.amount, "budgets": keys, "spent": ctx.spent}
+        details.update(remaining=ctx.remaining, forecast=ctx.forecast)
+        return Admission(decision.decision, decision.message, held.amount, held, details)
 
     def _raise_budget(self, ctx: EnforcementContext, message: str, user: str) -> None:
         tight = next((s for s in ctx.budgets if s.decision == "block"), None)
