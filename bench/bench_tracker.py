@@ -73,9 +73,9 @@ def make_store(kind: str, where: str, **redis_kw: float) -> object:
         return MemoryStore()
     if kind == "sqlite":
         return SQLiteStore(where)
-    if kind == "postgres":
+    if kind.startswith("postgres"):  # postgres-async: synchronous_commit off
         dsn, _, schema = where.partition("#")
-        return PostgresStore(dsn, schema=schema)
+        return PostgresStore(dsn, schema=schema, synchronous_commit=kind == "postgres")
     return RedisStore(where, **redis_kw)
 
 
@@ -83,7 +83,7 @@ def fresh(kind: str, where: str, servers: dict[str, object], tmp: str, tag: str)
     """An empty place for ``kind``: a new SQLite file, a flushed Redis, a new Postgres schema."""
     if kind == "sqlite":
         return os.path.join(tmp, f"{tag}.db")
-    if kind == "postgres":
+    if kind.startswith("postgres"):
         return f"{where.partition('#')[0]}#bench_{tag}_{next(_SCHEMAS)}"
     if kind.startswith("redis"):
         server = servers[kind]
@@ -220,6 +220,8 @@ def main() -> None:
     servers = start_servers(only)
     try:
         kinds = [("memory", ""), ("sqlite", "")] + [(k, where_of(k, s)) for k, s in servers.items()]
+        if "postgres" in servers:
+            kinds.append(("postgres-async", where_of("postgres", servers["postgres"])))
         print(f"admit+settle throughput, one thread, {n} requests (1 budget + 1 rate limit per request):")
         for kind, where in kinds:
             ops, us = throughput(kind, fresh(kind, where, servers, tmp, "tp"), n)

@@ -322,3 +322,15 @@ def test_an_admitted_request_costs_one_round_trip_on_the_cluster(redis_cluster, 
     asked.admit(req, Plan(()), 0.01)
     assert _evalsha_calls(redis_cluster.ports) - before == 2  # a callback is asked before anything is held
     store.close()
+
+
+def test_postgres_synchronous_commit_off_is_per_session_and_survives_pickling(postgres_dsn, postgres_schema):
+    store = PostgresStore(postgres_dsn, schema=postgres_schema, synchronous_commit=False)
+    copy = pickle.loads(pickle.dumps(store))
+    for s in (store, copy):
+        with s._conn() as conn:
+            assert conn.execute("SHOW synchronous_commit").fetchone()[0] == "off"
+    with PostgresStore(postgres_dsn, schema=postgres_schema)._conn() as conn:
+        assert conn.execute("SHOW synchronous_commit").fetchone()[0] == "on"  # the default stays durable
+    copy.close()
+    store.close()
