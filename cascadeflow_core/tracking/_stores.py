@@ -1,8 +1,9 @@
-"""Ledger storage: one small interface, three backends (memory, SQLite here; Redis in ``_store_redis``).
+"""Ledger storage: one small interface; memory and SQLite here, Redis and PostgreSQL in their modules.
 
 A store keeps, per key: the dollars spent, the live reservations, rate-limit windows, and the ledger.
 ``reserve`` checks every rate limit and every budget cap and, only if all pass, records the reservation:
-one atomic step (a lock in memory, a ``BEGIN IMMEDIATE`` transaction in SQLite, a Lua script in Redis),
+one atomic step (a lock in memory, ``BEGIN IMMEDIATE`` in SQLite, a Lua script in Redis, a transaction in
+PostgreSQL),
 so N concurrent requests, across threads, processes or machines, cannot together overspend a budget.
 ``settle`` releases the reservation, adds the real cost and appends the ledger entries, also atomically
 and idempotently (an operation id already settled is ignored, so a retried settle cannot double-count).

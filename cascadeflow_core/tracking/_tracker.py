@@ -153,7 +153,7 @@ class CostTracker:
     """Keeps the books of every model call and enforces budgets and rate limits.
 
     Args:
-        store: where state lives: ``MemoryStore()`` (default), ``SQLiteStore(path)`` or ``RedisStore(url)``.
+        store: ``MemoryStore()`` (default), ``SQLiteStore(path)``, ``RedisStore(url)``, ``PostgresStore(dsn)``.
         budgets: ``Budget`` caps (per user, tag, model, plan label or global; daily ... total).
         rate_limits: ``RateLimit`` caps on requests or tokens per user.
         policy: ``TrackerPolicy`` (store-failure behaviour, spill journal, reservation TTL ...).
@@ -184,7 +184,7 @@ class CostTracker:
                 raise ConfigError(
                     "store",
                     f"{type(self.store).__name__} has no {name}()",
-                    "use MemoryStore(), SQLiteStore(path) or RedisStore(url)",
+                    "use MemoryStore(), SQLiteStore(path), RedisStore(url) or PostgresStore(dsn)",
                 )
         self.budgets = tuple(budgets)
         self.rate_limits = tuple(rate_limits)
