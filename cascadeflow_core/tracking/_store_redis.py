@@ -205,6 +205,30 @@ class RedisStore:
     def _rate_key(self, shard: int, check: LimitCheck) -> str:
         return self._k(shard, "tb:" if check.algorithm == "token_bucket" else "rl:", check.key)
 
+    def migrate_legacy(self) -> int:
+        """Move spend and ledger written by versions before shards (``{ns}:spent``, ``{ns}:ledger``) into
+        this layout; return the ledger entries moved. Run once, with the workers stopped (not atomic).
+        Live reservations and settled-operation marks of the old layout are dropped (reservations expire
+        anyway; a settlement spilled before the upgrade and retried after it would count twice).
+        """
+        old = f"{{{self.namespace}}}:"
+        try:
+            for field_, amount in self.client.hgetall(old + "spent").items():
+                name = field_.decode() if isinstance(field_, bytes) else field_
+                self.client.hincrbyfloat(self._k(self.shard_of(name), "spent"), name, float(amount))
+            moved = 0
+            for raw in self.client.lrange(old + "ledger", 0, -1):
+                d = json.loads(raw)
+                shard = self.shard_of(f"user:{d.get('user') or 'anonymous'}|")
+                self.client.zadd(self._k(shard, "ledger"), {raw: float(d["ts"])})
+                moved += 1
+            stale = [old + "spent", old + "ledger", old + "settled_at"]
+            stale += list(self.client.scan_iter(match=old.replace("{", "\\{").replace("}", "\\}") + "res:*"))
+            self.client.delete(*stale)
+        except self._redis_error as e:
+            raise self._fail("legacy migration", e) from e
+        return moved
+
     # --- running scripts ---------------------------------------------------------------------------------
     def _fail(self, what: str, e: Exception) -> StorageError:
         return StorageError(
@@ -216,6 +240,14 @@ class RedisStore:
         if self._layout_checked:
             return
         key, want = f"{{{self.namespace}}}:layout", f"{_LAYOUT} shards={self.shards}"
+        legacy = [f"{{{self.namespace}}}:{k}" for k in ("spent", "ledger")]
+        if not self.client.get(key) and self.client.exists(*legacy):
+            raise ConfigError(
+                "RedisStore.namespace",
+                f"namespace {self.namespace!r} holds counters and a ledger in the layout before shards "
+                "(one hash tag): this store would not see them, so budgets would restart from zero",
+                "stop the workers and run RedisStore(url).migrate_legacy() once, or use a new namespace",
+            )
         if not self.client.set(key, want, nx=True):
             have = self.client.get(key)
             have = have.decode() if isinstance(have, bytes) else have
@@ -424,6 +456,7 @@ class RedisStore:
         return {k: out.get(k, (0.0, 0.0)) for k in keys}
 
     def _ledger_pages(self, lo: str, hi: str) -> Iterator[list[Any]]:
+        self._check_layout()
         pending = {s: 0 for s in range(self.shards)}
         while pending:
             pipe = self.client.pipeline(transaction=False)

@@ -334,3 +334,30 @@ def test_postgres_synchronous_commit_off_is_per_session_and_survives_pickling(po
         assert conn.execute("SHOW synchronous_commit").fetchone()[0] == "on"  # the default stays durable
     copy.close()
     store.close()
+
+
+def test_counters_of_the_old_single_tag_layout_are_refused_until_migrated(redis_url):
+    import json
+
+    import redis
+
+    old = redis.Redis.from_url(redis_url)  # what versions before shards wrote
+    old.hset("{cascadeflow}:spent", "user:alice|total", "0.75")
+    entry = {
+        "id": "e1",
+        "ts": 1_790_000_000.0,
+        "request_id": "r1",
+        "user": "alice",
+        "model": "m",
+        "cost": 0.75,
+    }
+    old.rpush("{cascadeflow}:ledger", json.dumps(entry))
+    old.hset("{cascadeflow}:res:user:alice|total", "rid", "0.1|1e18")
+    tracker = CostTracker(RedisStore(redis_url))
+    with pytest.raises(ConfigError, match="migrate_legacy"):
+        tracker.spent(user="alice")  # not a silent $0
+    assert RedisStore(redis_url).migrate_legacy() == 1
+    tracker = CostTracker(RedisStore(redis_url))
+    assert tracker.store.usage(["user:alice|total"], time.time()) == {"user:alice|total": (0.75, 0.0)}
+    assert [e.id for e in tracker.entries(user="alice")] == ["e1"]
+    assert set(old.keys("{cascadeflow}:*")) == {b"{cascadeflow}:layout"}  # the old keys are gone
