@@ -320,7 +320,7 @@ class PostgresStore:
                 )
             return ReserveOutcome(True, usage=seen)
 
-        return self._tx("reserve", run)  # type: ignore[no-any-return]
+        return self._tx("reserve", run)
 
     def settle(self, op: SettleOp) -> None:
         def run(cur: Any) -> None:
@@ -384,7 +384,7 @@ class PostgresStore:
             held = {k: float(v) for k, v in cur.fetchall()}
             return {k: (spent.get(k, 0.0), held.get(k, 0.0)) for k in keys}
 
-        return self._tx("usage", run)  # type: ignore[no-any-return]
+        return self._tx("usage", run)
 
     def entries(self, since: float | None = None, until: float | None = None) -> list[LedgerEntry]:
         def run(cur: Any) -> list[LedgerEntry]:
@@ -397,7 +397,7 @@ class PostgresStore:
             )
             return [LedgerEntry.from_dict(dict(zip(_COLUMNS, r, strict=True))) for r in cur.fetchall()]
 
-        return self._tx("ledger read", run)  # type: ignore[no-any-return]
+        return self._tx("ledger read", run)
 
     def prune(self, before: float) -> int:
         """Delete what is older than ``before`` (see ``_stores``); return the ledger entries deleted."""
@@ -414,7 +414,7 @@ class PostgresStore:
             cur.execute(f"DELETE FROM {self._s}.reservations WHERE expires <= %s", (before,))
             return removed
 
-        return self._tx("prune", run)  # type: ignore[no-any-return]
+        return self._tx("prune", run)
 
     def close(self) -> None:
         with self._lock:

@@ -375,11 +375,11 @@ class RedisStore:
             )
             refusals.append((kind != "rate", pos, outcome))
         if not refusals:
-            usage = {}
+            usage: dict[str, tuple[float, float]] = {}
             for g, out in zip(groups, results, strict=True):
-                vals = [float(v) for v in out[1:]]
+                nums = [float(v) for v in out[1:]]
                 for j, (_, b) in enumerate(g.budgets):
-                    usage[b.key] = (vals[2 * j], vals[2 * j + 1])
+                    usage[b.key] = (nums[2 * j], nums[2 * j + 1])
             return ReserveOutcome(True, usage=usage)
         accepted = [g for g, out in zip(groups, results, strict=True) if _ok(out)]
         if accepted:  # another shard refused: give back what these shards reserved
