@@ -251,37 +251,39 @@ class PostgresStore:
     def _lock_counters(
         self, cur: Any, keys: Sequence[str]
     ) -> dict[str, tuple[float, float | None, float | None]]:
-        """Create the counter rows if missing and lock them, in key order (no deadlocks)."""
+        """Lock the counter rows, in key order (no deadlocks), creating the missing ones first."""
         ordered = sorted(set(keys))
-        cur.execute(
-            f"INSERT INTO {self._s}.counters (key) SELECT k FROM unnest(%s::text[]) AS k ORDER BY k "
-            "ON CONFLICT (key) DO NOTHING",
-            (ordered,),
-        )
-        cur.execute(
-            f"SELECT key, spent, tokens, ts FROM {self._s}.counters WHERE key = ANY(%s) ORDER BY key FOR UPDATE",
-            (ordered,),
-        )
-        return {k: (spent, tokens, ts) for k, spent, tokens, ts in cur.fetchall()}
+        lock = f"SELECT key, spent, tokens, ts FROM {self._s}.counters WHERE key = ANY(%s) ORDER BY key FOR UPDATE"
+        cur.execute(lock, (ordered,))
+        rows = cur.fetchall()
+        if len(rows) < len(ordered):  # new keys (a user's first request of a period): insert, lock again
+            cur.execute(
+                f"INSERT INTO {self._s}.counters (key) SELECT k FROM unnest(%s::text[]) AS k ORDER BY k "
+                "ON CONFLICT (key) DO NOTHING",
+                (ordered,),
+            )
+            cur.execute(lock, (ordered,))
+            rows = cur.fetchall()
+        return {k: (spent, tokens, ts) for k, spent, tokens, ts in rows}
 
     def _rate(self, cur: Any, row: tuple[Any, ...], check: LimitCheck, now: float) -> tuple[bool, float, Any]:
         if check.algorithm == "token_bucket":
             return bucket_check(row[1], row[2], check, now)
+        cut = now - check.window_s  # one statement: drop the events out of the window, read the rest
         cur.execute(
-            f"DELETE FROM {self._s}.rate_events WHERE key = %s AND ts <= %s",
-            (check.key, now - check.window_s),
+            f"WITH gone AS (DELETE FROM {self._s}.rate_events WHERE key = %s AND ts <= %s) "
+            f"SELECT ts, amount FROM {self._s}.rate_events WHERE key = %s AND ts > %s",
+            (check.key, cut, check.key, cut),
         )
-        cur.execute(f"SELECT ts, amount FROM {self._s}.rate_events WHERE key = %s", (check.key,))
         ok, retry = sliding_check(cur.fetchall(), check, now)
         return ok, retry, None
 
     def _reserved(self, cur: Any, keys: Sequence[str], now: float) -> dict[str, float]:
-        cur.execute(
-            f"DELETE FROM {self._s}.reservations WHERE key = ANY(%s) AND expires <= %s", (list(keys), now)
-        )
-        cur.execute(
-            f"SELECT key, sum(amount) FROM {self._s}.reservations WHERE key = ANY(%s) GROUP BY key",
-            (list(keys),),
+        cur.execute(  # one statement: drop expired reservations, sum the live ones
+            f"WITH gone AS (DELETE FROM {self._s}.reservations WHERE key = ANY(%s) AND expires <= %s) "
+            f"SELECT key, sum(amount) FROM {self._s}.reservations WHERE key = ANY(%s) AND expires > %s "
+            "GROUP BY key",
+            (list(keys), now, list(keys), now),
         )
         return {k: float(v) for k, v in cur.fetchall()}
 
@@ -335,10 +337,14 @@ class PostgresStore:
                     f"DELETE FROM {self._s}.reservations WHERE id = %s AND key = ANY(%s)",
                     (op.reservation_id, list(op.keys)),
                 )
-            for key in sorted(op.charges):
+            if op.charges:
+                keys = sorted(op.charges)
                 cur.execute(
-                    f"UPDATE {self._s}.counters SET spent = spent + %s WHERE key = %s", (op.charges[key], key)
+                    f"UPDATE {self._s}.counters AS c SET spent = c.spent + v.amount "
+                    "FROM unnest(%s::text[], %s::float8[]) AS v(key, amount) WHERE c.key = v.key",
+                    (keys, [op.charges[k] for k in keys]),
                 )
+
             for check in op.rates:
                 if check.algorithm == "token_bucket":
                     row = rows[check.key]

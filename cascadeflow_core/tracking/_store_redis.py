@@ -356,14 +356,8 @@ class RedisStore:
             if vals[0] == "1":
                 continue
             kind, idx = vals[1], int(vals[2]) - 1
-            pos, key = (
-                (g.rates[idx][0], g.rates[idx][1].key)
-                if kind == "rate"
-                else (
-                    g.budgets[idx][0],
-                    g.budgets[idx][1].key,
-                )
-            )
+            pos, check = g.rates[idx] if kind == "rate" else g.budgets[idx]
+            key = check.key
             outcome = ReserveOutcome(
                 False,
                 kind,
