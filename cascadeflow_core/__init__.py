@@ -28,6 +28,7 @@ from ._errors import (
     GuardrailError,
     InputError,
     MalformedResponseError,
+    ModelNotFoundError,
     ProviderConnectionError,
     ProviderError,
     ProviderTimeoutError,
@@ -48,10 +49,22 @@ from ._protocols import (
     Tracker,
     Validator,
 )
-from ._types import Attempt, CascadeResult, Draft, ModelSpec, Request, StreamEvent, Tier, ToolCall, Verdict
+from ._types import (
+    AnswerShape,
+    Attempt,
+    CascadeResult,
+    Draft,
+    InvalidToolCall,
+    ModelSpec,
+    Request,
+    StreamEvent,
+    Tier,
+    ToolCall,
+    Verdict,
+)
 from .caching import RedisResponseCache, ResponseCache, SemanticCache
 from .config import PRESETS, CascadeConfig, load_config, preset_config
-from .engine import RetryPolicy
+from .engine import CircuitBreaker, RetryPolicy
 from .guardrails import Guardrails, StreamRestorer
 from .providers import LiteLLMBackend, MiniLMEmbedder, model_context_window
 from .replay import (
@@ -98,9 +111,11 @@ from .validation import (
     AllOf,
     AnyOf,
     CallableValidator,
+    JudgeValidator,
     LogprobValidator,
     RuleValidator,
     SchemaValidator,
+    SemanticAgreementValidator,
     extract_answer,
 )
 
@@ -126,6 +141,7 @@ __all__ = [
     "AgreementValidator",
     "AllOf",
     "Anomaly",
+    "AnswerShape",
     "AnyOf",
     "Attempt",
     "AuthenticationError",
@@ -142,6 +158,7 @@ __all__ = [
     "CascadeOptions",
     "CascadeResult",
     "CascadeRouter",
+    "CircuitBreaker",
     "ComplexityResult",
     "ConfigError",
     "ContentPolicyError",
@@ -161,6 +178,8 @@ __all__ = [
     "InjectionDetector",
     "InjectionScore",
     "InputError",
+    "InvalidToolCall",
+    "JudgeValidator",
     "LedgerEntry",
     "LedgerStore",
     "LiteLLMBackend",
@@ -169,6 +188,7 @@ __all__ = [
     "MemoryStore",
     "MiniLMEmbedder",
     "ModelBackend",
+    "ModelNotFoundError",
     "ModelSpec",
     "OTelExporter",
     "OutputCheck",
@@ -196,6 +216,7 @@ __all__ = [
     "RuleValidator",
     "SQLiteStore",
     "SchemaValidator",
+    "SemanticAgreementValidator",
     "SemanticCache",
     "ServiceUnavailableError",
     "SettlementEvent",
