@@ -293,17 +293,18 @@ def test_a_retried_reservation_does_not_count_itself(redis_url):
 def test_configuration_opens_cluster_sentinel_and_postgres_stores(
     redis_cluster_url, redis_sentinel_url, postgres_dsn
 ):
-    from cascadeflow_core.config._config import _build_store
+    from cascadeflow_core.config._build import build_tracker
+    from cascadeflow_core.config._schema import TrackerSection
 
     for url, kind in (
         (redis_cluster_url, RedisStore),
         (redis_sentinel_url, RedisStore),
         (postgres_dsn, PostgresStore),
     ):
-        store = _build_store(url)
-        assert isinstance(store, kind)
-        CostTracker(store).record("m", cost=0.01, user="cfg")
-        store.close()
+        tracker = build_tracker(TrackerSection.model_validate({"store": url}))
+        assert isinstance(tracker.store, kind)
+        tracker.record("m", cost=0.01, user="cfg")
+        tracker.close()
 
 
 def test_an_admitted_request_costs_one_round_trip_on_the_cluster(redis_cluster, redis_cluster_url):
