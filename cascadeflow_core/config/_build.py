@@ -184,9 +184,14 @@ def _build_store(spec: str) -> Any:
         return MemoryStore()
     if spec.startswith("sqlite:///"):
         return SQLiteStore(spec[len("sqlite:///") :])
+    if spec.startswith(("postgresql://", "postgres://")):
+        from ..tracking._store_postgres import PostgresStore
+
+        return PostgresStore(spec)
     from ..tracking._store_redis import RedisStore
 
-    return RedisStore(spec)  # the schema let only redis://, rediss:// and unix:// through
+    # the schema let only redis[s]://, redis[s]+cluster://, redis[s]+sentinel:// and unix:// through
+    return RedisStore(spec)
 
 
 def build_guardrails(data: Mapping[str, Any]) -> Any:

@@ -546,8 +546,9 @@ class TrackerSection(_Base):
 
     store: StrictStr = Field(
         "memory",
-        pattern=r"^(memory$|sqlite:///|rediss?://|unix://)",
-        description="``memory``, ``sqlite:///path/ledger.db`` or a ``redis://`` URL.",
+        pattern=r"^(memory$|sqlite:///|rediss?(\+cluster|\+sentinel)?://|unix://|postgres(ql)?://)",
+        description="``memory``, ``sqlite:///path/ledger.db``, a ``redis://``, ``redis+cluster://``, "
+        "``redis+sentinel://`` or ``postgresql://`` URL.",
     )
     budgets: list[BudgetConfig] = []  # type: ignore[valid-type]
     rate_limits: list[RateLimitConfig] = []  # type: ignore[valid-type]

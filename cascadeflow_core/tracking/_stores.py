@@ -1,8 +1,9 @@
-"""Ledger storage: one small interface, three backends (memory, SQLite here; Redis in ``_store_redis``).
+"""Ledger storage: one small interface; memory and SQLite here, Redis and PostgreSQL in their modules.
 
 A store keeps, per key: the dollars spent, the live reservations, rate-limit windows, and the ledger.
 ``reserve`` checks every rate limit and every budget cap and, only if all pass, records the reservation:
-one atomic step (a lock in memory, a ``BEGIN IMMEDIATE`` transaction in SQLite, a Lua script in Redis),
+one atomic step (a lock in memory, ``BEGIN IMMEDIATE`` in SQLite, a Lua script in Redis, a transaction in
+PostgreSQL),
 so N concurrent requests, across threads, processes or machines, cannot together overspend a budget.
 ``settle`` releases the reservation, adds the real cost and appends the ledger entries, also atomically
 and idempotently (an operation id already settled is ignored, so a retried settle cannot double-count).
@@ -119,7 +120,11 @@ class ReserveOp:
 
 @dataclass(frozen=True)
 class ReserveOutcome:
-    """``ok`` or the first thing that refused: ``reason`` ``budget`` / ``rate``, its ``key`` and numbers."""
+    """``ok`` or the first thing that refused: ``reason`` ``budget`` / ``rate``, its ``key`` and numbers.
+
+    A store that reads each budget's spend inside the atomic step returns it in ``usage`` (and says so
+    with ``reports_usage = True``), so the tracker decides from it without a separate read.
+    """
 
     ok: bool
     reason: str | None = None
@@ -128,6 +133,7 @@ class ReserveOutcome:
     reserved: float = 0.0
     limit: float | None = None
     retry_after: float | None = None
+    usage: Mapping[str, tuple[float, float]] | None = None  # when ok: (spent, reserved) before this hold
 
 
 @dataclass(frozen=True)
@@ -210,6 +216,8 @@ class MemoryStore:
         {'user:a|total': (0.0, 0.0)}
     """
 
+    reports_usage = True  # reserve() returns each budget's spend (one step for the tracker)
+
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._spent: dict[str, float] = {}
@@ -255,15 +263,17 @@ class MemoryStore:
                 ok, retry = self._rate(check, op.now, apply=False)
                 if not ok:
                     return ReserveOutcome(False, "rate", check.key, limit=check.limit, retry_after=retry)
+            seen = {}
             for b in op.budgets:
                 spent, reserved = self._spent.get(b.key, 0.0), self._reserved(b.key, op.now)
                 if b.limit is not None and spent + reserved + op.amount > b.limit + EPS:
                     return ReserveOutcome(False, "budget", b.key, spent, reserved, b.limit)
+                seen[b.key] = (spent, reserved)
             for check in op.rates:
                 self._rate(check, op.now, apply=True)
             for b in op.budgets:
                 self._res.setdefault(b.key, {})[op.reservation_id] = (op.amount, op.expires_at)
-            return ReserveOutcome(True)
+            return ReserveOutcome(True, usage=seen)
 
     def settle(self, op: SettleOp) -> None:
         with self._lock:
@@ -398,6 +408,8 @@ class SQLiteStore:
         {'global:all|total': (0.0, 0.0)}
     """
 
+    reports_usage = True
+
     def __init__(self, path: str | os.PathLike[str], *, timeout_s: float = 30.0) -> None:
         if not isinstance(path, (str, os.PathLike)) or not str(path):
             raise ConfigError("SQLiteStore.path", f"must be a file path, got {path!r}", 'e.g. "ledger.db"')
@@ -476,17 +488,19 @@ class SQLiteStore:
                 ok, retry = self._rate(db, check, op.now, apply=False)
                 if not ok:
                     return ReserveOutcome(False, "rate", check.key, limit=check.limit, retry_after=retry)
+            seen = {}
             for b in op.budgets:
                 spent, reserved = self._spent(db, b.key), self._reserved(db, b.key, op.now)
                 if b.limit is not None and spent + reserved + op.amount > b.limit + EPS:
                     return ReserveOutcome(False, "budget", b.key, spent, reserved, b.limit)
+                seen[b.key] = (spent, reserved)
             for check in op.rates:
                 self._rate(db, check, op.now, apply=True)
             db.executemany(
                 "INSERT OR REPLACE INTO reservations VALUES (?, ?, ?, ?)",
                 [(op.reservation_id, b.key, op.amount, op.expires_at) for b in op.budgets],
             )
-            return ReserveOutcome(True)
+            return ReserveOutcome(True, usage=seen)
 
     def settle(self, op: SettleOp) -> None:
         with self._tx() as db:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from .._errors import BudgetExceededError, ConfigError, InputError, StorageError, UserRateLimitError
 from .._protocols import Admission, Plan
 from .._types import Attempt, CascadeResult, ModelSpec, Request, Tier, Verdict
+from ._admission import admit_in_one_step
 from ._budget import (
     Budget,
     BudgetStatus,
@@ -152,7 +153,7 @@ class CostTracker:
     """Keeps the books of every model call and enforces budgets and rate limits.
 
     Args:
-        store: where state lives: ``MemoryStore()`` (default), ``SQLiteStore(path)`` or ``RedisStore(url)``.
+        store: ``MemoryStore()`` (default), ``SQLiteStore(path)``, ``RedisStore(url)``, ``PostgresStore(dsn)``.
         budgets: ``Budget`` caps (per user, tag, model, plan label or global; daily ... total).
         rate_limits: ``RateLimit`` caps on requests or tokens per user.
         policy: ``TrackerPolicy`` (store-failure behaviour, spill journal, reservation TTL ...).
@@ -183,7 +184,7 @@ class CostTracker:
                 raise ConfigError(
                     "store",
                     f"{type(self.store).__name__} has no {name}()",
-                    "use MemoryStore(), SQLiteStore(path) or RedisStore(url)",
+                    "use MemoryStore(), SQLiteStore(path), RedisStore(url) or PostgresStore(dsn)",
                 )
         self.budgets = tuple(budgets)
         self.rate_limits = tuple(rate_limits)
@@ -266,9 +267,14 @@ class CostTracker:
         return out
 
     def _statuses(
-        self, applicable: list[tuple[Budget, str, Any, Any]], estimate: float, now: float
+        self,
+        applicable: list[tuple[Budget, str, Any, Any]],
+        estimate: float,
+        now: float,
+        usage: Mapping[str, tuple[float, float]] | None = None,
     ) -> list[BudgetStatus]:
-        usage = self.store.usage([key for _, key, _, _ in applicable], now) if applicable else {}
+        if usage is None:
+            usage = self.store.usage([key for _, key, _, _ in applicable], now) if applicable else {}
         out = []
         for b, key, start, end in applicable:
             spent, reserved = usage.get(key, (0.0, 0.0))
@@ -336,6 +342,12 @@ class CostTracker:
         models = [m.label for t in plan.tiers for m in t.models]  # type: ignore[union-attr]
         applicable = self._applicable(user, _plan_label(request), request.tags, models, now)
         rates, token_checks = self._rate_checks(user)
+        if (applicable or rates) and self.on_enforce is None and getattr(self.store, "reports_usage", False):
+            fast = admit_in_one_step(self, request, plan, estimate, (applicable, rates), now)
+            if fast is not None:
+                decision, ctx, _, rid, keys = fast
+                held = Reservation(rid, keys, estimate, now, token_checks)
+                return self._admitted(request, decision, ctx, held)
         try:
             self._retry_spill()
             statuses = self._statuses(applicable, estimate, now)
@@ -381,15 +393,15 @@ class CostTracker:
                 context=ctx,
             )
         reservation = Reservation(rid, tuple(b.key for b in budgets), estimate, now, token_checks)
-        details = {
-            "user": request.user,
-            "estimate": estimate,
-            "budgets": [s.key for s in statuses],
-            "spent": ctx.spent,
-            "remaining": ctx.remaining,
-            "forecast": ctx.forecast,
-        }
-        return Admission(decision.decision, decision.message, estimate, reservation, details)
+        return self._admitted(request, decision, ctx, reservation)
+
+    def _admitted(
+        self, request: Request, decision: Any, ctx: EnforcementContext, held: Reservation
+    ) -> Admission:
+        keys = [s.key for s in ctx.budgets]
+        details = {"user": request.user, "estimate": held.amount, "budgets": keys, "spent": ctx.spent}
+        details.update(remaining=ctx.remaining, forecast=ctx.forecast)
+        return Admission(decision.decision, decision.message, held.amount, held, details)
 
     def _raise_budget(self, ctx: EnforcementContext, message: str, user: str) -> None:
         tight = next((s for s in ctx.budgets if s.decision == "block"), None)
