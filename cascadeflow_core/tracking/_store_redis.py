@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .._errors import ConfigError, StorageError
@@ -319,6 +319,7 @@ class RedisStore:
             keys = [
                 k.decode() if isinstance(k, bytes) else k for k in self.client.hkeys(f"{self._prefix}spent")
             ]
+            self.client.zremrangebyscore(f"{self._prefix}audit", "-inf", f"({_f(before)}")
             ended = ended_periods(keys, before)
             if ended:
                 pipe = self.client.pipeline(transaction=True)
@@ -328,6 +329,26 @@ class RedisStore:
         except self._redis_error as e:
             raise self._fail("prune", e) from e
         return removed
+
+    # --- audit records (``_audit.AuditStore``): a sorted set scored by time, one JSON document a member ------
+    def append_audit(self, records: Sequence[Mapping[str, Any]]) -> None:
+        if not records:
+            return
+        members = {
+            json.dumps(dict(r), sort_keys=True, separators=(",", ":")): float(r["ts"]) for r in records
+        }
+        try:
+            self.client.zadd(f"{self._prefix}audit", members)
+        except self._redis_error as e:
+            raise self._fail("audit write", e) from e
+
+    def audit_records(self, since: float | None = None) -> list[dict[str, Any]]:
+        low = "-inf" if since is None else _f(since)
+        try:
+            raw = self.client.zrangebyscore(f"{self._prefix}audit", low, "+inf")
+        except self._redis_error as e:
+            raise self._fail("audit read", e) from e
+        return [json.loads(m) for m in raw]
 
     def close(self) -> None:
         with contextlib.suppress(self._redis_error):
