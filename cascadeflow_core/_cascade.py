@@ -645,7 +645,10 @@ class _Auditing:
         self.worker = AuditWorker(self.audit.queue_size, self.audit.workers)
         if tracker is not None and hasattr(tracker, "audit_log"):
             tracker.audit_settings, tracker.audit_worker = self.audit, self.worker  # type: ignore[attr-defined]
-        self.key = AgreementValidator(extract=self.audit.extract).key
+        try:
+            self.key = AgreementValidator(extract=self.audit.extract).key
+        except ConfigError as e:
+            raise ConfigError("Audit.extract", e.problem, e.fix) from e
         self.rng = random.Random(self.audit.seed)
         self.verifier = cascade.tiers[-1]
         self.vname = self.verifier.name or "verifier"

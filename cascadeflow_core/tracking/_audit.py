@@ -94,7 +94,8 @@ class Audit:
             again when a held tier is released, ``event.kind == "released"``).
         queue_size: audits waiting at most; when full, new ones are dropped and counted, never waited on.
         workers: threads running audits.
-        extract: how final answers are compared (``extract_answer`` kinds, as the agreement validator).
+        extract: how final answers are compared: an ``extract_answer`` kind, as the agreement validator
+            (``"auto"``, ``"number"``, ``"choice"``, ``"json:answer"`` ...), or a function ``text -> key``.
         seed: seed of the sampling (None: random).
         refresh_s: how often a worker re-reads records other workers wrote (for a held tier).
 
@@ -111,7 +112,7 @@ class Audit:
     on_drift: Callable[[DriftEvent], Any] | None = None
     queue_size: int = 256
     workers: int = 1
-    extract: str = "auto"
+    extract: str | Callable[[str], str | None] = "auto"
     seed: int | None = None
     refresh_s: float = 5.0
 

@@ -1,0 +1,267 @@
+"""Audit sampling on recorded outputs: does the running estimate track the true loss, how fast is a drift
+caught, how often does it cry wolf, what does auditing cost, and what latency does it add?
+
+A stream of queries drawn with replacement from a shared replay set goes through a real Cascade (replay
+provider, LiteLLM, engine, tracker) with ``Audit(rate=0.05)``. Halfway through, the drafter's model is
+silently replaced by a weaker recorded model behind the same name (a provider updating a model).
+
+- true loss: from the recorded answers, the share of drafter-answered requests whose extracted answer
+  differs from the verifier's (the quantity the audit estimates), before and after the swap; also the
+  labelled one-sided loss (drafter wrong where the verifier is right);
+- the audit estimate and its confidence sequence at the swap and at the end, and the last-window figure;
+- requests (and audits) from the swap until ``on_drift`` fired;
+- false alarms: the same cascade on streams with no swap, several seeds; plus the drift test alone on
+  many more resampled no-drift audit streams (it sees only the sequence of losses);
+- audit spend as a share of the cascade's spend (ledger ``source`` ``audit`` vs ``cascade``);
+- latency: per-request wall time with audit vs without, same stream, interleaved.
+
+Run: python bench/bench_audit.py [--quick] [--set gsm8k-zeroeval] [--n 3000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from cascadeflow_core import (  # noqa: E402
+    AgreementValidator,
+    AllOf,
+    Audit,
+    AuditRecord,
+    Cascade,
+    CascadeOptions,
+    CostTracker,
+    LiteLLMBackend,
+    ModelSpec,
+    ReplaySet,
+    RuleValidator,
+    Tier,
+    extract_answer,
+    register_replay,
+)
+from cascadeflow_core.tracking._audit import _fold  # noqa: E402
+
+# the shared data sits beside the repository (../shared); a git worktree may sit one level deeper
+SHARED = next(
+    (p / "shared" / "data" / "replay" for p in ROOT.parents if (p / "shared" / "data" / "replay").is_dir()),
+    ROOT.parent / "shared" / "data" / "replay",
+)
+DRAFTER = "gpt-4o-mini-2024-07-18"
+WEAKER = "Meta-Llama-3.1-8B-Instruct"
+VERIFIER = "gpt-4o-2024-08-06"
+TARGET = 0.08
+
+
+class Swappable:
+    """The drafter's backend: after ``swap()`` it serves another recorded model under the same name."""
+
+    def __init__(self) -> None:
+        self.inner = LiteLLMBackend()
+        self.served = DRAFTER
+
+    def _spec(self, spec: ModelSpec) -> ModelSpec:
+        return replace(spec, model=f"replay/{self.served}", backend=None)
+
+    def complete(self, spec, request):  # type: ignore[no-untyped-def]
+        return replace(self.inner.complete(self._spec(spec), request), model=spec.label)
+
+    async def acomplete(self, spec, request):  # type: ignore[no-untyped-def]
+        return replace(await self.inner.acomplete(self._spec(spec), request), model=spec.label)
+
+
+PARTNER = "gemma-2-9b-it"  # the second drafter of the agreement configuration
+CONFIG = {"name": "single", "target": TARGET}
+
+
+def build(audit: Audit | None, swap: Swappable) -> Cascade:
+    drafter = ModelSpec(f"replay/{DRAFTER}", backend=swap, name=DRAFTER)
+    if CONFIG["name"] == "agreement":  # two drafters that must agree (the recommended GSM8K setup)
+        validator = AllOf(RuleValidator(("empty", "truncated")), AgreementValidator())
+        first = Tier([drafter, ModelSpec(f"replay/{PARTNER}")], validator, name="drafter")
+    else:  # one drafter, rule checks only (the README quickstart shape)
+        first = Tier([drafter], name="drafter")
+    tiers = [first, Tier([ModelSpec(f"replay/{VERIFIER}")], name="verifier")]
+    return Cascade(tiers, tracker=CostTracker(), options=CascadeOptions(audit=audit, progress=False))
+
+
+def truth(rs: ReplaySet, model: str, qid: str) -> tuple[int, int]:
+    """(disagrees with the verifier, one-sided labelled loss) of ``model``'s recorded answer."""
+    a, v = rs.answer(model, qid), rs.answer(VERIFIER, qid)
+    ka, kv = extract_answer(a.text), extract_answer(v.text)
+    return int(ka is None or ka != kv), int(v.correct and not a.correct)
+
+
+def run_stream(rs: ReplaySet, ids: list[str], seed: int, swap_at: int | None, audit_on: bool = True) -> dict:
+    fired: list = []
+    swap = Swappable()
+    audit = Audit(rate=0.05, target=CONFIG["target"], seed=seed, on_drift=fired.append) if audit_on else None
+    c = build(audit, swap)
+    served_at: list[str] = []
+    losses: list[tuple[int, int, int]] = []  # (request index, disagrees, one-sided loss) for drafter answers
+    lat: list[float] = []
+    at_swap = None
+    for i, qid in enumerate(ids):
+        if swap_at is not None and i == swap_at:
+            c.flush_audits(30.0)
+            at_swap = c.audit_report().tiers
+            swap.served = WEAKER
+        t0 = time.perf_counter()
+        r = c.complete(list(rs.query(qid).messages), replay_id=qid)
+        lat.append(time.perf_counter() - t0)
+        served_at.append(r.tier)
+        if r.tier == "drafter":
+            losses.append((i, *truth(rs, swap.served if r.model == DRAFTER else PARTNER, qid)))
+    c.flush_audits(60.0)
+    report = c.audit_report() if audit_on else None
+    return {
+        "cascade": c,
+        "fired": fired,
+        "losses": losses,
+        "latency": lat,
+        "report": report,
+        "at_swap": at_swap,
+        "drafter_share": served_at.count("drafter") / len(ids),
+    }
+
+
+def rate(xs: list[int]) -> float:
+    return sum(xs) / len(xs) if xs else float("nan")
+
+
+def resampled_false_alarms(pool: list[int], seeds: int, audits: int) -> float:
+    """The drift test alone on no-drift audit streams resampled from the true losses before the swap."""
+    audit = Audit(target=CONFIG["target"])
+    alarms = 0
+    for s in range(seeds):
+        rng = random.Random(10_000 + s)
+        recs = [
+            AuditRecord(f"r{i}", float(i), f"r{i}", "drafter", DRAFTER, VERIFIER, not rng.choice(pool))
+            for i in range(audits)
+        ]
+        alarms += bool(_fold(recs, audit)["drafter"].events)
+    return alarms / seeds
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--set", default="gsm8k-zeroeval")
+    ap.add_argument("--n", type=int, default=3000)
+    ap.add_argument("--seeds", type=int, default=5, help="full-cascade no-drift streams")
+    ap.add_argument("--config", choices=["single", "agreement"], default="single")
+    ap.add_argument("--target", type=float, default=None, help="default 0.08 single, 0.04 agreement")
+    args = ap.parse_args()
+    CONFIG["name"] = args.config
+    CONFIG["target"] = args.target or (TARGET if args.config == "single" else 0.04)
+    n = 600 if args.quick else args.n
+    seeds = 2 if args.quick else args.seeds
+    rs = ReplaySet.load(SHARED / args.set)
+    ids_all = [q for q in rs.ids if rs.has(DRAFTER, q) and rs.has(WEAKER, q) and rs.has(VERIFIER, q)]
+    result: dict = {
+        "set": args.set,
+        "n": n,
+        "target": TARGET,
+        "rate": 0.05,
+        "drafter": DRAFTER,
+        "weaker": WEAKER,
+    }
+    with register_replay(rs):
+        ids = random.Random(0).choices(ids_all, k=n)
+        half = n // 2
+        drift = run_stream(rs, ids, seed=0, swap_at=half)
+        before = [x for x in drift["losses"] if x[0] < half]
+        after = [x for x in drift["losses"] if x[0] >= half]
+        rep = drift["report"]
+        row = rep.tier("drafter")
+        pre = drift["at_swap"][0] if drift["at_swap"] else None
+        result.update(
+            true_loss_before=rate([x[1] for x in before]),
+            true_loss_after=rate([x[1] for x in after]),
+            labelled_loss_before=rate([x[2] for x in before]),
+            labelled_loss_after=rate([x[2] for x in after]),
+            audits_before=pre.audits if pre else 0,
+            estimate_before=pre.estimate if pre else None,
+            bound_before=[pre.lower, pre.upper] if pre else None,
+            audits_total=row.audits,
+            estimate_since_start=row.estimate,
+            bound_since_start=[row.lower, row.upper],
+            window_audits=row.window_audits,
+            window_estimate=row.window_estimate,
+            window_bound=[row.window_lower, row.window_upper],
+        )
+        recs = drift["cascade"].tracker.audit_log.records()
+        n_pre = pre.audits if pre else 0
+        first = next((e for e in drift["fired"] if e.kind == "drift"), None)
+        if first is not None:
+            at = next(i for i, r in enumerate(recs) if r.id == first.record_id) + 1
+            result["audits_until_drift"] = at - n_pre
+            idx = _request_index(drift["cascade"], first.record_id)
+            result["requests_until_drift"] = idx - half if idx is not None else None
+        else:
+            result["audits_until_drift"] = result["requests_until_drift"] = None
+        post = recs[n_pre:]
+        result["estimate_after_swap"] = rate([int(not r.agreed) for r in post])
+        result["audits_after_swap"] = len(post)
+        led = drift["cascade"].tracker.entries()
+        audit_cost = sum(e.cost for e in led if e.source == "audit")
+        cascade_cost = sum(e.cost for e in led if e.source == "cascade")
+        verifier_alone = sum(rs.answer(VERIFIER, q).cost for q in ids)
+        result.update(
+            audit_cost=audit_cost,
+            cascade_cost=cascade_cost,
+            verifier_alone_cost=verifier_alone,
+            audit_share=audit_cost / cascade_cost,
+            audit_share_of_verifier_alone=audit_cost / verifier_alone,
+        )
+        result["drafter_share"] = drift["drafter_share"]
+        print(rep)
+        # false alarms: the full cascade on no-drift streams, several seeds
+        fa = 0
+        for s in range(1, seeds + 1):
+            ids_s = random.Random(s).choices(ids_all, k=n)
+            out = run_stream(rs, ids_s, seed=s, swap_at=None)
+            fa += bool(out["fired"])
+            print(
+                f"no-drift stream seed {s}: {out['report'].tier('drafter').audits} audits, alarms {len(out['fired'])}"
+            )
+        result["false_alarm_streams"] = f"{fa}/{seeds}"
+        # latency: the same stream with and without audit, interleaved runs
+        k = min(n, 1000)
+        lat_on, lat_off = [], []
+        for rep_i in range(2):
+            lat_off += run_stream(rs, ids[:k], seed=100 + rep_i, swap_at=None, audit_on=False)["latency"]
+            lat_on += run_stream(rs, ids[:k], seed=100 + rep_i, swap_at=None, audit_on=True)["latency"]
+    result["resampled_false_alarm_rate"] = resampled_false_alarms(
+        [x[1] for x in before], 50 if args.quick else 400, 1000
+    )
+    result["resampled_streams"] = 50 if args.quick else 400
+    for name, xs in (("latency_audit", lat_on), ("latency_no_audit", lat_off)):
+        xs = sorted(xs)
+        result[f"{name}_p50_ms"] = 1000 * statistics.median(xs)
+        result[f"{name}_p99_ms"] = 1000 * xs[int(0.99 * (len(xs) - 1))]
+    result["latency_added_p50_ms"] = result["latency_audit_p50_ms"] - result["latency_no_audit_p50_ms"]
+    for k_, v in result.items():
+        print(f"{k_}: {v:.4f}" if isinstance(v, float) else f"{k_}: {v}")
+    print("RESULT " + json.dumps(result))
+
+
+def _request_index(cascade: Cascade, record_id: str) -> int | None:
+    """Position in the stream of the request whose audit fired the alarm (ledger order of request ids)."""
+    rid = record_id.split(":", 1)[0]
+    order = list(dict.fromkeys(e.request_id for e in cascade.tracker.entries() if e.source == "cascade"))
+    return order.index(rid) if rid in order else None
+
+
+if __name__ == "__main__":
+    main()
