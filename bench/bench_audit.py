@@ -58,7 +58,8 @@ SHARED = next(
     ROOT.parent / "shared" / "data" / "replay",
 )
 DRAFTER = "gpt-4o-mini-2024-07-18"
-WEAKER = "Meta-Llama-3.1-8B-Instruct"
+WEAKER = "gpt-3.5-turbo-0125"
+CANDIDATES = ["Meta-Llama-3.1-8B-Instruct", "gpt-3.5-turbo-0125", "Mixtral-8x7B-Instruct-v0.1"]
 VERIFIER = "gpt-4o-2024-08-06"
 TARGET = 0.08
 
@@ -115,7 +116,7 @@ def run_stream(rs: ReplaySet, ids: list[str], seed: int, swap_at: int | None, au
         if swap_at is not None and i == swap_at:
             c.flush_audits(30.0)
             at_swap = c.audit_report().tiers
-            swap.served = WEAKER
+            swap.served = CONFIG["weaker"]
         t0 = time.perf_counter()
         r = c.complete(list(rs.query(qid).messages), replay_id=qid)
         lat.append(time.perf_counter() - t0)
@@ -153,28 +154,83 @@ def resampled_false_alarms(pool: list[int], seeds: int, audits: int) -> float:
     return alarms / seeds
 
 
+def detection_delays(rs: ReplaySet, weaker: list[str], seeds: int, n0: int = 75, n1: int = 1000) -> dict:
+    """Audits from a swap until the drift test fires, on audit streams resampled from the recorded
+    answers (``n0`` audits of the drafter, then the weaker model): median, 90th percentile, missed."""
+    ids = [q for q in rs.ids if rs.has(DRAFTER, q) and rs.has(VERIFIER, q)]
+    pre = [truth(rs, DRAFTER, q)[0] for q in ids]
+    audit = Audit(target=CONFIG["target"])
+    out = {}
+    for w in weaker:
+        post = [truth(rs, w, q)[0] for q in ids if rs.has(w, q)]
+        delays = []
+        for s in range(seeds):
+            rng = random.Random(s)
+            xs = [rng.choice(pre) for _ in range(n0)] + [rng.choice(post) for _ in range(n1)]
+            recs = [
+                AuditRecord(f"r{i}", float(i), f"r{i}", "d", DRAFTER, VERIFIER, not x)
+                for i, x in enumerate(xs)
+            ]
+            ev = _fold(recs, audit)["d"].events
+            delays.append(int(ev[0].record_id[1:]) - n0 + 1 if ev else None)
+        hit = sorted(d for d in delays if d is not None)
+        out[w] = {
+            "loss": sum(post) / len(post),
+            "median_audits": statistics.median(hit) if hit else None,
+            "p90_audits": hit[int(0.9 * (len(hit) - 1))] if hit else None,
+            "before_swap": sum(1 for d in hit if d <= 0) / seeds,
+            "missed_in_1000": sum(1 for d in delays if d is None) / seeds,
+        }
+        print(f"resampled drift to {w} (loss {out[w]['loss']:.3f}): {out[w]}")
+    return out
+
+
+def after_hook_us() -> dict:
+    """Microseconds the audit hook takes on the request's thread: a coin flip, and a queued audit."""
+    from cascadeflow_core import Draft, Request
+    from cascadeflow_core._types import CascadeResult
+
+    out = {}
+    for name, rate_ in (("after_hook_not_sampled_us", 1e-9), ("after_hook_sampled_us", 1.0)):
+        c = build(Audit(rate=rate_, queue_size=100_000), Swappable())
+        c._auditing._audit = lambda req, res: None  # measure the hook, not the audit
+        req = Request("q")
+        res = CascadeResult("4", DRAFTER, "drafter", (), 0.0, None, False, 0.0, draft=Draft(DRAFTER, "4"))
+        times = []
+        for _ in range(5000):
+            t0 = time.perf_counter()
+            c._auditing.after(req, res)
+            times.append(time.perf_counter() - t0)
+        c.flush_audits(10.0)
+        out[name] = 1e6 * statistics.median(times)
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--set", default="gsm8k-zeroeval")
     ap.add_argument("--n", type=int, default=3000)
     ap.add_argument("--seeds", type=int, default=5, help="full-cascade no-drift streams")
+    ap.add_argument("--weaker", default=WEAKER, help="the recorded model swapped in halfway")
     ap.add_argument("--config", choices=["single", "agreement"], default="single")
     ap.add_argument("--target", type=float, default=None, help="default 0.08 single, 0.04 agreement")
     args = ap.parse_args()
     CONFIG["name"] = args.config
+    CONFIG["weaker"] = args.weaker
     CONFIG["target"] = args.target or (TARGET if args.config == "single" else 0.04)
     n = 600 if args.quick else args.n
     seeds = 2 if args.quick else args.seeds
     rs = ReplaySet.load(SHARED / args.set)
-    ids_all = [q for q in rs.ids if rs.has(DRAFTER, q) and rs.has(WEAKER, q) and rs.has(VERIFIER, q)]
+    ids_all = [q for q in rs.ids if rs.has(DRAFTER, q) and rs.has(args.weaker, q) and rs.has(VERIFIER, q)]
     result: dict = {
+        "config": args.config,
         "set": args.set,
         "n": n,
-        "target": TARGET,
+        "target": CONFIG["target"],
         "rate": 0.05,
         "drafter": DRAFTER,
-        "weaker": WEAKER,
+        "weaker": args.weaker,
     }
     with register_replay(rs):
         ids = random.Random(0).choices(ids_all, k=n)
@@ -246,11 +302,14 @@ def main() -> None:
         [x[1] for x in before], 50 if args.quick else 400, 1000
     )
     result["resampled_streams"] = 50 if args.quick else 400
+    if args.config == "single":
+        result["resampled_detection"] = detection_delays(rs, CANDIDATES, 50 if args.quick else 200)
     for name, xs in (("latency_audit", lat_on), ("latency_no_audit", lat_off)):
         xs = sorted(xs)
         result[f"{name}_p50_ms"] = 1000 * statistics.median(xs)
         result[f"{name}_p99_ms"] = 1000 * xs[int(0.99 * (len(xs) - 1))]
     result["latency_added_p50_ms"] = result["latency_audit_p50_ms"] - result["latency_no_audit_p50_ms"]
+    result.update(after_hook_us())
     for k_, v in result.items():
         print(f"{k_}: {v:.4f}" if isinstance(v, float) else f"{k_}: {v}")
     print("RESULT " + json.dumps(result))
