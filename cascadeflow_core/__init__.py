@@ -68,6 +68,7 @@ from .replay import (
     ReplaySet,
     arun_benchmark,
     calibrate,
+    observed_replay_set,
     register_replay,
     run_benchmark,
 )
@@ -222,6 +223,7 @@ __all__ = [
     "load_audit_records",
     "load_config",
     "model_context_window",
+    "observed_replay_set",
     "preset_config",
     "register_replay",
     "restore",

@@ -8,6 +8,7 @@ the cascade, and ``_cascade``; nothing imports it but the public surface and the
 
 from ._bench import BenchReport, arun_benchmark, default_config, run_benchmark
 from ._calibrate import Calibration, calibrate
+from ._observed import observed_replay_set
 from ._provider import ReplayRegistration, ReplaySet, register_replay
 
 __all__ = [
@@ -18,6 +19,7 @@ __all__ = [
     "arun_benchmark",
     "calibrate",
     "default_config",
+    "observed_replay_set",
     "register_replay",
     "run_benchmark",
 ]
