@@ -50,7 +50,7 @@ from cascadeflow_core import (  # noqa: E402
     extract_answer,
     register_replay,
 )
-from cascadeflow_core.tracking._audit import _fold  # noqa: E402
+from cascadeflow_core.tracking._audit import _fold, confidence_sequence  # noqa: E402
 
 # the shared data sits beside the repository (../shared); a git worktree may sit one level deeper
 SHARED = next(
@@ -140,6 +140,18 @@ def rate(xs: list[int]) -> float:
     return sum(xs) / len(xs) if xs else float("nan")
 
 
+def no_drift_pool(rs: ReplaySet, ids: list[str]) -> list[int]:
+    """The true loss of every answer the configuration accepts from the drafter tier, before any swap."""
+    if CONFIG["name"] == "single":
+        return [truth(rs, DRAFTER, q)[0] for q in ids]
+    out = []
+    for q in ids:
+        a, b = extract_answer(rs.answer(DRAFTER, q).text), extract_answer(rs.answer(PARTNER, q).text)
+        if a is not None and a == b:
+            out.append(int(a != extract_answer(rs.answer(VERIFIER, q).text)))
+    return out
+
+
 def resampled_false_alarms(pool: list[int], seeds: int, audits: int) -> float:
     """The drift test alone on no-drift audit streams resampled from the true losses before the swap."""
     audit = Audit(target=CONFIG["target"])
@@ -206,110 +218,128 @@ def after_hook_us() -> dict:
     return out
 
 
+def drift_run(rs: ReplaySet, ids: list[str], seed: int) -> dict:
+    """One stream with the swap halfway: true loss, the audit estimate and bound, when on_drift fired."""
+    half = len(ids) // 2
+    drift = run_stream(rs, ids, seed=seed, swap_at=half)
+    before = [x for x in drift["losses"] if x[0] < half]
+    after = [x for x in drift["losses"] if x[0] >= half]
+    row = drift["report"].tier("drafter")
+    pre = drift["at_swap"][0] if drift["at_swap"] else None
+    n_pre = pre.audits if pre else 0
+    recs = drift["cascade"].tracker.audit_log.records()
+    post = recs[n_pre:]
+    lo_post, hi_post = confidence_sequence(sum(not r.agreed for r in post), len(post), 0.05)
+    out = {
+        "true_loss_before": rate([x[1] for x in before]),
+        "true_loss_after": rate([x[1] for x in after]),
+        "labelled_loss_before": rate([x[2] for x in before]),
+        "labelled_loss_after": rate([x[2] for x in after]),
+        "audits_before": n_pre,
+        "estimate_before": pre.estimate if pre else None,
+        "bound_before": [pre.lower, pre.upper] if pre else None,
+        "audits_after_swap": len(post),
+        "estimate_after_swap": rate([int(not r.agreed) for r in post]),
+        "bound_after_swap": [lo_post, hi_post],
+        "audits_total": row.audits,
+        "estimate_since_start": row.estimate,
+        "bound_since_start": [row.lower, row.upper],
+        "window_estimate": row.window_estimate,
+        "window_bound": [row.window_lower, row.window_upper],
+        "audits_until_drift": None,
+        "requests_until_drift": None,
+    }
+    first = next((e for e in drift["fired"] if e.kind == "drift"), None)
+    if first is not None:
+        out["audits_until_drift"] = next(i for i, r in enumerate(recs) if r.id == first.record_id) + 1 - n_pre
+        idx = _request_index(drift["cascade"], first.record_id)
+        out["requests_until_drift"] = idx - half if idx is not None else None
+    led = drift["cascade"].tracker.entries()
+    out["audit_cost"] = sum(e.cost for e in led if e.source == "audit")
+    out["cascade_cost"] = sum(e.cost for e in led if e.source == "cascade")
+    out["verifier_alone_cost"] = sum(rs.answer(VERIFIER, q).cost for q in ids)
+    out["audit_share"] = out["audit_cost"] / out["cascade_cost"]
+    out["audit_share_of_verifier_alone"] = out["audit_cost"] / out["verifier_alone_cost"]
+    out["drafter_share"] = drift["drafter_share"]
+    print(f"drift seed {seed}: {json.dumps(out)}")
+    if seed == 0:
+        print(drift["report"])
+    return out
+
+
+def no_drift_alarms(rs: ReplaySet, ids_all: list[str], n: int, seeds: int) -> str:
+    fa = 0
+    for s in range(1, seeds + 1):
+        out = run_stream(rs, random.Random(1000 + s).choices(ids_all, k=n), seed=1000 + s, swap_at=None)
+        fa += bool(out["fired"])
+        print(
+            f"no-drift stream {s}: {out['report'].tier('drafter').audits} audits, alarms {len(out['fired'])}"
+        )
+    return f"{fa}/{seeds}"
+
+
+def latency(rs: ReplaySet, ids: list[str]) -> dict:
+    """Per-request wall time with and without audit, same stream, alternating runs."""
+    lat_on: list[float] = []
+    lat_off: list[float] = []
+    for i in range(2):
+        lat_off += run_stream(rs, ids, seed=100 + i, swap_at=None, audit_on=False)["latency"]
+        lat_on += run_stream(rs, ids, seed=100 + i, swap_at=None, audit_on=True)["latency"]
+    out = {}
+    for name, xs in (("latency_audit", sorted(lat_on)), ("latency_no_audit", sorted(lat_off))):
+        out[f"{name}_p50_ms"] = 1000 * statistics.median(xs)
+        out[f"{name}_p99_ms"] = 1000 * xs[int(0.99 * (len(xs) - 1))]
+    out["latency_added_p50_ms"] = out["latency_audit_p50_ms"] - out["latency_no_audit_p50_ms"]
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--set", default="gsm8k-zeroeval")
     ap.add_argument("--n", type=int, default=3000)
+    ap.add_argument("--drift-seeds", type=int, default=5, help="streams with the swap halfway")
     ap.add_argument("--seeds", type=int, default=5, help="full-cascade no-drift streams")
     ap.add_argument("--weaker", default=WEAKER, help="the recorded model swapped in halfway")
     ap.add_argument("--config", choices=["single", "agreement"], default="single")
     ap.add_argument("--target", type=float, default=None, help="default 0.08 single, 0.04 agreement")
     args = ap.parse_args()
-    CONFIG["name"] = args.config
-    CONFIG["weaker"] = args.weaker
+    CONFIG.update(name=args.config, weaker=args.weaker)
     CONFIG["target"] = args.target or (TARGET if args.config == "single" else 0.04)
     n = 600 if args.quick else args.n
-    seeds = 2 if args.quick else args.seeds
+    seeds, drift_seeds = (1, 1) if args.quick else (args.seeds, args.drift_seeds)
     rs = ReplaySet.load(SHARED / args.set)
     ids_all = [q for q in rs.ids if rs.has(DRAFTER, q) and rs.has(args.weaker, q) and rs.has(VERIFIER, q)]
-    result: dict = {
-        "config": args.config,
-        "set": args.set,
-        "n": n,
-        "target": CONFIG["target"],
-        "rate": 0.05,
-        "drafter": DRAFTER,
-        "weaker": args.weaker,
-    }
+    result: dict = {"config": args.config, "set": args.set, "n": n, "target": CONFIG["target"], "rate": 0.05}
+    result.update(drafter=DRAFTER, weaker=args.weaker)
     with register_replay(rs):
-        ids = random.Random(0).choices(ids_all, k=n)
-        half = n // 2
-        drift = run_stream(rs, ids, seed=0, swap_at=half)
-        before = [x for x in drift["losses"] if x[0] < half]
-        after = [x for x in drift["losses"] if x[0] >= half]
-        rep = drift["report"]
-        row = rep.tier("drafter")
-        pre = drift["at_swap"][0] if drift["at_swap"] else None
-        result.update(
-            true_loss_before=rate([x[1] for x in before]),
-            true_loss_after=rate([x[1] for x in after]),
-            labelled_loss_before=rate([x[2] for x in before]),
-            labelled_loss_after=rate([x[2] for x in after]),
-            audits_before=pre.audits if pre else 0,
-            estimate_before=pre.estimate if pre else None,
-            bound_before=[pre.lower, pre.upper] if pre else None,
-            audits_total=row.audits,
-            estimate_since_start=row.estimate,
-            bound_since_start=[row.lower, row.upper],
-            window_audits=row.window_audits,
-            window_estimate=row.window_estimate,
-            window_bound=[row.window_lower, row.window_upper],
-        )
-        recs = drift["cascade"].tracker.audit_log.records()
-        n_pre = pre.audits if pre else 0
-        first = next((e for e in drift["fired"] if e.kind == "drift"), None)
-        if first is not None:
-            at = next(i for i, r in enumerate(recs) if r.id == first.record_id) + 1
-            result["audits_until_drift"] = at - n_pre
-            idx = _request_index(drift["cascade"], first.record_id)
-            result["requests_until_drift"] = idx - half if idx is not None else None
-        else:
-            result["audits_until_drift"] = result["requests_until_drift"] = None
-        post = recs[n_pre:]
-        result["estimate_after_swap"] = rate([int(not r.agreed) for r in post])
-        result["audits_after_swap"] = len(post)
-        led = drift["cascade"].tracker.entries()
-        audit_cost = sum(e.cost for e in led if e.source == "audit")
-        cascade_cost = sum(e.cost for e in led if e.source == "cascade")
-        verifier_alone = sum(rs.answer(VERIFIER, q).cost for q in ids)
-        result.update(
-            audit_cost=audit_cost,
-            cascade_cost=cascade_cost,
-            verifier_alone_cost=verifier_alone,
-            audit_share=audit_cost / cascade_cost,
-            audit_share_of_verifier_alone=audit_cost / verifier_alone,
-        )
-        result["drafter_share"] = drift["drafter_share"]
-        print(rep)
-        # false alarms: the full cascade on no-drift streams, several seeds
-        fa = 0
-        for s in range(1, seeds + 1):
-            ids_s = random.Random(s).choices(ids_all, k=n)
-            out = run_stream(rs, ids_s, seed=s, swap_at=None)
-            fa += bool(out["fired"])
-            print(
-                f"no-drift stream seed {s}: {out['report'].tier('drafter').audits} audits, alarms {len(out['fired'])}"
-            )
-        result["false_alarm_streams"] = f"{fa}/{seeds}"
-        # latency: the same stream with and without audit, interleaved runs
-        k = min(n, 1000)
-        lat_on, lat_off = [], []
-        for rep_i in range(2):
-            lat_off += run_stream(rs, ids[:k], seed=100 + rep_i, swap_at=None, audit_on=False)["latency"]
-            lat_on += run_stream(rs, ids[:k], seed=100 + rep_i, swap_at=None, audit_on=True)["latency"]
-    result["resampled_false_alarm_rate"] = resampled_false_alarms(
-        [x[1] for x in before], 50 if args.quick else 400, 1000
-    )
+        runs = [drift_run(rs, random.Random(s).choices(ids_all, k=n), s) for s in range(drift_seeds)]
+        result.update(runs[0])
+        result["requests_until_drift_per_seed"] = [r["requests_until_drift"] for r in runs]
+        result["audits_until_drift_per_seed"] = [r["audits_until_drift"] for r in runs]
+        for key in (
+            "true_loss_before",
+            "true_loss_after",
+            "estimate_before",
+            "estimate_after_swap",
+            "audit_share",
+        ):
+            result[f"mean_{key}"] = statistics.mean(r[key] for r in runs if r[key] is not None)
+        result["false_alarm_streams"] = no_drift_alarms(rs, ids_all, n, seeds)
+        result.update(latency(rs, random.Random(0).choices(ids_all, k=min(n, 1000))))
+    result.update(after_hook_us())
+    before_losses = no_drift_pool(rs, ids_all)
     result["resampled_streams"] = 50 if args.quick else 400
+    result["resampled_false_alarm_rate"] = resampled_false_alarms(
+        before_losses, result["resampled_streams"], 1000
+    )
+    # the boundary of the guarantee: a loss rate exactly at the target
+    at_target = [1] * round(1000 * CONFIG["target"]) + [0] * round(1000 * (1 - CONFIG["target"]))
+    result["resampled_false_alarm_rate_at_target"] = resampled_false_alarms(
+        at_target, result["resampled_streams"], 1000
+    )
     if args.config == "single":
         result["resampled_detection"] = detection_delays(rs, CANDIDATES, 50 if args.quick else 200)
-    for name, xs in (("latency_audit", lat_on), ("latency_no_audit", lat_off)):
-        xs = sorted(xs)
-        result[f"{name}_p50_ms"] = 1000 * statistics.median(xs)
-        result[f"{name}_p99_ms"] = 1000 * xs[int(0.99 * (len(xs) - 1))]
-    result["latency_added_p50_ms"] = result["latency_audit_p50_ms"] - result["latency_no_audit_p50_ms"]
-    result.update(after_hook_us())
     for k_, v in result.items():
         print(f"{k_}: {v:.4f}" if isinstance(v, float) else f"{k_}: {v}")
     print("RESULT " + json.dumps(result))
