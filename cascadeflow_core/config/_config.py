@@ -87,7 +87,7 @@ _CACHE_KEYS = (
     "threshold",
     "model_dir",
 )
-_OPTION_KEYS = ("stream_mode", "max_concurrency", "progress", "retry")
+_OPTION_KEYS = ("stream_mode", "max_concurrency", "progress", "retry", "audit", "mode")
 _RETRY_KEYS = ("max_retries", "backoff", "max_backoff", "max_retry_after")
 _VALIDATOR_TYPES = ("rules", "agreement", "logprob", "schema", "callable")
 _VALIDATOR_KEYS = {
@@ -682,6 +682,10 @@ def _build_options(options: Mapping[str, Any]) -> Any:
     try:
         if "retry" in options:
             kw["retry"] = RetryPolicy(**dict(options["retry"]))
+        if isinstance(options.get("audit"), Mapping):  # audit: {rate: 0.05, target: 0.05, tighten: true}
+            from ..tracking._audit import Audit
+
+            kw["audit"] = Audit(**dict(options["audit"]))
         return CascadeOptions(**kw)
     except ConfigError as e:
         raise ConfigError(f"options.{e.field}", e.problem, e.fix) from e

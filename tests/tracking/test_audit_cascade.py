@@ -199,3 +199,16 @@ def test_auditing_a_one_tier_cascade_is_a_config_error():
         CascadeOptions(mode="shadow")  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="does not audit"):
         cascade(ScriptedBackend({})).audit_report()
+
+
+def test_audit_and_observe_from_a_config_mapping():
+    from cascadeflow_core import Cascade as C
+
+    cfg = {
+        "tiers": [{"models": [CHEAP]}, {"models": [STRONG]}],
+        "options": {"audit": {"rate": 0.1, "target": 0.03, "tighten": True}, "mode": "observe"},
+    }
+    c = C.from_config(cfg)
+    assert c.options.audit == Audit(rate=0.1, target=0.03, tighten=True) and c.options.mode == "observe"
+    with pytest.raises(ConfigError, match="options"):
+        C.from_config({**cfg, "options": {"audit": {"rate": 2}}})
