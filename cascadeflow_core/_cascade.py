@@ -641,8 +641,9 @@ class _Auditing:
             )
         tracker = cascade.tracker
         self.log = getattr(tracker, "audit_log", None) or AuditLog(None)
-        self.monitor = AuditMonitor(self.audit, self.log, getattr(tracker, "clock", time.time))
         self.worker = AuditWorker(self.audit.queue_size, self.audit.workers)
+        clock = getattr(tracker, "clock", time.time)
+        self.monitor = AuditMonitor(self.audit, self.log, clock, self.worker.submit)
         if tracker is not None and hasattr(tracker, "audit_log"):
             tracker.audit_settings, tracker.audit_worker = self.audit, self.worker  # type: ignore[attr-defined]
         try:
@@ -745,8 +746,10 @@ class _Auditing:
             self.worker.count("failed")
             return
         if tracker is not None and hasattr(tracker, "audit_log"):
+            status: Any = "audit"  # the ledger's status of an audit call, not a cascade outcome
+            o = out
             attempt = Attempt(
-                self.vname, spec.label, "audit", out.input_tokens, out.output_tokens, out.cost, out.latency_s
+                self.vname, spec.label, status, o.input_tokens, o.output_tokens, o.cost, o.latency_s
             )
             book_audit(tracker, request, (attempt,), result.request_id, "audit")
         assert result.draft is not None
@@ -761,10 +764,11 @@ class _Auditing:
         box: list[tuple[str, Draft]] = []
         tiers = []
         for t in cascade.tiers[:-1]:
-            specs = [replace(s, backend=_Capture(cascade, s, box, t.name or "")) for s in t.specs]
+            # _Capture and _Known implement complete() only: the shadow run is driven synchronously
+            specs = [replace(s, backend=_Capture(cascade, s, box, t.name or "")) for s in t.specs]  # type: ignore[arg-type]
             tiers.append(Tier(specs, t.validator, t.name, t.fallback_specs, t.domains))
         vspec = self.verifier.specs[0]
-        known = replace(vspec, backend=_Known(vdraft), name=vdraft.model)
+        known = replace(vspec, backend=_Known(vdraft), name=vdraft.model)  # type: ignore[arg-type]
         tiers.append(Tier([known], self.verifier.validator, self.vname))
         st = replace(
             cascade._stations, tiers=tuple(tiers), tracker=None, cache=None, hold=None, estimate=None

@@ -585,10 +585,17 @@ class AuditMonitor:
     re-reads the records after it writes one, and at most every ``refresh_s`` when asked about a hold.
     """
 
-    def __init__(self, audit: Audit, audit_log: AuditLog, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        audit: Audit,
+        audit_log: AuditLog,
+        clock: Callable[[], float] = time.time,
+        submit: Callable[[Callable[[], None]], Any] | None = None,
+    ) -> None:
         self.audit = audit
         self.log = audit_log
         self.clock = clock
+        self.submit = submit  # runs the periodic re-read off the response path (the audit worker)
         self._lock = threading.Lock()
         self._held: dict[str, str] = {}
         self._seen: set[str] = set()
@@ -626,16 +633,23 @@ class AuditMonitor:
         return fresh
 
     def held(self, tier: str) -> str | None:
-        """Why ``tier``'s accepted drafts must go to the next tier now, or None."""
+        """Why ``tier``'s accepted drafts must go to the next tier now, or None (a dict lookup; the
+        records other workers wrote are re-read every ``refresh_s``, on the worker when there is one)."""
         if not self.audit.tighten:
             return None
         if self.clock() - self._read_at >= self.audit.refresh_s:
-            try:
-                self._refresh()
-            except StorageError as e:  # the last known state stands; said in the log
-                self._read_at = self.clock()
-                log.warning("audit: cannot re-read audit records (%s); keeping the last known holds", e)
+            self._read_at = self.clock()  # one re-read at a time
+            if self.submit is not None:
+                self.submit(self._reread)
+            else:
+                self._reread()
         return self._held.get(tier)
+
+    def _reread(self) -> None:
+        try:
+            self._refresh()
+        except StorageError as e:  # the last known state stands; said in the log
+            log.warning("audit: cannot re-read audit records (%s); keeping the last known holds", e)
 
 
 class AuditWorker:
@@ -758,7 +772,8 @@ def audit_log_of(tracker: Any) -> AuditLog:
     """The ``AuditLog`` of the tracker's store (built on first use)."""
     if getattr(tracker, "_audit_log", None) is None:
         tracker._audit_log = AuditLog(tracker.store)
-    return tracker._audit_log  # type: ignore[no-any-return]
+    log_: AuditLog = tracker._audit_log
+    return log_
 
 
 def audit_report(tracker: Any, audit: Audit | None = None) -> AuditReport:

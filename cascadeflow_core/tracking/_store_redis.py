@@ -345,7 +345,7 @@ class RedisStore:
     def audit_records(self, since: float | None = None) -> list[dict[str, Any]]:
         low = "-inf" if since is None else _f(since)
         try:
-            raw = self.client.zrangebyscore(f"{self._prefix}audit", low, "+inf")
+            raw: list[Any] = self.client.zrangebyscore(f"{self._prefix}audit", low, "+inf")
         except self._redis_error as e:
             raise self._fail("audit read", e) from e
         return [json.loads(m) for m in raw]

@@ -212,3 +212,16 @@ def test_audit_and_observe_from_a_config_mapping():
     assert c.options.audit == Audit(rate=0.1, target=0.03, tighten=True) and c.options.mode == "observe"
     with pytest.raises(ConfigError, match="options"):
         C.from_config({**cfg, "options": {"audit": {"rate": 2}}})
+
+
+def test_a_hold_set_by_one_worker_reaches_another_sharing_the_store(tmp_path):
+    path = tmp_path / "ledger.db"
+    audit = Audit(rate=1.0, target=0.05, tighten=True, refresh_s=0.0)
+    a = cascade(ScriptedBackend({CHEAP: "4", STRONG: "5"}), CostTracker(SQLiteStore(path)), audit=audit)
+    b = cascade(ScriptedBackend({CHEAP: "5", STRONG: "5"}), CostTracker(SQLiteStore(path)), audit=audit)
+    for _ in range(6):
+        a.complete("q")
+        a.flush_audits(5.0)
+    assert b.complete("q").tier == "drafter"  # b had not read a's records yet: it queues a re-read
+    b.flush_audits(5.0)
+    assert b.complete("q").tier == "verifier"  # the hold a's audits caused applies to b
