@@ -666,7 +666,7 @@ class _Auditing:
         tracker = self.cascade.tracker
         if tracker is not None and hasattr(tracker, "audit_report"):
             return tracker.audit_report(self.audit)
-        from .tracking._audit import build_report
+        from .tracking._audit_report import build_report
 
         return build_report(self.log.records(), self.audit, dropped=self.worker.dropped)
 

@@ -6,7 +6,8 @@ callback that books calls made outside a cascade. May import: the vocabulary and
 cascade, configuration, or another station.
 """
 
-from ._audit import Audit, AuditRecord, AuditReport, AuditStore, DriftEvent, TierAudit, load_audit_records
+from ._audit import Audit, AuditRecord, AuditStore, DriftEvent, load_audit_records
+from ._audit_report import AuditReport, TierAudit
 from ._budget import Budget, EnforcementContext, EnforcementDecision, RateLimit, TrackerPolicy
 from ._forecast import Anomaly, Forecast, detect_anomalies, forecast_spend
 from ._otel import OTelExporter

@@ -37,7 +37,6 @@ a line (``CostTracker.audit_export`` / ``load_audit_records``), documented in do
 
 from __future__ import annotations
 
-import html
 import json
 import logging
 import math
@@ -56,11 +55,9 @@ __all__ = [
     "AuditLog",
     "AuditMonitor",
     "AuditRecord",
-    "AuditReport",
     "AuditStore",
     "AuditWorker",
     "DriftEvent",
-    "TierAudit",
     "confidence_sequence",
     "load_audit_records",
 ]
@@ -72,6 +69,7 @@ _PRIOR = (0.5, 10.0)  # Beta mixing prior of the confidence sequence (see the mo
 _BET_MEMORY = 20  # audits the plug-in bet looks back on
 _BET_PSEUDO = 4.0  # pseudo-audits at the target rate: the bet starts neutral
 _BET_CAP = 0.5  # lambda <= 0.5 / target: one loss multiplies wealth by at most 1.5 / target
+_LATE_S = 60.0  # how late (s) another worker's record may arrive and still be folded in without a refold
 
 
 # --- configuration --------------------------------------------------------------------------------------
@@ -363,9 +361,12 @@ class _Fold:
     cost: float = 0.0
 
 
-def _fold(records: Sequence[AuditRecord], audit: Audit) -> dict[str, _Fold]:
-    """Run the estimate, the drift test and the hold over the records, oldest first, per tier."""
-    states: dict[str, _Fold] = {}
+def _fold(
+    records: Sequence[AuditRecord], audit: Audit, states: dict[str, _Fold] | None = None
+) -> dict[str, _Fold]:
+    """Run the estimate, the drift test and the hold over the records, oldest first, per tier
+    (continuing from ``states``, which is updated, when given)."""
+    states = {} if states is None else states
     threshold = 1.0 / audit.alpha
     for r in records:
         st = states.setdefault(r.tier, _Fold(window=deque(maxlen=audit.window)))
@@ -406,175 +407,6 @@ def _fold(records: Sequence[AuditRecord], audit: Audit) -> dict[str, _Fold]:
     return states
 
 
-# --- the report -----------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TierAudit:
-    """The figures of one tier (or one tier / model pair / domain group in ``AuditReport.groups``)."""
-
-    tier: str
-    audits: int
-    losses: int
-    estimate: float | None
-    lower: float
-    upper: float
-    window_audits: int = 0
-    window_estimate: float | None = None
-    window_lower: float = 0.0
-    window_upper: float = 1.0
-    e_value: float = 1.0
-    state: str = "ok"
-    cost: float = 0.0
-    model: str = ""
-    verifier: str = ""
-    domain: str | None = None
-
-    def describe(self, target: float) -> str:
-        if not self.audits:
-            return f"{self.tier}: no audits yet"
-        head = (
-            f"{self.tier}: loss {self.estimate:.2%} [{self.lower:.2%}, {self.upper:.2%}] over "
-            f"{self.audits} audits ({self.losses} disagreed)"
-        )
-        if self.window_audits and self.window_audits < self.audits:
-            head += (
-                f"; last {self.window_audits}: {self.window_estimate:.2%} "
-                f"[{self.window_lower:.2%}, {self.window_upper:.2%}]"
-            )
-        verdict = "within target" if self.upper <= target else "not yet certified within target"
-        return f"{head}; {verdict} {target:.2%}; drift evidence {self.e_value:.2f}; {self.state}"
-
-
-@dataclass(frozen=True)
-class AuditReport:
-    """The running estimate per tier, its confidence bounds, drift events and the cost of auditing."""
-
-    target: float
-    confidence: float
-    tiers: tuple[TierAudit, ...]
-    groups: tuple[TierAudit, ...] = ()
-    events: tuple[DriftEvent, ...] = ()
-    audit_cost: float = 0.0
-    cascade_cost: float | None = None
-    dropped: Mapping[str, int] = field(default_factory=dict)
-    observed: int = 0
-
-    @property
-    def audit_share(self) -> float | None:
-        """Audit spend as a share of the cascade's own spend (None when that is unknown or zero)."""
-        return self.audit_cost / self.cascade_cost if self.cascade_cost else None
-
-    def tier(self, name: str) -> TierAudit:
-        found = next((t for t in self.tiers if t.tier == name), None)
-        if found is None:
-            raise InputError(f"no audit of tier {name!r}; audited tiers: {[t.tier for t in self.tiers]}")
-        return found
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["audit_share"] = self.audit_share
-        d["dropped"] = dict(self.dropped)
-        return d
-
-    def __str__(self) -> str:
-        conf = f"{self.confidence:.0%} confidence sequence"
-        lines = [f"audit (target loss {self.target:.2%}, {conf}):"]
-        lines += [f"  {t.describe(self.target)}" for t in self.tiers] or ["  no audits yet"]
-        for g in self.groups:
-            dom = f" [{g.domain}]" if g.domain else ""
-            lines.append(
-                f"    {g.tier} {g.model} vs {g.verifier}{dom}: {g.estimate:.2%} "
-                f"[{g.lower:.2%}, {g.upper:.2%}] over {g.audits}"
-            )
-        share = f" ({self.audit_share:.2%} of the cascade's spend)" if self.audit_share is not None else ""
-        lines.append(f"  audit cost ${self.audit_cost:.6f}{share}")
-        if self.observed:
-            lines.append(f"  observe mode: {self.observed} requests compared")
-        if any(self.dropped.values()):
-            lines.append("  not audited: " + ", ".join(f"{v} {k}" for k, v in self.dropped.items() if v))
-        lines += [f"  {e.message}" for e in self.events[-5:]]
-        return "\n".join(lines)
-
-    def _repr_html_(self) -> str:
-        rows = "".join(
-            f"<tr><td>{html.escape(t.tier)}</td><td>{t.audits}</td><td>{t.losses}</td>"
-            f"<td>{_pct(t.estimate)}</td><td>{t.lower:.2%} – {t.upper:.2%}</td>"
-            f"<td>{_pct(t.window_estimate)} ({t.window_audits})</td><td>{t.e_value:.2f}</td>"
-            f"<td>{html.escape(t.state)}</td><td>{t.cost:.6f}</td></tr>"
-            for t in self.tiers
-        )
-        share = f" ({self.audit_share:.2%} of cascade spend)" if self.audit_share is not None else ""
-        events = "".join(f"<li>{html.escape(e.message)}</li>" for e in self.events[-5:])
-        return (
-            f"<div><b>Audit</b>: target loss {self.target:.2%}, {self.confidence:.0%} confidence sequence; "
-            f"audit cost ${self.audit_cost:.6f}{share}<table><thead><tr><th>tier</th><th>audits</th>"
-            "<th>disagreed</th><th>loss</th><th>bound</th><th>window</th><th>drift evidence</th>"
-            f"<th>state</th><th>cost $</th></tr></thead><tbody>{rows}</tbody></table>"
-            + (f"<ul>{events}</ul>" if events else "")
-            + "</div>"
-        )
-
-
-def _pct(x: float | None) -> str:
-    return "-" if x is None else f"{x:.2%}"
-
-
-def _row(tier: str, st: _Fold, alpha: float) -> TierAudit:
-    lo, hi = confidence_sequence(st.losses, st.n, alpha)
-    wn, ws = len(st.window), sum(st.window)
-    wlo, whi = confidence_sequence(ws, wn, alpha)
-    state = "held: drafts go to the next tier" if st.held else ("drift" if st.events else "ok")
-    if st.events and st.events[-1].kind == "released":
-        state = "released"
-    return TierAudit(
-        tier, st.n, st.losses, st.losses / st.n if st.n else None, lo, hi,
-        wn, ws / wn if wn else None, wlo, whi, st.wealth, state, st.cost,
-    )  # fmt: skip
-
-
-def _groups(records: Sequence[AuditRecord], alpha: float) -> tuple[TierAudit, ...]:
-    counts: dict[tuple[str, str, str, str | None], list[float]] = {}
-    for r in records:
-        if r.loss is None:
-            continue
-        c = counts.setdefault((r.tier, r.model, r.verifier, r.domain), [0, 0, 0.0])
-        c[0], c[1], c[2] = c[0] + 1, c[1] + r.loss, c[2] + r.cost
-    out = []
-    for (tier, model, verifier, domain), (n, s, cost) in sorted(counts.items(), key=lambda kv: str(kv[0])):
-        lo, hi = confidence_sequence(int(s), int(n), alpha)
-        out.append(
-            TierAudit(
-                tier, int(n), int(s), s / n, lo, hi, cost=cost, model=model, verifier=verifier, domain=domain
-            )
-        )
-    return tuple(out)
-
-
-def build_report(
-    records: Sequence[AuditRecord],
-    audit: Audit,
-    *,
-    cascade_cost: float | None = None,
-    dropped: Mapping[str, int] | None = None,
-) -> AuditReport:
-    """The ``AuditReport`` of these records under ``audit``'s target and confidence."""
-    states = _fold(records, audit)
-    tiers = tuple(_row(t, st, audit.alpha) for t, st in states.items())
-    events = tuple(sorted((e for st in states.values() for e in st.events), key=lambda e: e.ts))
-    return AuditReport(
-        audit.target,
-        audit.confidence,
-        tiers,
-        _groups(records, audit.alpha),
-        events,
-        sum(r.cost for r in records),
-        cascade_cost,
-        dict(dropped or {}),
-        sum(1 for r in records if r.kind == "observe"),
-    )
-
-
 # --- the monitor and the worker -------------------------------------------------------------------------
 
 
@@ -600,16 +432,37 @@ class AuditMonitor:
         self._held: dict[str, str] = {}
         self._seen: set[str] = set()
         self._read_at = -math.inf
+        self._fold_lock = threading.Lock()
+        self._states: dict[str, _Fold] | None = None
+        self._folded: set[str] = set()
+        self._last: tuple[float, str] = (-math.inf, "")
+        self._reads = 0
 
     def record(self, record: AuditRecord) -> list[DriftEvent]:
         """Store one record and return the drift events it (or another worker's records) caused."""
         self.log.append(record)
         return self._refresh()
 
+    def _states_now(self) -> dict[str, _Fold]:
+        """Fold what is new since the last read (records written up to ``_LATE_S`` late by other workers
+        included); a record older than what was folded, or every 200th read, refolds everything.
+        Called with ``_fold_lock`` held."""
+        self._reads += 1
+        new: list[AuditRecord] = []
+        if self._states is not None and self._reads % 200:
+            new = [r for r in self.log.records(self._last[0] - _LATE_S) if r.id not in self._folded]
+        if self._states is None or not self._reads % 200 or (new and (new[0].ts, new[0].id) < self._last):
+            new, self._states, self._folded = self.log.records(), {}, set()
+        _fold(new, self.audit, self._states)
+        self._folded.update(r.id for r in new)
+        if new:
+            self._last = max(self._last, (new[-1].ts, new[-1].id))
+        return self._states
+
     def _refresh(self) -> list[DriftEvent]:
-        states = _fold(self.log.records(), self.audit)
         fresh = []
-        with self._lock:
+        with self._fold_lock, self._lock:
+            states = self._states_now()
             self._read_at = self.clock()
             self._held = {
                 t: f"held by audit: tier {t!r} drifted above target loss {self.audit.target:.2%}; "
@@ -776,11 +629,13 @@ def audit_log_of(tracker: Any) -> AuditLog:
     return log_
 
 
-def audit_report(tracker: Any, audit: Audit | None = None) -> AuditReport:
+def audit_report(tracker: Any, audit: Audit | None = None) -> Any:
     """``AuditReport`` of the stored audit records under ``audit`` (default: the cascade's ``Audit``).
 
     The audit cost is compared with the ledger's cascade spend (entries with ``source == "cascade"``).
     """
+    from ._audit_report import build_report
+
     audit = audit or getattr(tracker, "audit_settings", None) or Audit()
     spend = sum(e.cost for e in tracker.entries() if e.source == "cascade")
     dropped = getattr(getattr(tracker, "audit_worker", None), "dropped", None)

@@ -22,9 +22,9 @@ from cascadeflow_core.tracking._audit import (
     AuditMonitor,
     AuditWorker,
     _fold,
-    build_report,
     confidence_sequence,
 )
+from cascadeflow_core.tracking._audit_report import build_report
 from tests.support import tracker_stores as _fixtures
 
 store, store_kind = _fixtures.store, _fixtures.store_kind
@@ -241,3 +241,20 @@ def test_a_store_without_audit_methods_keeps_records_locally_and_says_so(caplog)
     assert not log.shared and "in this process only" in caplog.text
     log.append(rec(1, 0))
     assert len(log.records()) == 1
+
+
+def test_the_monitor_folds_incrementally_and_refolds_for_a_late_record():
+    import time as _time
+
+    audit = Audit(target=0.05, tighten=True)
+    monitor = AuditMonitor(audit, AuditLog(None))
+    recs = stream(0.02, 3000, 7) + stream(0.3, 100, 8, start=3000)
+    t0 = _time.perf_counter()
+    for r in recs:
+        monitor.record(r)
+    assert _time.perf_counter() - t0 < 30.0  # a full refold per audit took minutes
+    full = _fold(monitor.log.records(), audit)["tier1"]
+    assert (monitor._states["tier1"].n, monitor._states["tier1"].held) == (full.n, full.held) == (3100, True)
+    # another worker's record arriving late (older than the last folded one, within a minute) is not lost
+    monitor.record(AuditRecord("late", 1000.0 + 3090.5, "late", "tier1", "cheap", "strong", False))
+    assert monitor._states["tier1"].n == 3101 and monitor._states["tier1"].losses == full.losses + 1
