@@ -156,6 +156,10 @@ def text_report(tracker: CostTracker, period: str = "total") -> str:
 
 def _audit_section(tracker: CostTracker) -> Any:
     """The tracker's ``AuditReport`` when it holds audit records, else None."""
+    from ._audit import AuditStore
+
+    if getattr(tracker, "_audit_log", None) is None and not isinstance(tracker.store, AuditStore):
+        return None  # a store without audit records, and no cascade audited through this tracker
     if not tracker.audit_log.records():
         return None
     return tracker.audit_report()
