@@ -20,13 +20,22 @@ from typing import Any, Literal
 from ._errors import CascadeError, ConfigError, InputError, MalformedResponseError, ProviderError
 from ._protocols import Admission, Cache, GuardrailPipeline, ModelBackend, Plan, Router, Tracker
 from ._types import Attempt, CascadeResult, Draft, ModelSpec, Request, StreamEvent, Tier
+from .engine._breaker import CircuitBreaker
 from .engine._engine import Call, Emit, Invoke, RetryPolicy, Sleep, Stations, plain_plan, run_cascade
 from .providers._litellm import LiteLLMBackend, estimate_cost, price
 from .tracking._audit import Audit
 
 __all__ = ["Cascade", "CascadeOptions", "RetryPolicy"]
 
-_REQUEST_FIELDS = ("tools", "tool_choice", "response_format", "temperature", "max_tokens", "stop")
+_REQUEST_FIELDS = (
+    "tools",
+    "tool_choice",
+    "response_format",
+    "temperature",
+    "max_tokens",
+    "stop",
+    "answer_shape",
+)
 _DEFAULT_BACKEND = LiteLLMBackend()
 
 
@@ -47,6 +56,8 @@ class CascadeOptions:
         verifier_cost: ``(verifier_spec, request, answer_draft) -> dollars | None``: what the verifier
             alone would have cost when it was not called (default: LiteLLM/spec prices for the answer's
             token counts).
+        breaker: the per-model circuit breaker (default: 5 consecutive transient failures skip a model
+            for 30 s, then one request probes it); ``None`` turns it off.
         audit: ``Audit(rate=0.05, target=...)``: a sample of drafter answers is also sent to the
             verifier off the response path; the loss estimate, its bound and drift (``on_drift``,
             optional tightening) are kept through the tracker's store (docs/audit.md).
@@ -60,6 +71,7 @@ class CascadeOptions:
     max_concurrency: int = 8
     progress: bool | None = None
     verifier_cost: Callable[[ModelSpec, Request, Draft], float | None] | None = None
+    breaker: CircuitBreaker | None = field(default_factory=CircuitBreaker)
     audit: Audit | None = None
     mode: Literal["cascade", "observe"] = "cascade"
 
@@ -198,6 +210,13 @@ class Cascade:
         validate = getattr(tracker, "validate_tiers", None)
         if callable(validate):
             validate(self._tiers)
+        if getattr(guardrails, "pii", None) == "route" and not any(t.sees_pii for t in self._tiers):
+            raise ConfigError(
+                "guardrails.pii",
+                '"route" sends personal data only to tiers allowed to see it, and no tier is',
+                "mark a local or in-VPC tier Tier(..., pii_allowed=True) (or its models "
+                "ModelSpec(..., pii_allowed=True)), or use pii='redact'",
+            )
         self.tracker, self.guardrails, self.cache = tracker, guardrails, cache
         self.router = router or _default_router()
         self.backend = backend or _DEFAULT_BACKEND
@@ -212,6 +231,7 @@ class Cascade:
             strict=self.options.stream_mode == "strict",
             estimate=estimate_cost if tracker is not None else None,
             verifier_cost=self.options.verifier_cost or _default_verifier_cost,
+            breaker=self.options.breaker.bind() if self.options.breaker is not None else None,
         )
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
@@ -595,30 +615,6 @@ def _bar(total: int, flag: bool | None) -> Any:
 # --- audit sampling and observe mode (statistics and storage: tracking/_audit.py) ------------------------
 
 
-class _Known:
-    """A backend that returns an answer already obtained (the verifier's, in observe mode)."""
-
-    def __init__(self, draft: Draft) -> None:
-        self.draft = draft
-
-    def complete(self, spec: ModelSpec, request: Request) -> Draft:
-        return self.draft
-
-
-class _Capture:
-    """Calls the model as the cascade would, and keeps each draft (observe mode records every draft)."""
-
-    def __init__(self, cascade: Cascade, spec: ModelSpec, box: list[tuple[str, Draft]], tier: str) -> None:
-        self.cascade, self.spec, self.box, self.tier = cascade, spec, box, tier
-
-    def complete(self, spec: ModelSpec, request: Request) -> Draft:
-        out = self.cascade._complete_one(self.spec, request)
-        if isinstance(out, ProviderError):
-            raise out
-        self.box.append((self.tier, out))
-        return out
-
-
 class _Auditing:
     """Samples drafter answers for an audit by the verifier (or, in observe mode, runs the cascade in the
     shadow of the verifier), off the response path on ``AuditWorker`` threads, and records the outcome."""
@@ -757,7 +753,7 @@ class _Auditing:
                      **self._answers(result.draft, out))  # fmt: skip
 
     def _observe(self, request: Request, result: CascadeResult) -> None:
-        from .tracking._audit import book_audit
+        from .tracking._audit import Capture, KnownAnswer, book_audit
 
         cascade, vdraft = self.cascade, result.draft
         assert vdraft is not None
@@ -765,10 +761,12 @@ class _Auditing:
         tiers = []
         for t in cascade.tiers[:-1]:
             # _Capture and _Known implement complete() only: the shadow run is driven synchronously
-            specs = [replace(s, backend=_Capture(cascade, s, box, t.name or "")) for s in t.specs]  # type: ignore[arg-type]
+            specs = [
+                replace(s, backend=Capture(cascade._complete_one, s, box, t.name or "")) for s in t.specs
+            ]  # type: ignore[arg-type]
             tiers.append(Tier(specs, t.validator, t.name, t.fallback_specs, t.domains))
         vspec = self.verifier.specs[0]
-        known = replace(vspec, backend=_Known(vdraft), name=vdraft.model)  # type: ignore[arg-type]
+        known = replace(vspec, backend=KnownAnswer(vdraft), name=vdraft.model)  # type: ignore[arg-type]
         tiers.append(Tier([known], self.verifier.validator, self.vname))
         st = replace(
             cascade._stations, tiers=tuple(tiers), tracker=None, cache=None, hold=None, estimate=None

@@ -48,7 +48,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal, Protocol, runtime_checkable
 
-from .._errors import ConfigError, InputError, StorageError
+from .._errors import ConfigError, InputError, ProviderError, StorageError
 
 __all__ = [
     "Audit",
@@ -570,6 +570,35 @@ class AuditWorker:
         return True
 
 
+# --- observe mode's shadow run: backends that replay a known answer, or keep each draft --------------------
+
+
+class KnownAnswer:
+    """A backend whose ``complete`` returns an answer already obtained (the verifier's, in observe mode).
+    Only ``complete``: the shadow run is driven synchronously."""
+
+    def __init__(self, draft: Any) -> None:
+        self.draft = draft
+
+    def complete(self, spec: Any, request: Any) -> Any:
+        return self.draft
+
+
+class Capture:
+    """A backend that calls the model through ``call(spec, request) -> Draft | ProviderError`` (the
+    cascade's own path) and keeps each ``(tier, draft)`` in ``box``. Only ``complete``, as above."""
+
+    def __init__(self, call: Callable[[Any, Any], Any], spec: Any, box: list[Any], tier: str) -> None:
+        self.call, self.spec, self.box, self.tier = call, spec, box, tier
+
+    def complete(self, spec: Any, request: Any) -> Any:
+        out = self.call(self.spec, request)
+        if isinstance(out, ProviderError):
+            raise out
+        self.box.append((self.tier, out))
+        return out
+
+
 # --- booking the audit's own calls ----------------------------------------------------------------------
 
 
@@ -648,4 +677,4 @@ def audit_export(tracker: Any, path: str | None = None) -> str:
     from ._export import _write
 
     text = "".join(json.dumps(r.to_dict()) + "\n" for r in audit_log_of(tracker).records())
-    return _write(text, path)
+    return _write(text, path, "audit_export")
