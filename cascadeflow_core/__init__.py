@@ -72,6 +72,7 @@ from .providers import LiteLLMBackend, MiniLMEmbedder, model_context_window
 from .replay import (
     BenchReport,
     Calibration,
+    RefreshedCertificate,
     ReplayRegistration,
     ReplaySet,
     arun_benchmark,
@@ -79,6 +80,7 @@ from .replay import (
     calibrate,
     observed_replay_set,
     plot_audit,
+    refresh_certificate,
     register_replay,
     run_benchmark,
 )
@@ -126,8 +128,10 @@ from .validation import (
     LogprobValidator,
     RuleValidator,
     SchemaValidator,
+    ScorerValidator,
     SemanticAgreementValidator,
     extract_answer,
+    self_consistency,
 )
 
 __version__ = "0.1.0"
@@ -141,7 +145,17 @@ if _typing.TYPE_CHECKING:
     from .config import CascadeConfig, load_config
 
 
+# Calibration statistics (NumPy, the ``ml`` extra), imported on first use.
+_LAZY_STATS = ("AcceptanceScorer", "Certificate", "certify", "fit_scorer")
+
+
 def __getattr__(name: str) -> _Any:
+    if name in _LAZY_STATS:
+        from . import validation
+
+        value = getattr(validation, name)
+        globals()[name] = value
+        return value
     if name in _LAZY:
         from . import guardrails
 
@@ -157,6 +171,7 @@ def __getattr__(name: str) -> _Any:
 
 
 __all__ = [
+    "AcceptanceScorer",
     "Admission",
     "AdmissionError",
     "AgreementValidator",
@@ -183,6 +198,7 @@ __all__ = [
     "CascadeOptions",
     "CascadeResult",
     "CascadeRouter",
+    "Certificate",
     "CircuitBreaker",
     "ComplexityResult",
     "ConfigError",
@@ -230,6 +246,7 @@ __all__ = [
     "Redactor",
     "RedisResponseCache",
     "RedisStore",
+    "RefreshedCertificate",
     "ReplayError",
     "ReplayRegistration",
     "ReplaySet",
@@ -241,6 +258,7 @@ __all__ = [
     "RuleValidator",
     "SQLiteStore",
     "SchemaValidator",
+    "ScorerValidator",
     "SemanticAgreementValidator",
     "SemanticCache",
     "ServiceUnavailableError",
@@ -259,9 +277,11 @@ __all__ = [
     "arun_benchmark",
     "audit_history",
     "calibrate",
+    "certify",
     "detect_anomalies",
     "estimate_complexity",
     "extract_answer",
+    "fit_scorer",
     "forecast_spend",
     "load_audit_records",
     "load_config",
@@ -269,7 +289,9 @@ __all__ = [
     "observed_replay_set",
     "plot_audit",
     "preset_config",
+    "refresh_certificate",
     "register_replay",
     "restore",
     "run_benchmark",
+    "self_consistency",
 ]

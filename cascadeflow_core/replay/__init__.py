@@ -11,10 +11,12 @@ from ._bench import BenchReport, arun_benchmark, default_config, run_benchmark
 from ._calibrate import Calibration, calibrate
 from ._observed import observed_replay_set
 from ._provider import ReplayRegistration, ReplaySet, register_replay
+from ._refresh import RefreshedCertificate, refresh_certificate
 
 __all__ = [
     "BenchReport",
     "Calibration",
+    "RefreshedCertificate",
     "ReplayRegistration",
     "ReplaySet",
     "arun_benchmark",
@@ -23,6 +25,7 @@ __all__ = [
     "default_config",
     "observed_replay_set",
     "plot_audit",
+    "refresh_certificate",
     "register_replay",
     "run_benchmark",
 ]

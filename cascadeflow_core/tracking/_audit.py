@@ -169,6 +169,11 @@ class AuditRecord:
     drafts: tuple[Mapping[str, Any], ...] = ()
 
     @property
+    def query(self) -> str:
+        """The request id (the name ``replay.refresh_certificate`` reads records by)."""
+        return self.request_id
+
+    @property
     def loss(self) -> int | None:
         """1 when the verifier disagrees with the accepted answer, 0 when it agrees, None if escalated."""
         return None if self.escalated else int(not self.agreed)

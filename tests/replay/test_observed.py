@@ -76,3 +76,13 @@ def test_an_export_without_observe_records_is_an_input_error(tmp_path):
     path.write_text("", encoding="utf-8")
     with pytest.raises(InputError, match="observe"):
         observed_replay_set(str(path))
+
+
+def test_observe_records_refresh_a_calibration_certificate(tmp_path):
+    from cascadeflow_core import refresh_certificate
+
+    rs, tiers, tracker, path = _observed(tmp_path)
+    records = tracker.audit_log.records()
+    cert = refresh_certificate(records, target_drop=50.0)
+    lost = sum(1 for r in records if r.loss == 1)
+    assert cert.n == len(records) and cert.losses == lost and cert.certified
