@@ -158,9 +158,11 @@ def build_cache(c: CacheConfig) -> ResponseCache | RedisResponseCache | Semantic
 def build_options(o: OptionsConfig) -> Any:
     from .._cascade import CascadeOptions
 
-    kw = o.model_dump(exclude={"retry"})
+    kw = o.model_dump(exclude={"retry", "audit"})
     if o.retry is not None:
         kw["retry"] = o.retry.build()
+    if o.audit is not None:
+        kw["audit"] = o.audit.build()
     try:
         return CascadeOptions(**kw)
     except ConfigError as e:

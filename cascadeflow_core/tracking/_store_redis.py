@@ -32,7 +32,7 @@ import contextlib
 import json
 import time
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -503,7 +503,35 @@ class RedisStore:
                     pipe.execute()
             except self._redis_error as e:
                 raise self._fail("prune", e) from e
+        try:
+            self.client.zremrangebyscore(self._audit_key, "-inf", f"({_f(before)}")
+        except self._redis_error as e:
+            raise self._fail("prune", e) from e
         return removed
+
+    # --- audit records (``_audit.AuditStore``): a sorted set scored by time, one JSON document a member ------
+    @property
+    def _audit_key(self) -> str:
+        return self._k(0, "audit")  # one sorted set, in shard 0's slot (audits are few: a sampled share)
+
+    def append_audit(self, records: Sequence[Mapping[str, Any]]) -> None:
+        if not records:
+            return
+        members = {
+            json.dumps(dict(r), sort_keys=True, separators=(",", ":")): float(r["ts"]) for r in records
+        }
+        try:
+            self.client.zadd(self._audit_key, members)
+        except self._redis_error as e:
+            raise self._fail("audit write", e) from e
+
+    def audit_records(self, since: float | None = None) -> list[dict[str, Any]]:
+        low = "-inf" if since is None else _f(since)
+        try:
+            raw: list[Any] = self.client.zrangebyscore(self._audit_key, low, "+inf")
+        except self._redis_error as e:
+            raise self._fail("audit read", e) from e
+        return [json.loads(m) for m in raw]
 
     def close(self) -> None:
         with contextlib.suppress(self._redis_error):

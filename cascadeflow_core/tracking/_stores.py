@@ -226,6 +226,7 @@ class MemoryStore:
         self._buckets: dict[str, tuple[float, float]] = {}
         self._ledger: list[LedgerEntry] = []
         self._settled: dict[str, float] = {}  # operation id -> when it was settled
+        self._audit: dict[str, dict[str, Any]] = {}  # audit record id -> record (``_audit``)
 
     def __repr__(self) -> str:
         return f"MemoryStore(entries={len(self._ledger)})"
@@ -323,7 +324,18 @@ class MemoryStore:
             for key in ended_periods(self._spent, before):
                 del self._spent[key]
                 self._res.pop(key, None)
+            self._audit = {k: r for k, r in self._audit.items() if r["ts"] >= before}
             return removed
+
+    # --- audit records (``_audit.AuditStore``): JSON-ready dicts with a unique ``id`` and a ``ts`` ----------
+    def append_audit(self, records: Sequence[Mapping[str, Any]]) -> None:
+        with self._lock:
+            for r in records:
+                self._audit.setdefault(str(r["id"]), dict(r))
+
+    def audit_records(self, since: float | None = None) -> list[dict[str, Any]]:
+        with self._lock:
+            return [dict(r) for r in self._audit.values() if since is None or r["ts"] >= since]
 
     def close(self) -> None:
         return None
@@ -345,6 +357,8 @@ CREATE TABLE IF NOT EXISTS ledger (id TEXT PRIMARY KEY, ts REAL NOT NULL, reques
     plan TEXT, tags TEXT NOT NULL, error_kind TEXT, cached INTEGER NOT NULL, source TEXT NOT NULL,
     guardrails TEXT NOT NULL DEFAULT '[]');
 CREATE INDEX IF NOT EXISTS ledger_ts ON ledger (ts);
+CREATE TABLE IF NOT EXISTS audit (id TEXT PRIMARY KEY, ts REAL NOT NULL, data TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS audit_ts ON audit (ts);
 """
 
 LEDGER_COLUMNS = (
@@ -577,7 +591,27 @@ class SQLiteStore:
             ended = ended_periods([row[0] for row in db.execute("SELECT key FROM spent")], before)
             db.executemany("DELETE FROM spent WHERE key = ?", [(k,) for k in ended])
             db.execute("DELETE FROM reservations WHERE expires <= ?", (before,))
+            db.execute("DELETE FROM audit WHERE ts < ?", (before,))
             return int(removed)
+
+    # --- audit records (``_audit.AuditStore``): one JSON document a row -----------------------------------
+    def append_audit(self, records: Sequence[Mapping[str, Any]]) -> None:
+        with self._tx() as db:
+            db.executemany(
+                "INSERT OR IGNORE INTO audit VALUES (?, ?, ?)",
+                [(str(r["id"]), float(r["ts"]), json.dumps(dict(r))) for r in records],
+            )
+
+    def audit_records(self, since: float | None = None) -> list[dict[str, Any]]:
+        try:
+            rows = (
+                self._conn()
+                .execute("SELECT data FROM audit WHERE ts >= ? ORDER BY ts, id", (since or float("-inf"),))
+                .fetchall()
+            )
+        except sqlite3.Error as e:
+            raise StorageError(f"SQLite store {self.path!r}: cannot read audit records: {e}") from e
+        return [json.loads(r[0]) for r in rows]
 
     def close(self) -> None:
         with self._conns_lock:

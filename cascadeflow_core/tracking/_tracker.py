@@ -26,6 +26,7 @@ from .._errors import BudgetExceededError, ConfigError, InputError, StorageError
 from .._protocols import Admission, Plan
 from .._types import Attempt, CascadeResult, ModelSpec, Request, Tier, Verdict
 from ._admission import admit_in_one_step
+from ._audit import audit_export, audit_log_of, audit_report
 from ._budget import (
     Budget,
     BudgetStatus,
@@ -662,6 +663,11 @@ class CostTracker:
         from ._litellm_callback import make_callback
 
         return make_callback(self)
+
+    # --- audits: records shared through the store, the running estimate and its bounds (``_audit``) -------
+    audit_log = property(audit_log_of)
+    audit_report = audit_report
+    audit_export = audit_export
 
     # --- reading the books --------------------------------------------------------------------------------
     def entries(
