@@ -9,9 +9,11 @@ Example:
     >>> cascade.complete("Capital of France?").text
     'Paris'
 
-``import cascadeflow_core`` does not import LiteLLM; the first model call does.
+``import cascadeflow_core`` does not import LiteLLM; the first model call does. Nor pydantic: the
+configuration schema (``CascadeConfig``, ``load_config``) is imported when first used.
 """
 
+import typing as _typing
 from typing import Any as _Any
 
 from ._cascade import Cascade, CascadeOptions
@@ -63,17 +65,19 @@ from ._types import (
     Verdict,
 )
 from .caching import RedisResponseCache, ResponseCache, SemanticCache
-from .config import PRESETS, CascadeConfig, load_config, preset_config
+from .config import PRESETS, preset_config
 from .engine import CircuitBreaker, RetryPolicy
 from .guardrails import Guardrails, StreamRestorer
 from .providers import LiteLLMBackend, MiniLMEmbedder, model_context_window
 from .replay import (
     BenchReport,
     Calibration,
+    RefreshedCertificate,
     ReplayRegistration,
     ReplaySet,
     arun_benchmark,
     calibrate,
+    refresh_certificate,
     register_replay,
     run_benchmark,
 )
@@ -114,27 +118,50 @@ from .validation import (
     LogprobValidator,
     RuleValidator,
     SchemaValidator,
+    ScorerValidator,
     SemanticAgreementValidator,
     extract_answer,
+    self_consistency,
 )
 
 __version__ = "0.1.0"
 
-# Detectors a user may call on their own, imported on first use (they compile many patterns).
+# Imported on first use: the detectors a user may call on their own (they compile many patterns) and the
+# configuration schema (it imports pydantic, about 0.1 s).
 _LAZY = ("InjectionDetector", "InjectionScore", "PIIDetector", "PIIFinding", "Redactor", "restore")
+_LAZY_CONFIG = ("CascadeConfig", "load_config")
+
+if _typing.TYPE_CHECKING:
+    from .config import CascadeConfig, load_config
+
+
+# Calibration statistics (NumPy, the ``ml`` extra), imported on first use.
+_LAZY_STATS = ("AcceptanceScorer", "Certificate", "certify", "fit_scorer")
 
 
 def __getattr__(name: str) -> _Any:
+    if name in _LAZY_STATS:
+        from . import validation
+
+        value = getattr(validation, name)
+        globals()[name] = value
+        return value
     if name in _LAZY:
         from . import guardrails
 
         value = getattr(guardrails, name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    elif name in _LAZY_CONFIG:
+        from . import config
+
+        value = getattr(config, name)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
 
 
 __all__ = [
+    "AcceptanceScorer",
     "Admission",
     "AdmissionError",
     "AgreementValidator",
@@ -157,6 +184,7 @@ __all__ = [
     "CascadeOptions",
     "CascadeResult",
     "CascadeRouter",
+    "Certificate",
     "CircuitBreaker",
     "ComplexityResult",
     "ConfigError",
@@ -203,6 +231,7 @@ __all__ = [
     "Redactor",
     "RedisResponseCache",
     "RedisStore",
+    "RefreshedCertificate",
     "ReplayError",
     "ReplayRegistration",
     "ReplaySet",
@@ -214,6 +243,7 @@ __all__ = [
     "RuleValidator",
     "SQLiteStore",
     "SchemaValidator",
+    "ScorerValidator",
     "SemanticAgreementValidator",
     "SemanticCache",
     "ServiceUnavailableError",
@@ -230,14 +260,18 @@ __all__ = [
     "Verdict",
     "arun_benchmark",
     "calibrate",
+    "certify",
     "detect_anomalies",
     "estimate_complexity",
     "extract_answer",
+    "fit_scorer",
     "forecast_spend",
     "load_config",
     "model_context_window",
     "preset_config",
+    "refresh_certificate",
     "register_replay",
     "restore",
     "run_benchmark",
+    "self_consistency",
 ]
