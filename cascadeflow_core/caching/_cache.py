@@ -31,13 +31,14 @@ from dataclasses import replace
 from typing import Any
 
 from .._errors import ConfigError, StorageError
-from .._types import Draft, Request, ToolCall
+from .._types import Draft, ModelSpec, Request, Tier, ToolCall
 
 __all__ = [
     "RedisResponseCache",
     "ResponseCache",
     "SemanticCache",
     "cache_key",
+    "cascade_fingerprint",
     "draft_from_json",
     "draft_to_json",
 ]
@@ -452,3 +453,43 @@ class SemanticCache:
         self._store.clear()
         with self._lock:
             self._vectors.clear()
+
+
+def _spec_print(spec: ModelSpec) -> list[Any]:
+    params = {k: v for k, v in spec.params.items() if k != "api_key"}
+    return [
+        spec.model,
+        spec.name,
+        spec.api_base,
+        spec.input_cost_per_token,
+        spec.output_cost_per_token,
+        params,
+    ]
+
+
+def cascade_fingerprint(tiers: Sequence[Tier]) -> str:
+    """SHA-256 of what decides a cascade's answers: tiers, their models, params and validators.
+
+    Stable across processes (objects are named by type, never by address), so a fleet running one
+    configuration shares cache entries, and two configurations sharing one cache never do.
+    """
+    import hashlib
+    import json
+
+    doc = [
+        [
+            t.name,
+            [_spec_print(s) for s in t.specs],
+            [_spec_print(s) for s in t.fallback_specs],
+            None if t.validator is None else _callable_name(t.validator),
+        ]
+        for t in tiers
+    ]
+    blob = json.dumps(doc, sort_keys=True, default=lambda o: type(o).__qualname__)
+    return hashlib.sha256(blob.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def _callable_name(fn: Any) -> str:
+    name = getattr(fn, "name", None)
+    qual = getattr(fn, "__qualname__", None) or type(fn).__qualname__
+    return f"{getattr(fn, '__module__', '')}.{qual}:{name or ''}"

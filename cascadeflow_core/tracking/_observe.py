@@ -14,9 +14,10 @@ import threading
 from collections import deque
 from collections.abc import Iterable
 
+from .._protocols import Plan
 from ._stores import LedgerEntry
 
-__all__ = ["OutputStats"]
+__all__ = ["OutputStats", "plan_models"]
 
 
 class OutputStats:
@@ -53,3 +54,12 @@ class OutputStats:
             value = ranked[min(len(ranked) - 1, math.ceil(self.percentile * len(ranked)) - 1)]
             self._bound[model] = value
             return value
+
+
+def plan_models(plan: Plan) -> list[str]:
+    """Every model the plan may call, fallbacks included (their budgets apply at admission too)."""
+    out: dict[str, None] = {}
+    for t in plan.tiers:
+        for m in (*getattr(t, "models", ()), *getattr(t, "fallbacks", ())):
+            out[m.label] = None
+    return list(out)

@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Any
 from .._errors import BudgetExceededError, ConfigError, InputError, StorageError, UserRateLimitError
 from .._protocols import Admission, Plan
 from .._types import Attempt, CascadeResult, ModelSpec, Request, Tier, Verdict
+from ._admission import admit_in_one_step
+from ._audit import audit_export, audit_log_of, audit_report
 from ._budget import (
     Budget,
     BudgetStatus,
@@ -36,6 +38,7 @@ from ._budget import (
     rank,
 )
 from ._observe import OutputStats
+from ._observe import plan_models as _plan_models
 from ._spill import Spill
 from ._stores import BudgetCheck, LedgerEntry, LedgerStore, LimitCheck, MemoryStore, ReserveOp, SettleOp
 
@@ -83,15 +86,6 @@ def _accept(drafts: Sequence[Any], request: Request) -> Verdict:
     return Verdict(True, 1.0, ("single tracked model: nothing to escalate to",), "none")
 
 
-def _plan_models(plan: Plan) -> list[str]:
-    """Every model the plan may call, fallbacks included (their budgets apply at admission too)."""
-    out: dict[str, None] = {}
-    for t in plan.tiers:
-        for m in (*getattr(t, "models", ()), *getattr(t, "fallbacks", ())):
-            out[m.label] = None
-    return list(out)
-
-
 def _new_id() -> str:
     return os.urandom(12).hex()
 
@@ -100,7 +94,7 @@ class CostTracker:
     """Keeps the books of every model call and enforces budgets and rate limits.
 
     Args:
-        store: where state lives: ``MemoryStore()`` (default), ``SQLiteStore(path)`` or ``RedisStore(url)``.
+        store: ``MemoryStore()`` (default), ``SQLiteStore(path)``, ``RedisStore(url)``, ``PostgresStore(dsn)``.
         budgets: ``Budget`` caps (per user, tag, model, plan label or global; daily ... total).
         rate_limits: ``RateLimit`` caps on requests or tokens per user.
         policy: ``TrackerPolicy`` (store-failure behaviour, spill journal, reservation TTL ...).
@@ -131,7 +125,7 @@ class CostTracker:
                 raise ConfigError(
                     "store",
                     f"{type(self.store).__name__} has no {name}()",
-                    "use MemoryStore(), SQLiteStore(path) or RedisStore(url)",
+                    "use MemoryStore(), SQLiteStore(path), RedisStore(url) or PostgresStore(dsn)",
                 )
         self.budgets = tuple(budgets)
         self.rate_limits = tuple(rate_limits)
@@ -218,9 +212,14 @@ class CostTracker:
         return out
 
     def _statuses(
-        self, applicable: list[tuple[Budget, str, Any, Any]], estimate: float, now: float
+        self,
+        applicable: list[tuple[Budget, str, Any, Any]],
+        estimate: float,
+        now: float,
+        usage: Mapping[str, tuple[float, float]] | None = None,
     ) -> list[BudgetStatus]:
-        usage = self.store.usage([key for _, key, _, _ in applicable], now) if applicable else {}
+        if usage is None:
+            usage = self.store.usage([key for _, key, _, _ in applicable], now) if applicable else {}
         out = []
         for b, key, start, end in applicable:
             spent, reserved = usage.get(key, (0.0, 0.0))
@@ -287,6 +286,12 @@ class CostTracker:
         estimate = max(float(estimate or 0.0), self.policy.min_estimate)
         applicable = self._applicable(user, _plan_label(request), request.tags, _plan_models(plan), now)
         rates, token_checks = self._rate_checks(user)
+        if (applicable or rates) and self.on_enforce is None and getattr(self.store, "reports_usage", False):
+            fast = admit_in_one_step(self, request, plan, estimate, (applicable, rates), now)
+            if fast is not None:
+                decision, ctx, _, rid, keys = fast
+                held = Reservation(rid, keys, estimate, now, token_checks)
+                return self._admitted(request, decision, ctx, held)
         try:
             self._retry_spill()
             statuses = self._statuses(applicable, estimate, now)
@@ -332,25 +337,20 @@ class CostTracker:
                 context=ctx,
             )
         reservation = Reservation(rid, tuple(b.key for b in budgets), estimate, now, token_checks)
-        details = {
-            "hold_s": self.policy.reservation_ttl_s,  # the engine asks hold() to extend it if needed
-            "user": request.user,
-            "estimate": estimate,
-            "budgets": [s.key for s in statuses],
-            "spent": ctx.spent,
-            "remaining": ctx.remaining,
-            "forecast": ctx.forecast,
-        }
-        return Admission(decision.decision, decision.message, estimate, reservation, details)
+        return self._admitted(request, decision, ctx, reservation)
+
+    def _admitted(
+        self, request: Request, decision: Any, ctx: EnforcementContext, held: Reservation
+    ) -> Admission:
+        keys = [s.key for s in ctx.budgets]
+        details = {"user": request.user, "estimate": held.amount, "budgets": keys, "spent": ctx.spent}
+        details.update(remaining=ctx.remaining, forecast=ctx.forecast)
+        details["hold_s"] = self.policy.reservation_ttl_s  # the engine asks hold() to extend it if needed
+        return Admission(decision.decision, decision.message, held.amount, held, details)
 
     def hold(self, admission: Admission | None, seconds: float) -> float:
-        """Keep a running request's reservation for ``seconds`` more (at least the TTL); return how long.
-
-        The engine calls it before a model call that could outlast the reservation (a slow provider,
-        retries, a long cascade), so a reservation never expires while its request still runs; a crashed
-        worker's reservation still expires, one call timeout later at most. The extension is not a new
-        admission: it is written without a budget check (the request was admitted).
-        """
+        """Keep a running request's reservation ``seconds`` more (at least the TTL), unchecked (it was
+        admitted); the engine calls it before a call that could outlast it. Returns the seconds held."""
         res = admission.reservation if admission is not None else None
         if not isinstance(res, Reservation) or res.id is None or not res.keys:
             return float("inf")
@@ -516,6 +516,8 @@ class CostTracker:
         try:
             self._retry_spill()
             self.store.settle(op)
+        except ConfigError:  # a misconfigured store (e.g. another shard layout): the developer's to fix
+            raise
         except Exception as e:  # never the user's answer: kept, logged, counted and retried
             if not isinstance(e, StorageError):
                 self.settlement_failures += 1
@@ -659,6 +661,11 @@ class CostTracker:
         from ._litellm_callback import make_callback
 
         return make_callback(self)
+
+    # --- audits: records shared through the store, the running estimate and its bounds (``_audit``) -------
+    audit_log = property(audit_log_of)
+    audit_report = audit_report
+    audit_export = audit_export
 
     # --- reading the books --------------------------------------------------------------------------------
     def entries(

@@ -50,7 +50,7 @@ class _Backend:
 
 
 def test_a_stalled_redis_fails_within_the_timeout(stalled: RedisServer) -> None:
-    store = RedisStore(stalled.url, timeout_s=0.5)
+    store = RedisStore(stalled.url + "?socket_timeout=0.5&socket_connect_timeout=0.5")
     cache = RedisResponseCache(url=stalled.url, timeout_s=0.5)
     store.usage(["k"], 0.0)  # connected while the server answers
     os.kill(stalled.proc.pid, signal.SIGSTOP)
@@ -66,7 +66,7 @@ def test_fail_open_applies_to_a_stall(stalled: RedisServer) -> None:
     from cascadeflow_core import Budget
 
     tracker = CostTracker(
-        RedisStore(stalled.url, timeout_s=0.3),
+        RedisStore(stalled.url + "?socket_timeout=0.3&socket_connect_timeout=0.3"),
         budgets=[Budget(1.0, "daily")],
         policy=TrackerPolicy(on_store_error="fail_open"),
     )
@@ -79,11 +79,13 @@ def test_fail_open_applies_to_a_stall(stalled: RedisServer) -> None:
 
 
 def test_default_timeouts_are_set() -> None:
+    from cascadeflow_core.tracking._redis_connect import CONNECT_TIMEOUT_S, SOCKET_TIMEOUT_S
+
     store = RedisStore("redis://127.0.0.1:1/0")
     kw = store.client.connection_pool.connection_kwargs
-    assert kw["socket_timeout"] == kw["socket_connect_timeout"] == RedisStore.DEFAULT_TIMEOUT_S
+    assert (kw["socket_timeout"], kw["socket_connect_timeout"]) == (SOCKET_TIMEOUT_S, CONNECT_TIMEOUT_S)
     cache = RedisResponseCache(url="redis://127.0.0.1:1/0")
-    assert cache.client.connection_pool.connection_kwargs["socket_timeout"] == RedisStore.DEFAULT_TIMEOUT_S
+    assert cache.client.connection_pool.connection_kwargs["socket_timeout"] == 5.0
 
 
 def test_a_redis_without_aof_is_warned_about_at_start(
