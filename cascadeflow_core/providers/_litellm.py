@@ -353,11 +353,14 @@ def prompt_tokens_bound(spec: ModelSpec | None, request: Request) -> int:
 
     For a model whose tokenizer LiteLLM has (OpenAI's), LiteLLM's ``token_counter`` plus 10% (its
     tokenizer may be a neighbour of the model's own, e.g. cl100k for o200k), capped by the byte bound;
-    for any other model, or when counting fails, the byte bound ``prompt_bytes_bound``.
+    for any other model, before a call has loaded LiteLLM, or when counting fails, the byte bound.
     """
     global _prompt_memo
     bound = prompt_bytes_bound(request)
-    if spec is None or spec.backend is not None or bound < 64 or not _exact_tokenizer(spec.model):
+    # Counting never imports LiteLLM by itself (seconds): until a call has loaded it, the byte bound.
+    if spec is None or spec.backend is not None or bound < 64 or "litellm" not in sys.modules:
+        return bound
+    if not _exact_tokenizer(spec.model):
         return bound
     memo = _prompt_memo
     if memo is not None and memo[0] is request and memo[1] == spec.model:
@@ -410,7 +413,7 @@ def estimate_cost(spec: ModelSpec, request: Request, typical_output: int | None 
     out = request.max_tokens or spec.params.get("max_tokens")
     if not isinstance(out, int) or out <= 0:
         out = typical_output if typical_output is not None else _DEFAULT_OUTPUT_TOKENS
-        cap = _catalog_max_output(spec.model) if spec.backend is None else None
+        cap = _catalog_max_output(spec.model) if spec.backend is None and "litellm" in sys.modules else None
         out = min(out, cap) if cap else out
     return prompt_tokens_bound(spec, request) * p[0] + out * p[1]
 
