@@ -60,7 +60,7 @@ from .guardrails import (
     StreamRestorer,
     restore,
 )
-from .providers import LiteLLMBackend, MiniLMEmbedder, model_context_window
+from .providers import LiteLLMBackend, MiniLMEmbedder, model_context_window, model_supports_tools
 from .replay import (
     BenchReport,
     Calibration,
@@ -208,6 +208,7 @@ __all__ = [
     "forecast_spend",
     "load_config",
     "model_context_window",
+    "model_supports_tools",
     "preset_config",
     "register_replay",
     "restore",

@@ -13,12 +13,12 @@ import threading
 import types
 from collections.abc import AsyncIterator, Callable, Generator, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from ._errors import CascadeError, ConfigError, InputError, MalformedResponseError, ProviderError
 from ._protocols import Admission, Cache, GuardrailPipeline, ModelBackend, Plan, Router, Tracker
-from ._types import CascadeResult, Draft, ModelSpec, Request, StreamEvent, Tier
+from ._types import CascadeResult, Draft, ModelSpec, Request, StreamEvent, Tier, check_endpoint
 from .engine._engine import Call, Emit, Invoke, RetryPolicy, Sleep, Stations, plain_plan, run_cascade
 from .providers._litellm import LiteLLMBackend, estimate_cost, price
 
@@ -87,7 +87,18 @@ def _default_router() -> Router:
     return CascadeRouter()
 
 
-def _coerce_tiers(tiers: Any) -> tuple[Tier, ...]:
+def _with_endpoint(tier: Tier, api_base: str | None, api_key: str | None) -> Tier:
+    """``tier`` with the cascade's endpoint filled into the models that name none (theirs win)."""
+    if api_base is None and api_key is None:
+        return tier
+    return replace(
+        tier,
+        models=[m.with_endpoint(api_base, api_key) for m in tier.specs],
+        fallbacks=[m.with_endpoint(api_base, api_key) for m in tier.fallback_specs],
+    )
+
+
+def _coerce_tiers(tiers: Any, api_base: str | None = None, api_key: str | None = None) -> tuple[Tier, ...]:
     if isinstance(tiers, (str, ModelSpec, Tier)):
         tiers = [tiers]
     if not isinstance(tiers, Sequence) or not tiers:
@@ -110,6 +121,7 @@ def _coerce_tiers(tiers: Any) -> tuple[Tier, ...]:
                 f"cannot make a tier from {type(t).__name__}",
                 "give a Tier, a model string, a ModelSpec or a list of them",
             )
+        tier = _with_endpoint(tier, api_base, api_key)
         if tier.name is None:
             object.__setattr__(tier, "name", f"tier{i + 1}")
         out.append(tier)
@@ -139,6 +151,10 @@ class Cascade:
         cache: response cache (``ResponseCache``).
         backend: how models are called when a ``ModelSpec`` has no backend (default: LiteLLM).
         options: ``CascadeOptions``.
+        api_base, api_key: endpoint and key for every LiteLLM model of the tiers (strings, ``ModelSpec``s
+            and ``Tier``s alike, fallbacks included) that names none; a model's or a ``Tier``'s own
+            values win. E.g. ``api_base="http://127.0.0.1:8000/v1"`` for a local OpenAI-compatible
+            server. The key is never shown in reprs, traces or exports.
 
     Example:
         >>> cascade = Cascade([
@@ -160,8 +176,11 @@ class Cascade:
         cache: Cache | None = None,
         backend: ModelBackend | None = None,
         options: CascadeOptions | None = None,
+        api_base: str | None = None,
+        api_key: str | None = None,
     ) -> None:
-        self._tiers = _coerce_tiers(tiers)
+        check_endpoint(api_base, api_key)
+        self._tiers = _coerce_tiers(tiers, api_base, api_key)
         self.options = options or CascadeOptions()
         if not isinstance(self.options, CascadeOptions):
             raise ConfigError("options", f"expected CascadeOptions, got {type(self.options).__name__}")

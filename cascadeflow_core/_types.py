@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from ._errors import ConfigError, InputError
@@ -48,6 +48,18 @@ def _check_price(name: str, value: float | None) -> None:
             f"must be a non-negative number of dollars per token, got {value!r}",
             "give e.g. 0.15e-6 for $0.15 per million tokens",
         )
+
+
+def check_endpoint(api_base: Any, api_key: Any) -> None:
+    """``api_base`` must be a URL string and ``api_key`` a string (raise ``ConfigError`` naming the field)."""
+    if api_base is not None and (not isinstance(api_base, str) or not api_base.strip()):
+        raise ConfigError(
+            "api_base",
+            f"must be a URL string, got {api_base!r:.80}",
+            'give e.g. api_base="http://127.0.0.1:8000/v1"',
+        )
+    if api_key is not None and not isinstance(api_key, str):
+        raise ConfigError("api_key", f"must be a string, got {type(api_key).__name__}")
 
 
 @dataclass(frozen=True)
@@ -99,6 +111,7 @@ class ModelSpec:
             )
         _check_price("input_cost_per_token", self.input_cost_per_token)
         _check_price("output_cost_per_token", self.output_cost_per_token)
+        check_endpoint(self.api_base, self.api_key)
         if (self.input_cost_per_token is None) != (self.output_cost_per_token is None):
             raise ConfigError(
                 "input_cost_per_token/output_cost_per_token",
@@ -117,6 +130,24 @@ class ModelSpec:
             )
         object.__setattr__(self, "params", dict(self.params))
         object.__setattr__(self, "domains", tuple(self.domains))
+
+    def with_endpoint(self, api_base: str | None = None, api_key: str | None = None) -> ModelSpec:
+        """This spec with ``api_base`` / ``api_key`` filled in where it names none (its own values win).
+
+        A spec with a ``backend`` (e.g. a wrapped framework model) is returned as it is: its endpoint
+        belongs to that backend.
+
+        Example:
+            >>> ModelSpec("openai/m").with_endpoint("http://127.0.0.1:8000/v1").api_base
+            'http://127.0.0.1:8000/v1'
+        """
+        if self.backend is not None or (api_base is None and api_key is None):
+            return self
+        base = self.api_base or api_base
+        key = self.api_key or api_key
+        if base == self.api_base and key == self.api_key:
+            return self
+        return replace(self, api_base=base, api_key=key)
 
     @property
     def label(self) -> str:
@@ -157,6 +188,8 @@ class Tier:
         name: label in traces (defaults to ``tier<N>`` when used in a cascade).
         fallbacks: models tried in order, replacing a model of this tier whose call failed.
         domains: domains this tier is meant for; the router can prefer or skip it by domain.
+        api_base, api_key: endpoint and key for the tier's models and fallbacks that name none (a
+            ``ModelSpec``'s own ``api_base`` / ``api_key`` win); the key is never shown in reprs.
 
     Example:
         >>> Tier(["openai/gpt-4o-mini"]).models[0].model
@@ -168,6 +201,8 @@ class Tier:
     name: str | None = None
     fallbacks: Sequence[ModelSpec | str] = ()
     domains: tuple[str, ...] = ()
+    api_base: str | None = None
+    api_key: str | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         models = self.models
@@ -179,9 +214,17 @@ class Tier:
                 "a tier needs at least one model",
                 'list one or more model strings, e.g. models=["openai/gpt-4o-mini"]',
             )
-        object.__setattr__(self, "models", tuple(ModelSpec.coerce(m, "tier.models") for m in models))
+        check_endpoint(self.api_base, self.api_key)
+        base, key = self.api_base, self.api_key
         object.__setattr__(
-            self, "fallbacks", tuple(ModelSpec.coerce(m, "tier.fallbacks") for m in self.fallbacks)
+            self,
+            "models",
+            tuple(ModelSpec.coerce(m, "tier.models").with_endpoint(base, key) for m in models),
+        )
+        object.__setattr__(
+            self,
+            "fallbacks",
+            tuple(ModelSpec.coerce(m, "tier.fallbacks").with_endpoint(base, key) for m in self.fallbacks),
         )
         object.__setattr__(self, "domains", tuple(self.domains))
         if self.validator is not None and not callable(self.validator):

@@ -17,7 +17,7 @@ import dspy
 from dspy import lm15
 from dspy.clients.engines.base import validate_request
 
-from cascadeflow_core import Cascade, CascadeError, CascadeResult, ExhaustedError, ModelSpec
+from cascadeflow_core import Cascade, CascadeError, CascadeResult, ConfigError, ExhaustedError, ModelSpec
 
 from ._convert import StreamFormatter, build_call, to_lm15_error, to_response, trace_of
 
@@ -186,6 +186,9 @@ class CascadeLM(dspy.LM):
         cascade: a ``Cascade``, or anything ``Cascade(...)`` accepts as tiers.
         model: the LM's name in DSPy (history, usage, cache key); default ``default_model_name(cascade)``.
         user, tags: who the calls are for, for the cascade's tracker.
+        api_base (alias ``base_url``), api_key: endpoint and key for every LiteLLM model of the tiers
+            that names none (strings, ``ModelSpec`` and ``Tier`` alike; a model's own values win), as
+            ``Cascade(..., api_base=, api_key=)``. Not with a ready ``Cascade``. Never shown in reprs.
         cache: DSPy's response cache, as for ``dspy.LM`` (on by default).
         temperature, max_tokens, callbacks, **kwargs: as for ``dspy.LM``.
 
@@ -210,9 +213,23 @@ class CascadeLM(dspy.LM):
         temperature: float | None = None,
         max_tokens: int | None = None,
         callbacks: list[Any] | None = None,
+        api_base: str | None = None,
+        api_key: str | None = None,
         **kwargs: Any,
     ) -> None:
-        cascade = cascade if isinstance(cascade, Cascade) else Cascade(cascade)
+        if "base_url" in kwargs:
+            if api_base is not None:
+                raise ConfigError("base_url", "given together with api_base", "give one of them")
+            api_base = kwargs.pop("base_url")
+        if isinstance(cascade, Cascade):
+            if api_base is not None or api_key is not None:
+                raise ConfigError(
+                    "api_base/api_key",
+                    "ignored when a ready Cascade is given",
+                    "give them to Cascade(tiers, api_base=..., api_key=...), or pass the tiers here",
+                )
+        else:
+            cascade = Cascade(cascade, api_base=api_base, api_key=api_key)
         kwargs.setdefault("num_retries", 0)
         super().__init__(
             model or default_model_name(cascade),

@@ -25,8 +25,10 @@ from ._errors import (
     ChatCascadeTimeoutError,
     ChatCascadeUserRateLimitError,
 )
+from ._usage import CascadeUsageCallbackHandler, get_cascade_usage_callback
 
 __all__ = [
+    "CascadeUsageCallbackHandler",
     "ChatCascade",
     "ChatCascadeAPIError",
     "ChatCascadeAuthenticationError",
@@ -37,5 +39,6 @@ __all__ = [
     "ChatCascadeTimeoutError",
     "ChatCascadeUserRateLimitError",
     "LangChainBackend",
+    "get_cascade_usage_callback",
     "map_langchain_error",
 ]

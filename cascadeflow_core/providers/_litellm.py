@@ -38,6 +38,7 @@ __all__ = [
     "map_exception",
     "model_context_window",
     "model_prices",
+    "model_supports_tools",
     "price",
 ]
 
@@ -192,6 +193,25 @@ def model_context_window(spec: ModelSpec) -> int | None:
     if spec.backend is not None:
         return None
     return _catalog_window(spec.model)
+
+
+def model_supports_tools(spec: ModelSpec) -> bool:
+    """Whether ``spec`` may call tools: False only when LiteLLM's model map says it cannot.
+
+    A model the map does not know (a local server, a fine-tune) is not ruled out, as the router does; a
+    model with its own ``backend`` is assumed able to.
+
+    Example:
+        >>> model_supports_tools(ModelSpec("my-server/my-model"))
+        True
+    """
+    if spec.backend is not None:
+        return True
+    try:
+        info = litellm_module().get_model_info(spec.model)
+    except Exception:
+        return True
+    return info.get("supports_function_calling") is not False
 
 
 def _prompt_tokens_estimate(request: Request) -> int:
