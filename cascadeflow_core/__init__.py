@@ -46,7 +46,18 @@ from ._protocols import (
     Tracker,
     Validator,
 )
-from ._types import Attempt, CascadeResult, Draft, ModelSpec, Request, StreamEvent, Tier, ToolCall, Verdict
+from ._types import (
+    Attempt,
+    CascadeResult,
+    Draft,
+    ModelSpec,
+    Request,
+    StreamEvent,
+    Tier,
+    ToolCall,
+    Verdict,
+    sum_costs,
+)
 from .caching import RedisResponseCache, ResponseCache, SemanticCache
 from .config import PRESETS, CascadeConfig, load_config, preset_config
 from .engine import RetryPolicy
@@ -60,7 +71,14 @@ from .guardrails import (
     StreamRestorer,
     restore,
 )
-from .providers import LiteLLMBackend, MiniLMEmbedder, model_context_window, model_supports_tools
+from .providers import (
+    LiteLLMBackend,
+    MiniLMEmbedder,
+    UnpricedModelWarning,
+    model_context_window,
+    model_supports_tools,
+    warn_unpriced,
+)
 from .replay import (
     BenchReport,
     Calibration,
@@ -197,6 +215,7 @@ __all__ = [
     "ToolCall",
     "Tracker",
     "TrackerPolicy",
+    "UnpricedModelWarning",
     "UserRateLimitError",
     "Validator",
     "Verdict",
@@ -213,4 +232,6 @@ __all__ = [
     "register_replay",
     "restore",
     "run_benchmark",
+    "sum_costs",
+    "warn_unpriced",
 ]

@@ -10,6 +10,7 @@ import inspect
 import os
 import sys
 import threading
+import time
 import types
 from collections.abc import AsyncIterator, Callable, Generator, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -381,8 +382,6 @@ class Cascade:
                     elif isinstance(effect, Invoke):
                         send = _invoke_sync(effect)
                     elif isinstance(effect, Sleep):
-                        import time
-
                         time.sleep(effect.seconds)
                 except GeneratorExit:
                     raise
@@ -411,12 +410,15 @@ class Cascade:
     def _stream_one(self, spec: ModelSpec, request: Request) -> Generator[StreamEvent, None, list[Any]]:
         emitted = False
         filt = self._stream_filter(request)
+        t0, first = time.perf_counter(), None
         try:
             for item in self._backend(spec).stream(spec, request):
                 if isinstance(item, Draft):
                     if filt is not None and (tail := filt.flush()):
                         yield StreamEvent("delta", text=tail, model=spec.label)
-                    return [item]
+                    return [_with_first_chunk(item, first)]
+                if first is None:
+                    first = time.perf_counter() - t0
                 emitted = True
                 text = filt.feed(item) if filt is not None else item
                 if text:
@@ -477,13 +479,16 @@ class Cascade:
     ) -> AsyncIterator[StreamEvent]:
         emitted = False
         filt = self._stream_filter(request)
+        t0, first = time.perf_counter(), None
         try:
             async for item in self._backend(spec).astream(spec, request):
                 if isinstance(item, Draft):
                     if filt is not None and (tail := filt.flush()):
                         yield StreamEvent("delta", text=tail, model=spec.label)
-                    box.append(item)
+                    box.append(_with_first_chunk(item, first))
                     return
+                if first is None:
+                    first = time.perf_counter() - t0
                 emitted = True
                 text = filt.feed(item) if filt is not None else item
                 if text:
@@ -493,6 +498,12 @@ class Cascade:
             err = _as_provider_error(e, spec)
             err.emitted = emitted  # type: ignore[attr-defined]
             box.append(err)
+
+
+def _with_first_chunk(draft: Draft, first: float | None) -> Draft:
+    if first is None or draft.first_chunk_s is not None:
+        return draft
+    return replace(draft, first_chunk_s=first)
 
 
 def _final(events: Iterator[StreamEvent]) -> CascadeResult:

@@ -27,6 +27,7 @@ __all__ = [
     "Tier",
     "ToolCall",
     "Verdict",
+    "sum_costs",
 ]
 
 Message = dict[str, Any]
@@ -341,6 +342,21 @@ class Request:
         return kw
 
 
+def sum_costs(costs: Any) -> float | None:
+    """The sum of dollar amounts, or ``None`` when any is unknown ("unknown" is never counted as zero).
+
+    Example:
+        >>> sum_costs([0.001, 0.002]), sum_costs([0.001, None])
+        (0.003, None)
+    """
+    total = 0.0
+    for c in costs:
+        if c is None:
+            return None
+        total += c
+    return total
+
+
 def content_text(content: Any) -> str:
     """Plain text of an OpenAI message content (a string or a list of content parts)."""
     if content is None:
@@ -414,7 +430,8 @@ class Draft:
     """One model's answer to a request, with what it cost.
 
     ``logprob`` is the sequence log-probability (sum over output tokens) when the provider returned
-    logprobs, else ``None``; ``mean_logprob`` is its per-token mean.
+    logprobs, else ``None``; ``mean_logprob`` is its per-token mean. ``cost`` is ``None`` when the model
+    has no known price (neither configured nor in LiteLLM's price map).
     """
 
     model: str
@@ -423,12 +440,14 @@ class Draft:
     finish_reason: str | None = None
     input_tokens: int = 0
     output_tokens: int = 0
-    cost: float = 0.0
+    cost: float | None = 0.0
     latency_s: float = 0.0
     logprob: float | None = None
     mean_logprob: float | None = None
     cached: bool = False
     raw: Any = field(default=None, repr=False, compare=False)
+    first_chunk_s: float | None = None
+    """Seconds from the call to its first streamed chunk (streamed calls only)."""
 
     @property
     def confidence(self) -> float | None:
@@ -481,7 +500,8 @@ class Attempt:
 
     ``status`` is ``accepted`` (this draft answered), ``rejected`` (validator or guardrail said no),
     ``error`` (the call failed; ``error`` holds its kind and message) or ``superseded`` (another drafter
-    of the same tier was chosen).
+    of the same tier was chosen). ``cost`` is ``None`` when the model's price is unknown.
+    ``first_chunk_s``: seconds to the first streamed chunk, for calls that streamed live.
     """
 
     tier: str
@@ -489,13 +509,14 @@ class Attempt:
     status: AttemptStatus
     input_tokens: int = 0
     output_tokens: int = 0
-    cost: float = 0.0
+    cost: float | None = 0.0
     latency_s: float = 0.0
     score: float | None = None
     reasons: tuple[str, ...] = ()
     error: str | None = None
     error_kind: str | None = None
     cached: bool = False
+    first_chunk_s: float | None = None
 
     def describe(self) -> str:
         if self.status == "error":
@@ -513,7 +534,8 @@ class CascadeResult:
         tool_calls: tool calls of the answer.
         model: the model that answered; ``tier``: its tier.
         attempts: every model call, in order, accepted, rejected or failed.
-        cost: total dollars spent on this request (rejected drafts included).
+        cost: total dollars spent on this request (rejected drafts included); ``None`` when a model
+            that was called has no known price (see ``ModelSpec.input_cost_per_token``).
         verifier_cost: what the strongest tier of the plan alone would have cost for the same tokens.
         escalated: whether a tier after the first answered.
         latency_s: wall time of the request.
@@ -526,7 +548,7 @@ class CascadeResult:
     model: str
     tier: str
     attempts: tuple[Attempt, ...]
-    cost: float
+    cost: float | None
     verifier_cost: float | None
     escalated: bool
     latency_s: float
@@ -545,8 +567,11 @@ class CascadeResult:
 
     @property
     def savings(self) -> float | None:
-        """Dollars saved against calling the verifier alone (negative when the cascade cost more)."""
-        return None if self.verifier_cost is None else self.verifier_cost - self.cost
+        """Dollars saved against calling the verifier alone (negative when the cascade cost more);
+        ``None`` when either cost is unknown."""
+        if self.verifier_cost is None or self.cost is None:
+            return None
+        return self.verifier_cost - self.cost
 
     @property
     def accepted_attempt(self) -> Attempt | None:

@@ -26,7 +26,17 @@ from typing import Any
 
 from .._errors import ConfigError, ExhaustedError, GuardrailError, ProviderError
 from .._protocols import Admission, Cache, GuardrailPipeline, Plan, Router, Tracker
-from .._types import Attempt, AttemptStatus, CascadeResult, Draft, ModelSpec, Request, StreamEvent, Tier
+from .._types import (
+    Attempt,
+    AttemptStatus,
+    CascadeResult,
+    Draft,
+    ModelSpec,
+    Request,
+    StreamEvent,
+    Tier,
+    sum_costs,
+)
 from ..validation._validators import as_verdict, default_validator, needs_logprobs
 
 __all__ = ["Call", "Emit", "Invoke", "RetryPolicy", "Sleep", "Stations", "plain_plan", "run_cascade"]
@@ -407,6 +417,7 @@ class _Run:
                     score,
                     why,
                     cached=d.cached,
+                    first_chunk_s=d.first_chunk_s,
                 )
             )
 
@@ -415,7 +426,8 @@ class _Run:
         vname = self._name(verifier)
         spent = [a for a in self.attempts if a.tier == vname and a.status != "error"]
         if spent:
-            return sum(a.cost for a in spent) / len({a.model for a in spent})
+            total = sum_costs(a.cost for a in spent)
+            return None if total is None else total / len({a.model for a in spent})
         if self.st.verifier_cost is None:
             return None
         return self.st.verifier_cost(verifier.specs[0], self.request, answer)
@@ -423,9 +435,8 @@ class _Run:
     def _result(self, draft: Draft, tier_name: str, escalated: bool) -> CascadeResult:
         attempts = tuple(self.attempts)
         adm = self.admission
-        cost, in_tok, out_tok = 0.0, 0, 0
+        cost, in_tok, out_tok = sum_costs(a.cost for a in attempts), 0, 0
         for a in attempts:
-            cost += a.cost
             if not a.cached:
                 in_tok += a.input_tokens
                 out_tok += a.output_tokens

@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import os
+import threading
 import time
+import warnings
 from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
 
@@ -32,6 +35,7 @@ from .._types import Draft, ModelSpec, Request, ToolCall, content_text
 
 __all__ = [
     "LiteLLMBackend",
+    "UnpricedModelWarning",
     "amoderation",
     "estimate_cost",
     "litellm_module",
@@ -40,9 +44,11 @@ __all__ = [
     "model_prices",
     "model_supports_tools",
     "price",
+    "warn_unpriced",
 ]
 
 _DEFAULT_OUTPUT_TOKENS = 512
+log = logging.getLogger("cascadeflow.providers")
 
 
 @functools.cache
@@ -303,7 +309,31 @@ def _sum_logprobs(choice: Any) -> tuple[float | None, float | None]:
     return sum(values), sum(values) / len(values)
 
 
-def _cost(spec: ModelSpec, resp: Any, in_tok: int, out_tok: int) -> float:
+_UNPRICED: set[str] = set()
+_UNPRICED_LOCK = threading.Lock()
+
+
+class UnpricedModelWarning(UserWarning):
+    """A model was called whose price is unknown: its cost is reported as ``None`` (unknown), not 0."""
+
+
+def warn_unpriced(model: str) -> None:
+    """Warn once per model (per process) that its calls cannot be priced."""
+    with _UNPRICED_LOCK:
+        if model in _UNPRICED:
+            return
+        _UNPRICED.add(model)
+    warnings.warn(
+        f"{model}: no price configured and none in LiteLLM's price map, so its cost is reported as "
+        "unknown (None) and savings cannot be computed; give ModelSpec(..., input_cost_per_token=..., "
+        "output_cost_per_token=...)",
+        UnpricedModelWarning,
+        stacklevel=2,
+    )
+    log.warning("cascadeflow: %s has no known price; its cost is reported as unknown", model)
+
+
+def _cost(spec: ModelSpec, resp: Any, in_tok: int, out_tok: int) -> float | None:
     if spec.has_prices:
         return in_tok * float(spec.input_cost_per_token or 0) + out_tok * float(
             spec.output_cost_per_token or 0
@@ -313,7 +343,9 @@ def _cost(spec: ModelSpec, resp: Any, in_tok: int, out_tok: int) -> float:
     if isinstance(cost, (int, float)):
         return float(cost)
     p = price(spec, in_tok, out_tok)
-    return p or 0.0
+    if p is None:
+        warn_unpriced(spec.label)
+    return p
 
 
 def _tool_calls(raw_calls: Any) -> tuple[ToolCall, ...]:
@@ -402,10 +434,11 @@ class _StreamAssembler:
             ToolCall(id=c["id"] or f"call_{i}", name=c["name"], arguments=c["arguments"] or "{}")
             for i, c in sorted(self.calls.items())
         )
-        cost = _cost(self.spec, None, in_tok, out_tok)
         usage_cost = getattr(self.usage, "cost", None)
         if not self.spec.has_prices and isinstance(usage_cost, (int, float)) and usage_cost > 0:
-            cost = float(usage_cost)
+            cost: float | None = float(usage_cost)
+        else:
+            cost = _cost(self.spec, None, in_tok, out_tok)
         lp = sum(self.lp) if self.lp else None
         return Draft(
             model=self.spec.label,

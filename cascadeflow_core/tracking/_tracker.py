@@ -16,7 +16,7 @@ import math
 import os
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -211,6 +211,8 @@ class CostTracker:
         self.on_enforce = on_enforce
         self.clock = clock
         self._listeners: list[Callable[[SettlementEvent], None]] = []
+        self.unpriced: Counter[str] = Counter()
+        """Calls (this process) of models with no known price: booked at $0, shown in ``report()``."""
         self._spill = _Spill(self.policy.spill_limit, self.policy.spill_path)
         self._spill.load()
 
@@ -435,6 +437,7 @@ class CostTracker:
         user = request.user if request else None
         plan = _plan_label(request) if request else None
         tags = request.tags if request else ()
+        self.unpriced.update(a.model for a in attempts if a.cost is None)
         if not attempts and guardrails:  # blocked by a guardrail before any model call: booked at no cost
             return (
                 LedgerEntry(
@@ -459,7 +462,7 @@ class CostTracker:
                 request_id=request_id,
                 user=user,
                 model=a.model,
-                cost=float(a.cost),
+                cost=0.0 if a.cost is None else float(a.cost),
                 input_tokens=int(a.input_tokens),
                 output_tokens=int(a.output_tokens),
                 latency_s=float(a.latency_s),
