@@ -38,7 +38,10 @@ BIG = {"input_cost_per_token": 5e-6, "output_cost_per_token": 1.5e-5}
 @pytest.fixture
 def server() -> Iterator[OpenAICompatServer]:
     # "small" answers empty (rejected), "big" answers: every request escalates, both models are called.
-    replies = {"small": Reply("", prompt_tokens=10, completion_tokens=0), "big": Reply("Paris", prompt_tokens=12, completion_tokens=3)}
+    replies = {
+        "small": Reply("", prompt_tokens=10, completion_tokens=0),
+        "big": Reply("Paris", prompt_tokens=12, completion_tokens=3),
+    }
     with OpenAICompatServer(replies=replies) as s:
         yield s
 
@@ -49,7 +52,10 @@ def _fresh_warnings() -> None:
 
 
 def _unpriced(server: OpenAICompatServer) -> list[ModelSpec]:
-    return [ModelSpec("openai/small", api_base=server.base_url), ModelSpec("openai/big", api_base=server.base_url)]
+    return [
+        ModelSpec("openai/small", api_base=server.base_url),
+        ModelSpec("openai/big", api_base=server.base_url),
+    ]
 
 
 def _priced(server: OpenAICompatServer) -> list[ModelSpec]:
@@ -74,7 +80,9 @@ def test_core_reports_unknown_and_warns_once_per_model(server: OpenAICompatServe
         warnings.simplefilter("error", UnpricedModelWarning)  # a second request: no second warning
         cascade.complete("Capital of France?")
     report = tracker.report()
-    assert "UNKNOWN cost" in report and "openai/big (2 calls)" in report and "openai/small (2 calls)" in report
+    assert (
+        "UNKNOWN cost" in report and "openai/big (2 calls)" in report and "openai/small (2 calls)" in report
+    )
 
 
 def test_core_with_prices_is_known(server: OpenAICompatServer) -> None:
@@ -87,7 +95,11 @@ def test_core_with_prices_is_known(server: OpenAICompatServer) -> None:
 
 def test_langchain_unknown_cost_and_per_model_usage(server: OpenAICompatServer) -> None:
     llm = ChatCascade(_unpriced(server), api_key="sk-x")
-    with pytest.warns(UnpricedModelWarning), get_cascade_usage_callback() as cb, get_usage_metadata_callback() as stock:
+    with (
+        pytest.warns(UnpricedModelWarning),
+        get_cascade_usage_callback() as cb,
+        get_usage_metadata_callback() as stock,
+    ):
         msg = llm.invoke("Capital of France?")
     meta = msg.response_metadata
     assert meta["cost"] is None and meta["savings"] is None
@@ -97,7 +109,10 @@ def test_langchain_unknown_cost_and_per_model_usage(server: OpenAICompatServer) 
     assert cb.usage_metadata["openai/big"]["input_tokens"] == 12
     assert cb.usage_metadata["openai/big"]["output_tokens"] == 3
     assert cb.cost == {"openai/small": None, "openai/big": None}
-    assert stock.usage_metadata["openai/big"]["input_tokens"] == 22 and "openai/small" not in stock.usage_metadata
+    assert (
+        stock.usage_metadata["openai/big"]["input_tokens"] == 22
+        and "openai/small" not in stock.usage_metadata
+    )
     priced = ChatCascade(_priced(server), api_key="sk-x")
     with get_cascade_usage_callback() as cb2:
         m2 = priced.invoke("Capital of France?")

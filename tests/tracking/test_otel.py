@@ -11,7 +11,6 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader  # noqa: E402
 from opentelemetry.sdk.trace import TracerProvider  # noqa: E402
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor  # noqa: E402
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter  # noqa: E402
-
 from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as G  # noqa: E402
 from opentelemetry.semconv._incubating.metrics import gen_ai_metrics as GM  # noqa: E402
 from opentelemetry.trace import SpanKind  # noqa: E402
@@ -80,7 +79,9 @@ def test_one_span_per_cascade_with_a_child_per_attempt(otel):
     a = root.attributes
     assert a["gen_ai.operation.name"] == "invoke_workflow" and a["gen_ai.workflow.name"] == "cascadeflow"
     assert a["gen_ai.response.model"] == "claude-3-5-haiku" and root.kind == SpanKind.INTERNAL
-    assert all(c.kind == SpanKind.CLIENT and c.attributes["gen_ai.operation.name"] == "chat" for c in children)
+    assert all(
+        c.kind == SpanKind.CLIENT and c.attributes["gen_ai.operation.name"] == "chat" for c in children
+    )
     assert {c.attributes["gen_ai.provider.name"] for c in children} == {"openai", "anthropic"}
     assert {c.name for c in children} == {"chat gpt-4o-mini", "chat gpt-4o", "chat claude-3-5-haiku"}
     assert a["gen_ai.usage.input_tokens"] == 24 and a["gen_ai.usage.output_tokens"] == 38
@@ -123,7 +124,7 @@ def test_recorded_calls_and_failed_requests_emit_spans(otel):
 def test_names_are_the_semantic_conventions_constants(otel):
     tracker, spans, reader = otel
     ops = {v.value for v in G.GenAiOperationNameValues}
-    assert WORKFLOW == G.GenAiOperationNameValues.INVOKE_WORKFLOW.value and CHAT in ops
+    assert G.GenAiOperationNameValues.INVOKE_WORKFLOW.value == WORKFLOW and CHAT in ops
     providers = {v.value for v in G.GenAiProviderNameValues}
     for litellm_prefix, expected in [
         ("gemini/gemini-2.0-flash", G.GenAiProviderNameValues.GCP_GEMINI),
@@ -149,13 +150,20 @@ def test_names_are_the_semantic_conventions_constants(otel):
     child = next(s for s in spans.get_finished_spans() if s.parent is not None)
     assert "gen_ai.provider.name" not in child.attributes
     assert child.attributes[G.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] == 0.05
-    assert child.attributes["cascadeflow.cost_known"] is False and "cascadeflow.cost_usd" not in child.attributes
+    assert (
+        child.attributes["cascadeflow.cost_known"] is False and "cascadeflow.cost_usd" not in child.attributes
+    )
     m = _metrics(reader)
     for name in (GM.GEN_AI_CLIENT_TOKEN_USAGE, GM.GEN_AI_CLIENT_OPERATION_DURATION):
         assert name in m
     assert [p.sum for p in m[GM.GEN_AI_CLIENT_OPERATION_TIME_TO_FIRST_CHUNK]] == [0.05]
     attrs = (G.GEN_AI_OPERATION_NAME, G.GEN_AI_PROVIDER_NAME, G.GEN_AI_REQUEST_MODEL, G.GEN_AI_WORKFLOW_NAME)
-    assert attrs == ("gen_ai.operation.name", "gen_ai.provider.name", "gen_ai.request.model", "gen_ai.workflow.name")
+    assert attrs == (
+        "gen_ai.operation.name",
+        "gen_ai.provider.name",
+        "gen_ai.request.model",
+        "gen_ai.workflow.name",
+    )
 
 
 def test_a_streamed_escalation_records_time_to_first_chunk():
