@@ -31,6 +31,7 @@ from ._errors import (
     ProviderTimeoutError,
     RateLimitError,
     ReplayError,
+    RunBudgetExceededError,
     ServiceUnavailableError,
     StorageError,
     UserRateLimitError,
@@ -99,6 +100,7 @@ from .routing import (
     estimate_complexity,
 )
 from .tracking import (
+    AgentRun,
     Anomaly,
     Budget,
     CostTracker,
@@ -111,9 +113,11 @@ from .tracking import (
     OTelExporter,
     RateLimit,
     RedisStore,
+    RunLimits,
     SettlementEvent,
     SQLiteStore,
     TrackerPolicy,
+    current_run,
     detect_anomalies,
     forecast_spend,
 )
@@ -133,6 +137,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Admission",
     "AdmissionError",
+    "AgentRun",
     "AgreementValidator",
     "AllOf",
     "Anomaly",
@@ -203,6 +208,8 @@ __all__ = [
     "Router",
     "RouterConfig",
     "RuleValidator",
+    "RunBudgetExceededError",
+    "RunLimits",
     "SQLiteStore",
     "SchemaValidator",
     "SemanticCache",
@@ -221,6 +228,7 @@ __all__ = [
     "Verdict",
     "arun_benchmark",
     "calibrate",
+    "current_run",
     "detect_anomalies",
     "estimate_complexity",
     "extract_answer",

@@ -210,6 +210,7 @@ class _Run:
             self.admission = yield Invoke(st.tracker.admit, (req, self.plan, estimate), True)
             if self.admission is not None and self.admission.decision == "degrade":
                 self.plan = st.router.plan(req, st.tiers, self.admission)
+            self.plan = _sticky_start(self.plan, self.admission)
         try:
             result = yield from self._answer(req)
         except GeneratorExit:
@@ -464,6 +465,22 @@ class _Run:
             tags=self.request.tags,
             draft=draft,
         )
+
+
+def _sticky_start(plan: Plan, admission: Admission | None) -> Plan:
+    """The plan from the tier an agent run escalated to earlier on (``admission.details["start_tier"]``)."""
+    start = admission.details.get("start_tier") if admission is not None and admission.details else None
+    if start is None:
+        return plan
+    names = [t.name for t in plan.tiers]
+    if start not in names or names.index(start) == 0:
+        return plan
+    skipped = names[: names.index(start)]
+    why = (
+        f"sticky: run {admission.details.get('run_id')!r} escalated to {start!r} earlier; "  # type: ignore[union-attr]
+        f"starting there (skipped {', '.join(map(repr, skipped))})"
+    )
+    return Plan(plan.tiers[names.index(start) :], (*plan.reasons, why))
 
 
 @functools.lru_cache(maxsize=2)

@@ -9,11 +9,13 @@ cascade, configuration, or another station.
 from ._budget import Budget, EnforcementContext, EnforcementDecision, RateLimit, TrackerPolicy
 from ._forecast import Anomaly, Forecast, detect_anomalies, forecast_spend
 from ._otel import OTelExporter
+from ._run import AgentRun, RunLimits, current_run
 from ._store_redis import RedisStore
 from ._stores import LedgerEntry, LedgerStore, MemoryStore, SQLiteStore
 from ._tracker import CostTracker, SettlementEvent
 
 __all__ = [
+    "AgentRun",
     "Anomaly",
     "Budget",
     "CostTracker",
@@ -26,9 +28,11 @@ __all__ = [
     "OTelExporter",
     "RateLimit",
     "RedisStore",
+    "RunLimits",
     "SQLiteStore",
     "SettlementEvent",
     "TrackerPolicy",
+    "current_run",
     "detect_anomalies",
     "forecast_spend",
 ]

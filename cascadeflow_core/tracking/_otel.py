@@ -198,12 +198,11 @@ class OTelExporter:
             attrs["gen_ai.response.model"] = _model_name(answered)
         if result is not None and result.tier:
             attrs["cascadeflow.tier"] = result.tier
-        metadata = (request.metadata or {}) if request is not None else {}
-        run = metadata.get("cascadeflow.run_id")
-        if isinstance(run, str):
-            attrs["gen_ai.conversation.id"] = run
-        if metadata.get("cascadeflow.sticky_tier"):
-            attrs["cascadeflow.sticky_tier"] = str(metadata["cascadeflow.sticky_tier"])
+        details = (ev.admission.details or {}) if ev.admission is not None else {}
+        if isinstance(details.get("run_id"), str):
+            attrs["gen_ai.conversation.id"] = details["run_id"]
+        if details.get("start_tier"):
+            attrs["cascadeflow.sticky_tier"] = str(details["start_tier"])
         if request is not None and request.user:
             attrs["cascadeflow.user"] = request.user
         if request is not None and request.tags:
