@@ -28,6 +28,8 @@ from ._errors import (
 from ._usage import CascadeUsageCallbackHandler, get_cascade_usage_callback
 
 __all__ = [
+    "CascadeRunMiddleware",
+    "CascadeRunState",
     "CascadeUsageCallbackHandler",
     "ChatCascade",
     "ChatCascadeAPIError",
@@ -42,3 +44,12 @@ __all__ = [
     "get_cascade_usage_callback",
     "map_langchain_error",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # The agent middleware needs ``langchain`` (not only ``langchain_core``): imported on first use.
+    if name in ("CascadeRunMiddleware", "CascadeRunState"):
+        from . import _middleware
+
+        return getattr(_middleware, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
