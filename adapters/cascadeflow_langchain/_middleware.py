@@ -94,7 +94,9 @@ class CascadeRunMiddleware(AgentMiddleware[CascadeRunState, Any, Any]):
             return f"thread:{thread}"
         rid = state.get(_KEY) if isinstance(state, dict) else None
         if not rid:
-            raise ConfigError("CascadeRunMiddleware", "no run id in the agent state", "add it to create_agent")
+            raise ConfigError(
+                "CascadeRunMiddleware", "no run id in the agent state", "add it to create_agent"
+            )
         return str(rid)
 
     def _run(self, state: Any, runtime: Any) -> AgentRun:

@@ -9,7 +9,7 @@ cascade, configuration, or another station.
 from ._budget import Budget, EnforcementContext, EnforcementDecision, RateLimit, TrackerPolicy
 from ._forecast import Anomaly, Forecast, detect_anomalies, forecast_spend
 from ._otel import OTelExporter
-from ._run import AgentRun, RunLimits, current_run
+from ._run import AgentRun, RunLimits, counted_tool, current_run
 from ._store_redis import RedisStore
 from ._stores import LedgerEntry, LedgerStore, MemoryStore, SQLiteStore
 from ._tracker import CostTracker, SettlementEvent
@@ -32,6 +32,7 @@ __all__ = [
     "SQLiteStore",
     "SettlementEvent",
     "TrackerPolicy",
+    "counted_tool",
     "current_run",
     "detect_anomalies",
     "forecast_spend",

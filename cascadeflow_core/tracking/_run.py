@@ -35,7 +35,7 @@ from ._stores import BudgetCheck, LimitCheck, ReserveOp, ReserveOutcome
 if TYPE_CHECKING:
     from ._tracker import CostTracker
 
-__all__ = ["AgentRun", "RunLimits", "current_run"]
+__all__ = ["AgentRun", "RunLimits", "counted_tool", "current_run"]
 
 _CURRENT: ContextVar[AgentRun | None] = ContextVar("cascadeflow_run", default=None)
 _FOREVER = 100 * 365 * 86400.0  # a run's counters are windows that never slide
@@ -44,6 +44,43 @@ _FOREVER = 100 * 365 * 86400.0  # a run's counters are windows that never slide
 def current_run() -> AgentRun | None:
     """The ``AgentRun`` active in this context (``with run:``), or None."""
     return _CURRENT.get()
+
+
+def counted_tool(fn: Callable[..., Any], name: str | None = None) -> Callable[..., Any]:
+    """``fn`` (sync or async) counted against the ``max_tool_calls`` of the run active when it is called.
+
+    Define tools once; whichever ``AgentRun`` is active (``with run:``) counts them; outside a run they
+    run uncounted. Name, docstring and signature are kept, so frameworks build the same tool schema.
+
+    Example:
+        >>> def search(query: str) -> str:
+        ...     "Search the web."
+        ...     return "Paris"
+        >>> counted_tool(search).__name__
+        'search'
+    """
+    label = name or getattr(fn, "__name__", "tool")
+
+    def count() -> None:
+        run = _CURRENT.get()
+        if run is not None:
+            run.tool_call(label)
+
+    if inspect.iscoroutinefunction(fn):
+
+        @functools.wraps(fn)
+        async def acounted(*args: Any, **kwargs: Any) -> Any:
+            count()
+            return await fn(*args, **kwargs)
+
+        return acounted
+
+    @functools.wraps(fn)
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        count()
+        return fn(*args, **kwargs)
+
+    return counted
 
 
 def _check_cap(name: str, value: Any, integer: bool) -> None:

@@ -15,11 +15,19 @@ pytest.importorskip("langchain")
 pytest.importorskip("llama_index.core")
 dspy = pytest.importorskip("dspy")
 
+from dspy.utils.exceptions import LMBillingError  # noqa: E402
 from langchain.agents import create_agent  # noqa: E402
 from langchain_core.tools import tool  # noqa: E402
 from langgraph.checkpoint.memory import InMemorySaver  # noqa: E402
 
-from cascadeflow_core import BudgetExceededError, CostTracker, ModelSpec, RunBudgetExceededError  # noqa: E402
+from cascadeflow_core import (  # noqa: E402
+    BudgetExceededError,
+    Cascade,
+    CostTracker,
+    ModelSpec,
+    RunBudgetExceededError,
+    counted_tool,
+)
 from cascadeflow_core.testing import OpenAICompatServer, Reply  # noqa: E402
 from cascadeflow_langchain import CascadeRunMiddleware, ChatCascade  # noqa: E402
 
@@ -63,7 +71,9 @@ def _ask(agent: object, **config: object) -> object:
 def test_langchain_agent_tool_cap(server: OpenAICompatServer) -> None:
     tracker = CostTracker()
     llm = _llm(server, tracker)
-    agent = create_agent(llm, tools=[search, calculator], middleware=[CascadeRunMiddleware(tracker, max_tool_calls=2)])
+    agent = create_agent(
+        llm, tools=[search, calculator], middleware=[CascadeRunMiddleware(tracker, max_tool_calls=2)]
+    )
     with pytest.raises(RunBudgetExceededError) as e:
         _ask(agent)
     assert e.value.limit_kind == "tool_calls" and isinstance(e.value, BudgetExceededError)
@@ -102,3 +112,121 @@ def test_langchain_agent_within_caps_answers_and_conversation_runs_are_sticky(
     assert out["messages"][-1].content == "Paris; 4"  # type: ignore[index]
     run = tracker.run("thread:t1", max_tool_calls=10, sticky=True)
     assert run.tool_calls == 4 and run.model_calls == 5 and run.sticky_tier is None
+
+
+# --- LlamaIndex: FunctionAgent (an agent workflow) inside the run's scope ------------------------------
+
+
+def _li_tools() -> list:
+    from llama_index.core.tools import FunctionTool
+
+    def search(query: str) -> str:
+        """Search the web for a query."""
+        TOOL_CALLS.append("search")
+        return "Paris"
+
+    def calculator(expression: str) -> str:
+        """Evaluate an arithmetic expression."""
+        TOOL_CALLS.append("calculator")
+        return "4"
+
+    return [
+        FunctionTool.from_defaults(counted_tool(search)),
+        FunctionTool.from_defaults(counted_tool(calculator)),
+    ]
+
+
+def _cascade(server: OpenAICompatServer, tracker: CostTracker) -> Cascade:
+    tiers = [ModelSpec("openai/small", **PRICE), ModelSpec("openai/big", **PRICE)]
+    return Cascade(tiers, tracker=tracker, api_base=server.base_url, api_key="sk-local")
+
+
+def test_llamaindex_function_agent_tool_cap(server: OpenAICompatServer) -> None:
+    from llama_index.core.agent.workflow import FunctionAgent
+
+    from cascadeflow_llamaindex import CascadeLLM
+
+    tracker = CostTracker()
+    agent = FunctionAgent(tools=_li_tools(), llm=CascadeLLM(_cascade(server, tracker)))
+
+    async def main() -> None:
+        async with tracker.run("li-run", max_tool_calls=2) as run:
+            with pytest.raises(RunBudgetExceededError) as e:
+                await agent.run(user_msg="Capital of France, and 2+2?")
+        assert e.value.run_id == "li-run" and run.summary()["exceeded"] == "tool_calls"
+
+    asyncio.run(main())
+    # the third tool call was refused (the agent saw a tool error), and the model call after it too
+    assert TOOL_CALLS == ["search", "calculator"] and server.counts["small"] == 3
+
+
+def test_llamaindex_function_agent_cost_cap() -> None:
+    from llama_index.core.agent.workflow import FunctionAgent
+
+    from cascadeflow_llamaindex import CascadeLLM
+
+    # each call bills 1000 prompt tokens ($0.001); a request reserves its upper estimate (~$0.0011)
+    search = Reply(tool_calls=SEARCH.tool_calls, prompt_tokens=1000)
+    with OpenAICompatServer(replies={"small": [search, search, search]}) as server:
+        tracker = CostTracker()
+        agent = FunctionAgent(tools=_li_tools(), llm=CascadeLLM(_cascade(server, tracker)))
+
+        async def main() -> float:
+            async with tracker.run(max_cost=0.0015) as run:
+                with pytest.raises(RunBudgetExceededError, match="cost cap"):
+                    await agent.run(user_msg="Capital of France, and 2+2?")
+            return run.cost
+
+        spent = asyncio.run(main())
+        assert server.counts["small"] == 1
+    assert 0.001 <= spent <= 0.0015
+
+
+# --- DSPy: a ReAct module call inside the run's scope ----------------------------------------------------
+
+
+def _react_step(tool: str, args: str) -> str:
+    return (
+        f"[[ ## next_thought ## ]]\nuse {tool}\n\n[[ ## next_tool_name ## ]]\n{tool}\n\n"
+        f"[[ ## next_tool_args ## ]]\n{args}\n\n[[ ## completed ## ]]"
+    )
+
+
+def test_dspy_react_tool_cap() -> None:
+    from cascadeflow_dspy import CascadeLM
+
+    def search(query: str) -> str:
+        """Search the web for a query."""
+        TOOL_CALLS.append("search")
+        return "Paris"
+
+    def calculator(expression: str) -> str:
+        """Evaluate an arithmetic expression."""
+        TOOL_CALLS.append("calculator")
+        return "4"
+
+    TOOL_CALLS.clear()
+    steps = [
+        _react_step("search", '{"query": "capital of France"}'),
+        _react_step("calculator", '{"expression": "2+2"}'),
+        _react_step("search", '{"query": "again"}'),
+        _react_step("finish", "{}"),
+    ]
+    with OpenAICompatServer(replies={"small": steps}) as server:
+        tracker = CostTracker()
+        lm = CascadeLM(_cascade(server, tracker), cache=False)
+        react = dspy.ReAct("question -> answer", tools=[counted_tool(search), counted_tool(calculator)])
+        with (
+            dspy.context(lm=lm),
+            tracker.run("dspy-run", max_tool_calls=2) as run,
+            pytest.raises(LMBillingError) as e,
+        ):
+            react(question="Capital of France, and 2+2?")
+        counts = server.counts
+    # DSPy raises its own billing error; the run's typed error is its root cause
+    root = e.value
+    while root.__cause__ is not None:
+        root = root.__cause__
+    assert isinstance(root, RunBudgetExceededError) and root.limit_kind == "tool_calls"
+    assert TOOL_CALLS == ["search", "calculator"] and counts["small"] == 3
+    assert run.tool_calls == 2 and run.model_calls == 3
