@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
-from langchain_core.language_models import BaseChatModel, LangSmithParams
+from langchain_core.language_models import BaseChatModel, LangSmithParams, ModelProfile
 from langchain_core.language_models.chat_models import agenerate_from_stream, generate_from_stream
 from langchain_core.messages import BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
@@ -21,6 +21,8 @@ from cascadeflow_core import (
     ConfigError,
     ModelSpec,
     RetryPolicy,
+    model_context_window,
+    model_supports_tools,
 )
 
 from ._backend import LangChainBackend
@@ -114,6 +116,8 @@ class ChatCascade(BaseChatModel):
                 f"expected a cascadeflow_core.Cascade, got {type(self.cascade).__name__}",
                 "pass tiers=[...] for a list of models",
             )
+        if self.profile is None:
+            self.profile = _profile(self.cascade)
 
     def _endpoint(self) -> tuple[str | None, str | None]:
         key = self.api_key.get_secret_value() if self.api_key is not None else None
@@ -353,6 +357,25 @@ class ChatCascade(BaseChatModel):
                 "pass an AIMessage returned by ChatCascade (invoke, or the aggregate of a stream)",
             )
         return trace
+
+
+def _profile(cascade: Cascade) -> ModelProfile:
+    """What LangChain may assume of the cascade: every tier may answer, so the weakest model bounds it.
+
+    ``max_input_tokens``: the smallest known context window of any model (left out when none is known);
+    ``tool_calling``: some tier may call tools. ``structured_output`` is left out, so ``create_agent`` uses
+    its portable tool strategy for ``response_format``.
+    """
+    specs = [m for t in cascade.tiers for m in (*t.specs, *t.fallback_specs)]
+    profile = ModelProfile(
+        text_inputs=True,
+        text_outputs=True,
+        tool_calling=any(model_supports_tools(m) for t in cascade.tiers for m in t.specs),
+    )
+    windows = [w for w in map(model_context_window, specs) if w]
+    if windows and len(windows) == len(specs):
+        profile["max_input_tokens"] = min(windows)
+    return profile
 
 
 _MODEL_FIX = (

@@ -163,3 +163,11 @@ def test_dspy_history_carries_decision_and_unknown_cost(server: OpenAICompatServ
     priced("Capital of France?")
     assert priced.history[-1]["cost"] == pytest.approx(10 * 1e-7 + 12 * 5e-6 + 3 * 1.5e-5)
     assert "$0.0001" in priced.history[-1]["cascade_summary"]
+
+
+def test_langchain_profile_describes_the_weakest_tier() -> None:
+    llm = ChatCascade(["openai/gpt-4o-mini", "openai/gpt-4o"])
+    assert llm.profile is not None and llm.profile["max_input_tokens"] == 128000
+    assert llm.profile["tool_calling"] is True and "structured_output" not in llm.profile
+    unknown = ChatCascade(["my-server/model", "openai/gpt-4o"])  # a window unknown: no bound claimed
+    assert unknown.profile is not None and "max_input_tokens" not in unknown.profile
