@@ -230,3 +230,20 @@ def test_dspy_react_tool_cap() -> None:
     assert isinstance(root, RunBudgetExceededError) and root.limit_kind == "tool_calls"
     assert TOOL_CALLS == ["search", "calculator"] and counts["small"] == 3
     assert run.tool_calls == 2 and run.model_calls == 3
+
+
+def test_langchain_sticky_run_keeps_the_verifier_after_an_escalation() -> None:
+    # The drafter hedges (rejected) on the first step; the verifier calls a tool, then answers.
+    replies = {"small": Reply("I'm not sure."), "big": [SEARCH, Reply("Paris")]}
+    with OpenAICompatServer(replies=replies) as server:
+        tracker = CostTracker()
+        llm = _llm(server, tracker)
+        mw = CascadeRunMiddleware(tracker, sticky=True, max_tool_calls=3)
+        agent = create_agent(llm, tools=[search, calculator], middleware=[mw])
+        out = _ask(agent)
+        counts = server.counts
+    last = out["messages"][-1]  # type: ignore[index]
+    assert last.content == "Paris"
+    # the second model step started at the tier that answered the first: the drafter was asked once
+    assert counts == {"small": 1, "big": 2}
+    assert any("sticky: run" in r for r in last.response_metadata["cascade"]["route"])
