@@ -12,10 +12,16 @@ from cascadeflow_core import (
     Cascade,
     ConfigError,
     CostTracker,
+    LedgerStore,
     ModelSpec,
     RunBudgetExceededError,
     current_run,
 )
+from tests.support import tracker_stores as _fixtures
+
+# the parametrized ``store`` fixture (memory, SQLite, real Redis) and what it needs
+store, store_kind = _fixtures.store, _fixtures.store_kind
+redis_server, redis_url = _fixtures.redis_server, _fixtures.redis_url
 
 PRICE = {"input_cost_per_token": 1e-6, "output_cost_per_token": 1e-6}
 
@@ -132,3 +138,19 @@ def test_runs_are_named_and_checked() -> None:
     other = CostTracker()
     with other.run("elsewhere", max_model_calls=0):  # a run of another tracker does not apply
         _cascade(tracker).complete("q")
+
+
+def test_run_caps_are_kept_by_every_store(store: LedgerStore) -> None:  # noqa: F811
+    """The run's counters live in the tracker's store (memory, SQLite, Redis) like its budgets."""
+    tracker = CostTracker(store)
+    cascade = _cascade(tracker)
+    with tracker.run("stored", max_model_calls=2, max_tool_calls=1) as run:
+        run.tool_call("search")
+        with pytest.raises(RunBudgetExceededError, match="tool_calls"):
+            run.tool_call("search")
+    other = tracker.run("stored-2", max_model_calls=2)
+    with other:
+        cascade.complete("q")
+        with pytest.raises(RunBudgetExceededError, match="model_calls"):
+            cascade.complete("q")
+    assert other.cost > 0 and tracker.spent() == pytest.approx(other.cost)
