@@ -247,3 +247,27 @@ def test_langchain_sticky_run_keeps_the_verifier_after_an_escalation() -> None:
     # the second model step started at the tier that answered the first: the drafter was asked once
     assert counts == {"small": 1, "big": 2}
     assert any("sticky: run" in r for r in last.response_metadata["cascade"]["route"])
+
+
+def test_langgraph_prebuilt_react_agent_inside_a_run(server: OpenAICompatServer) -> None:
+    """LangGraph's create_react_agent has no middleware: open the run around invoke, count the tools."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from langgraph.prebuilt import create_react_agent
+
+    def lookup(query: str) -> str:
+        """Search the web for a query."""
+        TOOL_CALLS.append("search")
+        return "Paris"
+
+    tracker = CostTracker()
+    counted = tool("search")(counted_tool(lookup, "search"))
+    agent = create_react_agent(_llm(server, tracker), tools=[counted, calculator])
+    with (
+        tracker.run("lg", max_model_calls=2) as run,
+        pytest.raises(RunBudgetExceededError, match="model_calls"),
+    ):
+        _ask(agent)
+    assert run.model_calls == 2 and server.counts["small"] == 2
