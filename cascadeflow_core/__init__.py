@@ -12,6 +12,8 @@ Example:
 ``import cascadeflow_core`` does not import LiteLLM; the first model call does.
 """
 
+from typing import Any as _Any
+
 from ._cascade import Cascade, CascadeOptions
 from ._errors import (
     AdmissionError,
@@ -62,16 +64,7 @@ from ._types import (
 from .caching import RedisResponseCache, ResponseCache, SemanticCache
 from .config import PRESETS, CascadeConfig, load_config, preset_config
 from .engine import RetryPolicy
-from .guardrails import (
-    Guardrails,
-    InjectionDetector,
-    InjectionScore,
-    PIIDetector,
-    PIIFinding,
-    Redactor,
-    StreamRestorer,
-    restore,
-)
+from .guardrails import Guardrails, StreamRestorer
 from .providers import (
     LiteLLMBackend,
     MiniLMEmbedder,
@@ -134,6 +127,20 @@ from .validation import (
 )
 
 __version__ = "0.1.0"
+
+# Detectors a user may call on their own, imported on first use (they compile many patterns).
+_LAZY = ("InjectionDetector", "InjectionScore", "PIIDetector", "PIIFinding", "Redactor", "restore")
+
+
+def __getattr__(name: str) -> _Any:
+    if name in _LAZY:
+        from . import guardrails
+
+        value = getattr(guardrails, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "Admission",

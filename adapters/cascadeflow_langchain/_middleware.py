@@ -79,7 +79,7 @@ class CascadeRunMiddleware(AgentMiddleware[CascadeRunState, Any, Any]):
         }
         self.per = per
         tracker.run("cascadeflow-middleware-check", **self.limits)  # bad caps fail here, not mid-run
-        tracker.end_run("cascadeflow-middleware-check")
+        tracker.runs.end("cascadeflow-middleware-check")
 
     def _run_id(self, state: Any, runtime: Any) -> str:
         if self.per == "thread":
@@ -113,7 +113,7 @@ class CascadeRunMiddleware(AgentMiddleware[CascadeRunState, Any, Any]):
 
     def after_agent(self, state: Any, runtime: Any) -> dict[str, Any] | None:
         if self.per == "invocation" and isinstance(state, dict) and state.get(_KEY):
-            self.tracker.end_run(str(state[_KEY]))
+            self.tracker.runs.end(str(state[_KEY]))
         return None
 
     async def aafter_agent(self, state: Any, runtime: Any) -> dict[str, Any] | None:

@@ -6,9 +6,21 @@ moderation; output checks) and the detectors a user may also call on their own: 
 and ``_injection_patterns``, apart from the logic. May import: the vocabulary and ``providers``.
 """
 
-from ._injection import InjectionDetector, InjectionScore
-from ._pii import ENTITIES, PIIDetector, PIIFinding, PresidioDetector, Redactor, restore
+from typing import Any
+
 from ._pipeline import Guardrails, StreamRestorer
+
+# The detectors compile hundreds of patterns: imported on first use, so ``import cascadeflow_core`` stays fast.
+_LAZY = {
+    "ENTITIES": "_pii",
+    "InjectionDetector": "_injection",
+    "InjectionScore": "_injection",
+    "PIIDetector": "_pii",
+    "PIIFinding": "_pii",
+    "PresidioDetector": "_pii",
+    "Redactor": "_pii",
+    "restore": "_pii",
+}
 
 __all__ = [
     "ENTITIES",
@@ -22,3 +34,14 @@ __all__ = [
     "StreamRestorer",
     "restore",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value

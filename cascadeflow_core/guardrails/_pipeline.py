@@ -28,7 +28,7 @@ from .._errors import ConfigError, GuardrailError
 from .._protocols import OutputCheck
 from .._types import Draft, Request, ToolCall
 
-__all__ = ["Guardrails", "StreamRestorer", "from_config", "ledger_labels"]
+__all__ = ["Guardrails", "StreamRestorer", "from_config"]
 
 PIIAction = Literal["detect", "redact", "block"]
 InjectionAction = Literal["flag", "block"]
@@ -390,17 +390,6 @@ class StreamRestorer:
 
 
 # --- helpers ---------------------------------------------------------------------------------------
-def ledger_labels(records: Iterable[Mapping[str, Any]]) -> tuple[str, ...]:
-    """Short ledger labels for guardrail records, e.g. ``input.pii.EMAIL:redact`` (never values)."""
-    out = []
-    for r in records:
-        parts = [str(r.get("stage", "?")), str(r.get("check", "?"))]
-        if r.get("entity"):
-            parts.append(str(r["entity"]))
-        out.append(".".join(parts) + f":{r.get('action', '?')}")
-    return tuple(dict.fromkeys(out))
-
-
 def _resolve(gen: Generator[Awaitable[Any], Any, Any]) -> Any:
     """Run a check generator inline; at the first awaitable, return a coroutine that finishes it."""
     try:

@@ -60,6 +60,27 @@ def litellm_module() -> Any:
     return litellm
 
 
+def custom_llm_class() -> Any:
+    """LiteLLM's ``CustomLLM`` base class, for a custom provider (the replay provider subclasses it)."""
+    return litellm_module().CustomLLM
+
+
+def custom_logger_class() -> Any:
+    """LiteLLM's ``CustomLogger`` base class, for a callback (the tracker's LiteLLM callback subclasses it)."""
+    litellm_module()
+    from litellm.integrations.custom_logger import CustomLogger
+
+    return CustomLogger
+
+
+def stream_chunk_types() -> tuple[Any, Any, Any, Any]:
+    """LiteLLM's ``(Delta, ModelResponseStream, StreamingChoices, Usage)``, to build streamed chunks."""
+    litellm_module()
+    from litellm.types.utils import Delta, ModelResponseStream, StreamingChoices, Usage
+
+    return Delta, ModelResponseStream, StreamingChoices, Usage
+
+
 def _retry_after(e: Any) -> float | None:
     headers = None
     resp = getattr(e, "response", None)

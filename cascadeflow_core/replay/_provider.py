@@ -424,7 +424,9 @@ def _response(lm: Any, model: str, rec: Record, want_logprobs: bool) -> Any:
 
 
 def _chunks(model: str, rec: Record, want_logprobs: bool) -> Iterator[Any]:
-    from litellm.types.utils import Delta, ModelResponseStream, StreamingChoices, Usage
+    from ..providers._litellm import stream_chunk_types
+
+    Delta, ModelResponseStream, StreamingChoices, Usage = stream_chunk_types()  # noqa: N806 (classes)
 
     words = rec.text.split(" ")
     pieces = [
@@ -459,10 +461,10 @@ def _chunks(model: str, rec: Record, want_logprobs: bool) -> Iterator[Any]:
 def _handler() -> Any:
     if _REGISTRY.handler is not None:
         return _REGISTRY.handler
-    from ..providers._litellm import litellm_module
+    from ..providers._litellm import custom_llm_class, litellm_module
 
     lm = litellm_module()
-    from litellm import CustomLLM
+    CustomLLM = custom_llm_class()  # noqa: N806 (a class)
 
     def lookup(model: str, kwargs: dict[str, Any]) -> tuple[Record, bool]:
         try:

@@ -148,10 +148,9 @@ class _Booking:
 
 @functools.cache
 def _callback_class() -> type:
-    from ..providers._litellm import litellm_module
+    from ..providers._litellm import custom_logger_class
 
-    litellm_module()
-    from litellm.integrations.custom_logger import CustomLogger
+    CustomLogger = custom_logger_class()  # noqa: N806 (a class)
 
     class CascadeFlowLiteLLMCallback(_Booking, CustomLogger):
         """Books each LiteLLM call (cost from LiteLLM's ``response_cost``) into a ``CostTracker``."""

@@ -23,7 +23,7 @@ import functools
 import inspect
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -35,7 +35,7 @@ from ._stores import BudgetCheck, LimitCheck, ReserveOp, ReserveOutcome
 if TYPE_CHECKING:
     from ._tracker import CostTracker
 
-__all__ = ["AgentRun", "RunLimits", "counted_tool", "current_run"]
+__all__ = ["AgentRun", "RunLimits", "RunRegistry", "counted_tool", "current_run", "run_details"]
 
 _CURRENT: ContextVar[AgentRun | None] = ContextVar("cascadeflow_run", default=None)
 _FOREVER = 100 * 365 * 86400.0  # a run's counters are windows that never slide
@@ -221,16 +221,16 @@ class AgentRun:
         return guarded
 
     # --- used by CostTracker.admit / settle --------------------------------------------------------------
-    def admission_checks(self) -> tuple[tuple[BudgetCheck, ...], tuple[LimitCheck, ...]]:
-        """The run's checks for one request's reservation (raises once the run exceeded a cap)."""
+    def checks(
+        self, budgets: tuple[BudgetCheck, ...], rates: tuple[LimitCheck, ...]
+    ) -> tuple[tuple[BudgetCheck, ...], tuple[LimitCheck, ...]]:
+        """A request's reservation checks plus the run's (raises once the run exceeded a cap)."""
         self._raise_if_exceeded()
         lim = self.limits
-        budgets = (BudgetCheck(self.cost_key, lim.max_cost),) if lim.max_cost is not None else ()
-        rates = (
-            (LimitCheck(self.calls_key, float(lim.max_model_calls), _FOREVER, 1.0),)
-            if lim.max_model_calls is not None
-            else ()
-        )
+        if lim.max_cost is not None:
+            budgets = (*budgets, BudgetCheck(self.cost_key, lim.max_cost))
+        if lim.max_model_calls is not None:
+            rates = (*rates, LimitCheck(self.calls_key, float(lim.max_model_calls), _FOREVER, 1.0))
         return budgets, rates
 
     def owns(self, key: str | None) -> bool:
@@ -250,10 +250,14 @@ class AgentRun:
         """The tier later requests start at (``sticky`` runs that escalated), else None."""
         return self.sticky_tier if self.limits.sticky else None
 
-    def settlement(
-        self, attempts: Sequence[Attempt], result: CascadeResult | None
+    def settle(
+        self,
+        charges: Mapping[str, float],
+        rates: tuple[LimitCheck, ...],
+        attempts: Sequence[Attempt],
+        result: CascadeResult | None,
     ) -> tuple[dict[str, float], tuple[LimitCheck, ...]]:
-        """Charges and call counts to book on the run's keys; remembers the tier a sticky run escalated to."""
+        """A settlement's charges and counts plus the run's; remembers the tier a sticky run escalated to."""
         calls = sum(1 for a in attempts if not a.cached)
         with self._lock:
             self.model_calls += calls
@@ -262,12 +266,9 @@ class AgentRun:
                 self.sticky_tier = result.tier
         cost = sum(a.cost for a in attempts if a.cost is not None)
         cap = self.limits.max_model_calls
-        rates = (
-            (LimitCheck(self.calls_key, float(cap), _FOREVER, float(calls - 1)),)
-            if cap is not None and calls > 1
-            else ()
-        )
-        return {self.cost_key: cost}, rates
+        if cap is not None and calls > 1:  # admission counted one call
+            rates = (*rates, LimitCheck(self.calls_key, float(cap), _FOREVER, float(calls - 1)))
+        return {**charges, self.cost_key: charges.get(self.cost_key, 0.0) + cost}, rates
 
     # --- internals -----------------------------------------------------------------------------------------
     def _raise_if_exceeded(self) -> None:
@@ -292,3 +293,81 @@ class AgentRun:
         )
         self.exceeded = err
         return err
+
+
+class RunRegistry:
+    """A tracker's agent runs by id (``CostTracker.runs``).
+
+    Example:
+        >>> from cascadeflow_core import CostTracker
+        >>> with CostTracker().run("r1", max_cost=0.05, max_tool_calls=8) as run:
+        ...     run.tool_call("search")
+        >>> run.tool_calls
+        1
+    """
+
+    def __init__(self, tracker: CostTracker) -> None:
+        self.tracker = tracker
+        self._runs: dict[str, AgentRun] = {}
+        self._lock = threading.Lock()
+
+    def get(self, run_id: str, limits: Mapping[str, Any]) -> AgentRun:
+        """The run ``run_id``, made on first use with ``limits`` (``RunLimits`` fields).
+
+        Inside ``with run:``, every request a cascade on this tracker admits is held to the caps (cost,
+        model calls; tools call ``run.tool_call(name)``); a refusal raises ``RunBudgetExceededError``.
+        ``sticky``: once a request escalated, later ones start at the tier that answered. Asking again for
+        a known ``run_id`` returns the same run (a conversation across invocations); other caps for it
+        are a ``ConfigError``.
+        """
+        unknown = sorted(set(limits) - set(RunLimits.__dataclass_fields__))
+        if unknown:
+            raise ConfigError(
+                ", ".join(unknown), "not a run limit", "use max_cost, max_model_calls, max_tool_calls, sticky"
+            )
+        wanted = RunLimits(**limits)
+        if not isinstance(run_id, str) or not run_id:
+            raise ConfigError("run_id", f"must be a non-empty string, got {run_id!r}")
+        with self._lock:
+            found = self._runs.get(run_id)
+            if found is None:
+                found = self._runs[run_id] = AgentRun(self.tracker, run_id, wanted)
+            elif found.limits != wanted:
+                raise ConfigError(
+                    "run_id",
+                    f"run {run_id!r} exists with other limits ({found.limits})",
+                    "use a new run_id, or the same limits to continue the run",
+                )
+        return found
+
+    def end(self, run_id: str) -> None:
+        """Forget the run ``run_id`` (its spend stays in the store under ``run:<id>|cost``)."""
+        with self._lock:
+            self._runs.pop(run_id, None)
+
+    def settle(
+        self,
+        reservation: Any,
+        charges: Mapping[str, float],
+        rates: tuple[LimitCheck, ...],
+        attempts: Sequence[Attempt],
+        result: CascadeResult | None,
+    ) -> tuple[Mapping[str, float], tuple[LimitCheck, ...]]:
+        """A settlement's charges and counts, plus the run's when the request was admitted in one."""
+        run = getattr(reservation, "run", None)
+        return (charges, rates) if run is None else run.settle(charges, rates, attempts, result)
+
+    def active(self) -> AgentRun | None:
+        """The run active in this context, if it belongs to this tracker."""
+        run = _CURRENT.get()
+        return run if run is not None and run.tracker is self.tracker else None
+
+
+def run_details(details: dict[str, Any], run: AgentRun | None) -> dict[str, Any]:
+    """Admission details, plus the run id and the tier a sticky run starts at (read by the engine)."""
+    if run is not None:
+        details["run_id"] = run.run_id
+        start = run.start_tier()
+        if start is not None:
+            details["start_tier"] = start
+    return details

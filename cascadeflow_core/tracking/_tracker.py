@@ -37,7 +37,7 @@ from ._budget import (
     period_bounds,
     rank,
 )
-from ._run import AgentRun, RunLimits, current_run
+from ._run import AgentRun, RunRegistry, run_details
 from ._stores import BudgetCheck, LedgerEntry, LedgerStore, LimitCheck, MemoryStore, ReserveOp, SettleOp
 
 if TYPE_CHECKING:
@@ -87,16 +87,6 @@ def _accept(drafts: Sequence[Any], request: Request) -> Verdict:
 
 def _new_id() -> str:
     return os.urandom(12).hex()
-
-
-def _run_details(details: dict[str, Any], run: AgentRun | None) -> dict[str, Any]:
-    """Admission details, plus the run id and the tier a sticky run starts at (read by the engine)."""
-    if run is not None:
-        details["run_id"] = run.run_id
-        start = run.start_tier()
-        if start is not None:
-            details["start_tier"] = start
-    return details
 
 
 @dataclass
@@ -223,10 +213,8 @@ class CostTracker:
         self.on_enforce = on_enforce
         self.clock = clock
         self._listeners: list[Callable[[SettlementEvent], None]] = []
-        self._runs: dict[str, AgentRun] = {}
-        self._runs_lock = threading.Lock()
-        self.unpriced: Counter[str] = Counter()
-        """Calls (this process) of models with no known price: booked at $0, shown in ``report()``."""
+        self.runs = RunRegistry(self)
+        self.unpriced: Counter[str] = Counter()  # calls of models with no known price, booked at $0
         self._spill = _Spill(self.policy.spill_limit, self.policy.spill_path)
         self._spill.load()
 
@@ -364,18 +352,15 @@ class CostTracker:
                 ctx, decision.message or "; ".join(ctx.reasons) or "blocked by on_enforce", user
             )
         budgets = tuple(BudgetCheck(s.key, s.budget.hard_limit if caps else None) for s in statuses)
-        run = current_run()
-        run = run if run is not None and run.tracker is self else None
-        if run is not None:  # the agent run's caps join the same atomic reservation
-            run_budgets, run_rates = run.admission_checks()
-            budgets, rates = (*budgets, *run_budgets), (*rates, *run_rates)
+        run = self.runs.active()  # an agent run's caps join the same atomic reservation
+        budgets, rates = run.checks(budgets, rates) if run is not None else (budgets, rates)
         if not budgets and not rates:  # nothing to reserve or count: no store round trip
             return Admission(
                 decision.decision,
                 decision.message,
                 estimate,
                 Reservation(None, (), estimate, now, token_checks, run),
-                _run_details({"user": request.user}, run),
+                run_details({"user": request.user}, run),
             )
         rid = _new_id()
         op = ReserveOp(rid, estimate, budgets, rates, now, now + self.policy.reservation_ttl_s)
@@ -412,9 +397,8 @@ class CostTracker:
             "remaining": ctx.remaining,
             "forecast": ctx.forecast,
         }
-        return Admission(
-            decision.decision, decision.message, estimate, reservation, _run_details(details, run)
-        )
+        run_details(details, run)  # the run id and a sticky run's start tier, for the engine
+        return Admission(decision.decision, decision.message, estimate, reservation, details)
 
     def _raise_budget(self, ctx: EnforcementContext, message: str, user: str) -> None:
         tight = next((s for s in ctx.budgets if s.decision == "block"), None)
@@ -533,8 +517,6 @@ class CostTracker:
         ``guardrails``: the request's guardrail decisions, booked as labels such as
         ``input.pii.EMAIL:redact`` on each of its entries (types and actions, never values).
         """
-        from ..guardrails._pipeline import ledger_labels
-
         now = self.clock()
         res = admission.reservation if admission is not None else None
         res = res if isinstance(res, Reservation) else None
@@ -545,11 +527,7 @@ class CostTracker:
             for c in (res.token_limits if res else ())
             if tokens > 0
         )
-        charges = self._charges(request, entries, now)
-        if res is not None and res.run is not None:  # the agent run's spend and call count
-            run_charges, run_rates = res.run.settlement(attempts, result)
-            charges = {**charges, **{k: charges.get(k, 0.0) + v for k, v in run_charges.items()}}
-            rates = (*rates, *run_rates)
+        charges, rates = self.runs.settle(res, self._charges(request, entries, now), rates, attempts, result)
         op = SettleOp(
             f"{request_id}~settle",
             res.id if res else None,
@@ -601,51 +579,10 @@ class CostTracker:
         """Write spilled settlements to the store now; raises ``StorageError`` if it is still down."""
         self._spill.drain(self.store)
 
-    # --- agent runs -----------------------------------------------------------------------------------------
-    def run(
-        self,
-        run_id: str | None = None,
-        *,
-        max_cost: float | None = None,
-        max_model_calls: int | None = None,
-        max_tool_calls: int | None = None,
-        sticky: bool = False,
-    ) -> AgentRun:
-        """The ``AgentRun`` ``run_id`` (created on first use): caps for one agent run or conversation.
-
-        Inside ``with run:``, every request a cascade on this tracker admits is held to the caps (cost,
-        model calls; tools call ``run.tool_call(name)``); a refusal raises ``RunBudgetExceededError``.
-        ``sticky``: once a request escalated, later ones start at the tier that answered. Asking again for
-        a known ``run_id`` returns the same run (a conversation across invocations); different caps for
-        it are a ``ConfigError``. ``end_run(run_id)`` forgets it.
-
-        Example:
-            >>> tracker = CostTracker()
-            >>> with tracker.run("r1", max_cost=0.05, max_model_calls=8) as run:
-            ...     run.tool_call("search")
-            >>> run.tool_calls
-            1
-        """
-        limits = RunLimits(max_cost, max_model_calls, max_tool_calls, sticky)
-        rid = run_id if run_id is not None else _new_id()
-        if not isinstance(rid, str) or not rid:
-            raise ConfigError("run_id", f"must be a non-empty string, got {run_id!r}")
-        with self._runs_lock:
-            found = self._runs.get(rid)
-            if found is None:
-                found = self._runs[rid] = AgentRun(self, rid, limits)
-            elif found.limits != limits:
-                raise ConfigError(
-                    "run_id",
-                    f"run {rid!r} exists with other limits ({found.limits})",
-                    "use a new run_id, or the same limits to continue the run",
-                )
-        return found
-
-    def end_run(self, run_id: str) -> None:
-        """Forget the run ``run_id`` (its spend stays in the store under ``run:<id>|cost``)."""
-        with self._runs_lock:
-            self._runs.pop(run_id, None)
+    def run(self, run_id: str | None = None, **limits: Any) -> AgentRun:
+        """The agent run ``run_id`` with caps ``max_cost``, ``max_model_calls``, ``max_tool_calls``, ``sticky``
+        (``RunRegistry.get``; ``tracker.runs.end(run_id)`` forgets it)."""
+        return self.runs.get(run_id or _new_id(), limits)
 
     # --- standalone use --------------------------------------------------------------------------------------
     def record(
@@ -850,3 +787,14 @@ class CostTracker:
 
     def close(self) -> None:
         self.store.close()
+
+
+def ledger_labels(records: Iterable[Mapping[str, Any]]) -> tuple[str, ...]:
+    """Short ledger labels for guardrail records, e.g. ``input.pii.EMAIL:redact`` (never values)."""
+    out = []
+    for r in records:
+        parts = [str(r.get("stage", "?")), str(r.get("check", "?"))]
+        if r.get("entity"):
+            parts.append(str(r["entity"]))
+        out.append(".".join(parts) + f":{r.get('action', '?')}")
+    return tuple(dict.fromkeys(out))

@@ -133,7 +133,7 @@ def test_runs_are_named_and_checked() -> None:
         tracker.run("same", max_cost=2.0)
     with pytest.raises(ConfigError, match="max_tool_calls"):
         tracker.run(max_tool_calls=-1)
-    tracker.end_run("same")
+    tracker.runs.end("same")
     assert tracker.run("same", max_cost=2.0) is not run
     other = CostTracker()
     with other.run("elsewhere", max_model_calls=0):  # a run of another tracker does not apply
