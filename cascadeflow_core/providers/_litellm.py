@@ -232,11 +232,14 @@ def model_supports_tools(spec: ModelSpec) -> bool:
         >>> model_supports_tools(ModelSpec("my-server/my-model"))
         True
     """
-    if spec.backend is not None:
-        return True
+    return True if spec.backend is not None else _catalog_tools(spec.model)
+
+
+@functools.lru_cache(maxsize=1024)
+def _catalog_tools(model: str) -> bool:
     try:
-        info = litellm_module().get_model_info(spec.model)
-    except Exception:
+        info = litellm_module().get_model_info(model)
+    except Exception:  # unknown to the map: not ruled out
         return True
     return info.get("supports_function_calling") is not False
 
