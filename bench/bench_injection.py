@@ -1,12 +1,12 @@
 """How well and how fast the prompt-injection detector works.
 
-* TPR (attacks flagged) and FPR (benign requests flagged) at the default threshold 0.5, per split
+* TPR (attacks flagged) and FPR (benign requests flagged) at the default threshold 0.4, per split
   (``dev``: the split the patterns were tuned on; ``holdout``: written at the same time, not tuned on;
   ``holdout2``: 40 attacks and 40 benign written on 2026-11-23 and committed before the detector first ran on them,
   then used for a tuning round; ``holdout3``: 30 + 30 written after that round, never tuned on),
   TPR per attack category and FPR per benign source; the corpora are
   ``tests/data/guardrails/injection_{attacks,benign}.jsonl``.
-* TPR/FPR at thresholds 0.3 / 0.5 / 0.7 on each part (the trade-off a user picks from).
+* TPR/FPR at thresholds 0.3 / 0.4 / 0.5 / 0.7 on each part (the trade-off a user picks from).
 * Median microseconds per 1 KB of text: ordinary support-ticket prose, text built from the benign
   corpus (dense in trigger words: hard negatives), the same with one attack appended, and the worst of a set of repetitive adversarial inputs (regex backtracking check).
 
@@ -130,7 +130,7 @@ def main() -> int:
         )
         print("         FPR by source:   " + ", ".join(f"{s} {v:.2f}" for s, v in r["fpr_by_source"].items()))
     sweep = {}
-    for th in (0.3, 0.5, 0.7):
+    for th in (0.3, 0.4, 0.5, 0.7):
         d = InjectionDetector(th)
         sweep[str(th)] = {
             s: {k: v for k, v in rates(d, attacks, benign, s).items() if k in ("tpr", "fpr")} for s in PARTS

@@ -28,6 +28,7 @@ from ._errors import (
     GuardrailError,
     InputError,
     MalformedResponseError,
+    ModelNotFoundError,
     ProviderConnectionError,
     ProviderError,
     ProviderTimeoutError,
@@ -50,9 +51,11 @@ from ._protocols import (
     Validator,
 )
 from ._types import (
+    AnswerShape,
     Attempt,
     CascadeResult,
     Draft,
+    InvalidToolCall,
     ModelSpec,
     Request,
     StreamEvent,
@@ -63,7 +66,7 @@ from ._types import (
 )
 from .caching import RedisResponseCache, ResponseCache, SemanticCache
 from .config import PRESETS, CascadeConfig, load_config, preset_config
-from .engine import RetryPolicy
+from .engine import CircuitBreaker, RetryPolicy
 from .guardrails import Guardrails, StreamRestorer
 from .providers import (
     LiteLLMBackend,
@@ -120,9 +123,11 @@ from .validation import (
     AllOf,
     AnyOf,
     CallableValidator,
+    JudgeValidator,
     LogprobValidator,
     RuleValidator,
     SchemaValidator,
+    SemanticAgreementValidator,
     extract_answer,
 )
 
@@ -149,6 +154,7 @@ __all__ = [
     "AgreementValidator",
     "AllOf",
     "Anomaly",
+    "AnswerShape",
     "AnyOf",
     "Attempt",
     "AuthenticationError",
@@ -165,6 +171,7 @@ __all__ = [
     "CascadeOptions",
     "CascadeResult",
     "CascadeRouter",
+    "CircuitBreaker",
     "ComplexityResult",
     "ConfigError",
     "ContentPolicyError",
@@ -184,6 +191,8 @@ __all__ = [
     "InjectionDetector",
     "InjectionScore",
     "InputError",
+    "InvalidToolCall",
+    "JudgeValidator",
     "LedgerEntry",
     "LedgerStore",
     "LiteLLMBackend",
@@ -192,6 +201,7 @@ __all__ = [
     "MemoryStore",
     "MiniLMEmbedder",
     "ModelBackend",
+    "ModelNotFoundError",
     "ModelSpec",
     "OTelExporter",
     "OutputCheck",
@@ -220,6 +230,7 @@ __all__ = [
     "RunLimits",
     "SQLiteStore",
     "SchemaValidator",
+    "SemanticAgreementValidator",
     "SemanticCache",
     "ServiceUnavailableError",
     "SettlementEvent",

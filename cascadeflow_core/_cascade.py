@@ -20,12 +20,21 @@ from typing import Any, Literal
 from ._errors import CascadeError, ConfigError, InputError, MalformedResponseError, ProviderError
 from ._protocols import Admission, Cache, GuardrailPipeline, ModelBackend, Plan, Router, Tracker
 from ._types import CascadeResult, Draft, ModelSpec, Request, StreamEvent, Tier, check_endpoint
+from .engine._breaker import CircuitBreaker
 from .engine._engine import Call, Emit, Invoke, RetryPolicy, Sleep, Stations, plain_plan, run_cascade
 from .providers._litellm import LiteLLMBackend, estimate_cost, price
 
 __all__ = ["Cascade", "CascadeOptions", "RetryPolicy"]
 
-_REQUEST_FIELDS = ("tools", "tool_choice", "response_format", "temperature", "max_tokens", "stop")
+_REQUEST_FIELDS = (
+    "tools",
+    "tool_choice",
+    "response_format",
+    "temperature",
+    "max_tokens",
+    "stop",
+    "answer_shape",
+)
 _DEFAULT_BACKEND = LiteLLMBackend()
 
 
@@ -46,6 +55,8 @@ class CascadeOptions:
         verifier_cost: ``(verifier_spec, request, answer_draft) -> dollars | None``: what the verifier
             alone would have cost when it was not called (default: LiteLLM/spec prices for the answer's
             token counts).
+        breaker: the per-model circuit breaker (default: 5 consecutive transient failures skip a model
+            for 30 s, then one request probes it); ``None`` turns it off.
     """
 
     stream_mode: Literal["buffered", "optimistic", "strict"] = "buffered"
@@ -53,6 +64,7 @@ class CascadeOptions:
     max_concurrency: int = 8
     progress: bool | None = None
     verifier_cost: Callable[[ModelSpec, Request, Draft], float | None] | None = None
+    breaker: CircuitBreaker | None = field(default_factory=CircuitBreaker)
 
     def __post_init__(self) -> None:
         if self.stream_mode not in ("buffered", "optimistic", "strict"):
@@ -202,6 +214,13 @@ class Cascade:
         validate = getattr(tracker, "validate_tiers", None)
         if callable(validate):
             validate(self._tiers)
+        if getattr(guardrails, "pii", None) == "route" and not any(t.sees_pii for t in self._tiers):
+            raise ConfigError(
+                "guardrails.pii",
+                '"route" sends personal data only to tiers allowed to see it, and no tier is',
+                "mark a local or in-VPC tier Tier(..., pii_allowed=True) (or its models "
+                "ModelSpec(..., pii_allowed=True)), or use pii='redact'",
+            )
         self.tracker, self.guardrails, self.cache = tracker, guardrails, cache
         self.router = router or _default_router()
         self.backend = backend or _DEFAULT_BACKEND
@@ -216,6 +235,7 @@ class Cascade:
             strict=self.options.stream_mode == "strict",
             estimate=estimate_cost if tracker is not None else None,
             verifier_cost=self.options.verifier_cost or _default_verifier_cost,
+            breaker=self.options.breaker.bind() if self.options.breaker is not None else None,
         )
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()

@@ -71,6 +71,7 @@ def result_to_dict(r: CascadeResult) -> dict[str, Any]:
         "output_tokens": r.output_tokens,
         "finish_reason": r.finish_reason,
         "tool_calls": [c.to_openai() for c in r.tool_calls],
+        "invalid_tool_calls": [c.to_dict() for c in r.invalid_tool_calls],
         "route": list(r.route),
         "guardrails": [dict(g) for g in r.guardrails],
         "admission": dict(r.admission) if r.admission else None,

@@ -14,9 +14,11 @@ Every error the library raises, and every provider error it maps, is a ``Cascade
     │   ├── ContentPolicyError      the provider refused on content policy
     │   ├── AuthenticationError     bad or missing API key (never retried, never falls through silently)
     │   ├── BadRequestError         the provider rejected the request (4xx other than the above)
+    │   │   └── ModelNotFoundError  the provider does not know the model (a configuration error)
     │   └── MalformedResponseError  the provider answered with something that is not a completion
     ├── ExhaustedError              every model and tier failed or was rejected; ``attempts`` says what was
-    │                               tried and why each failed
+    │                               tried and why each failed. When every attempt failed the same way it is
+    │                               also that ProviderError (``RateLimitExhaustedError`` is a RateLimitError)
     ├── GuardrailError              a guardrail blocked the request or the answer (``decision`` says why)
     ├── AdmissionError              the tracker refused the request
     │   ├── BudgetExceededError     a budget is spent (``scope``, ``spent``, ``limit``)
@@ -49,6 +51,7 @@ __all__ = [
     "GuardrailError",
     "InputError",
     "MalformedResponseError",
+    "ModelNotFoundError",
     "ProviderConnectionError",
     "ProviderError",
     "ProviderTimeoutError",
@@ -89,9 +92,14 @@ class ProviderError(CascadeError):
         model: the model string that failed.
         status: HTTP-like status code when known.
         retry_after: seconds the provider asked us to wait, when it said.
+
+    ``configuration`` is True for failures that retrying or another request cannot fix (a missing or wrong
+    key, an unknown model): the cascade raises them instead of paying the next, dearer tier, unless
+    ``RetryPolicy(escalate_config_errors=True)`` asks it to escalate (then logged and kept in the trace).
     """
 
     retryable = True
+    configuration = False
 
     def __init__(
         self,
@@ -109,7 +117,7 @@ class ProviderError(CascadeError):
     @property
     def kind(self) -> str:
         """Short machine-readable name of the failure, e.g. ``rate_limit``."""
-        return _KINDS.get(type(self), "provider_error")
+        return next((_KINDS[c] for c in type(self).__mro__ if c in _KINDS), "provider_error")
 
 
 class RateLimitError(ProviderError):
@@ -144,12 +152,19 @@ class AuthenticationError(ProviderError):
     """The API key is missing or wrong."""
 
     retryable = False
+    configuration = True
 
 
 class BadRequestError(ProviderError):
     """The provider rejected the request as malformed or unsupported."""
 
     retryable = False
+
+
+class ModelNotFoundError(BadRequestError):
+    """The provider does not know this model name (a typo, or a model the key has no access to)."""
+
+    configuration = True
 
 
 class MalformedResponseError(ProviderError):
@@ -165,6 +180,7 @@ _KINDS: dict[type, str] = {
     ContentPolicyError: "content_policy",
     AuthenticationError: "authentication",
     BadRequestError: "bad_request",
+    ModelNotFoundError: "model_not_found",
     MalformedResponseError: "malformed_response",
 }
 
@@ -180,6 +196,39 @@ class ExhaustedError(CascadeError):
         self.attempts = tuple(attempts)
         tried = "; ".join(a.describe() for a in self.attempts) or "nothing was tried"
         super().__init__(f"{message}. Tried: {tried}")
+
+    @classmethod
+    def of(cls, message: str, attempts: Sequence[Attempt] = ()) -> ExhaustedError:
+        """The error to raise: when every attempt failed the same way (all rate-limited, say), an
+        ``ExhaustedError`` that is also that ``ProviderError`` (``RateLimitError`` ...), so a caller can
+        catch either, in every adapter alike; otherwise a plain ``ExhaustedError``."""
+        kinds = {a.error_kind for a in attempts}
+        if attempts and len(kinds) == 1 and all(a.status == "error" for a in attempts):
+            combined = _EXHAUSTED.get(next(iter(kinds)) or "")
+            if combined is not None:
+                return combined(message, attempts)
+        return cls(message, attempts)
+
+
+def _exhausted_as(provider_error: type[ProviderError]) -> type[ExhaustedError]:
+    """``<X>ExhaustedError``: every model of the plan failed with ``X``; both an ``X`` and an ``ExhaustedError``."""
+
+    def __init__(self: Any, message: str, attempts: Sequence[Attempt] = ()) -> None:
+        ExhaustedError.__init__(self, message, attempts)
+        self.model = self.attempts[-1].model if self.attempts else None
+        self.status = None
+        self.retry_after = None
+
+    name = f"{provider_error.__name__.removesuffix('Error')}ExhaustedError"  # e.g. RateLimitExhaustedError
+    doc = f"Every model of the plan failed with {provider_error.__name__}."
+    return type(
+        name, (provider_error, ExhaustedError), {"__init__": __init__, "__doc__": doc, "__module__": __name__}
+    )
+
+
+_EXHAUSTED: dict[str, type[ExhaustedError]] = {kind: _exhausted_as(cls) for cls, kind in _KINDS.items()}
+for _combined in _EXHAUSTED.values():  # importable by name, so they pickle
+    globals()[_combined.__name__] = _combined
 
 
 class GuardrailError(CascadeError):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -18,9 +18,11 @@ if TYPE_CHECKING:
     from ._protocols import ModelBackend, Validator
 
 __all__ = [
+    "AnswerShape",
     "Attempt",
     "CascadeResult",
     "Draft",
+    "InvalidToolCall",
     "ModelSpec",
     "Request",
     "StreamEvent",
@@ -31,6 +33,9 @@ __all__ = [
 ]
 
 Message = dict[str, Any]
+# ``Request.private`` key the guardrails set with ``pii="route"``: the PII entity types found; the
+# engine then keeps only tiers that may see personal data (``Tier.sees_pii``).
+PII_ROUTE_KEY = "pii_route"
 _MODEL_RE = re.compile(r"^[A-Za-z0-9][\w.\-:@/+]*$")
 _ROLES = frozenset({"system", "user", "assistant", "tool", "developer", "function"})
 
@@ -79,6 +84,8 @@ class ModelSpec:
         domains: domains the model is good at (``"code"``, ``"math"`` ...), for routing.
         name: display name in traces (defaults to ``model``).
         backend: a ``ModelBackend`` to call instead of LiteLLM (e.g. a wrapped LangChain chat model).
+        pii_allowed: this model may see personal data (a local or in-VPC model); with
+            ``Guardrails(pii="route")`` a request holding PII goes only to tiers whose models all are.
 
     Example:
         >>> ModelSpec("openai/gpt-4o-mini").label
@@ -96,6 +103,7 @@ class ModelSpec:
     domains: tuple[str, ...] = ()
     name: str | None = None
     backend: ModelBackend | None = field(default=None, repr=False, compare=False)
+    pii_allowed: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.model, str) or not self.model.strip():
@@ -189,6 +197,8 @@ class Tier:
         name: label in traces (defaults to ``tier<N>`` when used in a cascade).
         fallbacks: models tried in order, replacing a model of this tier whose call failed.
         domains: domains this tier is meant for; the router can prefer or skip it by domain.
+        pii_allowed: the tier (its models and fallbacks) may see personal data; with
+            ``Guardrails(pii="route")`` a request holding PII goes only to such tiers.
         api_base, api_key: endpoint and key for the tier's models and fallbacks that name none (a
             ``ModelSpec``'s own ``api_base`` / ``api_key`` win); the key is never shown in reprs.
 
@@ -202,6 +212,7 @@ class Tier:
     name: str | None = None
     fallbacks: Sequence[ModelSpec | str] = ()
     domains: tuple[str, ...] = ()
+    pii_allowed: bool = False
     api_base: str | None = None
     api_key: str | None = field(default=None, repr=False, compare=False)
 
@@ -248,6 +259,52 @@ class Tier:
     def quality(self) -> int:
         return max(m.quality for m in self.specs)
 
+    @property
+    def sees_pii(self) -> bool:
+        """May see personal data: marked ``pii_allowed``, or every model and fallback of it is."""
+        return self.pii_allowed or all(m.pii_allowed for m in (*self.specs, *self.fallback_specs))
+
+
+FieldRule = str | Callable[[Any], "str | None"]
+
+
+@dataclass(frozen=True)
+class AnswerShape:
+    """What an answer is made of, so agreement compares the fields that matter (framework-free).
+
+    An adapter that knows the shape of the answer (DSPy's signature output fields, a structured-output
+    schema) attaches one to the request; ``AgreementValidator`` then parses each draft with ``parse``
+    and compares ``fields`` one by one instead of guessing a final answer from the text.
+
+    Args:
+        parse: ``text -> {field: value}``, or None when the text does not have the shape.
+        fields: the fields compared (``()``: every field ``parse`` returns).
+        rules: per-field comparison rule: ``"value"`` (numbers canonical, text normalised, objects
+            canonical JSON), ``"exact"``, an extraction kind of ``extract_answer`` (``"auto"``,
+            ``"number"``, ``"choice"``, ``"text"``, ``"json:<field>"`` ...) or a function
+            ``value -> key | None``.
+        default_rule: the rule of fields ``rules`` does not name.
+        name: a label for the trace (e.g. ``"dspy:answer"``).
+
+    Example:
+        >>> import json
+        >>> AnswerShape(json.loads, fields=("answer",), default_rule="number").fields
+        ('answer',)
+    """
+
+    parse: Callable[[str], Mapping[str, Any] | None]
+    fields: tuple[str, ...] = ()
+    rules: Mapping[str, FieldRule] = field(default_factory=dict)
+    default_rule: FieldRule = "value"
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        if not callable(self.parse):
+            raise ConfigError("AnswerShape.parse", f"{self.parse!r} is not callable", "pass text -> dict")
+        if isinstance(self.fields, str):
+            object.__setattr__(self, "fields", (self.fields,))
+        object.__setattr__(self, "fields", tuple(self.fields))
+
 
 @dataclass(frozen=True)
 class Request:
@@ -265,6 +322,8 @@ class Request:
         metadata: free data carried to the result trace.
         private: in-process state one station hands to another (the guardrails' PII placeholder
             mapping). Never sent to a provider, cached, logged or exported; not part of equality.
+        answer_shape: the answer's fields and how to parse them (an ``AnswerShape``), for validators
+            that compare answers field by field. Never sent to a provider; not part of equality.
     """
 
     messages: Sequence[Message]
@@ -279,9 +338,12 @@ class Request:
     tags: tuple[str, ...] = ()
     metadata: Mapping[str, Any] = field(default_factory=dict)
     private: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    answer_shape: AnswerShape | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "messages", tuple(validate_messages(self.messages)))
+        if self.answer_shape is not None and not isinstance(self.answer_shape, AnswerShape):
+            raise InputError(f"answer_shape must be an AnswerShape, got {type(self.answer_shape).__name__}")
         object.__setattr__(self, "tags", tuple(self.tags))
         if self.tools is not None:
             if not isinstance(self.tools, Sequence) or isinstance(self.tools, (str, bytes)):
@@ -395,7 +457,7 @@ def validate_messages(messages: Any) -> list[Message]:
                 f"messages[{i}] must be a dict with 'role' and 'content', got {type(m).__name__}"
             )
         role = m.get("role")
-        if role not in _ROLES:
+        if not isinstance(role, str) or role not in _ROLES:
             raise InputError(f"messages[{i}].role is {role!r}; use one of {sorted(_ROLES)}")
         content = m.get("content")
         if content is not None and not isinstance(content, (str, list, tuple)):
@@ -423,6 +485,23 @@ class ToolCall:
             "type": "function",
             "function": {"name": self.name, "arguments": self.arguments},
         }
+
+
+@dataclass(frozen=True)
+class InvalidToolCall:
+    """A tool call the answering model made that failed validation: never to be executed as valid.
+
+    ``error`` says why (unknown tool, arguments not JSON or not fitting the tool's parameters, or the
+    last tier's validator rejected it). Mirrors LangChain's ``InvalidToolCall``.
+    """
+
+    id: str
+    name: str
+    arguments: str
+    error: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "arguments": self.arguments, "error": self.error}
 
 
 @dataclass(frozen=True)
@@ -472,6 +551,8 @@ class Verdict:
         reasons: human-readable reasons, e.g. ``("2/2 drafters agree on '18'",)``.
         validator: name of the validator that decided.
         chosen: index of the draft to return among the tier's drafts.
+        charges: model calls the validator itself made and paid for (a judge's grading calls); the
+            engine books each as a ``judge`` attempt, so trace, cost and ledger include them.
     """
 
     accept: bool
@@ -479,6 +560,7 @@ class Verdict:
     reasons: tuple[str, ...] = ()
     validator: str = ""
     chosen: int = 0
+    charges: tuple[Draft, ...] = ()
 
     def __post_init__(self) -> None:
         s = float(self.score)
@@ -491,7 +573,7 @@ class Verdict:
             object.__setattr__(self, "reasons", tuple(self.reasons))
 
 
-AttemptStatus = Literal["accepted", "rejected", "error", "superseded"]
+AttemptStatus = Literal["accepted", "rejected", "error", "superseded", "judge"]
 
 
 @dataclass(frozen=True)
@@ -499,9 +581,10 @@ class Attempt:
     """One model call made while answering a request, with its outcome.
 
     ``status`` is ``accepted`` (this draft answered), ``rejected`` (validator or guardrail said no),
-    ``error`` (the call failed; ``error`` holds its kind and message) or ``superseded`` (another drafter
-    of the same tier was chosen). ``cost`` is ``None`` when the model's price is unknown.
-    ``first_chunk_s``: seconds to the first streamed chunk, for calls that streamed live.
+    ``error`` (the call failed; ``error`` holds its kind and message), ``superseded`` (another drafter
+    of the same tier was chosen) or ``judge`` (a validator's own model call grading a draft: billed).
+    ``cost`` is ``None`` when the model's price is unknown. ``first_chunk_s``: seconds to the first
+    streamed chunk, for calls that streamed live.
     """
 
     tier: str
@@ -542,6 +625,8 @@ class CascadeResult:
         route: the router's decisions and reasons; ``guardrails``: guardrail decisions (types, never values).
         admission: the tracker's decision (allow / warn / degrade) and its message.
         request_id: id shared by the ledger entries of this request.
+        invalid_tool_calls: tool calls of the answer that failed validation (the last tier answered
+            anyway); they are *not* in ``tool_calls``, so an agent never executes them as valid.
     """
 
     text: str
@@ -564,6 +649,7 @@ class CascadeResult:
     user: str | None = None
     tags: tuple[str, ...] = ()
     draft: Draft | None = field(default=None, repr=False, compare=False)
+    invalid_tool_calls: tuple[InvalidToolCall, ...] = ()
 
     @property
     def savings(self) -> float | None:

@@ -32,6 +32,8 @@ from cascadeflow_core import (
     UserRateLimitError,
 )
 
+from ._shape import answer_shape
+
 __all__ = ["StreamFormatter", "build_call", "to_lm15_error", "to_response", "trace_of"]
 
 TRACE_KEY = "cascadeflow"
@@ -171,8 +173,10 @@ def build_call(
     """The ``(messages, keyword arguments)`` of one cascade call for an lm15 ``Request``.
 
     ``defaults`` hold the engine's ``user`` and ``tags``; ``Config.user_id`` is the user when none is set.
+    The signature's output fields, read from the prompt, ride along as the request's ``answer_shape``.
     """
     cfg = request.config
+    messages = _messages(request)
     kw: dict[str, Any] = {
         "tools": _tools(request),
         "tool_choice": _tool_choice(cfg.tool_choice),
@@ -183,10 +187,11 @@ def build_call(
         "user": defaults.get("user") or cfg.user_id,
         "tags": defaults.get("tags") or None,
         **_params(cfg),
+        "answer_shape": answer_shape(messages),
     }
     if kw["tools"] is None:
         kw["tool_choice"] = None
-    return _messages(request), {k: v for k, v in kw.items() if v is not None}
+    return messages, {k: v for k, v in kw.items() if v is not None}
 
 
 # --- response ------------------------------------------------------------------------------------

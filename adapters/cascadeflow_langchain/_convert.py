@@ -17,7 +17,7 @@ from langchain_core.messages.tool import ToolCallChunk, tool_call_chunk
 from langchain_core.messages.utils import convert_to_openai_messages
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
-from cascadeflow_core import CascadeResult, InputError, StreamEvent, ToolCall
+from cascadeflow_core import CascadeResult, InputError, InvalidToolCall, StreamEvent, ToolCall
 
 __all__ = [
     "Payload",
@@ -110,9 +110,20 @@ def _parse_args(arguments: str) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-def tool_call_dicts(calls: Sequence[ToolCall]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """LangChain ``tool_calls`` and ``invalid_tool_calls`` (arguments that are not a JSON object)."""
-    valid, invalid = [], []
+def tool_call_dicts(
+    calls: Sequence[ToolCall], rejected: Sequence[InvalidToolCall] = ()
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """LangChain ``tool_calls`` and ``invalid_tool_calls``.
+
+    Invalid: the calls the cascade rejected (``rejected``: the last tier's calls that break the bound
+    tools, e.g. an unknown tool or arguments not fitting its schema) and calls whose arguments are not
+    a JSON object. An agent executes only ``tool_calls``.
+    """
+    valid: list[dict[str, Any]] = []
+    invalid: list[dict[str, Any]] = [
+        {"name": c.name, "args": c.arguments, "id": c.id, "error": c.error, "type": "invalid_tool_call"}
+        for c in rejected
+    ]
     for c in calls:
         args = _parse_args(c.arguments)
         if args is None:
@@ -182,7 +193,7 @@ def response_metadata(result: CascadeResult) -> dict[str, Any]:
 
 def chat_result(result: CascadeResult) -> ChatResult:
     """A ``ChatResult`` whose ``AIMessage`` carries tool calls, usage and the cascade trace."""
-    valid, invalid = tool_call_dicts(result.tool_calls)
+    valid, invalid = tool_call_dicts(result.tool_calls, result.invalid_tool_calls)
     meta = response_metadata(result)
     message = AIMessage(
         content=result.text,

@@ -43,6 +43,7 @@ from cascadeflow_core import (
     ContextWindowError,
     ExhaustedError,
     ProviderConnectionError,
+    ProviderError,
     ProviderTimeoutError,
     RateLimitError,
     ServiceUnavailableError,
@@ -141,6 +142,11 @@ def project_error(error: CascadeError) -> CascadeError:
         return ChatCascadeUserRateLimitError(
             str(error), user=error.user, retry_after=error.retry_after, context=error.context
         )
+    if isinstance(error, ProviderError) and not isinstance(error, ExhaustedError):
+        # A configuration error (bad key, unknown model) is raised at once, not after the whole plan.
+        direct: Any = _BY_KIND.get(error.kind)
+        if direct is not None:
+            return direct(str(error), model=error.model)
     if isinstance(error, ExhaustedError) and not isinstance(error, _ExhaustedProviderError):
         kinds = {a.error_kind for a in error.attempts}
         if error.attempts and all(a.status == "error" for a in error.attempts) and len(kinds) == 1:

@@ -150,6 +150,8 @@ def trace_kwargs(result: CascadeResult) -> dict[str, Any]:
         "reasons": [a.describe() for a in result.attempts],
         "route": list(result.route),
         "request_id": result.request_id,
+        # Calls the last tier made that break the bound tools: not ToolCallBlocks, never executed.
+        "invalid_tool_calls": [c.to_dict() for c in result.invalid_tool_calls],
     }
 
 

@@ -6,6 +6,7 @@ drivers of ``Cascade`` carry out. May import: the vocabulary (``_errors``, ``_ty
 ``validation`` (for the default validators).
 """
 
+from ._breaker import CircuitBreaker
 from ._engine import RetryPolicy
 
-__all__ = ["RetryPolicy"]
+__all__ = ["CircuitBreaker", "RetryPolicy"]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import logging
 import os
 import random
 import time
@@ -27,17 +28,23 @@ from typing import Any
 from .._errors import ConfigError, ExhaustedError, GuardrailError, ProviderError
 from .._protocols import Admission, Cache, GuardrailPipeline, Plan, Router, Tracker
 from .._types import (
+    PII_ROUTE_KEY,
     Attempt,
     AttemptStatus,
     CascadeResult,
     Draft,
+    InvalidToolCall,
     ModelSpec,
     Request,
     StreamEvent,
     Tier,
     sum_costs,
 )
+from ..validation._rules import tool_call_problems
 from ..validation._validators import as_verdict, default_validator, needs_logprobs
+from ._breaker import CircuitBreaker
+
+log = logging.getLogger("cascadeflow.engine")
 
 __all__ = ["Call", "Emit", "Invoke", "RetryPolicy", "Sleep", "Stations", "plain_plan", "run_cascade"]
 
@@ -91,6 +98,12 @@ class RetryPolicy:
     a ``retry-after`` longer than ``max_retry_after`` skips the retry (the next tier answers instead of
     waiting). Only transient errors (rate limit, timeout, connection, 5xx, malformed) are retried.
 
+    A configuration error (``AuthenticationError``, ``ModelNotFoundError``: a missing or mistyped key,
+    an unknown model) is raised by default instead of falling through to a fallback or the next, dearer
+    tier, where a user would pay the verifier's price for every request without knowing why.
+    ``escalate_config_errors=True`` escalates past it instead, with a warning in the log each time and the
+    failed attempt in the trace.
+
     Example:
         >>> RetryPolicy(max_retries=2, backoff=0.1).max_retries
         2
@@ -100,6 +113,7 @@ class RetryPolicy:
     backoff: float = 0.25
     max_backoff: float = 4.0
     max_retry_after: float = 10.0
+    escalate_config_errors: bool = False
 
     def __post_init__(self) -> None:
         if (
@@ -137,6 +151,7 @@ class Stations:
     strict: bool = False  # stream nothing live, not even the last tier
     estimate: Callable[[ModelSpec, Request], float] | None = None
     verifier_cost: Callable[[ModelSpec, Request, Draft], float | None] | None = None
+    breaker: CircuitBreaker | None = None
 
 
 def plain_plan(request: Request, tiers: tuple[Tier, ...], admission: Admission | None) -> Plan:
@@ -145,6 +160,34 @@ def plain_plan(request: Request, tiers: tuple[Tier, ...], admission: Admission |
         dropped = tiers[-1].name or f"tier{len(tiers)}"
         return Plan(tiers[:-1], (f"degrade: dropped tier {dropped!r} ({admission.message or 'budget'})",))
     return Plan(tiers, ())
+
+
+def _pii_route(plan: Plan, kinds: Sequence[str], records: list[Mapping[str, Any]]) -> Plan:
+    """The plan cut to the tiers that may see personal data (``Guardrails(pii="route")``).
+
+    Raises:
+        GuardrailError: no tier of the plan may see it; nothing was sent.
+    """
+    allowed = tuple(t for t in plan.tiers if t.sees_pii)
+    names = [str(t.name) for t in allowed]
+    dropped = [str(t.name) for t in plan.tiers if not t.sees_pii]
+    records.append(
+        {"stage": "route", "check": "pii", "entities": list(kinds), "tiers": names, "action": "route"}
+    )
+    if not allowed:
+        records[-1] = {**records[-1], "action": "block"}
+        raise GuardrailError(
+            f"the request contains personal data ({', '.join(kinds)}) and no tier of the plan "
+            f"({', '.join(dropped) or 'none'}) may see it; it was not sent to any model. Mark a local or "
+            "in-VPC tier Tier(..., pii_allowed=True), or use Guardrails(pii='redact')",
+            tuple(records),
+        )
+    why = f"pii ({', '.join(kinds)}): only tiers allowed to see it: {', '.join(names)}"
+    return replace(
+        plan,
+        tiers=allowed,
+        reasons=(*plan.reasons, why + (f"; dropped {', '.join(dropped)}" if dropped else "")),
+    )
 
 
 # Request ids: a random per-process prefix and a counter (uuid4 costs ~30 us on some VMs).
@@ -186,6 +229,7 @@ class _Run:
         self.rng = _RNG
         self.plan = _NO_PLAN  # until the router has planned
         self.admission: Admission | None = None
+        self.invalid_calls: tuple[InvalidToolCall, ...] = ()
 
     def execute(self) -> Generator[Effect, Any, CascadeResult]:
         st = self.st
@@ -250,6 +294,8 @@ class _Run:
         return (*args, tuple(records)) if records else args
 
     def _answer(self, req: Request) -> Generator[Effect, Any, CascadeResult]:
+        if req.private.get(PII_ROUTE_KEY):
+            self.plan = _pii_route(self.plan, req.private[PII_ROUTE_KEY], self.guard_records)
         if self.st.cache is not None:
             hit = yield Invoke(self.st.cache.get, (req,), True)
             if hit is not None:
@@ -278,7 +324,7 @@ class _Run:
                 yield from self._emit_answer(draft)
                 return self._result(draft, "cache", escalated=False)
         if not self.plan.tiers:
-            raise ExhaustedError("the router left no tier to try", self.attempts)
+            raise ExhaustedError.of("the router left no tier to try", self.attempts)
         for idx, tier in enumerate(self.plan.tiers):
             final = idx == len(self.plan.tiers) - 1
             answer = yield from self._run_tier(tier, req, final)
@@ -286,7 +332,7 @@ class _Run:
                 if self.st.cache is not None:  # cached as answered: placeholders, never restored PII
                     yield Invoke(self.st.cache.set, (req, answer), True)
                 return self._result(self._restore(answer, req), self._name(tier), escalated=idx > 0)
-        raise ExhaustedError("every tier of the plan failed or was rejected", self.attempts)
+        raise ExhaustedError.of("every tier of the plan failed or was rejected", self.attempts)
 
     def _name(self, tier: Tier) -> str:
         if tier.name:
@@ -303,13 +349,18 @@ class _Run:
         drafts = yield from self._call_tier(name, tier, treq, live)
         if not drafts:
             return None
-        raw = yield Invoke(validator, (tuple(d for _, d in drafts), treq))
+        # A validator that computes (embeddings) or calls a model (a judge) says offload: async drivers
+        # run it in a thread instead of blocking the event loop.
+        offload = bool(getattr(validator, "offload", False))
+        raw = yield Invoke(validator, (tuple(d for _, d in drafts), treq), offload)
         verdict = as_verdict(raw, getattr(validator, "name", "validator"))
         chosen = verdict.chosen if 0 <= verdict.chosen < len(drafts) else 0
         draft = drafts[chosen][1]
         accept, reasons = verdict.accept, verdict.reasons
         if final and not accept:
             accept, reasons = True, (*reasons, "returned anyway: this is the last tier of the plan")
+            if draft.tool_calls:  # never hand a rejected call to an agent as a valid one
+                draft, self.invalid_calls = _split_invalid(draft, treq)
         if self.st.guardrails is not None:
             check = yield Invoke(self.st.guardrails.check_output, (draft, req))
             self.guard_records.extend(check.decisions)
@@ -323,6 +374,7 @@ class _Run:
                     verdict.score,
                     (*reasons, f"blocked by the output guardrail: {check.reason}"),
                 )
+                self._record_charges(name, verdict)
                 raise GuardrailError(
                     f"answer blocked by an output guardrail: {check.reason}", check.decisions
                 )
@@ -336,6 +388,7 @@ class _Run:
             elif check.reason:
                 reasons = (*reasons, f"output guardrail: {check.reason} (redacted)")
         self._record(name, drafts, chosen, accept, verdict.score, reasons)
+        self._record_charges(name, verdict)
         if accept:
             if not live and self.streaming:
                 yield from self._emit_answer(self._restore(draft, req))
@@ -361,13 +414,25 @@ class _Run:
     def _call_tier(
         self, name: str, tier: Tier, req: Request, live: bool
     ) -> Generator[Effect, Any, list[tuple[ModelSpec, Draft]]]:
-        outs = yield Call(name, tier.specs, req, live)
-        fallbacks = list(tier.fallback_specs)
+        fallbacks = [s for s in tier.fallback_specs if self._may_call(name, s)]
+        specs = [s for s in tier.specs if self._may_call(name, s)]
+        while not specs and fallbacks:
+            specs.append(fallbacks.pop(0))
+        if not specs:
+            return []
+        outs = yield Call(name, tuple(specs), req, live)
         drafts: list[tuple[ModelSpec, Draft]] = []
-        for spec, out in zip(tier.specs, outs, strict=True):
+        for spec, out in zip(specs, outs, strict=True):
             retries = 0
+            self._health(spec, out)
             while isinstance(out, ProviderError):
                 self.attempts.append(Attempt(name, spec.label, "error", error=str(out), error_kind=out.kind))
+                if out.configuration:
+                    if not self.st.retry.escalate_config_errors:
+                        raise out
+                    log.warning(
+                        "%s: %s; escalating past it (escalate_config_errors=True)", spec.label, out.kind
+                    )
                 if getattr(out, "emitted", False):
                     yield Emit(
                         StreamEvent(
@@ -378,16 +443,33 @@ class _Run:
                     )
                 retries += 1
                 delay = self.st.retry.delay(retries, out, self.rng)
-                if delay is None:
+                if delay is None or not self._may_call(name, spec, record=False):
                     if not fallbacks:
                         break
                     spec, retries = fallbacks.pop(0), 0
                 elif delay > 0:
                     yield Sleep(delay)
                 out = (yield Call(name, (spec,), req, live))[0]
+                self._health(spec, out)
             if isinstance(out, Draft):
                 drafts.append((spec, out))
         return drafts
+
+    def _may_call(self, tier: str, spec: ModelSpec, record: bool = True) -> bool:
+        """False while the model's circuit breaker is open; the skip is kept in the trace."""
+        breaker = self.st.breaker
+        until = breaker.open_until(spec.label) if breaker is not None else None
+        if until is None:
+            return True
+        if record:
+            when = time.strftime("%H:%M:%S", time.gmtime(until))
+            why = f"skipped: cooling down until {when} UTC after repeated failures (circuit breaker)"
+            self.attempts.append(Attempt(tier, spec.label, "error", error=why, error_kind="circuit_open"))
+        return False
+
+    def _health(self, spec: ModelSpec, out: object) -> None:
+        if self.st.breaker is not None and not getattr(out, "cached", False):
+            self.st.breaker.record(spec.label, out)
 
     def _record(
         self,
@@ -422,10 +504,27 @@ class _Run:
                 )
             )
 
+    def _record_charges(self, name: str, verdict: Any) -> None:
+        """A validator's own model calls (a judge grading a draft), booked like any other attempt."""
+        for d in getattr(verdict, "charges", ()):
+            self.attempts.append(
+                Attempt(
+                    name,
+                    d.model,
+                    "judge",
+                    d.input_tokens,
+                    d.output_tokens,
+                    d.cost,
+                    d.latency_s,
+                    verdict.score,
+                    (f"graded a draft for validator {verdict.validator or 'judge'}",),
+                )
+            )
+
     def _verifier_cost(self, answer: Draft) -> float | None:
         verifier = self.st.tiers[-1]
         vname = self._name(verifier)
-        spent = [a for a in self.attempts if a.tier == vname and a.status != "error"]
+        spent = [a for a in self.attempts if a.tier == vname and a.status not in ("error", "judge")]
         if spent:
             total = sum_costs(a.cost for a in spent)
             return None if total is None else total / len({a.model for a in spent})
@@ -464,6 +563,7 @@ class _Run:
             user=self.request.user,
             tags=self.request.tags,
             draft=draft,
+            invalid_tool_calls=self.invalid_calls,
         )
 
 
@@ -487,6 +587,25 @@ def _sticky_start(plan: Plan, admission: Admission | None) -> Plan:
 def _shared_default(several: bool) -> Callable[..., Any]:
     """One default validator per kind, built once (they hold no state; building one per request cost ~1 us)."""
     return default_validator(2 if several else 1)
+
+
+def _split_invalid(draft: Draft, req: Request) -> tuple[Draft, tuple[InvalidToolCall, ...]]:
+    """The last tier's rejected draft without its malformed tool calls, and those calls with the reason.
+
+    A call is invalid when it breaks the request's tools: an unknown name, a ``tool_choice`` it does not
+    honour, arguments that are not a JSON object fitting the tool's parameters. A call that fits stays
+    valid even if the validator rejected the draft for another reason (hedging text, disagreement): the
+    trace's "returned anyway" says so.
+    """
+    problems = tool_call_problems(draft.tool_calls, req.tools, req.tool_choice)
+    if not any(problems):
+        return draft, ()
+    calls = draft.tool_calls
+    invalid = tuple(
+        InvalidToolCall(c.id, c.name, c.arguments, p) for c, p in zip(calls, problems, strict=True) if p
+    )
+    valid = tuple(c for c, p in zip(calls, problems, strict=True) if not p)
+    return replace(draft, tool_calls=valid), invalid
 
 
 def _with_logprobs(req: Request) -> Request:

@@ -4,7 +4,8 @@ Each entity has a pattern that finds candidates and a check that keeps only plau
 and a known issuer prefix for cards, mod-97 and the country's length for IBANs, the SSA's invalid
 ranges for SSNs, octet ranges for IPv4 and ``ipaddress`` for IPv6, a nearby cue for dates of birth
 and for unformatted numbers. Precision matters as much as recall: an order id is not an SSN and a
-product number is not a card. Pure standard library, linear time (no nested quantifiers), and any
+product number is not a card. Phone numbers are validated by ``phonenumbers`` (``_pii_phone``); the
+rest is standard library. Linear time (no nested quantifiers), and any
 ``str`` is accepted, including lone surrogates and NUL bytes.
 """
 
@@ -17,10 +18,53 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
 from .._errors import ConfigError
+from ._pii_patterns import (
+    _ADDRESS_AFTER,
+    _ADDRESS_CUE,
+    _ASCII_LOWER,
+    _ASSIGNED,
+    _ASSIGNED_ANCHORS,
+    _CARD,
+    _CARD_CUE,
+    _CARD_GROUPS,
+    _CUE_WINDOW,
+    _DATE,
+    _DE_ANCHORS,
+    _DOB_ANCHORS,
+    _DOB_CUE,
+    _EMAIL_DOMAIN,
+    _EMAIL_LOCAL,
+    _ES_IT_ANCHORS,
+    _FR_ANCHORS,
+    _IBAN_HEAD,
+    _IBAN_LENGTHS,
+    _IPV4,
+    _NETWORKS,
+    _PEM_BEGIN,
+    _PEM_END,
+    _PLACEHOLDER_VALUE,
+    _PREFIX,
+    _PRESIDIO_MAP,
+    _PRIORITY,
+    _SECRET_ANCHORS,
+    _SECRETS,
+    _SENTENCE_END,
+    _SSN,
+    _SSN_CUE,
+    _STREET_CAPS,
+    _STREET_DE,
+    _STREET_ES_IT,
+    _STREET_FR,
+    _STREET_US,
+    _URL_USERINFO,
+    _VERSION_CUE,
+)
+from ._pii_phone import check_region, phones
 
 __all__ = ["ENTITIES", "PIIDetector", "PIIFinding", "PresidioDetector", "Redactor", "restore"]
 
@@ -46,255 +90,6 @@ class PIIFinding:
     end: int
     score: float
     kind: str = ""
-
-
-# --- patterns --------------------------------------------------------------------------------------
-# Patterns start with the character they need (a digit, "+", a literal prefix) and check what precedes
-# it with a lookbehind placed after it, so the regex engine can skip ahead instead of trying every
-# position; that is the difference between ~5 and ~25 microseconds per KB and pattern.
-_EMAIL_LOCAL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}$")
-_EMAIL_DOMAIN = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.){1,8}[A-Za-z]{2,24}(?![\w-])")
-# Phone: +CC (or 00CC) and groups; or a national number with separators, kept only when it is formatted
-# like a North American number or a phone word is near (and no order/invoice/tracking word is).
-_PHONE_INTL = re.compile(
-    r"(?:\+(?<![\w+/.-]\+)|0(?<![\w+/.-]0)0)[1-9]\d{0,2}[ .-]?(?:\(0\)[ .-]?)?"
-    r"(?:\(?\d{1,5}\)?[ .-]?){1,5}\d{2,5}(?![\w/-]|\.\d)"
-)
-_PHONE_NAT = re.compile(
-    r"(?:\((?<![\w+/.-]\()\d{2,5}\)[ .-]?|\d(?<![\w+/.(-]\d)\d{1,4}[ .-])\d{2,8}"
-    r"(?:[ .-]\d{2,8}){0,3}(?![\w/-]|\.\d)"
-)
-# Ten or eleven bare digits are a phone number only right after a strong phone word ("call me at").
-_PHONE_BARE = re.compile(r"\d(?<![\w+/.,-]\d)\d{9,10}(?![\w/-]|[.,]\d)")
-_PHONE_STRONG_CUE = re.compile(
-    r"(?i)\b(?:phone|tel|telephone|mobile|cell|call|ring|text|sms|whatsapp|fax|"
-    r"teléfono|telefon|téléphone|portable|handy)\b[^\d\n]{0,20}$"
-)
-_GROUP_BEFORE = re.compile(r"\d[ .-]$")
-_GROUP_AFTER = re.compile(r"[ .-]\d")
-_NANP = re.compile(r"(?:\([2-9]\d\d\)\s?|[2-9]\d\d[ .-])[2-9]\d\d[ .-]\d{4}")
-_DATE_LIKE = re.compile(r"\d{1,2}[./-]\d{1,2}[./-]\d{2,4}|\d{4}[./-]\d{1,2}[./-]\d{1,2}")
-_PHONE_CUE = re.compile(
-    r"\b(?:phone|tel|telephone|mobile|cell|call|ring|text|sms|whatsapp|signal|fax|contact|"
-    r"reach|landline|hotline|teléfono|telefono|telefon|téléphone|portable|handy|joindre|"
-    r"rufen|llamar|llamad|numéro|número|nummer|cellulare)\b",
-    re.I,
-)
-_ID_CUE = re.compile(
-    r"(?i)\b(?:order|invoice|ref|reference|ticket|case|part|sku|tracking|po|account|acct|id|"
-    r"serial|lot|batch|isbn|ean|upc|customer|confirmation|booking|receipt|transaction)\b"
-    r"|no\.|#"
-)
-_SSN = re.compile(r"(\d(?<![\w-]\d)\d{2})([- ]?)(\d{2})\2(\d{4})(?![\w-])")
-_SSN_CUE = re.compile(r"\b(?:ssn|social security|soc\.? sec|tax id|tin|itin)\b", re.I)
-_CARD = re.compile(r"\d(?<![\w-]\d)(?:[ -]?\d){12,18}(?![\w-])")
-_CARD_CUE = re.compile(
-    r"\b(?:card|credit|debit|visa|mastercard|amex|american express|discover|jcb|diners|"
-    r"unionpay|maestro|payment|cc|pay|paid|charge|charged|billing|tarjeta|karte|carte|"
-    r"kreditkarte|carta)\b",
-    re.I,
-)
-# IBAN: found from its check digits (a digit is rarer than a letter), then two letters before them;
-# the country's length then says exactly how many characters (spaces between groups allowed) follow.
-_IBAN_HEAD = re.compile(r"\d(?<=(?<![A-Za-z0-9])[A-Za-z]{2}\d)\d")
-_IPV4 = re.compile(r"\d(?<![\w.]\d)\d{0,2}\.(?:\d{1,3}\.){2}\d{1,3}(?!\w|\.\d)")
-_VERSION_CUE = re.compile(
-    r"(?:\bv(?:ersion)?|release|build|\bver|patch|update|firmware|sdk|kernel|driver|agent|"
-    r"python|node|chrome|firefox|ios|android|windows|oid|mib|section|chapter|§)[\s.:]*$",
-    re.I,
-)
-# Dates: numeric (any order), and day-month-year / month-day-year with month names in en/fr/de/es/it.
-_MONTH = (
-    r"(?:jan|feb|febr|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec|janv|févr|fevr|mars|avr|mai|juin|"
-    r"juil|août|aout|déc|mär|maer|mrz|okt|dez|ene|abr|mayo|ago|dic|gen|mag|giu|lug|set|ott)[^\W\d_]*\.?"
-)
-_DATE = re.compile(
-    r"(?<!\d)(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.](?:\d{4}|\d{2})"
-    rf"|\d{{1,2}}(?:st|nd|rd|th|er|º)?\.?\s+(?:of\s+|de\s+)?{_MONTH},?\s+(?:de\s+)?\d{{4}}"
-    rf"|{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}})(?!\d)",
-    re.I,
-)
-_DOB_WORDS = (
-    "born",
-    "birth",
-    "birthday",
-    "birthdate",
-    "dob",
-    "d.o.b",
-    "né",
-    "née",
-    "naissance",
-    "geboren",
-    "geburtsdatum",
-    "geburtstag",
-    "nacimiento",
-    "nacido",
-    "nacida",
-    "nascita",
-    "nato il",
-    "nata il",
-)
-_DOB_CUE = re.compile(
-    r"(?i)(?<!\w)(?:" + "|".join(re.escape(w) for w in _DOB_WORDS) + r"|date of birth)(?!\w)"
-)
-_SENTENCE_END = re.compile(r"[!?\n]|\.\s")
-# Street addresses: number + capitalised name + street type (en), name+straße + number (de),
-# number + rue/avenue + name (fr), or calle/via + name + number (es/it/pt). A match must also sit
-# where addresses sit: after an address word, or followed by a comma, a city, a unit or the end.
-_STREET_TYPES = (
-    r"Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Way|Court|Ct|Place|Pl|Terrace|"
-    r"Parkway|Pkwy|Highway|Hwy|Square|Sq|Close|Crescent|Gardens|Row|Walk|Circle|Cir|Trail|Mews|Grove"
-)
-_STREET_US = re.compile(
-    r"\d(?<![\w/.,:-]\d)\d{0,5}[A-Za-z]?(?:-\d{1,4})?\s{1,3}(?:(?:[A-Z][\w'.-]{0,30}|\d{1,3}(?:st|nd|rd|th))\s{1,3}){1,4}"
-    rf"(?:{_STREET_TYPES})\b\.?(?:\s+(?:N|S|E|W|NE|NW|SE|SW)\b)?"
-    r"(?:,?\s+(?i:apt|apartment|suite|ste|unit|flat|floor|fl|#)\.?\s*[\w-]{1,6})?"
-)
-_STREET_DE = re.compile(
-    r"(?:straße|strasse|str\.|weg|platz|gasse|allee|ring|damm|ufer)\s+\d{1,4}[a-z]?(?![\w])", re.I
-)
-_STREET_FR = re.compile(
-    r"\d(?<![\w/.,:-]\d)\d{0,3}(?:\s?(?:bis|ter))?,?\s+(?:rue|avenue|boulevard|bd|place|chemin|"
-    r"allée|impasse|quai|route)\s+(?:(?:de la|de l'|du|des|de|d')\s*)?[A-ZÀ-Ý][\w'-]{1,40}"
-    r"(?:[ -](?:de |du |des |la |le )?[A-ZÀ-Ý][\w'-]{1,40}){0,3}"
-)
-_STREET_ES_IT = re.compile(
-    r"\b(?:Calle|Avenida|Carrer|Plaza|Paseo|Camino|Via|Viale|Corso|Piazza|Largo|Rua|Praça"
-    r")\s+(?:(?:de|del|della|di|da|do|dos|la|las|los)\s+)?"
-    r"(?:[A-ZÀ-Ý][\w'.-]*\s+){1,3},?\s*(?:n\.?\s*|nº\s*)?\d{1,4}[a-zA-Z]?(?!\w)"
-)
-_ADDRESS_CUE = re.compile(
-    r"(?i)\b(?:address|addr|ship|shipping|shipped|deliver|delivery|send|sent|mail|post|live|"
-    r"lives|living|moved|move|located|location|office|store|shop|warehouse|visit|return|"
-    r"billing|home|residence|at|to|from|adresse|anschrift|dirección|direccion|indirizzo|"
-    r"livraison|lieferadresse|envíelo|envialo)\b"
-)
-_ADDRESS_AFTER = re.compile(r"\s*(?:$|[,;:)\n]|\.(?:\s|$)|\s+\d{4,5}\b|\s+[A-Z]{1,2}\d)")
-_STREET_CAPS = re.compile(r"\d{1,6}[A-Za-z]?(?:-\d{1,4})?,?\s+[A-Z0-9]")
-
-# Secrets: provider token shapes (kind, pattern, score). The random part must look random (see
-# ``_random_enough``), so ``sk-folding-cube-animation`` (a CSS class) and ``AKIAXXXXXXXXXXXXXXXX``
-# (a placeholder) are not keys.
-_SECRETS: tuple[tuple[str, re.Pattern[str], float], ...] = tuple(
-    (k, re.compile(p), s)
-    for k, p, s in (
-        ("anthropic_api_key", r"sk-ant-(?<![\w-]sk-ant-)(?:api|admin)\d{2}-[A-Za-z0-9_-]{20,200}", 0.99),
-        ("openai_api_key", r"sk-(?<![\w-]sk-)(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,200}(?![\w-])", 0.95),
-        ("aws_access_key", r"A(?<![A-Z0-9]A)(?:KIA|SIA|GPA|IDA|ROA|NPA)[A-Z0-9]{16}(?![A-Z0-9])", 0.95),
-        (
-            "github_token",
-            r"g(?<!\wg)(?:h[pousr]_[A-Za-z0-9]{36,255}|ithub_pat_[A-Za-z0-9_]{22,255})(?!\w)",
-            0.99,
-        ),
-        ("slack_token", r"xox(?<![\w-]xox)[abposr]-[A-Za-z0-9-]{10,200}", 0.97),
-        ("stripe_key", r"[sr]k_(?<!\w[sr]k_)(?:live|test)_[A-Za-z0-9]{16,200}", 0.97),
-        ("google_api_key", r"AIza(?<![\w-]AIza)[0-9A-Za-z_-]{35}(?![\w-])", 0.97),
-        (
-            "jwt",
-            r"eyJ(?<![\w-]eyJ)[A-Za-z0-9_-]{8,2000}\.eyJ[A-Za-z0-9_-]{8,4000}\.[A-Za-z0-9_-]{8,2000}",
-            0.9,
-        ),
-        ("huggingface_token", r"hf_(?<!\whf_)[A-Za-z]{34,40}(?![\w])", 0.95),
-    )
-)
-# PEM private keys: the header, then (found with str.find, so a thousand headers stay linear) the footer.
-_PEM_BEGIN = re.compile(r"-----BEGIN (?:[A-Z0-9]+ ){0,4}PRIVATE KEY(?: BLOCK)?-----")
-_PEM_END = re.compile(r"-----END (?:[A-Z0-9]+ ){0,4}PRIVATE KEY(?: BLOCK)?-----")
-_PREFIX = re.compile(
-    r"(?:sk-ant-(?:api|admin)\d\d-|sk-(?:proj-|svcacct-|admin-)?|AKIA|ASIA|AGPA|AIDA|AROA|ANPA|"
-    r"gh[pousr]_|github_pat_|xox[abposr]-|[sr]k_(?:live|test)_|AIza|hf_)"
-)
-# ``api_key = "..."``-style assignments (and ``Authorization: Bearer ...``): the value must look random.
-_ASSIGNED = re.compile(
-    r"(?i)(?<![\w-])(?:[a-z0-9]{1,20}[_-]){0,4}?(?:api[_-]?key|apikey|secret(?:[_-]?key)?|"
-    r"access[_-]?token|auth[_-]?token|token|client[_-]?secret|secret[_-]access[_-]key|"
-    r"private[_-]?key|(?:authorization\s*:\s*)?bearer|(?P<pw>password|passwd|pwd|passphrase))"
-    r"[\"']?(?:\s*[:=]\s*|(?<=bearer)\s+)[\"']?(?P<value>[A-Za-z0-9_\-+/=.~!@#$%^&*?]{8,200})"
-)
-_ASSIGNED_ANCHORS = ("key", "token", "secret", "pass", "pwd", "bearer")
-
-# Card issuer prefixes: (network, prefixes as (low, high) on the first digits, allowed lengths).
-_NETWORKS: tuple[tuple[str, tuple[tuple[int, int], ...], tuple[int, ...]], ...] = (
-    ("visa", ((4, 4),), (13, 16, 19)),
-    ("mastercard", ((51, 55), (2221, 2720)), (16,)),
-    ("amex", ((34, 34), (37, 37)), (15,)),
-    ("discover", ((6011, 6011), (65, 65), (644, 649), (622126, 622925)), (16, 19)),
-    ("jcb", ((3528, 3589),), (16, 19)),
-    ("diners", ((300, 305), (36, 36), (38, 39)), (14, 16)),
-    ("unionpay", ((62, 62),), (16, 17, 18, 19)),
-    ("maestro", ((5018, 5018), (5020, 5020), (5038, 5038), (6304, 6304), (6759, 6759)), (12, 13, 16, 19)),
-)
-_IBAN_LENGTHS = {
-    "AD": 24,
-    "AE": 23,
-    "AT": 20,
-    "AZ": 28,
-    "BA": 20,
-    "BE": 16,
-    "BG": 22,
-    "BH": 22,
-    "BR": 29,
-    "CH": 21,
-    "CR": 22,
-    "CY": 28,
-    "CZ": 24,
-    "DE": 22,
-    "DK": 18,
-    "DO": 28,
-    "EE": 20,
-    "EG": 29,
-    "ES": 24,
-    "FI": 18,
-    "FO": 18,
-    "FR": 27,
-    "GB": 22,
-    "GE": 22,
-    "GI": 23,
-    "GL": 18,
-    "GR": 27,
-    "GT": 28,
-    "HR": 21,
-    "HU": 28,
-    "IE": 22,
-    "IL": 23,
-    "IS": 26,
-    "IT": 27,
-    "JO": 30,
-    "KW": 30,
-    "KZ": 20,
-    "LB": 28,
-    "LI": 21,
-    "LT": 20,
-    "LU": 20,
-    "LV": 21,
-    "MC": 27,
-    "MD": 24,
-    "ME": 22,
-    "MK": 19,
-    "MR": 27,
-    "MT": 31,
-    "MU": 30,
-    "NL": 18,
-    "NO": 15,
-    "PK": 24,
-    "PL": 28,
-    "PS": 29,
-    "PT": 25,
-    "QA": 29,
-    "RO": 24,
-    "RS": 22,
-    "SA": 24,
-    "SE": 24,
-    "SI": 19,
-    "SK": 24,
-    "SM": 27,
-    "TN": 24,
-    "TR": 26,
-    "UA": 29,
-    "VG": 24,
-    "XK": 20,
-}
-_CUE_WINDOW = 60
 
 
 def _near(cue: re.Pattern[str], text: str, start: int, end: int, window: int = _CUE_WINDOW) -> bool:
@@ -354,6 +149,12 @@ def _entropy(s: str) -> float:
 Span = tuple[int, int, float, str]
 
 
+def _in_url_userinfo(text: str, start: int) -> bool:
+    """``start`` lies in the ``user:password`` part of a URL (``postgres://app:pw@db``): not an e-mail."""
+    j = text.rfind("://", max(0, start - 400), start)
+    return j != -1 and not any(c.isspace() or c == "/" for c in text[j + 3 : start])
+
+
 def _emails(text: str) -> Iterable[Span]:
     at = text.find("@")
     while at != -1:
@@ -362,44 +163,11 @@ def _emails(text: str) -> Iterable[Span]:
         local = _EMAIL_LOCAL.search(head) if domain else None
         if domain and local:
             start = at - len(head) + local.start()
-            if start == 0 or not (text[start - 1].isalnum() or text[start - 1] in "._%+-"):
+            if (start == 0 or not (text[start - 1].isalnum() or text[start - 1] in "._%+-")) and not (
+                _in_url_userinfo(text, start)
+            ):
                 yield start, domain.end(), 0.95, ""
         at = text.find("@", at + 1)
-
-
-def _phones(text: str) -> Iterable[Span]:
-    for intl, pattern in ((True, _PHONE_INTL), (False, _PHONE_NAT)):
-        for m in pattern.finditer(text):
-            score = _phone_score(text, m, intl)
-            if score:
-                yield m.start(), m.end(), score, "international" if intl else "national"
-    for m in _PHONE_BARE.finditer(text):
-        if _PHONE_STRONG_CUE.search(text, max(0, m.start() - 30), m.start()) and not _ID_CUE.search(
-            text, max(0, m.start() - 20), m.start()
-        ):
-            yield m.start(), m.end(), 0.7, "national"
-
-
-def _phone_score(text: str, m: re.Match[str], intl: bool) -> float:
-    """0 when the match is not a plausible phone number, else a confidence."""
-    s = m.group()
-    digits = _digits(s)
-    if not 7 <= len(digits) <= 15:  # E.164 bounds
-        return 0.0
-    if _GROUP_BEFORE.search(text, max(0, m.start() - 2), m.start()) or _GROUP_AFTER.match(text, m.end()):
-        return 0.0  # a slice of a longer number (an IBAN with a typo, a long reference)
-    if intl:
-        return 0.9
-    if _DATE_LIKE.fullmatch(s) or len(digits) < 9:
-        return 0.0
-    cue = _near(_PHONE_CUE, text, m.start(), m.end(), 40)
-    if not cue and _ID_CUE.search(text, max(0, m.start() - 25), m.start()):
-        return 0.0  # "order 4829 1733 2204"
-    if re.fullmatch(r"\(?\d{3}\)?[ .-]\d{3}[ .-]\d{4}", s) and not _NANP.fullmatch(s):
-        return 0.0  # formatted like a North American number, but area/exchange codes start with 2-9
-    if cue:
-        return 0.85
-    return 0.6 if _NANP.fullmatch(s) else 0.0
 
 
 def _ssns(text: str) -> Iterable[Span]:
@@ -428,19 +196,21 @@ def _ssns(text: str) -> Iterable[Span]:
 
 def _cards(text: str) -> Iterable[Span]:
     for m in _CARD.finditer(text):
-        s = m.group().strip(" -")
+        s = m.group().strip(" .-")
         digits = _digits(s)
-        seps = set(re.findall(r"[ -]", s))
+        seps = set(re.findall(r"[ .-]", s))
         if len(seps) > 1 or not luhn_ok(digits):
             continue
         network = card_network(digits)
         if network is None:
             continue
+        if seps == {"."} and tuple(map(len, s.split("."))) not in _CARD_GROUPS:
+            continue
         grouped = bool(seps)
         cue = _near(_CARD_CUE, text, m.start(), m.end())
         if not grouped and not cue:
             continue  # a bare 16-digit number without a card cue is too often an id
-        start = m.start() + (len(m.group()) - len(m.group().lstrip(" -")))
+        start = m.start() + (len(m.group()) - len(m.group().lstrip(" .-")))
         yield start, start + len(s), 0.95 if cue else 0.8, network
 
 
@@ -456,20 +226,28 @@ def _ibans(text: str) -> Iterable[Span]:
 
 
 def _take_alnum(text: str, start: int, n: int) -> tuple[int, str]:
-    """The end of exactly ``n`` ASCII letters/digits from ``start`` (single spaces between them allowed)
-    and those characters upper-cased; ``(0, "")`` when the run is shorter or continues past ``n``."""
+    """The end of exactly ``n`` ASCII letters/digits from ``start`` and those characters upper-cased;
+    single separators between them are allowed, all of one kind (spaces, dashes or dots);
+    ``(0, "")`` when the run is shorter or continues past ``n``."""
     out: list[str] = []
+    sep = ""
     i = start
     while len(out) < n and i < len(text):
         c = text[i]
         if c.isascii() and c.isalnum():
             out.append(c)
-        elif not (c == " " and out and i + 1 < len(text) and text[i + 1].isascii() and text[i + 1].isalnum()):
+        elif c in " -." and out and (sep or c) == c and i + 1 < len(text) and _alnum(text[i + 1]):
+            sep = c
+        else:
             break
         i += 1
     if len(out) < n or (i < len(text) and text[i].isalnum()):
         return 0, ""
     return i, "".join(out).upper()
+
+
+def _alnum(c: str) -> bool:
+    return c.isascii() and c.isalnum()
 
 
 def _ips(text: str) -> Iterable[Span]:
@@ -614,23 +392,39 @@ def _random_enough(body: str) -> bool:
 
 def _secrets(text: str) -> Iterable[Span]:
     yield from _private_keys(text)
+    yield from _url_credentials(text)
     for kind, pattern, score in _SECRETS:
         for m in pattern.finditer(text):
+            start = m.start("value") if "value" in pattern.groupindex else m.start()
             if kind == "jwt":
-                yield m.start(), m.end(), score, kind
+                yield start, m.end(), score, kind
                 continue
-            prefix = _PREFIX.match(text, m.start())
-            if _random_enough(m.group()[prefix.end() - m.start() if prefix else 0 :]):
-                yield m.start(), m.end(), score, kind
+            prefix = _PREFIX.match(text, start)
+            if _random_enough(text[prefix.end() if prefix else start : m.end()]):
+                yield start, m.end(), score, kind
     for m in _assignments(text):
         value = m.group("value").rstrip(".,;:!?")
+        if _PLACEHOLDER_VALUE.fullmatch(value):
+            continue
         kinds = sum(bool(re.search(p, value)) for p in ("[a-z]", "[A-Z]", "[0-9]", r"[^\w]"))
-        if m.group("pw") is not None:
-            ok = len(value) >= 8 and kinds >= 3 and len(set(value)) >= 6
+        if m.group("pw") is not None:  # a password need not look random: "hunter2" is one
+            ok = len(value) >= 6 and kinds >= 2 and any(c.isdigit() for c in value) and len(set(value)) >= 4
         else:
             ok = len(value) >= 12 and _entropy(value) >= 3.3 and kinds >= 2 and not value.isalpha()
         if ok:
             yield m.start("value"), m.start("value") + len(value), 0.8, "assigned_secret"
+
+
+def _url_credentials(text: str) -> Iterable[Span]:
+    """The password of ``scheme://user:password@host`` (one span, so no e-mail is read into it)."""
+    i = text.find("://")
+    while i != -1:
+        m = _URL_USERINFO.match(text, i + 3)
+        if m is not None and i > 0 and text[i - 1].isalnum():
+            value = m.group("value")
+            if not _PLACEHOLDER_VALUE.fullmatch(value):
+                yield m.start("value"), m.end("value"), 0.95, "url_credentials"
+        i = text.find("://", i + 3)
 
 
 def _private_keys(text: str) -> Iterable[Span]:
@@ -672,7 +466,7 @@ def _assignments(text: str) -> Iterable[re.Match[str]]:
 
 _FINDERS: dict[str, Callable[[str], Iterable[Span]]] = {
     "EMAIL": _emails,
-    "PHONE": _phones,
+    "PHONE": phones,
     "SSN": _ssns,
     "CREDIT_CARD": _cards,
     "IBAN": _ibans,
@@ -681,53 +475,6 @@ _FINDERS: dict[str, Callable[[str], Iterable[Span]]] = {
     "STREET_ADDRESS": _streets,
     "SECRET": _secrets,
 }
-# Cheap gates (C-speed string operations) that skip a finder's regex scan when it cannot match:
-# ``digits`` is the number of ASCII digits in the text, ``low`` the text lower-cased.
-_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")  # keeps offsets
-_SECRET_ANCHORS = (
-    "sk-",
-    "akia",
-    "asia",
-    "agpa",
-    "aida",
-    "aroa",
-    "anpa",
-    "gh",
-    "github_pat",
-    "xox",
-    "sk_",
-    "rk_",
-    "aiza",
-    "eyj",
-    "hf_",
-    "-----begin",
-    "key",
-    "secret",
-    "token",
-    "password",
-    "passwd",
-    "pwd",
-    "passphrase",
-    "bearer",
-)
-_DOB_ANCHORS = tuple(w for w in _DOB_WORDS if not any(o != w and o in w for o in _DOB_WORDS))
-_FR_ANCHORS = ("rue", "avenue", "boulevard", "bd", "place", "chemin", "allée", "impasse", "quai", "route")
-_ES_IT_ANCHORS = (
-    "calle",
-    "avenida",
-    "carrer",
-    "plaza",
-    "paseo",
-    "camino",
-    "via",
-    "viale",
-    "corso",
-    "piazza",
-    "largo",
-    "rua",
-    "praça",
-)
-_DE_ANCHORS = ("straße", "strasse", "str.", "weg", "platz", "gasse", "allee", "ring", "damm", "ufer")
 _GATES: dict[str, Callable[[str, int, str], bool]] = {
     "EMAIL": lambda t, d, low: "@" in t,
     "PHONE": lambda t, d, low: d >= 7,
@@ -738,19 +485,6 @@ _GATES: dict[str, Callable[[str, int, str], bool]] = {
     "DATE_OF_BIRTH": lambda t, d, low: d >= 2 and any(a in low for a in _DOB_ANCHORS),
     "STREET_ADDRESS": lambda t, d, low: d >= 1,
     "SECRET": lambda t, d, low: any(a in low for a in _SECRET_ANCHORS),
-}
-
-# When spans overlap, the more specific entity wins before score and length.
-_PRIORITY = {
-    "SECRET": 9,
-    "CREDIT_CARD": 8,
-    "IBAN": 8,
-    "EMAIL": 7,
-    "SSN": 6,
-    "IP_ADDRESS": 5,
-    "DATE_OF_BIRTH": 4,
-    "PHONE": 3,
-    "STREET_ADDRESS": 2,
 }
 
 
@@ -772,6 +506,12 @@ class PIIDetector:
         entities: entity types to report (default all of ``ENTITIES``).
         min_score: findings below this confidence are dropped.
         allow: literal values never reported (a support address you publish, say).
+        phone_region: the region (ISO 3166, e.g. ``"GB"``) whose national format a phone number
+            without a country code is read in; with a phone word nearby, common other regions are
+            tried too (see ``_pii_phone``).
+
+    Raises:
+        ConfigError: an unknown entity, a ``min_score`` outside [0, 1] or an unknown region.
 
     Example:
         >>> [f.entity for f in PIIDetector().find("Mail ann@example.com, card 4111 1111 1111 1111")]
@@ -779,13 +519,23 @@ class PIIDetector:
     """
 
     def __init__(
-        self, entities: Iterable[str] | None = None, *, min_score: float = 0.5, allow: Iterable[str] = ()
+        self,
+        entities: Iterable[str] | None = None,
+        *,
+        min_score: float = 0.5,
+        allow: Iterable[str] = (),
+        phone_region: str = "US",
     ) -> None:
         self.entities = check_entities(entities, "PIIDetector.entities")
         if not 0.0 <= min_score <= 1.0:
             raise ConfigError("PIIDetector.min_score", f"must be in [0, 1], got {min_score!r}", "e.g. 0.5")
         self.min_score = min_score
         self.allow = frozenset(allow)
+        self.phone_region = check_region(phone_region, "PIIDetector.phone_region")
+        self._finders: dict[str, Callable[[str], Iterable[Span]]] = {
+            **_FINDERS,
+            "PHONE": partial(phones, region=self.phone_region),
+        }
 
     def __repr__(self) -> str:
         return f"PIIDetector(entities={list(self.entities)!r})"
@@ -800,7 +550,7 @@ class PIIDetector:
             PIIFinding(entity, s, e, score, kind)
             for entity in self.entities
             if _GATES[entity](text, digits, low)
-            for s, e, score, kind in _FINDERS[entity](text)
+            for s, e, score, kind in self._finders[entity](text)
             if score >= self.min_score and text[s:e] not in self.allow
         ]
         return _without_overlaps(found)
@@ -835,18 +585,6 @@ def _choose(cluster: list[PIIFinding]) -> list[PIIFinding]:
         if all(f.end <= t.start or f.start >= t.end for t in kept):
             kept.append(f)
     return kept
-
-
-_PRESIDIO_MAP = {
-    "EMAIL_ADDRESS": "EMAIL",
-    "PHONE_NUMBER": "PHONE",
-    "US_SSN": "SSN",
-    "CREDIT_CARD": "CREDIT_CARD",
-    "IBAN_CODE": "IBAN",
-    "IP_ADDRESS": "IP_ADDRESS",
-    "DATE_TIME": "DATE_OF_BIRTH",
-    "LOCATION": "STREET_ADDRESS",
-}
 
 
 class PresidioDetector:

@@ -26,21 +26,22 @@ from typing import Any, Literal
 
 from .._errors import ConfigError, GuardrailError
 from .._protocols import OutputCheck
-from .._types import Draft, Request, ToolCall
+from .._types import PII_ROUTE_KEY, Draft, Request, ToolCall
 
 __all__ = ["Guardrails", "StreamRestorer", "from_config"]
 
-PIIAction = Literal["detect", "redact", "block"]
+PIIAction = Literal["detect", "redact", "block", "route"]
 InjectionAction = Literal["flag", "block"]
 OutputAction = Literal["escalate", "redact", "block"]
 Check = Callable[[str], Any]
 Record = dict[str, Any]
 
-_PII_ACTIONS = ("detect", "redact", "block")
+_PII_ACTIONS = ("detect", "redact", "block", "route")
 _INJECTION_ACTIONS = ("flag", "block")
 _OUTPUT_ACTIONS = ("escalate", "redact", "block")
 _PRIVATE_KEY = "pii_mapping"
-_MAX_DEPTH = 32  # deeper content parts are left alone (and recorded), never recursed into
+_MAX_NODES = 200_000  # values scanned per message, at any depth; past it the configured action applies
+_TEXT_KEYS = frozenset(("text", "content", "arguments", "function", "input", "output"))
 _PLACEHOLDER = re.compile(r"<([A-Z_]+_\d+)>")
 
 
@@ -57,7 +58,11 @@ class Guardrails:
     Args:
         pii: what to do with PII in the input: ``"detect"`` (record only), ``"redact"`` (typed
             placeholders such as ``<EMAIL_1>`` before any model sees it), ``"block"`` (raise
-            ``GuardrailError``); ``None`` turns input PII checks off.
+            ``GuardrailError``), ``"route"`` (send it unredacted, but only to tiers marked
+            ``Tier(..., pii_allowed=True)`` or whose models all are ``ModelSpec(..., pii_allowed=True)``,
+            e.g. a local model; ``GuardrailError`` when the plan has none); ``None`` turns input PII
+            checks off. Nothing too large or cyclic to scan whole is passed silently: ``redact``,
+            ``block`` and ``route`` block it, ``detect`` records it.
         entities: PII entity types to look for (default all of ``ENTITIES``: EMAIL, PHONE, SSN,
             CREDIT_CARD, IBAN, IP_ADDRESS, DATE_OF_BIRTH, STREET_ADDRESS, SECRET).
         restore_pii: with ``redact``, put the original values back into the answer the caller gets.
@@ -65,7 +70,10 @@ class Guardrails:
             any object with ``find(text) -> list[PIIFinding]``.
         allow: literal values never treated as PII (a support address you publish, say).
         injection: ``"flag"`` (record the score) or ``"block"`` prompt injection and jailbreaks.
-        injection_threshold: score in [0, 1] from which a message counts as an injection.
+        injection_threshold: score in (0, 1] from which a message counts as an injection.
+        injection_model: a learned classifier as a second opinion next to the patterns (extra
+            ``ml``): ``"ml"`` for the bundled one, a ``.npz`` path or an ``InjectionClassifier``; a
+            message is flagged when either flags it. ``None`` (default): patterns only, no NumPy.
         moderation: a LiteLLM moderation model (``"omni-moderation-latest"``; needs the provider's
             key) or a callable ``text -> bool | str | None`` (sync or async; truthy means flagged).
         moderation_params: extra LiteLLM kwargs for the moderation call (``api_base``, ``api_key``).
@@ -94,7 +102,8 @@ class Guardrails:
         pii_engine: Any = "regex",
         allow: Iterable[str] = (),
         injection: InjectionAction | None = None,
-        injection_threshold: float = 0.5,
+        injection_threshold: float = 0.4,
+        injection_model: Any = None,
         moderation: str | Check | None = None,
         moderation_params: Mapping[str, Any] | None = None,
         output: OutputAction = "escalate",
@@ -133,11 +142,26 @@ class Guardrails:
         self._out_detector = (
             _pii_detector(pii_engine, self.output_entities, self.allow) if self.output_entities else None
         )
-        self._injection = _injection_detector(injection_threshold) if injection is not None else None
+        if injection_model is not None and injection is None:
+            raise ConfigError(
+                "guardrails.injection_model",
+                "has no effect with injection=None",
+                'set injection="flag" or "block"',
+            )
+        self.injection_model = injection_model
+        self._injection = (
+            _injection_detector(injection_threshold, injection_model) if injection is not None else None
+        )
 
     def __repr__(self) -> str:
         on = [f"pii={self.pii!r}"] if self.pii else []
         on += [f"injection={self.injection!r}"] if self.injection else []
+        on += [f"injection_model={self.injection_model!r}"] if isinstance(self.injection_model, str) else []
+        on += (
+            ["injection_model"]
+            if self.injection_model is not None and not isinstance(self.injection_model, str)
+            else []
+        )
         on += ["moderation"] if self.moderation else []
         on += (
             [f"output={self.output!r}"]
@@ -158,11 +182,13 @@ class Guardrails:
         records: list[Record] = []
         messages = list(request.messages)
         if self._detector is not None:
-            messages, mapping = self._pii_input(messages, records)
+            messages, mapping, kinds = self._pii_input(messages, records)
             if mapping:
                 request = replace(
                     request, messages=messages, private={**request.private, _PRIVATE_KEY: mapping}
                 )
+            elif kinds and self.pii == "route":  # the engine keeps only tiers marked pii_allowed
+                request = replace(request, private={**request.private, PII_ROUTE_KEY: kinds})
         text = "\n".join(t for m in messages if m.get("role") in self.roles for t in _strings(m))
         if self._injection is not None:
             self._check_injection(messages, records)
@@ -192,13 +218,16 @@ class Guardrails:
                 )
         return request, tuple(records)
 
-    def _pii_input(self, messages: list[Any], records: list[Record]) -> tuple[list[Any], dict[str, str]]:
+    def _pii_input(
+        self, messages: list[Any], records: list[Record]
+    ) -> tuple[list[Any], dict[str, str], tuple[str, ...]]:
+        """The messages (redacted with ``redact``), the placeholder mapping and the entity types found."""
         from ._pii import Redactor
 
         assert self._detector is not None
         redactor = Redactor(self._detector)
         counts: dict[str, int] = {}
-        truncated = [False]
+        over = [False]
 
         def scan(s: str) -> str:
             if self.pii == "redact":
@@ -209,20 +238,13 @@ class Guardrails:
                 counts[f.entity] = counts.get(f.entity, 0) + 1
             return new
 
-        out = [_map_message(m, scan, truncated) if m.get("role") in self.roles else m for m in messages]
+        out = [_map_message(m, scan, over) if m.get("role") in self.roles else m for m in messages]
         for entity, n in sorted(counts.items()):
             records.append(
                 {"stage": "input", "check": "pii", "entity": entity, "count": n, "action": self.pii}
             )
-        if truncated[0]:
-            records.append(
-                {
-                    "stage": "input",
-                    "check": "pii",
-                    "note": f"content nested deeper than {_MAX_DEPTH} levels was not scanned",
-                    "action": "skip",
-                }
-            )
+        if over[0]:
+            self._unscanned("pii", "block" if self.pii in ("redact", "block", "route") else "skip", records)
         if counts and self.pii == "block":
             kinds = ", ".join(sorted(counts))
             raise GuardrailError(
@@ -230,34 +252,57 @@ class Guardrails:
                 "Remove it, or use Guardrails(pii='redact') to send placeholders instead",
                 tuple(records),
             )
-        return out, (dict(redactor.mapping) if self.pii == "redact" else {})
+        return out, (dict(redactor.mapping) if self.pii == "redact" else {}), tuple(sorted(counts))
+
+    @staticmethod
+    def _unscanned(check: str, action: str, records: list[Record]) -> None:
+        """A message too large or cyclic to scan whole: recorded, and blocked when the action says so."""
+        records.append(
+            {
+                "stage": "input",
+                "check": check,
+                "note": f"a message holds more than {_MAX_NODES} values (or a cycle); the rest was not scanned",
+                "action": action,
+            }
+        )
+        if action == "block":
+            raise GuardrailError(
+                f"a message is too large or deeply self-referencing to check for {check}; it was not sent "
+                "to any model. Send it flatter or smaller",
+                tuple(records),
+            )
 
     def _check_injection(self, messages: Sequence[Any], records: list[Record]) -> None:
         assert self._injection is not None
         worst = None
+        over = [False]
         for m in messages:
             if m.get("role") not in ("user", "tool"):
                 continue
-            for s in _strings(m):
+            for s in _strings(m, over):
                 score = self._injection.score(s)
-                if worst is None or score.score > worst.score:
+                if worst is None or _rank(score) > _rank(worst):
                     worst = score
+        if over[0]:
+            self._unscanned("injection", str(self.injection), records)
         if worst is None or not worst.flagged:
             return
-        records.append(
-            {
-                "stage": "input",
-                "check": "injection",
-                "score": round(worst.score, 3),
-                "categories": list(worst.categories),
-                "reasons": list(worst.reasons),
-                "action": self.injection,
-            }
-        )
+        record: Record = {
+            "stage": "input",
+            "check": "injection",
+            "score": round(worst.score, 3),
+            "categories": list(worst.categories),
+            "reasons": list(worst.reasons),
+            "action": self.injection,
+        }
+        if worst.model_score is not None:
+            record["model_score"] = round(worst.model_score, 3)
+        records.append(record)
         if self.injection == "block":
+            model = f", classifier {worst.model_score:.2f}" if worst.model_score is not None else ""
             raise GuardrailError(
                 f"the request looks like a prompt injection ({', '.join(worst.categories)}; "
-                f"score {worst.score:.2f}); it was not sent to any model. If this is a false "
+                f"score {worst.score:.2f}{model}); it was not sent to any model. If this is a false "
                 "positive, raise injection_threshold or use injection='flag'",
                 tuple(records),
             )
@@ -452,48 +497,58 @@ def _user_values(request: Request, detector: Any) -> frozenset[str]:
     return frozenset(found | set(mapping.values()) | set(mapping))
 
 
-def _strings(message: Mapping[str, Any]) -> list[str]:
+def _strings(message: Mapping[str, Any], over: list[bool] | None = None) -> list[str]:
     out: list[str] = []
 
     def keep(s: str) -> str:
         out.append(s)
         return s
 
-    _map_message(message, keep, [False])
+    _map_message(message, keep, [False] if over is None else over)
     return out
 
 
-def _map_message(
-    message: Mapping[str, Any], fn: Callable[[str], str], truncated: list[bool]
-) -> dict[str, Any]:
+def _map_message(message: Mapping[str, Any], fn: Callable[[str], str], over: list[bool]) -> dict[str, Any]:
     """A copy of one message with ``fn`` applied to every text it carries (content parts, tool args)."""
     m = dict(message)
     if m.get("content") is not None:
-        m["content"] = _map_value(m["content"], fn, 0, truncated)
+        m["content"] = _map_value(m["content"], fn, over)
     if m.get("tool_calls"):
-        m["tool_calls"] = _map_value(m["tool_calls"], fn, 0, truncated)
+        m["tool_calls"] = _map_value(m["tool_calls"], fn, over)
     return m
 
 
-def _map_value(value: Any, fn: Callable[[str], str], depth: int, truncated: list[bool]) -> Any:
-    if isinstance(value, str):
-        return fn(value)
-    if depth >= _MAX_DEPTH:
-        truncated[0] = True
-        return value
-    if isinstance(value, Mapping):
-        # Only text-bearing fields; ids, types, URLs of images and roles stay as they are.
-        return {
-            k: (
-                _map_value(v, fn, depth + 1, truncated)
-                if k in ("text", "content", "arguments", "function", "input", "output")
-                else v
-            )
-            for k, v in value.items()
-        }
-    if isinstance(value, (list, tuple)):
-        return [_map_value(v, fn, depth + 1, truncated) for v in value]
-    return value
+def _map_value(root: Any, fn: Callable[[str], str], over: list[bool]) -> Any:
+    """A copy of ``root`` with ``fn`` applied to every text in it, at any depth.
+
+    Iterative (an explicit stack, not recursion), so no nesting depth escapes the scan; texts are
+    visited in document order (placeholders are numbered in reading order). Past ``_MAX_NODES``
+    values (a cyclic or absurd structure) the rest is left as it is and ``over[0]`` is set: the
+    caller then applies its action and records it, never passing it silently.
+    """
+    if isinstance(root, str):
+        return fn(root)
+    holder: list[Any] = [root]
+    stack: list[tuple[Any, Any, Any]] = [(root, holder, 0)]  # (value, where the copy goes, key)
+    nodes = 0
+    while stack:
+        value, parent, key = stack.pop()
+        nodes += 1
+        if nodes > _MAX_NODES:
+            over[0] = True
+            break
+        if isinstance(value, str):
+            parent[key] = fn(value)
+        elif isinstance(value, Mapping):
+            # Only text-bearing fields; ids, types, URLs of images and roles stay as they are.
+            copy = dict(value)
+            parent[key] = copy
+            stack.extend((copy[k], copy, k) for k in reversed(list(copy)) if k in _TEXT_KEYS)
+        elif isinstance(value, (list, tuple)):
+            items = list(value)
+            parent[key] = items
+            stack.extend((items[i], items, i) for i in range(len(items) - 1, -1, -1))
+    return holder[0]
 
 
 def _restore_json(arguments: str, mapping: Mapping[str, str]) -> str:
@@ -549,10 +604,15 @@ def _pii_detector(engine: Any, entities: Sequence[str], allow: frozenset[str]) -
     )
 
 
-def _injection_detector(threshold: float) -> Any:
+def _rank(score: Any) -> tuple[bool, float, float]:
+    """Which of two injection scores is worse: flagged first, then the pattern score, then the model's."""
+    return (score.flagged, score.score, score.model_score or 0.0)
+
+
+def _injection_detector(threshold: float, model: Any) -> Any:
     from ._injection import InjectionDetector
 
-    return InjectionDetector(threshold)
+    return InjectionDetector(threshold, model=model)
 
 
 _KEYS = (
@@ -563,6 +623,7 @@ _KEYS = (
     "allow",
     "injection",
     "injection_threshold",
+    "injection_model",
     "moderation",
     "moderation_params",
     "output",

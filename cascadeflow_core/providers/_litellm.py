@@ -9,10 +9,14 @@ with backoff and then falls through to the next model, so retries never stack.
 
 from __future__ import annotations
 
+import asyncio
+import datetime
+import email.utils
 import functools
 import json
 import logging
 import os
+import sys
 import threading
 import time
 import warnings
@@ -25,6 +29,7 @@ from .._errors import (
     ContentPolicyError,
     ContextWindowError,
     MalformedResponseError,
+    ModelNotFoundError,
     ProviderConnectionError,
     ProviderError,
     ProviderTimeoutError,
@@ -60,6 +65,15 @@ def litellm_module() -> Any:
     return litellm
 
 
+async def alitellm_module() -> Any:
+    """``litellm_module()`` for coroutines: the first import (seconds) runs in a worker thread, so it never
+    blocks the event loop; later calls return at once."""
+    module = sys.modules.get("litellm")
+    if module is not None and getattr(module, "completion", None) is not None:
+        return module
+    return await asyncio.to_thread(litellm_module)
+
+
 def custom_llm_class() -> Any:
     """LiteLLM's ``CustomLLM`` base class, for a custom provider (the replay provider subclasses it)."""
     return litellm_module().CustomLLM
@@ -81,22 +95,78 @@ def stream_chunk_types() -> tuple[Any, Any, Any, Any]:
     return Delta, ModelResponseStream, StreamingChoices, Usage
 
 
-def _retry_after(e: Any) -> float | None:
-    headers = None
-    resp = getattr(e, "response", None)
-    if resp is not None:
-        headers = getattr(resp, "headers", None)
-    headers = headers or getattr(e, "litellm_response_headers", None) or {}
+def _header_maps(e: BaseException) -> list[Any]:
+    """Every place a provider's response headers may sit on the exception or its causes.
+
+    LiteLLM keeps them in ``litellm_response_headers`` and sometimes leaves ``response.headers`` empty or
+    partial; the OpenAI SDK's error under it has ``response.headers``.
+    """
+    maps: list[Any] = []
+    seen: set[int] = set()
+    cur: BaseException | None = e
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        for holder in (getattr(cur, "response", None), cur):
+            for name in ("headers", "litellm_response_headers"):
+                h = getattr(holder, name, None)
+                if h is not None and hasattr(h, "get"):
+                    maps.append(h)
+        nxt = cur.__cause__ or cur.__context__ or getattr(cur, "original_exception", None)
+        cur = nxt if isinstance(nxt, BaseException) else None
+    return maps
+
+
+def _parse_retry_after(value: Any, now: float | None = None) -> float | None:
+    """Seconds from a ``Retry-After`` value: delta-seconds or an HTTP-date (RFC 9110 10.2.3)."""
+    text = str(value).strip()
     try:
-        value = headers.get("retry-after") or headers.get("Retry-After")
-    except AttributeError:
-        value = None
-    if value is None:
-        return None
+        return max(0.0, float(text))
+    except ValueError:
+        pass
     try:
-        return max(0.0, float(value))
-    except (TypeError, ValueError):
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
         return None
+    if when is None:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=datetime.timezone.utc)
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def _retry_after(e: BaseException) -> float | None:
+    """What the provider asked us to wait: ``retry-after-ms``, ``Retry-After`` seconds or HTTP-date."""
+    for headers in _header_maps(e):
+        try:
+            ms = headers.get("retry-after-ms") or headers.get("Retry-After-Ms")
+            value = headers.get("retry-after") or headers.get("Retry-After")
+        except Exception:  # a header object that cannot be read is no answer
+            continue
+        if ms is not None:
+            try:
+                return max(0.0, float(ms) / 1000.0)
+            except (TypeError, ValueError):
+                pass
+        if value is not None:
+            parsed = _parse_retry_after(value)
+            if parsed is not None:
+                return parsed
+    return None
+
+
+# Messages LiteLLM wraps in a 500 (InternalServerError) although nothing failed on the server.
+_MISSING_CREDENTIALS = ("missing credentials", "api_key client option must be set", "no api key provided")
+_NOT_A_COMPLETION = ("empty or invalid response from llm endpoint",)
+
+
+def _reclassify(e: BaseException, cls: type[ProviderError]) -> type[ProviderError]:
+    """A missing key is an authentication error, an HTML page a malformed response, whatever LiteLLM says."""
+    text = str(e).lower()
+    if any(m in text for m in _MISSING_CREDENTIALS):
+        return AuthenticationError
+    if any(m in text for m in _NOT_A_COMPLETION):
+        return MalformedResponseError
+    return cls
 
 
 def _transport_cause(e: BaseException) -> type[ProviderError] | None:
@@ -141,8 +211,8 @@ def map_exception(e: BaseException, model: str) -> ProviderError:
         (lm.InternalServerError, ServiceUnavailableError),
         (lm.BadGatewayError, ServiceUnavailableError),
         (lm.APIConnectionError, ProviderConnectionError),
+        (lm.NotFoundError, ModelNotFoundError),
         (lm.BadRequestError, BadRequestError),
-        (lm.NotFoundError, BadRequestError),
         (lm.UnprocessableEntityError, BadRequestError),
         (lm.APIResponseValidationError, MalformedResponseError),
     ]
@@ -162,6 +232,7 @@ def map_exception(e: BaseException, model: str) -> ProviderError:
             cls = ServiceUnavailableError
         elif status == 429:
             cls = RateLimitError
+    cls = _reclassify(e, cls)
     if cls in (ServiceUnavailableError, ProviderError):
         cause = _transport_cause(e)
         if cause is not None:
@@ -253,7 +324,7 @@ def _prompt_tokens_estimate(request: Request) -> int:
 
 async def amoderation(model: str, text: str, **kwargs: Any) -> tuple[bool, tuple[str, ...]]:
     """One LiteLLM moderation call: ``(flagged, categories that fired)``; errors are mapped."""
-    litellm = litellm_module()
+    litellm = await alitellm_module()
     try:
         resp = await litellm.amoderation(input=text, model=model, **kwargs)
     except Exception as e:
@@ -512,7 +583,7 @@ class LiteLLMBackend:
         return to_draft(spec, resp, time.perf_counter() - t0)
 
     async def acomplete(self, spec: ModelSpec, request: Request) -> Draft:
-        lm = litellm_module()
+        lm = await alitellm_module()
         t0 = time.perf_counter()
         try:
             resp = await lm.acompletion(**_kwargs(spec, request))
@@ -535,7 +606,7 @@ class LiteLLMBackend:
         yield asm.draft()
 
     async def astream(self, spec: ModelSpec, request: Request) -> AsyncIterator[str | Draft]:
-        lm = litellm_module()
+        lm = await alitellm_module()
         asm = _StreamAssembler(spec, request)
         try:
             resp = await lm.acompletion(

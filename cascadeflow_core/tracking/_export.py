@@ -9,12 +9,13 @@ import csv
 import html
 import io
 import json
+import os
 import sqlite3
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from .._errors import ConfigError, StorageError
+from .._errors import ConfigError, InputError, StorageError
 from ._stores import LEDGER_COLUMNS, LedgerEntry, entry_row
 
 if TYPE_CHECKING:
@@ -25,22 +26,46 @@ __all__ = ["html_report", "text_report", "to_csv", "to_json", "to_sqlite", "tota
 _BY = ("user", "model", "tag", "plan", "tier", "day", "status", "source")
 
 
-def _write(text: str, path: str | None) -> str:
-    if path is not None:
-        try:
-            with open(path, "w", encoding="utf-8", newline="") as f:
-                f.write(text)
-        except OSError as e:
-            raise StorageError(f"cannot write the export to {path!r}: {e}") from e
+def _check_path(path: Any, what: str) -> str:
+    """A file system path for an export, or an ``InputError`` naming the fix (never a raw TypeError).
+
+    A file descriptor (an int) is refused: ``open(fd)`` would close a descriptor the caller owns.
+    """
+    if isinstance(path, os.PathLike):
+        path = os.fspath(path)
+    if isinstance(path, bytes):
+        path = os.fsdecode(path)
+    if not isinstance(path, str) or not path:
+        raise InputError(
+            f"{what}: path must be a file path (str or os.PathLike), got {type(path).__name__}",
+        )
+    if "\x00" in path:
+        raise InputError(f"{what}: the path contains a NUL byte; give a plain file path")
+    return path
+
+
+def _write(text: str, path: Any, what: str) -> str:
+    if path is None:
+        return text
+    if hasattr(path, "write") and not isinstance(path, (str, bytes, os.PathLike)):
+        path.write(text)  # a file object the caller opened, and closes
+        return text
+    target = _check_path(path, what)
+    try:
+        with open(target, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+    except OSError as e:
+        raise StorageError(f"cannot write the export to {target!r}: {e}") from e
     return text
 
 
-def to_json(entries: Sequence[LedgerEntry], path: str | None = None) -> str:
-    """The ledger as a JSON array (one object per entry); also written to ``path`` when given."""
-    return _write(json.dumps([e.to_dict() for e in entries], indent=1), path)
+def to_json(entries: Sequence[LedgerEntry], path: Any = None) -> str:
+    """The ledger as a JSON array (one object per entry); also written to ``path`` (a file path, or an open
+    text file that stays open) when given."""
+    return _write(json.dumps([e.to_dict() for e in entries], indent=1), path, "to_json")
 
 
-def to_csv(entries: Sequence[LedgerEntry], path: str | None = None) -> str:
+def to_csv(entries: Sequence[LedgerEntry], path: Any = None) -> str:
     """The ledger as CSV with a header row (tags joined by ``;``, ``ts`` also as ISO time)."""
     buf = io.StringIO()
     cols = ["time", *LEDGER_COLUMNS, "accepted"]
@@ -52,13 +77,14 @@ def to_csv(entries: Sequence[LedgerEntry], path: str | None = None) -> str:
         d["guardrails"] = ";".join(e.guardrails)
         d["time"] = datetime.fromtimestamp(e.ts, tz=timezone.utc).isoformat()
         w.writerow({c: d.get(c) for c in cols})
-    return _write(buf.getvalue(), path)
+    return _write(buf.getvalue(), path, "to_csv")
 
 
 def to_sqlite(entries: Sequence[LedgerEntry], path: str) -> int:
     """Append the ledger to table ``ledger`` of the SQLite file ``path``; returns rows written."""
     from ._stores import _SCHEMA, migrate_ledger
 
+    path = _check_path(path, "to_sqlite")
     try:
         db = sqlite3.connect(path)
         try:

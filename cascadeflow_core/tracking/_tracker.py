@@ -758,12 +758,12 @@ class CostTracker:
 
         return html_report(self)
 
-    def to_json(self, path: str | None = None) -> str:
+    def to_json(self, path: Any = None) -> str:
         from ._export import to_json
 
         return to_json(self.entries(), path)
 
-    def to_csv(self, path: str | None = None) -> str:
+    def to_csv(self, path: Any = None) -> str:
         from ._export import to_csv
 
         return to_csv(self.entries(), path)

@@ -6,6 +6,8 @@ statistics that calibrate them. May import: the vocabulary and ``providers``.
 """
 
 from ._extract import extract_answer
+from ._judge import JudgeValidator
+from ._semantic import SemanticAgreementValidator
 from ._validators import (
     AgreementValidator,
     AllOf,
@@ -21,8 +23,10 @@ __all__ = [
     "AllOf",
     "AnyOf",
     "CallableValidator",
+    "JudgeValidator",
     "LogprobValidator",
     "RuleValidator",
     "SchemaValidator",
+    "SemanticAgreementValidator",
     "extract_answer",
 ]

@@ -315,6 +315,11 @@ def _tool_call_problem(tool_calls: Sequence[Any], tools: Any, tool_choice: Any) 
     return None
 
 
+def tool_call_problems(tool_calls: Sequence[Any], tools: Any, tool_choice: Any = None) -> list[str | None]:
+    """Per tool call, why it is malformed (unknown tool, arguments not fitting its schema), or None."""
+    return [_tool_call_problem((c,), tools, tool_choice) for c in tool_calls]
+
+
 def malformed_format(
     text: str,
     tool_calls: Sequence[Any],

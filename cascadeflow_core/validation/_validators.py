@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from .._errors import ConfigError
 from .._types import Draft, Request, Verdict
 from . import _rules
 from ._extract import check_kind, extract_answer
+from ._shape import check_rule, json_answer_key, shape_key
 
 __all__ = [
     "AgreementValidator",
@@ -47,7 +48,7 @@ def as_verdict(value: Any, name: str = "validator") -> Verdict:
         return (
             value
             if value.validator
-            else Verdict(value.accept, value.score, value.reasons, name, value.chosen)
+            else Verdict(value.accept, value.score, value.reasons, name, value.chosen, value.charges)
         )
     if isinstance(value, bool):
         return Verdict(value, 1.0 if value else 0.0, (f"{name} {'accepted' if value else 'rejected'}",), name)
@@ -118,14 +119,18 @@ class SchemaValidator(RuleValidator):
 class AgreementValidator:
     """Accept when at least ``min_agree`` drafters give the same final answer.
 
-    The final answer is extracted from each draft (numbers, choice letters, ``\\boxed{}``, a JSON field,
-    short normalised text) and compared; tool-call answers agree when they call the same tools with the
-    same arguments.
+    What is compared, in order: tool-call answers agree when they call the same tools with the same
+    (canonical JSON) arguments; an answer of a known shape (``request.answer_shape``, e.g. a DSPy
+    signature's output fields) agrees field by field; a JSON answer to a JSON ``response_format`` agrees
+    as its parsed object; otherwise the final answer is extracted from each draft (numbers, choice
+    letters, ``\\boxed{}``, a JSON field, short normalised text) and compared.
 
     Args:
         min_agree: how many drafts must share the answer (default 2).
         extract: extraction kind for ``extract_answer`` (``"auto"``, ``"number"``, ``"choice"``,
             ``"json:answer"`` ...) or a function ``text -> key | None``.
+        field_rules: per-field rules for shaped and JSON answers (``{"answer": "number", "why":
+            "text"}``; see ``validation._shape``), over the shape's own rules.
 
     Example:
         >>> v = AgreementValidator()
@@ -134,7 +139,11 @@ class AgreementValidator:
     """
 
     def __init__(
-        self, min_agree: int = 2, extract: str | Callable[[str], str | None] = "auto", name: str = "agreement"
+        self,
+        min_agree: int = 2,
+        extract: str | Callable[[str], str | None] = "auto",
+        name: str = "agreement",
+        field_rules: Mapping[str, Any] | None = None,
     ) -> None:
         if isinstance(min_agree, bool) or not isinstance(min_agree, int) or min_agree < 2:
             raise ConfigError(
@@ -145,17 +154,27 @@ class AgreementValidator:
         problem = None if callable(extract) else check_kind(extract)
         if problem:
             raise ConfigError("AgreementValidator.extract", problem, "e.g. extract='number' or 'json:answer'")
+        for field_name, rule in (field_rules or {}).items():
+            check_rule(f"AgreementValidator.field_rules[{field_name!r}]", rule)
         self.min_agree = min_agree
         self.extract = extract
         self.name = name
+        self.field_rules = dict(field_rules or {})
 
     def __repr__(self) -> str:
-        return f"AgreementValidator(min_agree={self.min_agree}, extract={self.extract!r})"
+        rules = f", field_rules={self.field_rules!r}" if self.field_rules else ""
+        return f"AgreementValidator(min_agree={self.min_agree}, extract={self.extract!r}{rules})"
 
-    def key(self, draft: Draft) -> str | None:
-        """The comparable final answer of one draft."""
+    def key(self, draft: Draft, request: Request | None = None) -> str | None:
+        """The comparable final answer of one draft (its fields, when the request gives the shape)."""
         if draft.tool_calls:
             return "tools:" + "|".join(f"{c.name}({_canonical_json(c.arguments)})" for c in draft.tool_calls)
+        if request is not None and request.answer_shape is not None:
+            return shape_key(draft.text, request.answer_shape, self.field_rules)
+        if request is not None and request.wants_json and self.extract == "auto":
+            key = json_answer_key(draft.text, self.field_rules)
+            if key is not None:
+                return key
         if callable(self.extract):
             return self.extract(draft.text)
         return extract_answer(draft.text, self.extract)
@@ -167,7 +186,7 @@ class AgreementValidator:
             )
         groups: dict[str, list[int]] = {}
         for i, d in enumerate(drafts):
-            k = self.key(d)
+            k = self.key(d, request)
             if k is not None:
                 groups.setdefault(k, []).append(i)
         if not groups:
@@ -316,6 +335,10 @@ class _Combinator:
     def needs_logprobs(self) -> bool:
         return any(needs_logprobs(v) for v in self.validators)
 
+    @property
+    def offload(self) -> bool:
+        return any(bool(getattr(v, "offload", False)) for v in self.validators)
+
     def _decided(self, v: Verdict) -> bool:
         return (not v.accept) if self.mode == "all" else v.accept
 
@@ -332,7 +355,8 @@ class _Combinator:
             winners = [v for v in verdicts if v.accept]
             reasons = winners[0].reasons if winners else tuple(r for v in verdicts for r in v.reasons)
             chosen = winners[0].chosen if winners else last.chosen
-        return Verdict(accept, score, reasons, "+".join(v.validator for v in verdicts), chosen)
+        charges = tuple(c for v in verdicts for c in v.charges)  # every judge call made is paid for
+        return Verdict(accept, score, reasons, "+".join(v.validator for v in verdicts), chosen, charges)
 
     def __call__(self, drafts: Sequence[Draft], request: Request) -> Verdict | Awaitable[Verdict]:
         verdicts: list[Verdict] = []

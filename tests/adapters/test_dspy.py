@@ -183,13 +183,15 @@ def test_dspy_cache_and_cascade_do_not_double_count(backend: FnBackend) -> None:
     assert not second.get_lm_usage()  # a cache hit bills nothing, in tokens or dollars
 
 
-def test_exhausted_cascade_is_a_dspy_provider_error_with_the_cascade_error_as_cause() -> None:
+def test_exhausted_cascade_is_a_dspy_rate_limit_error_with_the_cascade_error_as_cause() -> None:
+    # Every attempt was rate-limited, so DSPy sees LMRateLimitError, as docs/dspy.md promises (issue 25
+    # item 12; it was LMProviderError for every failure before).
     def fail(label: str, request: Request) -> str:
         raise RateLimitError("slow down", model=label)
 
     spec = ModelSpec(CHEAP, input_cost_per_token=1e-6, output_cost_per_token=1e-6, backend=FnBackend(fail))
     lm = CascadeLM(Cascade([spec]), cache=False)
-    with dspy.context(lm=lm), pytest.raises(dspy.utils.exceptions.LMProviderError) as info:
+    with dspy.context(lm=lm), pytest.raises(dspy.utils.exceptions.LMRateLimitError) as info:
         dspy.Predict("question -> answer")(question="q")
     chain = []
     cur: BaseException | None = info.value

@@ -21,8 +21,10 @@ from cascadeflow_core import (
     ModelSpec,
     SQLiteStore,
     StreamRestorer,
+    Tier,
     ToolCall,
 )
+from cascadeflow_core._protocols import Plan
 from cascadeflow_core.testing import OpenAICompatServer
 from cascadeflow_core.tracking._export import to_csv, to_json
 from tests.support.scripted import Reply, ScriptedBackend
@@ -385,13 +387,97 @@ def test_bad_input_never_crashes(content: str) -> None:
     assert result.text == "ok"
 
 
-def test_deeply_nested_content_is_left_alone_and_noted() -> None:
-    nested: Any = {"type": "text", "text": EMAIL}
-    for _ in range(100):
-        nested = [nested]
-    cascade, _ = make({"small": "ok"}, Guardrails(pii="redact"))
+def nest(part: Any, depth: int) -> Any:
+    for _ in range(depth):
+        part = [part]
+    return part
+
+
+def test_deeply_nested_content_is_redacted_at_any_depth() -> None:
+    cascade, backend = make({"small": "ok"}, Guardrails(pii="redact"))
+    nested = nest({"type": "text", "text": f"mail {EMAIL}"}, 100)  # was left unscanned past 32 levels
     result = cascade.complete([{"role": "user", "content": "hi"}, {"role": "user", "content": nested}])
-    assert any(r.get("action") == "skip" for r in result.guardrails)
+    assert EMAIL not in seen(backend) and "<EMAIL_1>" in seen(backend)
+    assert ("pii", "EMAIL", "redact") in {
+        (r["check"], r.get("entity"), r["action"]) for r in result.guardrails
+    }
+    assert result.text == "ok"
+    # The scan itself is iterative: deeper than Python's recursion limit is still scanned.
+    deep = nest({"type": "text", "text": f"mail {EMAIL}"}, 5000)
+    records: list[dict[str, Any]] = []
+    out, mapping, kinds = Guardrails(pii="redact")._pii_input([{"role": "user", "content": deep}], records)
+    assert kinds == ("EMAIL",) and list(mapping.values()) == [EMAIL]
+    inner = out[0]["content"]
+    for _ in range(5000):
+        inner = inner[0]
+    assert inner == {"type": "text", "text": "mail <EMAIL_1>"}
+
+
+def test_an_attack_nested_deep_is_blocked_with_a_record() -> None:
+    cascade, backend = make({"small": "ok"}, Guardrails(injection="block"))
+    with pytest.raises(GuardrailError) as e:
+        cascade.complete([{"role": "user", "content": nest({"type": "text", "text": ATTACK}, 40)}])
+    assert backend.calls == []
+    assert [r["check"] for r in e.value.decision] == ["injection"]
+
+
+def test_a_message_too_large_to_scan_is_blocked_not_passed() -> None:
+    cyclic: list[Any] = [{"type": "text", "text": EMAIL}]
+    cyclic.append(cyclic)  # a self-referencing structure never ends: the scan budget stops it
+    guard = Guardrails(pii="redact")
+    records: list[dict[str, Any]] = []
+    with pytest.raises(GuardrailError, match="too large"):
+        guard._pii_input([{"role": "user", "content": cyclic}], records)
+    assert records[-1]["action"] == "block" and "not scanned" in records[-1]["note"]
+    records = []
+    Guardrails(pii="detect")._pii_input([{"role": "user", "content": cyclic}], records)
+    assert records[-1]["action"] == "skip"  # detect only records; nothing is changed either way
+    records = []
+    with pytest.raises(GuardrailError, match="too large"):
+        Guardrails(injection="block")._check_injection([{"role": "user", "content": cyclic}], records)
+    assert records[-1]["check"] == "injection" and records[-1]["action"] == "block"
+
+
+# --- route instead of redact -----------------------------------------------------------------------
+def test_route_sends_pii_only_to_tiers_allowed_to_see_it() -> None:
+    backend = ScriptedBackend({"cloud": "cloud answer", "local": "local answer"})
+    tiers = [
+        ModelSpec("cloud", backend=backend),
+        Tier([ModelSpec("local", backend=backend)], name="local", pii_allowed=True),
+    ]
+    cascade = Cascade(tiers, guardrails=Guardrails(pii="route"))
+    result = cascade.complete(f"Email me at {EMAIL}")
+    assert [spec for spec, _ in backend.calls] == ["local"]  # the cloud tier never saw the request
+    assert EMAIL in seen(backend)  # unredacted, to the allowed tier
+    assert result.text == "local answer"
+    assert any("only tiers allowed to see it: local" in r for r in result.route)
+    assert {
+        "stage": "route",
+        "check": "pii",
+        "entities": ["EMAIL"],
+        "tiers": ["local"],
+        "action": "route",
+    } in list(result.guardrails)
+    assert cascade.complete("no personal data here").text == "cloud answer"  # the plain cascade otherwise
+
+
+def test_route_model_flag_and_errors_when_no_tier_may_see_it() -> None:
+    backend = ScriptedBackend({"cloud": "cloud answer", "local": "local answer"})
+    local = ModelSpec("local", backend=backend, pii_allowed=True)
+    cascade = Cascade([ModelSpec("cloud", backend=backend), local], guardrails=Guardrails(pii="route"))
+    assert cascade.complete(f"call {PHONE}").text == "local answer"
+    with pytest.raises(ConfigError, match="pii_allowed"):
+        Cascade([ModelSpec("cloud", backend=backend)], guardrails=Guardrails(pii="route"))
+    # A router may leave no allowed tier at run time: the request is blocked, not sent.
+    only_cloud = lambda request, tiers, admission: Plan(tuple(t for t in tiers if not t.sees_pii))  # noqa: E731
+    router = type("CloudOnly", (), {"plan": staticmethod(only_cloud)})()
+    cascade = Cascade(
+        [ModelSpec("cloud", backend=backend), local], guardrails=Guardrails(pii="route"), router=router
+    )
+    calls = len(backend.calls)
+    with pytest.raises(GuardrailError, match="no tier of the plan"):
+        cascade.complete(f"call {PHONE}")
+    assert len(backend.calls) == calls
 
 
 # --- configuration ---------------------------------------------------------------------------------

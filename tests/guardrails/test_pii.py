@@ -169,6 +169,84 @@ def test_private_key_block_and_assignments() -> None:
         assert found(text) == [("SECRET", value, "assigned_secret")], text
 
 
+# --- harder formats (issue 21: missed or misread before) --------------------------------------------
+AZURE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+AZURE_CONN = f"DefaultEndpointsProtocol=https;AccountName=acme;AccountKey={AZURE_KEY};x=y"
+HARD_FORMATS = [
+    ("PHONE", "Our toll-free line is 1-800-555-0199.", "1-800-555-0199", "national"),
+    ("PHONE", "Ring me on (02) 9876 5432 after six.", "(02) 9876 5432", "national"),
+    ("CREDIT_CARD", "card 4111.1111.1111.1111 please", "4111.1111.1111.1111", "visa"),
+    ("IBAN", "IBAN DE89-3704-0044-0532-0130-00 thanks", "DE89-3704-0044-0532-0130-00", "DE"),
+    ("IBAN", "IBAN DE89.3704.0044.0532.0130.00", "DE89.3704.0044.0532.0130.00", "DE"),
+    ("EMAIL", "from sam.o'brien@example.ie today", "sam.o'brien@example.ie", ""),
+    ("EMAIL", "quoted: 'ann@example.com'", "ann@example.com", ""),
+    ("SECRET", "token glpat-x7Rk2Pq9Zm4Ns8Tv1Wb3 leaked", "glpat-x7Rk2Pq9Zm4Ns8Tv1Wb3", "gitlab_token"),
+    (
+        "SECRET",
+        "npm npm_a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8",
+        "npm_a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8",
+        "npm_token",
+    ),
+    ("SECRET", "rk_live_51H8xYzAbCdEfGhIjKlMnOp", "rk_live_51H8xYzAbCdEfGhIjKlMnOp", "stripe_key"),
+    ("SECRET", "ASIAY34FZKBOKMUTVV7A in the log", "ASIAY34FZKBOKMUTVV7A", "aws_access_key"),
+    (
+        "SECRET",
+        "xoxp-1234567890-1234567890-AbCdEfGhIjKl",
+        "xoxp-1234567890-1234567890-AbCdEfGhIjKl",
+        "slack_token",
+    ),
+    ("SECRET", AZURE_CONN, AZURE_KEY, "azure_key"),
+    (
+        "SECRET",
+        "x abc8Q~Xy7_kLmN0pQrStUvWxYz1234567890abc",
+        "abc8Q~Xy7_kLmN0pQrStUvWxYz1234567890abc",
+        "azure_client_secret",
+    ),
+    ("SECRET", "password: hunter2", "hunter2", "assigned_secret"),
+    ("SECRET", '{"passwd": "S3cr3t!x9"}', "S3cr3t!x9", "assigned_secret"),
+    ("SECRET", "DB=postgres://app:S3cr3t!x9@db.example.com:5432/prod", "S3cr3t!x9", "url_credentials"),
+    ("SECRET", "redis://:p@ss@w0rd@cache:6379/0", "p@ss@w0rd", "url_credentials"),
+]
+
+
+@pytest.mark.parametrize(
+    ("entity", "text", "value", "kind"), HARD_FORMATS, ids=[h[2][:24] for h in HARD_FORMATS]
+)
+def test_hard_format(entity: str, text: str, value: str, kind: str) -> None:
+    assert found(text) == [(entity, value, kind)]
+
+
+def test_url_password_is_one_secret_and_no_email() -> None:
+    text = "DATABASE_URL=postgres://app:S3cr3t!x9@db.example.com:5432/prod"
+    assert found(text, PIIDetector(["EMAIL"])) == []  # x9@db.example.com is no e-mail address
+    redacted, _ = Redactor(PIIDetector()).redact(text)
+    assert redacted == "DATABASE_URL=postgres://app:<SECRET_1>@db.example.com:5432/prod"
+    assert "S3cr3t" not in redacted
+
+
+def test_phone_region_is_configurable_and_checked() -> None:
+    text = "Our number is 02 9876 5432."  # an Australian number, no phone word close enough to vouch
+    assert found(text) == []
+    assert found(text, PIIDetector(phone_region="au")) == [("PHONE", "02 9876 5432", "national")]
+    with pytest.raises(ConfigError, match="phone_region"):
+        PIIDetector(phone_region="XX")
+
+
+FORMAT_NEGATIVES = [
+    "Connect with https://user:${DB_PASS}@host/db or ftp://u:<password>@h",  # placeholders
+    "password: ********, password = os.environ['DB'], password: None, The password: required",
+    "secret: {{ vault.secret }} and token: $TOKEN",
+    "Visit https://example.com:8080/path and mailto:help@example.com?subject=a",
+    "version 4111.1111.1111.1111.2 and build 4111.1111.1111111.1",  # dotted runs that are not cards
+    "Matrix determinant: 123 456 7890 is not a phone, it's three entries.",
+]
+
+
+@pytest.mark.parametrize("text", FORMAT_NEGATIVES, ids=[t[:30] for t in FORMAT_NEGATIVES])
+def test_hard_format_negative(text: str) -> None:
+    assert [f for f in found(text) if f[0] != "EMAIL"] == []
+
+
 # --- hard negatives --------------------------------------------------------------------------------
 NEGATIVES = [
     "Follow @acmesupport, use the @dataclass decorator, npm i @types/node@20.11.5",  # not emails
