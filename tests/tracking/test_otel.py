@@ -176,7 +176,9 @@ def test_a_streamed_escalation_records_time_to_first_chunk():
     OTelExporter.instrument(tracker, tp, MeterProvider(metric_readers=[reader]))
     cascade = Cascade(
         [
-            ModelSpec("openai/gpt-4o-mini", params={"mock_response": ""}),
+            ModelSpec(
+                "openai/gpt-4o-mini", params={"mock_response": "I'm sorry, but I can't help with that."}
+            ),
             ModelSpec("openai/gpt-4o", params={"mock_response": "Paris is the capital."}),
         ],
         tracker=tracker,
