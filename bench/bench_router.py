@@ -27,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from cascadeflow_core import Admission, Cascade, Draft, ModelSpec, Request, Tier  # noqa: E402
 from cascadeflow_core.caching._cache import RedisResponseCache, ResponseCache, SemanticCache  # noqa: E402
+from cascadeflow_core.config._build import build_tier  # noqa: E402
 from cascadeflow_core.config._config import load_config  # noqa: E402
 from cascadeflow_core.engine._engine import plain_plan  # noqa: E402
 from cascadeflow_core.routing._complexity import estimate_complexity  # noqa: E402
@@ -123,9 +124,9 @@ def overhead(repeat: int) -> None:
     queries = [Request(r["text"]) for name, _ in SETS for r in rows(name)]
     tiers = tuple(Tier([f"openai/m{i}"], name=f"t{i}") for i in range(3))
     rules_cfg = load_config(ROOT / "examples" / "routing.yaml")
-    rule_tiers = tuple(t.to_tier(f"tiers[{i}]") for i, t in enumerate(rules_cfg.tiers))
+    rule_tiers = tuple(build_tier(t, f"tiers[{i}]") for i, t in enumerate(rules_cfg.tiers))
     plain = CascadeRouter()
-    rules = CascadeRouter(rules_cfg.router)
+    rules = CascadeRouter(rules_cfg.router.to_router_config())
     degrade = Admission("degrade", "91%")
     long_history = Request(
         [

@@ -9,9 +9,11 @@ Example:
     >>> cascade.complete("Capital of France?").text
     'Paris'
 
-``import cascadeflow_core`` does not import LiteLLM; the first model call does.
+``import cascadeflow_core`` does not import LiteLLM; the first model call does. Nor pydantic: the
+configuration schema (``CascadeConfig``, ``load_config``) is imported when first used.
 """
 
+import typing as _typing
 from typing import Any as _Any
 
 from ._cascade import Cascade, CascadeOptions
@@ -65,7 +67,7 @@ from ._types import (
     sum_costs,
 )
 from .caching import RedisResponseCache, ResponseCache, SemanticCache
-from .config import PRESETS, CascadeConfig, load_config, preset_config
+from .config import PRESETS, preset_config
 from .engine import CircuitBreaker, RetryPolicy
 from .guardrails import Guardrails, StreamRestorer
 from .providers import (
@@ -133,8 +135,13 @@ from .validation import (
 
 __version__ = "0.1.0"
 
-# Detectors a user may call on their own, imported on first use (they compile many patterns).
+# Imported on first use: the detectors a user may call on their own (they compile many patterns) and the
+# configuration schema (it imports pydantic, about 0.1 s).
 _LAZY = ("InjectionDetector", "InjectionScore", "PIIDetector", "PIIFinding", "Redactor", "restore")
+_LAZY_CONFIG = ("CascadeConfig", "load_config")
+
+if _typing.TYPE_CHECKING:
+    from .config import CascadeConfig, load_config
 
 
 def __getattr__(name: str) -> _Any:
@@ -142,9 +149,14 @@ def __getattr__(name: str) -> _Any:
         from . import guardrails
 
         value = getattr(guardrails, name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    elif name in _LAZY_CONFIG:
+        from . import config
+
+        value = getattr(config, name)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
 
 
 __all__ = [

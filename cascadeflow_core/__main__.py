@@ -1,6 +1,7 @@
-"""Command line: ``cascadeflow bench`` and ``cascadeflow demo`` (also ``python -m cascadeflow_core``).
+"""Command line: ``cascadeflow bench``, ``demo`` and ``schema`` (also ``python -m cascadeflow_core``).
 
 cascadeflow demo [--live] [-n N]
+cascadeflow schema [--output cascadeflow.schema.json]      the JSON Schema of a configuration file
 cascadeflow bench --data FOLDER [--config cfg.yaml | --drafters a,b --verifier c --validator agreement]
                   [--json] [--all-models] [--sweep] [--plot out.png]
                   [--calibrate --target-drop 0.5 --split 0.5 [--save cfg.yaml]]
@@ -29,7 +30,7 @@ def _csv(value: str | None) -> list[str]:
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="cascadeflow", description="Cost-aware LLM cascades: benchmark and demo."
+        prog="cascadeflow", description="Cost-aware LLM cascades: benchmark, demo, configuration schema."
     )
     sub = p.add_subparsers(dest="command", required=True)
     b = sub.add_parser("bench", help="run a configuration over recorded outputs and report quality and cost")
@@ -74,6 +75,10 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--live", action="store_true", help="call real providers (needs OPENAI_API_KEY)")
     d.add_argument("-n", type=int, default=None, help="number of questions (default: all of the sample)")
     d.add_argument("--data", help="replay folder (default: the shipped GSM8K sample)")
+    s = sub.add_parser(
+        "schema", help="print the JSON Schema of a YAML configuration (for editors; docs/configuration.md)"
+    )
+    s.add_argument("--output", "-o", help="write it to this file instead of printing it")
     return p
 
 
@@ -83,12 +88,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "bench":
             return _bench(args)
+        if args.command == "schema":
+            return _schema(args.output)
         from .replay._demo import run_demo
 
         return run_demo(live=args.live, n=args.n, data=args.data)
     except CascadeError as e:
         print(f"cascadeflow: error: {type(e).__name__}: {e}", file=sys.stderr)
         return 2
+
+
+def _schema(output: str | None) -> int:
+    from .config._config import json_schema
+
+    text = json.dumps(json_schema(), indent=2) + "\n"
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+        print(f"JSON Schema written to {output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
 
 
 def _cascade(args: argparse.Namespace, rs: Any) -> Any:

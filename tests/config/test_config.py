@@ -154,7 +154,7 @@ def test_unknown_key_names_it_and_lists_valid_ones(tmp_path: Path) -> None:
         ),
         ({"tiers": ["openai/gpt-4o"], "cache": {"type": "disk"}}, "cache.type", "unknown cache type"),
         ({"tiers": ["openai/gpt-4o"], "cache": {"type": "redis"}}, "cache.url", "needs a url"),
-        ({"tiers": ["openai/gpt-4o"], "cache": {"max_entries": 0}}, "ResponseCache.max_entries", "int >= 1"),
+        ({"tiers": ["openai/gpt-4o"], "cache": {"max_entries": 0}}, "cache.max_entries", ">= 1"),
         (
             {"tiers": ["openai/gpt-4o"], "options": {"stream_mode": "fast"}},
             "options.stream_mode",
@@ -162,7 +162,7 @@ def test_unknown_key_names_it_and_lists_valid_ones(tmp_path: Path) -> None:
         ),
         (
             {"tiers": ["openai/gpt-4o"], "options": {"retry": {"max_retries": -1}}},
-            "options.RetryPolicy.max_retries",
+            "options.retry.max_retries",
             "int >= 0",
         ),
         (
