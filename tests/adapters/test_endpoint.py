@@ -128,3 +128,12 @@ def test_dspy_api_base_and_key(server: OpenAICompatServer) -> None:
     assert KEY not in repr(lm) and KEY not in repr(lm.history[-1]["cascade"])
     with pytest.raises(ConfigError, match="api_base"):
         CascadeLM(Cascade(["openai/a"]), api_base="http://x/v1")
+
+
+def test_presets_and_config_take_the_endpoint_too() -> None:
+    preset = Cascade.from_preset("balanced", api_base="http://127.0.0.1:9/v1", api_key=KEY)
+    assert {m.api_base for t in preset.tiers for m in t.specs} == {"http://127.0.0.1:9/v1"}
+    config = {"tiers": [{"models": ["openai/a"]}, {"models": ["openai/b"]}]}
+    built = Cascade.from_config(config, api_base="http://h/v1", api_key=KEY)
+    assert [m.api_base for t in built.tiers for m in t.specs] == ["http://h/v1", "http://h/v1"]
+    assert KEY not in repr(built)
