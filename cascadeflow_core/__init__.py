@@ -81,10 +81,12 @@ from .providers import (
 from .replay import (
     BenchReport,
     Calibration,
+    RefreshedCertificate,
     ReplayRegistration,
     ReplaySet,
     arun_benchmark,
     calibrate,
+    refresh_certificate,
     register_replay,
     run_benchmark,
 )
@@ -129,8 +131,10 @@ from .validation import (
     LogprobValidator,
     RuleValidator,
     SchemaValidator,
+    ScorerValidator,
     SemanticAgreementValidator,
     extract_answer,
+    self_consistency,
 )
 
 __version__ = "0.1.0"
@@ -144,7 +148,17 @@ if _typing.TYPE_CHECKING:
     from .config import CascadeConfig, load_config
 
 
+# Calibration statistics (NumPy, the ``ml`` extra), imported on first use.
+_LAZY_STATS = ("AcceptanceScorer", "Certificate", "certify", "fit_scorer")
+
+
 def __getattr__(name: str) -> _Any:
+    if name in _LAZY_STATS:
+        from . import validation
+
+        value = getattr(validation, name)
+        globals()[name] = value
+        return value
     if name in _LAZY:
         from . import guardrails
 
@@ -160,6 +174,7 @@ def __getattr__(name: str) -> _Any:
 
 
 __all__ = [
+    "AcceptanceScorer",
     "Admission",
     "AdmissionError",
     "AgentRun",
@@ -183,6 +198,7 @@ __all__ = [
     "CascadeOptions",
     "CascadeResult",
     "CascadeRouter",
+    "Certificate",
     "CircuitBreaker",
     "ComplexityResult",
     "ConfigError",
@@ -229,6 +245,7 @@ __all__ = [
     "Redactor",
     "RedisResponseCache",
     "RedisStore",
+    "RefreshedCertificate",
     "ReplayError",
     "ReplayRegistration",
     "ReplaySet",
@@ -242,6 +259,7 @@ __all__ = [
     "RunLimits",
     "SQLiteStore",
     "SchemaValidator",
+    "ScorerValidator",
     "SemanticAgreementValidator",
     "SemanticCache",
     "ServiceUnavailableError",
@@ -259,19 +277,23 @@ __all__ = [
     "Verdict",
     "arun_benchmark",
     "calibrate",
+    "certify",
     "counted_tool",
     "current_run",
     "detect_anomalies",
     "estimate_complexity",
     "extract_answer",
+    "fit_scorer",
     "forecast_spend",
     "load_config",
     "model_context_window",
     "model_supports_tools",
     "preset_config",
+    "refresh_certificate",
     "register_replay",
     "restore",
     "run_benchmark",
+    "self_consistency",
     "sum_costs",
     "warn_unpriced",
 ]

@@ -23,6 +23,7 @@ from ._types import CascadeResult, Draft, ModelSpec, Request, StreamEvent, Tier,
 from .engine._breaker import CircuitBreaker
 from .engine._engine import Call, Emit, Invoke, RetryPolicy, Sleep, Stations, plain_plan, run_cascade
 from .providers._litellm import LiteLLMBackend, estimate_cost, price
+from .validation._defaults import warn_rules_only
 
 __all__ = ["Cascade", "CascadeOptions", "RetryPolicy"]
 
@@ -194,6 +195,8 @@ class Cascade:
     ) -> None:
         check_endpoint(api_base, api_key)
         self._tiers = _coerce_tiers(tiers, api_base, api_key)
+        if backend is None:  # a custom backend's models are not LiteLLM's: the provider rule does not apply
+            warn_rules_only(self._tiers)
         self.options = options or CascadeOptions()
         if not isinstance(self.options, CascadeOptions):
             raise ConfigError("options", f"expected CascadeOptions, got {type(self.options).__name__}")

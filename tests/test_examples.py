@@ -88,6 +88,7 @@ MARKERS: dict[str, list[str]] = {
         r"claude-3-5-sonnet-20240620 +0\.959",
         r"held-out +n=25 +quality 0\.920 \(verifier 0\.960, -4\.0 pts\)",
         r"calibrated: gpt-4o-2024-08-06 alone",
+        r"NOT certified: nothing cheaper than the verifier",
         r"- replay/gpt-4o-2024-08-06\nbuilt: Cascade\(replay/gpt-4o-2024-08-06\)",
     ],
     "guardrails.py": [

@@ -33,6 +33,7 @@ from ._schema import (
     RouterSection,
     RulesValidatorConfig,
     SchemaValidatorConfig,
+    ScorerValidatorConfig,
     TierConfig,
     TrackerSection,
     ValidatorEntry,
@@ -130,6 +131,10 @@ def build_validator(spec: Any, path: str = "validator") -> Any:
             return v.LogprobValidator(**kw)
         if isinstance(spec, CallableValidatorConfig):
             return v.CallableValidator(import_object(kw.pop("function")), **kw)
+        if isinstance(spec, ScorerValidatorConfig):
+            from ..validation._scored import ScorerValidator
+
+            return ScorerValidator(**kw)
         return v.AgreementValidator(**kw)
     except ConfigError as e:
         sub = "function" if isinstance(spec, CallableValidatorConfig) else e.field.rsplit(".", 1)[-1]

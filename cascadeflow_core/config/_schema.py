@@ -274,6 +274,15 @@ class CallableValidatorConfig(_ValidatorBase):
         return value
 
 
+class ScorerValidatorConfig(_ValidatorBase):
+    """``ScorerValidator``: a learned acceptance scorer fitted and certified by ``calibrate --save``."""
+
+    type: Literal["scorer"]
+    model: dict[str, Any] = Field(description="The fitted scorer (``AcceptanceScorer.to_dict()``).")
+    threshold: Unit = Field(description="The certified score threshold.")
+    extract: StrictStr = Field("auto", description="Answer extraction for the agreement signals.")
+
+
 class AnyOfConfig(_Base):
     """``AnyOf``: accepts when any of the validators accepts."""
 
@@ -292,6 +301,7 @@ _VALIDATORS: dict[str, type[_Base]] = {
     "logprob": LogprobValidatorConfig,
     "schema": SchemaValidatorConfig,
     "callable": CallableValidatorConfig,
+    "scorer": ScorerValidatorConfig,
     "any": AnyOfConfig,
     "all": AllOfConfig,
 }
@@ -578,6 +588,10 @@ class CascadeConfig(_Base):
     tracker: TrackerSection | None = None
     guardrails: dict[str, Any] | None = Field(
         None, description="Handed to the guardrails' own loader (pii, injection, moderation ...)."
+    )
+    calibration: dict[str, Any] | None = Field(
+        None,
+        description="Provenance written by ``calibrate --save`` (data, n, target, delta, figures); not built.",
     )
 
     @model_validator(mode="after")

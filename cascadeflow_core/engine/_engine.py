@@ -40,8 +40,9 @@ from .._types import (
     Tier,
     sum_costs,
 )
+from ..validation._defaults import ConfidentOrRules, default_threshold
 from ..validation._rules import tool_call_problems
-from ..validation._validators import as_verdict, default_validator, needs_logprobs
+from ..validation._validators import AllOf, RuleValidator, as_verdict, default_validator, needs_logprobs
 from ._breaker import CircuitBreaker
 
 log = logging.getLogger("cascadeflow.engine")
@@ -341,7 +342,7 @@ class _Run:
 
     def _run_tier(self, tier: Tier, req: Request, final: bool) -> Generator[Effect, Any, Draft | None]:
         name = self._name(tier)
-        validator = tier.validator or _shared_default(len(tier.specs) >= 2)
+        validator = tier.validator or _tier_default(tier, final)
         treq = _with_logprobs(req) if needs_logprobs(validator) else req
         live = (
             self.streaming and len(tier.specs) == 1 and not self.st.strict and (final or self.st.optimistic)
@@ -583,10 +584,21 @@ def _sticky_start(plan: Plan, admission: Admission | None) -> Plan:
     return Plan(plan.tiers[names.index(start) :], (*plan.reasons, why))
 
 
-@functools.lru_cache(maxsize=2)
-def _shared_default(several: bool) -> Callable[..., Any]:
-    """One default validator per kind, built once (they hold no state; building one per request cost ~1 us)."""
-    return default_validator(2 if several else 1)
+@functools.lru_cache(maxsize=8)
+def _shared_default(several: bool, threshold: float | None = None) -> Callable[..., Any]:
+    """One default validator per kind, built once (they hold no state; building one per request cost ~1 us).
+
+    ``threshold``: a one-model drafter tier whose provider returns logprobs requires a confident draft.
+    """
+    if several or threshold is None:
+        return default_validator(2 if several else 1)
+    return AllOf(RuleValidator(), ConfidentOrRules(threshold, name="default-logprob"))
+
+
+def _tier_default(tier: Tier, final: bool) -> Callable[..., Any]:
+    if len(tier.specs) >= 2:
+        return _shared_default(True)
+    return _shared_default(False, None if final else default_threshold(tier.specs[0].model))
 
 
 def _split_invalid(draft: Draft, req: Request) -> tuple[Draft, tuple[InvalidToolCall, ...]]:

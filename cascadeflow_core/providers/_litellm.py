@@ -161,6 +161,8 @@ _NOT_A_COMPLETION = ("empty or invalid response from llm endpoint",)
 
 def _reclassify(e: BaseException, cls: type[ProviderError]) -> type[ProviderError]:
     """A missing key is an authentication error, an HTML page a malformed response, whatever LiteLLM says."""
+    if cls is ModelNotFoundError and "ReplayError" in str(e):
+        return BadRequestError  # a replay set without this (model, query): not a misconfigured model
     text = str(e).lower()
     if any(m in text for m in _MISSING_CREDENTIALS):
         return AuthenticationError

@@ -9,15 +9,18 @@ the cascade, and ``_cascade``; nothing imports it but the public surface and the
 from ._bench import BenchReport, arun_benchmark, default_config, run_benchmark
 from ._calibrate import Calibration, calibrate
 from ._provider import ReplayRegistration, ReplaySet, register_replay
+from ._refresh import RefreshedCertificate, refresh_certificate
 
 __all__ = [
     "BenchReport",
     "Calibration",
+    "RefreshedCertificate",
     "ReplayRegistration",
     "ReplaySet",
     "arun_benchmark",
     "calibrate",
     "default_config",
+    "refresh_certificate",
     "register_replay",
     "run_benchmark",
 ]

@@ -38,6 +38,7 @@ __all__ = [
     "QueryOutcome",
     "TierStats",
     "arun_benchmark",
+    "bootstrap_intervals",
     "default_config",
     "model_stats",
     "oracle_stats",
@@ -47,7 +48,6 @@ __all__ = [
 
 # Cheap drafters tried, in this order, for the default configuration of a set (the first two present).
 _DEFAULT_DRAFTERS = ("gpt-4o-mini-2024-07-18", "gemma-2-9b-it", "gpt-4o-mini", "llama3.1-8b")
-_DEFAULT_VERIFIERS = ("gpt-4o-2024-08-06", "gpt-4o")
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,8 @@ class QueryOutcome:
     escalated: bool
     tiers_called: tuple[str, ...]
     reasons: tuple[str, ...] = ()
+    verifier_correct: bool = False
+    category: str = ""
 
 
 @dataclass(frozen=True)
@@ -132,11 +134,20 @@ class BenchReport:
         """Quality minus the verifier's, in percentage points."""
         return 100.0 * (self.quality - self.verifier_quality)
 
+    def intervals(self, confidence: float = 0.9, n_boot: int = 1000, seed: int = 0) -> dict[str, list[float]]:
+        """Percentile bootstrap intervals (over queries) of quality, Δ in points and savings."""
+        return bootstrap_intervals(self.outcomes, confidence, n_boot, seed)
+
+    def categories(self) -> dict[str, dict[str, float]]:
+        """Per category (when the queries carry more than one): n, quality, verifier quality, Δ, cost ratio."""
+        return _by_category(self.outcomes)
+
     def to_dict(self, outcomes: bool = False) -> dict[str, Any]:
         d = asdict(self)
         d.update(
             cost_ratio=self.cost_ratio, savings=self.savings, quality_delta_points=self.quality_delta_points
         )
+        d.update(intervals=self.intervals(), categories=self.categories())
         if not outcomes:
             d.pop("outcomes")
         return d
@@ -151,6 +162,59 @@ class BenchReport:
 
     def __str__(self) -> str:
         return self.table()
+
+
+def bootstrap_intervals(
+    outcomes: Sequence[QueryOutcome], confidence: float = 0.9, n_boot: int = 1000, seed: int = 0
+) -> dict[str, list[float]]:
+    """Percentile bootstrap intervals of quality, Δ (points) and savings, resampling queries (pure Python)."""
+    import random
+
+    n = len(outcomes)
+    if n == 0:
+        return {}
+    rng = random.Random(seed)
+    ok = [float(o.correct) for o in outcomes]
+    vok = [float(o.verifier_correct) for o in outcomes]
+    cost = [o.cost for o in outcomes]
+    vcost = [o.verifier_cost for o in outcomes]
+    draws: dict[str, list[float]] = {"quality": [], "delta_points": [], "savings": []}
+    for _ in range(n_boot):
+        idx = [rng.randrange(n) for _ in range(n)]
+        q, v = sum(ok[i] for i in idx) / n, sum(vok[i] for i in idx) / n
+        vc = sum(vcost[i] for i in idx)
+        draws["quality"].append(q)
+        draws["delta_points"].append(100 * (q - v))
+        draws["savings"].append(1 - sum(cost[i] for i in idx) / vc if vc > 0 else 0.0)
+    lo, hi = (1 - confidence) / 2, 1 - (1 - confidence) / 2
+    out = {}
+    for k, xs in draws.items():
+        xs.sort()
+        out[k] = [xs[int(lo * (n_boot - 1))], xs[int(round(hi * (n_boot - 1)))]]
+    out["confidence"] = [confidence, confidence]
+    return out
+
+
+def _by_category(outcomes: Sequence[QueryOutcome]) -> dict[str, dict[str, float]]:
+    groups: dict[str, list[QueryOutcome]] = {}
+    for o in outcomes:
+        groups.setdefault(o.category, []).append(o)
+    if len(groups) < 2:
+        return {}
+    out = {}
+    for cat, os_ in sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+        n = len(os_)
+        q = sum(o.correct for o in os_) / n
+        v = sum(o.verifier_correct for o in os_) / n
+        vc = sum(o.verifier_cost for o in os_)
+        out[cat] = {
+            "n": n,
+            "quality": q,
+            "verifier_quality": v,
+            "delta_points": 100 * (q - v),
+            "cost_ratio": sum(o.cost for o in os_) / vc if vc > 0 else float("nan"),
+        }
+    return out
 
 
 # --- building the replayed cascade ---------------------------------------------------------------------
@@ -224,7 +288,8 @@ def default_config(
 ) -> Cascade:
     """Two cheap drafters that must agree, else the verifier (the GSM8K-style default).
 
-    Without arguments: gpt-4o (else the set's most expensive model) as the verifier, and as drafters the
+    Without arguments: the set's most accurate model as the verifier (ties: the cheaper; not the most
+    expensive, which is often not the best), and as drafters the
     first two of gpt-4o-mini / gemma-2-9b / llama3.1-8b present in the set, filled up with the cheapest
     other models. A set with one other model gets one drafter judged by its logprob (when recorded) or
     by the rule checks alone.
@@ -233,7 +298,9 @@ def default_config(
 
     by_cost = sorted(rs.models, key=lambda m: model_stats(rs, [m])[0].cost)
     if verifier is None:
-        verifier = next((m for m in _DEFAULT_VERIFIERS if m in rs.models), by_cost[-1])
+        from ._calibrate import best_verifier
+
+        verifier = best_verifier(rs)
     if drafters is None:
         cheap = [m for m in by_cost if m != verifier]
         drafters = [m for m in _DEFAULT_DRAFTERS if m in cheap][:2]
@@ -317,7 +384,15 @@ def _outcome(
         result.escalated,
         called,
         accepted.reasons if accepted else (),
+        rs.answer(verifier, qid).correct,
+        _category(rs.query(qid)),
     )
+
+
+def _category(q: Any) -> str:
+    """The query's category: ``reference.category`` / ``reference.subject`` when present, else its task."""
+    ref = q.reference if isinstance(q.reference, Mapping) else {}
+    return str(ref.get("category") or ref.get("subject") or q.task or "")
 
 
 async def arun_benchmark(
@@ -502,6 +577,16 @@ def _format(r: BenchReport, all_models: bool) -> str:
             f"escalated {100 * t.escalation_rate:5.1f}% of those reached  [{', '.join(t.models)}]"
         )
     shown = r.models if all_models else [m for m in r.models if m.model in r.configured]
+    ci = r.intervals()
+    if ci:
+        conf = 100 * ci["confidence"][0]
+        lines.insert(
+            lines.index("  tiers:") - 1,
+            f"  {conf:g}% bootstrap intervals: quality [{ci['quality'][0]:.3f}, {ci['quality'][1]:.3f}], "
+            f"Δ [{ci['delta_points'][0]:+.1f}, {ci['delta_points'][1]:+.1f}] points, savings "
+            f"[{100 * ci['savings'][0]:.1f}%, {100 * ci['savings'][1]:.1f}%]",
+        )
+    lines += _category_lines(r)
     lines += [
         "",
         "  single models" + ("" if all_models else " (configured; --all-models for every model)") + ":",
@@ -510,6 +595,19 @@ def _format(r: BenchReport, all_models: bool) -> str:
     rate = r.n / r.wall_s if r.wall_s > 0 else 0.0
     lines += ["", f"  wall time {r.wall_s:.2f} s ({rate:.0f} queries/s through the engine)"]
     return "\n".join(lines)
+
+
+def _category_lines(r: BenchReport, top: int = 15) -> list[str]:
+    cats = r.categories()
+    if not cats:
+        return []
+    lines = ["", f"  per category ({len(cats)}; the {min(top, len(cats))} largest shown; all in --json):"]
+    for name, c in list(cats.items())[:top]:
+        lines.append(
+            f"    {name[:30]:<30} n={c['n']:<4} quality {c['quality']:.3f} (verifier {c['verifier_quality']:.3f}, "
+            f"{c['delta_points']:+.1f} pts)  cost {100 * c['cost_ratio']:.1f}%"
+        )
+    return lines
 
 
 def load_report(path: str | os.PathLike[str]) -> dict[str, Any]:

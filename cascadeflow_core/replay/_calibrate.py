@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from .._errors import ConfigError
 from .._types import Draft, Request, Tier
+from ..validation._scored import ScorerValidator, feature_row, logistic_score
 from ..validation._validators import AgreementValidator, AllOf, AnyOf, LogprobValidator, RuleValidator
 from ._provider import ReplaySet
 
@@ -50,11 +51,14 @@ class Candidate:
     rule: str
     threshold: float | None = None
     gate: bool = True
+    scorer: Mapping[str, Any] | None = field(default=None, compare=False, hash=False, repr=False)
 
     @property
     def label(self) -> str:
         if self.rule == "verifier":
             return f"{self.verifier} alone"
+        if self.rule == "scorer":
+            return f"[{' + '.join(self.drafters)}] learned score>={self.threshold:.4g} -> {self.verifier}"
         t = f" p>={self.threshold:g}" if self.threshold is not None else ""
         return (
             f"[{' + '.join(self.drafters)}] {self.rule}{t}{' +rules' if self.gate else ''} -> {self.verifier}"
@@ -63,6 +67,8 @@ class Candidate:
     def validator(self) -> Any:
         """The engine validator of the drafter tier."""
         core: Any
+        if self.rule == "scorer":
+            return ScorerValidator(self.scorer or {}, self.threshold if self.threshold is not None else 1.0)
         lp = LogprobValidator(self.threshold if self.threshold is not None else 1.0)
         if self.rule == "agreement":
             core = AgreementValidator()
@@ -88,6 +94,10 @@ class Candidate:
         verifier = {"name": "verifier", "models": [prefix + self.verifier]}
         if self.rule == "verifier":
             return {"tiers": [verifier]}
+        if self.rule == "scorer":
+            scored = {"type": "scorer", "threshold": self.threshold, "model": dict(self.scorer or {})}
+            tier = {"name": "drafters", "models": [prefix + m for m in self.drafters], "validator": scored}
+            return {"tiers": [tier, verifier]}
         agree: dict[str, Any] = {"type": "agreement"}
         lp: dict[str, Any] = {"type": "logprob", "threshold": self.threshold}
         core: Any = {
@@ -154,6 +164,8 @@ class RecordedMatrix:
         self.key: dict[str, list[str | None]] = {}
         self.rules_ok: dict[str, list[bool]] = {}
         self.nonempty: dict[str, list[bool]] = {}
+        self.logprob: dict[str, list[float | None]] = {}
+        self.length: dict[str, list[int]] = {}
         for m in self.models:
             recs = [rs.answer(m, q) for q in self.ids]
             self.correct[m] = [r.correct for r in recs]
@@ -163,6 +175,8 @@ class RecordedMatrix:
             self.key[m] = [agree.key(d) for d in drafts]
             self.rules_ok[m] = [not rules.problems(d, request) for d in drafts]
             self.nonempty[m] = [bool(d.text.strip()) for d in drafts]
+            self.logprob[m] = [r.logprob for r in recs]
+            self.length[m] = [len(r.text) for r in recs]
 
     def has_logprobs(self, model: str) -> bool:
         return any(c is not None for c in self.conf[model])
@@ -189,9 +203,28 @@ def _confident(mx: RecordedMatrix, ds: Sequence[str], i: int, threshold: float) 
     return j if conf >= threshold else None
 
 
+def scored(mx: RecordedMatrix, c: Candidate, i: int) -> float:
+    """The learned acceptance score of query ``i``'s first draft, as ``ScorerValidator`` computes it."""
+    m = c.scorer or {}
+    first, key = c.drafters[0], mx.key[c.drafters[0]][i]
+    n_agree = sum(1 for o in c.drafters[1:] if key is not None and mx.key[o][i] == key)
+    row = feature_row(
+        m["features"],
+        m["levels"],
+        mx.logprob[first][i],
+        n_agree,
+        mx.rules_ok[first][i],
+        key is not None,
+        mx.length[first][i],
+    )
+    return logistic_score(m, row)
+
+
 def _decide(mx: RecordedMatrix, c: Candidate, i: int) -> int | None:
     """Index of the accepted draft for query ``i`` (mirrors the engine's validators), else None."""
     ds = c.drafters
+    if c.rule == "scorer":
+        return 0 if scored(mx, c, i) >= (c.threshold if c.threshold is not None else 1.0) else None
     if c.gate and not any(mx.rules_ok[m][i] for m in ds):
         return None
     if c.rule == "accept":  # a RuleValidator alone: the first draft that passes its checks
@@ -271,15 +304,18 @@ def _thresholds(mx: RecordedMatrix, ds: Sequence[str], given: Sequence[float] | 
 
 @dataclass(frozen=True)
 class Calibration:
-    """What ``calibrate`` chose, with its estimate on the fit split and the engine's reports.
+    """What ``calibrate`` chose, what it certified, and the engine's reports on the fit and held-out parts.
 
     Attributes:
-        chosen: the cheapest candidate meeting the target on the fit split (fast evaluator).
-        target_quality: the quality it had to reach on the fit split.
+        chosen: the chosen candidate on the fit part (fast evaluator).
+        target_quality: verifier quality on the fit part less the target drop.
+        target_drop / safety: the request (``safety`` is used by ``method="point"`` only).
         fit_report / heldout_report: ``BenchReport`` of the chosen configuration run through the engine.
+        evaluated: candidates evaluated on the fit part.
+        heldout_estimate: the fast evaluator's figures on the held-out part (must equal the engine's).
         extra_reports: reports on further sets (``also=``).
-        evaluated: every candidate on the fit split (for the cost-quality curve).
-        heldout_estimate: the fast evaluator's figures on the held-out split (must equal the engine's).
+        selection: the risk-controlled certificate, frontier and data plan (``method="risk"``).
+        method / split / seed / data: how it was fitted (provenance).
     """
 
     chosen: Evaluated
@@ -291,22 +327,70 @@ class Calibration:
     evaluated: tuple[Evaluated, ...] = field(repr=False)
     heldout_estimate: Evaluated | None = None
     extra_reports: tuple[Any, ...] = ()
+    selection: Any | None = None
+    method: str = "risk"
+    split: float | None = None
+    seed: int = 0
+    data: str = ""
 
     @property
     def candidate(self) -> Candidate:
         return self.chosen.candidate
 
+    @property
+    def certified(self) -> bool | None:
+        """Whether the chosen configuration is certified at the target (None for ``method="point"``)."""
+        return None if self.selection is None else bool(self.selection.certified)
+
+    @property
+    def heldout_target_met(self) -> bool | None:
+        """Whether the held-out Δ stayed within the target drop (None without a held-out part)."""
+        r = self.heldout_report
+        return None if r is None else r.quality_delta_points >= -self.target_drop - 1e-9
+
     def to_config(self) -> dict[str, Any]:
         return self.candidate.to_config()
 
+    def provenance(self) -> dict[str, Any]:
+        """Where this calibration comes from and what it showed (saved as ``calibration:`` in the YAML)."""
+        out: dict[str, Any] = {
+            "data": self.data,
+            "method": self.method,
+            "split": self.split,
+            "seed": self.seed,
+            "n_fit": self.fit_report.n,
+            "n_heldout": None if self.heldout_report is None else self.heldout_report.n,
+            "verifier": self.candidate.verifier,
+            "target_drop_points": self.target_drop,
+            "chosen": self.candidate.label,
+            "certified": self.certified,
+            "fit": _figures(self.fit_report),
+            "heldout": None if self.heldout_report is None else _figures(self.heldout_report),
+            "heldout_target_met": self.heldout_target_met,
+        }
+        if self.selection is not None:
+            sel = self.selection.to_dict()
+            out.update(delta=sel["delta"], loss=sel["loss"], frontier=sel["frontier"])
+            out.update(more_data=sel["more_data"], source=sel["source"], note=sel["note"])
+        else:
+            out["safety"] = self.safety
+        return out
+
+    def to_saved_config(self) -> dict[str, Any]:
+        """The configuration with its provenance, as written by ``cascadeflow bench --calibrate --save``."""
+        return {**self.to_config(), "calibration": self.provenance()}
+
     def summary(self) -> str:
         c = self.chosen
-        lines = [
-            f"calibrated: {c.candidate.label}",
-            f"  target: quality >= verifier - {self.target_drop:g} points = {self.target_quality:.3f} "
-            f"on the fit split, with a margin of {self.safety:g} standard errors; "
-            f"{len(self.evaluated)} candidates searched",
-        ]
+        if self.selection is not None:
+            lines = [self.selection.summary(), f"calibrated: {c.candidate.label}"]
+        else:
+            lines = [
+                f"calibrated: {c.candidate.label}",
+                f"  target: quality >= verifier - {self.target_drop:g} points = {self.target_quality:.3f} "
+                f"on the fit split, with a margin of {self.safety:g} standard errors; "
+                f"{len(self.evaluated)} candidates searched (point estimate: not a certificate)",
+            ]
         for label, r in (
             ("fit", self.fit_report),
             ("held-out", self.heldout_report),
@@ -319,23 +403,69 @@ class Calibration:
                 f"{r.quality_delta_points:+.1f} pts)  cost {100 * r.cost_ratio:.1f}% of the verifier  "
                 f"oracle {r.oracle.quality:.3f} at {100 * r.oracle.cost / r.verifier_cost:.1f}%"
             )
+        met = self.heldout_target_met
+        if met is not None:
+            verdict = "met" if met else "NOT met"
+            lines.append(f"  target ({self.target_drop:g} points) {verdict} on the held-out part")
         return "\n".join(lines)
 
 
+def _figures(r: Any) -> dict[str, Any]:
+    ci = r.intervals()
+    return {
+        "n": r.n,
+        "quality": r.quality,
+        "verifier_quality": r.verifier_quality,
+        "delta_points": r.quality_delta_points,
+        "cost_ratio": r.cost_ratio,
+        "savings": r.savings,
+        "intervals": ci,
+    }
+
+
 def _pool(mx: RecordedMatrix, verifier: str, pool: Sequence[str] | None) -> list[str]:
+    """Allowed drafters, cheapest first (default: every model cheaper than the verifier)."""
+    total = {m: sum(mx.cost[m]) for m in mx.models}
     if pool is not None:
-        return [m for m in pool if m != verifier]
-    vcost = sum(mx.cost[verifier])
-    return [m for m in mx.models if m != verifier and sum(mx.cost[m]) < vcost]
+        return sorted((m for m in pool if m != verifier), key=lambda m: total[m])
+    return sorted(
+        (m for m in mx.models if m != verifier and total[m] < total[verifier]), key=lambda m: total[m]
+    )
+
+
+def best_verifier(rs: ReplaySet, ids: Sequence[str] | None = None) -> str:
+    """The most accurate model of the set on ``ids`` (ties: the cheaper), the default verifier."""
+    mx = RecordedMatrix(rs, rs.models, rs.ids if ids is None else ids)
+    rows = range(len(mx.ids))
+    return min(mx.models, key=lambda m: (-sum(mx.correct[m][i] for i in rows), sum(mx.cost[m])))
 
 
 def choose(evaluated: Sequence[Evaluated], target_drop: float, z: float = 1.0) -> Evaluated:
     """Cheapest candidate whose quality, less ``z`` standard errors of its paired difference with the
-    verifier, stays within ``target_drop`` points of the verifier (ties: higher quality)."""
+    verifier, stays within ``target_drop`` points of the verifier (ties: higher quality).
+
+    This is the point-estimate choice of ``method="point"``: it holds on the fit data and is not a
+    certificate (held-out Δ fell below -0.5 on 15-40% of repeated splits of the Zellinger sets).
+    """
     ok = [e for e in evaluated if e.lower_delta(z) >= -target_drop / 100.0 - 1e-12]
     if ok:
         return min(ok, key=lambda e: (e.cost, -e.quality, len(e.candidate.drafters)))
     return max(evaluated, key=lambda e: (e.lower_delta(z), -e.cost))
+
+
+def _check_args(
+    target_drop: float, max_drafters: int, method: str, delta: float, split: float | None
+) -> None:
+    if not isinstance(target_drop, (int, float)) or target_drop < 0:
+        raise ConfigError("target_drop", f"must be >= 0 percentage points, got {target_drop!r}", "e.g. 0.5")
+    if not 1 <= max_drafters <= 3:
+        raise ConfigError("max_drafters", f"must be 1, 2 or 3, got {max_drafters!r}")
+    if method not in ("risk", "point"):
+        raise ConfigError("method", f"unknown method {method!r}", 'use "risk" (certified) or "point"')
+    if not 0.0 < delta < 1.0:
+        raise ConfigError("delta", f"must be in (0, 1), got {delta!r}", "e.g. 0.1 for 90% confidence")
+    if split is not None and not 0.0 < split < 1.0:
+        raise ConfigError("split", f"must be in (0, 1) or None, got {split!r}", "e.g. 0.5; None fits on all")
 
 
 def calibrate(
@@ -352,45 +482,82 @@ def calibrate(
     safety: float = 1.0,
     require: Sequence[str] = (),
     progress: bool | None = None,
+    method: str = "risk",
+    delta: float = 0.1,
+    loss: str = "one_sided",
+    labels: bool = True,
+    scorer: bool = True,
+    min_savings: float = 0.0,
 ) -> Calibration:
-    """Choose the drafters and validator that keep quality >= verifier - ``target_drop`` points at least cost.
+    """Choose the drafters and validator that lose at most ``target_drop`` points at least cost.
+
+    ``method="risk"`` (default) certifies the choice: see ``replay._certify`` (Learn-then-Test along each
+    threshold path, Bonferroni over drafters, the learned scorer at ``delta / 2`` beside the plain paths
+    at ``delta / 2``, the cheaper certificate kept). When nothing is certified the verifier alone is
+    kept, and the summary shows the certified frontier and how many more examples would certify more.
+    ``method="point"`` is the former point estimate with a margin of ``safety`` standard errors (it
+    overfits: kept for comparison).
 
     Args:
-        replay_set: labelled recorded outputs.
+        replay_set: recorded outputs (with correctness labels unless ``labels=False``).
         verifier: the strong model (its answer is returned when the drafters are not accepted).
-        target_drop: allowed quality loss against the verifier alone, in percentage points.
+        target_drop: allowed loss against the verifier alone, in percentage points.
         split: fraction used to fit (the rest reports); ``None`` fits and reports on the whole set.
         pool: models allowed as drafters (default: every model cheaper than the verifier).
-        max_drafters: largest drafter tier searched (1-3).
-        thresholds: logprob thresholds (default: a fixed grid plus quantiles of the drafters' confidences).
+        max_drafters: largest drafter tier searched (1-3); never reduced silently.
+        thresholds: logprob thresholds of ``method="point"``.
         also: further sets to report the chosen configuration on.
-        seed: seed of the split.
-        safety: standard errors of the paired quality difference that must fit within ``target_drop``
-            on the fit split (0 = the raw fit figure; higher = more conservative, less overfitting).
-        require: drafters every searched configuration must use (e.g. the cheap model you run today).
+        seed: seed of the split (and of the scorer's own split).
+        safety: ``method="point"`` only: standard errors of margin.
+        require: drafters every searched configuration must use.
         progress: progress bars of the engine runs.
+        method: ``"risk"`` or ``"point"``.
+        delta: miscoverage of the certificate (0.1: 90% confidence).
+        loss: ``"one_sided"`` (default) or ``"signed"`` (wins offset losses; weaker under a shift).
+        labels: False: label-free certificate (the accepted answer must match the verifier's).
+        scorer: also fit and certify the learned acceptance scorer.
+        min_savings: keep the verifier unless the certified configuration saves at least this fraction.
     """
     from ._bench import run_benchmark
 
-    if not isinstance(target_drop, (int, float)) or target_drop < 0:
-        raise ConfigError("target_drop", f"must be >= 0 percentage points, got {target_drop!r}", "e.g. 0.5")
-    if not 1 <= max_drafters <= 3:
-        raise ConfigError("max_drafters", f"must be 1, 2 or 3, got {max_drafters!r}")
+    _check_args(target_drop, max_drafters, method, delta, split)
     fit, held = replay_set.split(split, seed) if split is not None else (replay_set, None)
     models = [verifier, *[m for m in (pool or replay_set.models) if m != verifier]]
     mx = RecordedMatrix(fit, models)
     drafters = _pool(mx, verifier, pool)
     if max_drafters == 3 and len(drafters) > 12:
-        max_drafters = 2  # C(n, 3) grows fast; three drafters are searched on small pools only
-    space = [
-        c
-        for c in candidates(mx, verifier, drafters, max_drafters, thresholds)
-        if c.rule == "verifier" or set(require) <= set(c.drafters)
-    ]
-    evaluated = [evaluate(mx, c) for c in space]
-    vq = evaluated[0].verifier_quality
-    target = vq - target_drop / 100.0
-    best = choose(evaluated, target_drop, safety)
+        raise ConfigError(
+            "max_drafters",
+            f"3 drafters over a pool of {len(drafters)} models is too large a search",
+            "pass --pool with at most 12 models, or --max-drafters 2",
+        )
+    sel = None
+    if method == "risk":
+        try:
+            from ._certify import select
+        except ImportError as e:  # NumPy is the ml extra
+            raise ConfigError(
+                "method",
+                f"risk-controlled calibration needs NumPy ({e})",
+                "pip install 'cascadeflow-core[ml]'",
+            ) from e
+
+        sel = select(
+            mx, verifier, drafters, range(len(mx.ids)), target=target_drop, delta=delta, loss=loss,
+            labelled=labels, max_drafters=max_drafters, require=require, use_scorer=scorer,
+            min_savings=min_savings, seed=seed,
+        )  # fmt: skip
+        best = evaluate(mx, sel.chosen)
+        evaluated: list[Evaluated] = [best]
+    else:
+        space = [
+            c
+            for c in candidates(mx, verifier, drafters, max_drafters, thresholds)
+            if c.rule == "verifier" or set(require) <= set(c.drafters)
+        ]
+        evaluated = [evaluate(mx, c) for c in space]
+        best = choose(evaluated, target_drop, safety)
+    target = best.verifier_quality - target_drop / 100.0
     cascade_tiers = best.candidate.tiers(replay_set)
     fit_report = run_benchmark(cascade_tiers, fit, progress=progress)
     held_report = held_est = None
@@ -399,5 +566,6 @@ def calibrate(
         held_est = evaluate(RecordedMatrix(held, [verifier, *best.candidate.drafters]), best.candidate)
     extra = tuple(run_benchmark(best.candidate.tiers(x), x, progress=progress) for x in also)
     return Calibration(
-        best, target, target_drop, safety, fit_report, held_report, tuple(evaluated), held_est, extra
-    )
+        best, target, target_drop, safety, fit_report, held_report, tuple(evaluated), held_est, extra,
+        sel, method, split, seed, replay_set.name,
+    )  # fmt: skip

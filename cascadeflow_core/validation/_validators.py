@@ -418,8 +418,18 @@ def needs_logprobs(validator: Any) -> bool:
     return bool(getattr(validator, "needs_logprobs", False))
 
 
-def default_validator(n_models: int) -> Callable[..., Any]:
-    """The validator of a tier that names none: rule checks, plus agreement when it has 2+ models."""
+def default_validator(n_models: int, model: str | None = None) -> Callable[..., Any]:
+    """The validator of a tier that names none: rule checks, plus agreement when it has 2+ models.
+
+    A one-model drafter tier (``model`` given) is not "accept almost always": when its provider returns
+    logprobs, a confident draft is required too (``_defaults.single_drafter_default``: p >= 0.9999,
+    chosen on the shared train sets). Without ``model`` (a last tier, whose answer is returned anyway):
+    the rule checks.
+    """
     if n_models >= 2:
         return AllOf(RuleValidator(), AgreementValidator())
+    if model is not None:
+        from ._defaults import single_drafter_default
+
+        return single_drafter_default(model)
     return RuleValidator()

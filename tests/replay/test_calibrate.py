@@ -74,7 +74,7 @@ def test_search_space_covers_drafters_rules_and_thresholds(mcq):
 
 
 def test_short_answers_calibrate_to_a_confident_draft_not_agreement(mcq):
-    cal = calibrate(mcq, "big", target_drop=0.0, split=None, safety=0.0, progress=False)
+    cal = calibrate(mcq, "big", target_drop=0.0, split=None, safety=0.0, progress=False, method="point")
     assert "logprob" in cal.candidate.rule and "small" in cal.candidate.drafters
     assert cal.fit_report.quality == pytest.approx(1.0) and cal.fit_report.cost_ratio < 0.3
     agreement = [e for e in cal.evaluated if e.candidate.rule == "agreement"]
@@ -82,7 +82,7 @@ def test_short_answers_calibrate_to_a_confident_draft_not_agreement(mcq):
 
 
 def test_zero_budget_for_loss_with_a_margin_keeps_the_verifier_when_nothing_is_safe(sample):
-    cal = calibrate(sample, GPT4O, target_drop=0.0, split=0.5, safety=50.0, progress=False)
+    cal = calibrate(sample, GPT4O, target_drop=0.0, split=0.5, safety=50.0, progress=False, method="point")
     assert cal.candidate.rule == "verifier"
     assert cal.heldout_report.cost_ratio == pytest.approx(1.0)
 
@@ -117,6 +117,6 @@ def test_sweep_and_plot(sample, tmp_path):
 @pytest.mark.skipif(not (SHARED / "zellinger-mmlu-train").exists(), reason="shared replay data not present")
 def test_zellinger_mmlu_calibration_reports_heldout_from_the_engine():
     rs = ReplaySet.load(SHARED / "zellinger-mmlu-train")
-    cal = calibrate(rs, "gpt-4o", target_drop=0.5, progress=False)
+    cal = calibrate(rs, "gpt-4o", target_drop=0.5, progress=False, method="point")
     assert cal.heldout_report.n > 100 and cal.heldout_report.cost_ratio < 1.0
     assert cal.heldout_estimate.quality == pytest.approx(cal.heldout_report.quality)
