@@ -25,7 +25,9 @@ from cascadeflow_core import (  # noqa: E402
     Cascade,
     CostTracker,
     ModelSpec,
+    RuleValidator,
     RunBudgetExceededError,
+    Tier,
     counted_tool,
 )
 from cascadeflow_core.testing import OpenAICompatServer, Reply  # noqa: E402
@@ -51,6 +53,12 @@ def calculator(expression: str) -> str:
     return "4"
 
 
+def _drafter() -> Tier:
+    # rule checks only: the scripted drafter's tool calls and answers are accepted when well formed
+    # (the default for a drafter whose provider returns logprobs would also ask for a confident draft)
+    return Tier([ModelSpec("openai/small", **PRICE)], validator=RuleValidator())
+
+
 @pytest.fixture
 def server() -> Iterator[OpenAICompatServer]:
     # The drafter keeps calling tools (search, calculator, search ...), then answers.
@@ -60,7 +68,7 @@ def server() -> Iterator[OpenAICompatServer]:
 
 
 def _llm(server: OpenAICompatServer, tracker: CostTracker) -> ChatCascade:
-    tiers = [ModelSpec("openai/small", **PRICE), ModelSpec("openai/big", **PRICE)]
+    tiers = [_drafter(), ModelSpec("openai/big", **PRICE)]
     return ChatCascade(tiers, base_url=server.base_url, api_key="sk-local", tracker=tracker)
 
 
@@ -137,7 +145,7 @@ def _li_tools() -> list:
 
 
 def _cascade(server: OpenAICompatServer, tracker: CostTracker) -> Cascade:
-    tiers = [ModelSpec("openai/small", **PRICE), ModelSpec("openai/big", **PRICE)]
+    tiers = [_drafter(), ModelSpec("openai/big", **PRICE)]
     return Cascade(tiers, tracker=tracker, api_base=server.base_url, api_key="sk-local")
 
 
