@@ -39,7 +39,16 @@ from ._budget import (
     period_bounds,
     rank,
 )
-from ._stores import BudgetCheck, LedgerEntry, LedgerStore, LimitCheck, MemoryStore, ReserveOp, SettleOp
+from ._stores import (
+    BudgetCheck,
+    LedgerEntry,
+    LedgerStore,
+    LimitCheck,
+    MemoryStore,
+    ReserveOp,
+    SettleOp,
+    ledger_labels,
+)
 
 if TYPE_CHECKING:
     from .._cascade import Cascade
@@ -789,14 +798,3 @@ class CostTracker:
 
     def close(self) -> None:
         self.store.close()
-
-
-def ledger_labels(records: Iterable[Mapping[str, Any]]) -> tuple[str, ...]:
-    """Short ledger labels for guardrail records, e.g. ``input.pii.EMAIL:redact`` (never values)."""
-    out = []
-    for r in records:
-        parts = [str(r.get("stage", "?")), str(r.get("check", "?"))]
-        if r.get("entity"):
-            parts.append(str(r["entity"]))
-        out.append(".".join(parts) + f":{r.get('action', '?')}")
-    return tuple(dict.fromkeys(out))
