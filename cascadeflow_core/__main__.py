@@ -38,7 +38,10 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     b = sub.add_parser("bench", help="run a configuration over recorded outputs and report quality and cost")
     b.add_argument(
-        "--data", required=True, help="replay folder (queries.jsonl, responses.jsonl.gz, models.json)"
+        "--data",
+        required=True,
+        help="replay folder (queries.jsonl, responses.jsonl.gz, models.json), or an observe-mode "
+        "audit export (.jsonl, tracker.audit_export)",
     )
     b.add_argument("--config", help="YAML configuration (models as replay/<name> or the recorded names)")
     b.add_argument("--drafters", help="comma-separated recorded model names of the first tier")
@@ -242,7 +245,12 @@ def _bench(args: argparse.Namespace) -> int:
     from .replay._bench import run_benchmark
     from .replay._provider import ReplaySet
 
-    rs = ReplaySet.load(args.data)
+    if str(args.data).endswith(".jsonl") and os.path.isfile(args.data):  # an audit_export of observe mode
+        from .replay._observed import observed_replay_set
+
+        rs = observed_replay_set(args.data)
+    else:
+        rs = ReplaySet.load(args.data)
     if args.limit:
         rs = rs.subset(rs.ids[: args.limit])
     progress = False if (args.no_progress or args.json) else None

@@ -19,10 +19,11 @@ from typing import Any, Literal
 
 from ._errors import CascadeError, ConfigError, InputError, MalformedResponseError, ProviderError
 from ._protocols import Admission, Cache, GuardrailPipeline, ModelBackend, Plan, Router, Tracker
-from ._types import CascadeResult, Draft, ModelSpec, Request, StreamEvent, Tier, check_endpoint
+from ._types import Attempt, CascadeResult, Draft, ModelSpec, Request, StreamEvent, Tier, check_endpoint
 from .engine._breaker import CircuitBreaker
 from .engine._engine import Call, Emit, Invoke, RetryPolicy, Sleep, Stations, plain_plan, run_cascade
 from .providers._litellm import LiteLLMBackend, estimate_cost, price
+from .tracking._audit import Audit
 from .validation._defaults import warn_rules_only
 
 __all__ = ["Cascade", "CascadeOptions", "RetryPolicy"]
@@ -58,6 +59,12 @@ class CascadeOptions:
             token counts).
         breaker: the per-model circuit breaker (default: 5 consecutive transient failures skip a model
             for 30 s, then one request probes it); ``None`` turns it off.
+        audit: ``Audit(rate=0.05, target=...)``: a sample of drafter answers is also sent to the
+            verifier off the response path; the loss estimate, its bound and drift (``on_drift``,
+            optional tightening) are kept through the tracker's store (docs/audit.md).
+        mode: ``"cascade"`` (default) or ``"observe"``: answer with the verifier (last tier) alone,
+            unchanged, and run the cascade off the response path to record what it would have answered,
+            cost, and whether it agreed (the data calibration needs, at no risk).
     """
 
     stream_mode: Literal["buffered", "optimistic", "strict"] = "buffered"
@@ -66,8 +73,16 @@ class CascadeOptions:
     progress: bool | None = None
     verifier_cost: Callable[[ModelSpec, Request, Draft], float | None] | None = None
     breaker: CircuitBreaker | None = field(default_factory=CircuitBreaker)
+    audit: Audit | None = None
+    mode: Literal["cascade", "observe"] = "cascade"
 
     def __post_init__(self) -> None:
+        if self.audit is not None and not isinstance(self.audit, Audit):
+            raise ConfigError(
+                "audit", f"expected Audit, got {type(self.audit).__name__}", "e.g. Audit(rate=0.05)"
+            )
+        if self.mode not in ("cascade", "observe"):
+            raise ConfigError("mode", f"unknown mode {self.mode!r}", 'use "cascade" or "observe"')
         if self.stream_mode not in ("buffered", "optimistic", "strict"):
             raise ConfigError(
                 "stream_mode",
@@ -242,6 +257,11 @@ class Cascade:
         )
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
+        self._auditing: Any = None
+        self._path = self._stations  # what answers the user: all tiers, or the verifier in observe mode
+        if self.options.audit is not None or self.options.mode == "observe":
+            self._auditing = _Auditing(self)
+            self._path = self._auditing.path_stations()
 
     # --- construction helpers (implemented in _config.py) ---------------------------------------------
     @classmethod
@@ -297,23 +317,43 @@ class Cascade:
 
     def complete(self, messages: Any, **kwargs: Any) -> CascadeResult:
         """Answer one request (sync)."""
-        return _final(self._drive(run_cascade(self._stations, self.request(messages, **kwargs))))
+        req = self.request(messages, **kwargs)
+        result = _final(self._drive(run_cascade(self._path, req)))
+        return result if self._auditing is None else self._auditing.after(req, result)
 
     async def acomplete(self, messages: Any, **kwargs: Any) -> CascadeResult:
         """Answer one request (async; never blocks the event loop on model calls)."""
+        req = self.request(messages, **kwargs)
         result = None
-        async for ev in self._adrive(run_cascade(self._stations, self.request(messages, **kwargs))):
+        async for ev in self._adrive(run_cascade(self._path, req)):
             result = ev.result
         assert result is not None
-        return result
+        return result if self._auditing is None else self._auditing.after(req, result)
 
     def stream(self, messages: Any, **kwargs: Any) -> Iterator[StreamEvent]:
         """Stream the answer as ``StreamEvent``s; the last one (``final``) carries the result."""
-        return self._drive(run_cascade(self._stations, self.request(messages, **kwargs), streaming=True))
+        req = self.request(messages, **kwargs)
+        events = self._drive(run_cascade(self._path, req, streaming=True))
+        return events if self._auditing is None else self._auditing.tap(req, events)
 
     def astream(self, messages: Any, **kwargs: Any) -> AsyncIterator[StreamEvent]:
         """Async ``stream``."""
-        return self._adrive(run_cascade(self._stations, self.request(messages, **kwargs), streaming=True))
+        req = self.request(messages, **kwargs)
+        events = self._adrive(run_cascade(self._path, req, streaming=True))
+        return events if self._auditing is None else self._auditing.atap(req, events)
+
+    def audit_report(self) -> Any:
+        """The running loss estimate per tier with its confidence bounds, drift events and audit cost
+        (``AuditReport``; also in ``tracker.report()``). Needs ``CascadeOptions(audit=...)`` or observe mode."""
+        if self._auditing is None:
+            raise ConfigError(
+                "options.audit", "this cascade does not audit", "use CascadeOptions(audit=Audit(rate=0.05))"
+            )
+        return self._auditing.report()
+
+    def flush_audits(self, timeout: float | None = None) -> bool:
+        """Wait until the queued audits ran (tests, benchmarks, shutdown); False if ``timeout`` passed."""
+        return True if self._auditing is None else self._auditing.worker.join(timeout)
 
     def batch(
         self,
@@ -602,3 +642,185 @@ def _bar(total: int, flag: bool | None) -> Any:
     except ImportError:
         return None
     return tqdm(total=total, desc="cascade", unit="req")
+
+
+# --- audit sampling and observe mode (statistics and storage: tracking/_audit.py) ------------------------
+
+
+class _Auditing:
+    """Samples drafter answers for an audit by the verifier (or, in observe mode, runs the cascade in the
+    shadow of the verifier), off the response path on ``AuditWorker`` threads, and records the outcome."""
+
+    def __init__(self, cascade: Cascade) -> None:
+        import random
+
+        from .tracking._audit import AuditLog, AuditMonitor, AuditWorker
+        from .validation._validators import AgreementValidator
+
+        self.cascade = cascade
+        opts = cascade.options
+        self.audit = opts.audit or Audit(rate=1.0)
+        self.observe = opts.mode == "observe"
+        if len(cascade.tiers) < 2:
+            raise ConfigError(
+                "options.audit" if not self.observe else "options.mode",
+                "auditing compares a drafter tier with the verifier: the cascade has one tier",
+                "give a drafter tier and a verifier tier",
+            )
+        tracker = cascade.tracker
+        self.log = getattr(tracker, "audit_log", None) or AuditLog(None)
+        self.worker = AuditWorker(self.audit.queue_size, self.audit.workers)
+        clock = getattr(tracker, "clock", time.time)
+        self.monitor = AuditMonitor(self.audit, self.log, clock, self.worker.submit)
+        if tracker is not None and hasattr(tracker, "audit_log"):
+            tracker.audit_settings, tracker.audit_worker = self.audit, self.worker  # type: ignore[attr-defined]
+        try:
+            self.key = AgreementValidator(extract=self.audit.extract).key
+        except ConfigError as e:
+            raise ConfigError("Audit.extract", e.problem, e.fix) from e
+        self.rng = random.Random(self.audit.seed)
+        self.verifier = cascade.tiers[-1]
+        self.vname = self.verifier.name or "verifier"
+        self._held: dict[str, tuple[str, Draft]] = {}
+        self._lock = threading.Lock()
+
+    def path_stations(self) -> Stations:
+        st = self.cascade._stations
+        if self.observe:
+            return replace(st, tiers=(self.verifier,))
+        return replace(st, hold=self.hold) if self.audit.tighten else st
+
+    def report(self) -> Any:
+        tracker = self.cascade.tracker
+        if tracker is not None and hasattr(tracker, "audit_report"):
+            return tracker.audit_report(self.audit)
+        from .tracking._audit_report import build_report
+
+        return build_report(self.log.records(), self.audit, dropped=self.worker.dropped)
+
+    # --- on the response path: decisions only, never a model call or a store write -----------------------
+    def hold(self, tier: str, draft: Draft, request_id: str) -> str | None:
+        reason = self.monitor.held(tier)
+        if reason:
+            with self._lock:
+                if len(self._held) > 10_000:  # requests that failed after the hold never come back
+                    self._held.pop(next(iter(self._held)))
+                self._held[request_id] = (tier, draft)
+        return reason
+
+    def after(self, request: Request, result: CascadeResult) -> CascadeResult:
+        with self._lock:
+            held = self._held.pop(result.request_id, None)
+        if held is not None and result.tier == self.vname and result.draft is not None:
+            self.worker.submit(lambda: self._record_held(request, result, *held))
+        elif self.observe:
+            self.worker.submit(lambda: self._observe(request, result))
+        elif result.tier != self.vname and not result.cached and self.rng.random() < self.audit.rate:
+            self.worker.submit(lambda: self._audit(request, result))
+        return result
+
+    def tap(self, request: Request, events: Iterator[StreamEvent]) -> Iterator[StreamEvent]:
+        for ev in events:
+            if ev.type == "final" and ev.result is not None:
+                self.after(request, ev.result)
+            yield ev
+
+    async def atap(self, request: Request, events: AsyncIterator[StreamEvent]) -> AsyncIterator[StreamEvent]:
+        async for ev in events:
+            if ev.type == "final" and ev.result is not None:
+                self.after(request, ev.result)
+            yield ev
+
+    # --- off the response path ---------------------------------------------------------------------------
+    def _record(self, request: Request, result: CascadeResult, **kw: Any) -> None:
+        from .tracking._audit import AuditRecord
+
+        domain = request.metadata.get("domain") if request.metadata else None
+        if domain is None:
+            domain = next((r[7:].split(" ", 1)[0] for r in result.route if r.startswith("domain=")), None)
+        kind = kw.pop("kind")
+        clock = getattr(self.cascade.tracker, "clock", time.time)
+        rec = AuditRecord(
+            f"{result.request_id}:{kind}", clock(), result.request_id, verifier=self.verifier.specs[0].label,
+            kind=kind, domain=domain, user=request.user, **kw,
+        )  # fmt: skip
+        self.monitor.record(rec)
+
+    def _answers(self, answer: Draft, verifier: Draft) -> dict[str, Any]:
+        a, v = self.key(answer), self.key(verifier)
+        return {"agreed": a is not None and a == v, "answer": _short(a), "verifier_answer": _short(v)}
+
+    def _record_held(self, request: Request, result: CascadeResult, tier: str, draft: Draft) -> None:
+        assert result.draft is not None
+        self._record(
+            request, result, kind="held", tier=tier, model=draft.model, **self._answers(draft, result.draft)
+        )
+
+    def _audit(self, request: Request, result: CascadeResult) -> None:
+        from .tracking._audit import audit_admission, book_audit
+
+        cascade, spec = self.cascade, self.verifier.specs[0]
+        tracker = cascade.tracker
+        if tracker is not None:
+            why = audit_admission(tracker, request, [spec.label], estimate_cost(spec, request))
+            if why:
+                self.worker.count("over budget")
+                return
+        req = request
+        if cascade.guardrails is not None:  # the verifier sees what the drafter saw (PII redacted)
+            req, _ = _invoke_sync(Invoke(cascade.guardrails.check_input, (request,)))
+        out = cascade._complete_one(spec, req)
+        if isinstance(out, ProviderError):
+            self.worker.count("failed")
+            return
+        if tracker is not None and hasattr(tracker, "audit_log"):
+            status: Any = "audit"  # the ledger's status of an audit call, not a cascade outcome
+            o = out
+            attempt = Attempt(
+                self.vname, spec.label, status, o.input_tokens, o.output_tokens, o.cost, o.latency_s
+            )
+            book_audit(tracker, request, (attempt,), result.request_id, "audit")
+        assert result.draft is not None
+        self._record(request, result, kind="audit", tier=result.tier, model=result.model, cost=out.cost,
+                     **self._answers(result.draft, out))  # fmt: skip
+
+    def _observe(self, request: Request, result: CascadeResult) -> None:
+        from .tracking._audit import Capture, KnownAnswer, book_audit
+
+        cascade, vdraft = self.cascade, result.draft
+        assert vdraft is not None
+        box: list[tuple[str, Draft]] = []
+        tiers = []
+        for t in cascade.tiers[:-1]:
+            # _Capture and _Known implement complete() only: the shadow run is driven synchronously
+            specs = [
+                replace(s, backend=Capture(cascade._complete_one, s, box, t.name or "")) for s in t.specs
+            ]  # type: ignore[arg-type]
+            tiers.append(Tier(specs, t.validator, t.name, t.fallback_specs, t.domains))
+        vspec = self.verifier.specs[0]
+        known = replace(vspec, backend=KnownAnswer(vdraft), name=vdraft.model)  # type: ignore[arg-type]
+        tiers.append(Tier([known], self.verifier.validator, self.vname))
+        st = replace(
+            cascade._stations, tiers=tuple(tiers), tracker=None, cache=None, hold=None, estimate=None
+        )
+        shadow = _final(cascade._drive(run_cascade(st, request)))
+        spent = tuple(a for a in shadow.attempts if a.tier != self.vname)
+        tracker = cascade.tracker
+        if tracker is not None and hasattr(tracker, "audit_log"):
+            book_audit(tracker, request, spent, result.request_id, "observe")
+        cost = sum(a.cost for a in spent)
+        escalated = shadow.tier == self.vname
+        drafts = tuple(
+            {"tier": t, "model": d.model, "answer": _short(self.key(d)), "agreed": self.key(d) == self.key(vdraft)
+             and self.key(d) is not None, "logprob": d.logprob, "cost": d.cost}
+            for t, d in box
+        )  # fmt: skip
+        self._record(
+            request, result, kind="observe", tier=shadow.tier, model=shadow.model, cost=cost,
+            escalated=escalated, cascade_cost=cost + (result.cost if escalated else 0.0),
+            verifier_cost=result.cost, drafts=drafts, **self._answers(shadow.draft or vdraft, vdraft),
+        )  # fmt: skip
+
+
+def _short(key: str | None) -> str | None:
+    return key if key is None or len(key) <= 80 else key[:77] + "..."

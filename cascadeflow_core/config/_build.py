@@ -158,9 +158,11 @@ def build_cache(c: CacheConfig) -> ResponseCache | RedisResponseCache | Semantic
 def build_options(o: OptionsConfig) -> Any:
     from .._cascade import CascadeOptions
 
-    kw = o.model_dump(exclude={"retry"})
+    kw = o.model_dump(exclude={"retry", "audit"})
     if o.retry is not None:
         kw["retry"] = o.retry.build()
+    if o.audit is not None:
+        kw["audit"] = o.audit.build()
     try:
         return CascadeOptions(**kw)
     except ConfigError as e:
@@ -184,9 +186,14 @@ def _build_store(spec: str) -> Any:
         return MemoryStore()
     if spec.startswith("sqlite:///"):
         return SQLiteStore(spec[len("sqlite:///") :])
+    if spec.startswith(("postgresql://", "postgres://")):
+        from ..tracking._store_postgres import PostgresStore
+
+        return PostgresStore(spec)
     from ..tracking._store_redis import RedisStore
 
-    return RedisStore(spec)  # the schema let only redis://, rediss:// and unix:// through
+    # the schema let only redis[s]://, redis[s]+cluster://, redis[s]+sentinel:// and unix:// through
+    return RedisStore(spec)
 
 
 def build_guardrails(data: Mapping[str, Any]) -> Any:

@@ -530,8 +530,28 @@ RateLimitConfig = _station_model(RateLimit, "A cap on requests or tokens per win
 PolicyConfig = _station_model(TrackerPolicy, "Tracker settings beyond budgets (``TrackerPolicy``).")
 
 
+class AuditConfig(_StationModel):
+    """Audit sampling and drift detection (``Audit``, docs/audit.md); ``on_drift`` is given in code."""
+
+    rate: Float = Field(0.05, description="Share of drafter answers also sent to the verifier.")
+    target: Float = Field(0.05, description="Loss rate (verifier disagrees) a tier may have.")
+    confidence: Float = 0.95
+    window: StrictInt = 200
+    tighten: StrictBool = False
+    queue_size: StrictInt = 256
+    workers: StrictInt = 1
+    extract: StrictStr = "auto"
+    seed: StrictInt | None = None
+    refresh_s: Float = 5.0
+
+    def build(self) -> Any:
+        from ..tracking._audit import Audit
+
+        return _station(Audit, **self.model_dump())
+
+
 class OptionsConfig(_Base):
-    """``CascadeOptions``: streaming, batch concurrency, progress bar, retries."""
+    """``CascadeOptions``: streaming, batch concurrency, progress bar, retries, audit, mode."""
 
     stream_mode: _choice("mode", ("buffered", "optimistic", "strict")) = "buffered"  # type: ignore[valid-type]
     max_concurrency: StrictInt = Field(8, ge=1, description="Default concurrency of ``batch`` / ``abatch``.")
@@ -539,6 +559,8 @@ class OptionsConfig(_Base):
         None, description="Progress bar on batches; null: only on a terminal outside CI."
     )
     retry: RetryConfig | None = None  # type: ignore[valid-type]
+    audit: AuditConfig | None = None
+    mode: _choice("mode", ("cascade", "observe")) = "cascade"  # type: ignore[valid-type]
 
 
 class TrackerSection(_Base):
@@ -546,8 +568,9 @@ class TrackerSection(_Base):
 
     store: StrictStr = Field(
         "memory",
-        pattern=r"^(memory$|sqlite:///|rediss?://|unix://)",
-        description="``memory``, ``sqlite:///path/ledger.db`` or a ``redis://`` URL.",
+        pattern=r"^(memory$|sqlite:///|rediss?(\+cluster|\+sentinel)?://|unix://|postgres(ql)?://)",
+        description="``memory``, ``sqlite:///path/ledger.db``, a ``redis://``, ``redis+cluster://``, "
+        "``redis+sentinel://`` or ``postgresql://`` URL.",
     )
     budgets: list[BudgetConfig] = []  # type: ignore[valid-type]
     rate_limits: list[RateLimitConfig] = []  # type: ignore[valid-type]

@@ -153,6 +153,9 @@ class Stations:
     estimate: Callable[[ModelSpec, Request], float] | None = None
     verifier_cost: Callable[[ModelSpec, Request, Draft], float | None] | None = None
     breaker: CircuitBreaker | None = None
+    # ``(tier name, accepted draft, request id) -> reason | None``: a reason sends the draft on to the next
+    # tier (audit tightening after a drift); the reason goes into the trace.
+    hold: Callable[[str, Draft, str], str | None] | None = None
 
 
 def plain_plan(request: Request, tiers: tuple[Tier, ...], admission: Admission | None) -> Plan:
@@ -388,6 +391,10 @@ class _Run:
                     )
             elif check.reason:
                 reasons = (*reasons, f"output guardrail: {check.reason} (redacted)")
+        if accept and not final and self.st.hold is not None:
+            held = self.st.hold(name, draft, self.request_id)
+            if held:
+                accept, reasons = False, (*reasons, held)
         self._record(name, drafts, chosen, accept, verdict.score, reasons)
         self._record_charges(name, verdict)
         if accept:

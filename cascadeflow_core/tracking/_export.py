@@ -178,7 +178,21 @@ def text_report(tracker: CostTracker, period: str = "total") -> str:
     if anomalies:
         lines.append("anomalies:")
         lines += [f"  {a.describe()}" for a in anomalies]
+    audit = _audit_section(tracker)
+    if audit is not None:
+        lines.append(str(audit))
     return "\n".join(lines)
+
+
+def _audit_section(tracker: CostTracker) -> Any:
+    """The tracker's ``AuditReport`` when it holds audit records, else None."""
+    from ._audit import AuditStore
+
+    if getattr(tracker, "_audit_log", None) is None and not isinstance(tracker.store, AuditStore):
+        return None  # a store without audit records, and no cascade audited through this tracker
+    if not tracker.audit_log.records():
+        return None
+    return tracker.audit_report()
 
 
 def html_report(tracker: CostTracker) -> str:
@@ -205,5 +219,8 @@ def html_report(tracker: CostTracker) -> str:
         parts.append("</tbody></table>")
     for f in tracker.forecast() if tracker.budgets else []:
         parts.append(f"<div>{html.escape(f.describe())}</div>")
+    audit = _audit_section(tracker)
+    if audit is not None:
+        parts.append(audit._repr_html_())
     parts.append("</div>")
     return "".join(parts)

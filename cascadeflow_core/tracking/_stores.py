@@ -1,8 +1,9 @@
-"""Ledger storage: one small interface, three backends (memory, SQLite here; Redis in ``_store_redis``).
+"""Ledger storage: one small interface; memory and SQLite here, Redis and PostgreSQL in their modules.
 
 A store keeps, per key: the dollars spent, the live reservations, rate-limit windows, and the ledger.
 ``reserve`` checks every rate limit and every budget cap and, only if all pass, records the reservation:
-one atomic step (a lock in memory, a ``BEGIN IMMEDIATE`` transaction in SQLite, a Lua script in Redis),
+one atomic step (a lock in memory, ``BEGIN IMMEDIATE`` in SQLite, a Lua script in Redis, a transaction in
+PostgreSQL),
 so N concurrent requests, across threads, processes or machines, cannot together overspend a budget.
 ``settle`` releases the reservation, adds the real cost and appends the ledger entries, also atomically
 and idempotently (an operation id already settled is ignored, so a retried settle cannot double-count).
@@ -119,7 +120,11 @@ class ReserveOp:
 
 @dataclass(frozen=True)
 class ReserveOutcome:
-    """``ok`` or the first thing that refused: ``reason`` ``budget`` / ``rate``, its ``key`` and numbers."""
+    """``ok`` or the first thing that refused: ``reason`` ``budget`` / ``rate``, its ``key`` and numbers.
+
+    A store that reads each budget's spend inside the atomic step returns it in ``usage`` (and says so
+    with ``reports_usage = True``), so the tracker decides from it without a separate read.
+    """
 
     ok: bool
     reason: str | None = None
@@ -128,6 +133,7 @@ class ReserveOutcome:
     reserved: float = 0.0
     limit: float | None = None
     retry_after: float | None = None
+    usage: Mapping[str, tuple[float, float]] | None = None  # when ok: (spent, reserved) before this hold
 
 
 @dataclass(frozen=True)
@@ -210,6 +216,8 @@ class MemoryStore:
         {'user:a|total': (0.0, 0.0)}
     """
 
+    reports_usage = True  # reserve() returns each budget's spend (one step for the tracker)
+
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._spent: dict[str, float] = {}
@@ -218,6 +226,7 @@ class MemoryStore:
         self._buckets: dict[str, tuple[float, float]] = {}
         self._ledger: list[LedgerEntry] = []
         self._settled: dict[str, float] = {}  # operation id -> when it was settled
+        self._audit: dict[str, dict[str, Any]] = {}  # audit record id -> record (``_audit``)
 
     def __repr__(self) -> str:
         return f"MemoryStore(entries={len(self._ledger)})"
@@ -255,15 +264,17 @@ class MemoryStore:
                 ok, retry = self._rate(check, op.now, apply=False)
                 if not ok:
                     return ReserveOutcome(False, "rate", check.key, limit=check.limit, retry_after=retry)
+            seen = {}
             for b in op.budgets:
                 spent, reserved = self._spent.get(b.key, 0.0), self._reserved(b.key, op.now)
                 if b.limit is not None and spent + reserved + op.amount > b.limit + EPS:
                     return ReserveOutcome(False, "budget", b.key, spent, reserved, b.limit)
+                seen[b.key] = (spent, reserved)
             for check in op.rates:
                 self._rate(check, op.now, apply=True)
             for b in op.budgets:
                 self._res.setdefault(b.key, {})[op.reservation_id] = (op.amount, op.expires_at)
-            return ReserveOutcome(True)
+            return ReserveOutcome(True, usage=seen)
 
     def settle(self, op: SettleOp) -> None:
         with self._lock:
@@ -313,7 +324,18 @@ class MemoryStore:
             for key in ended_periods(self._spent, before):
                 del self._spent[key]
                 self._res.pop(key, None)
+            self._audit = {k: r for k, r in self._audit.items() if r["ts"] >= before}
             return removed
+
+    # --- audit records (``_audit.AuditStore``): JSON-ready dicts with a unique ``id`` and a ``ts`` ----------
+    def append_audit(self, records: Sequence[Mapping[str, Any]]) -> None:
+        with self._lock:
+            for r in records:
+                self._audit.setdefault(str(r["id"]), dict(r))
+
+    def audit_records(self, since: float | None = None) -> list[dict[str, Any]]:
+        with self._lock:
+            return [dict(r) for r in self._audit.values() if since is None or r["ts"] >= since]
 
     def close(self) -> None:
         return None
@@ -335,6 +357,8 @@ CREATE TABLE IF NOT EXISTS ledger (id TEXT PRIMARY KEY, ts REAL NOT NULL, reques
     plan TEXT, tags TEXT NOT NULL, error_kind TEXT, cached INTEGER NOT NULL, source TEXT NOT NULL,
     guardrails TEXT NOT NULL DEFAULT '[]');
 CREATE INDEX IF NOT EXISTS ledger_ts ON ledger (ts);
+CREATE TABLE IF NOT EXISTS audit (id TEXT PRIMARY KEY, ts REAL NOT NULL, data TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS audit_ts ON audit (ts);
 """
 
 LEDGER_COLUMNS = (
@@ -397,6 +421,8 @@ class SQLiteStore:
         >>> store.usage(["global:all|total"], 0.0)
         {'global:all|total': (0.0, 0.0)}
     """
+
+    reports_usage = True
 
     def __init__(self, path: str | os.PathLike[str], *, timeout_s: float = 30.0) -> None:
         if not isinstance(path, (str, os.PathLike)) or not str(path):
@@ -476,17 +502,19 @@ class SQLiteStore:
                 ok, retry = self._rate(db, check, op.now, apply=False)
                 if not ok:
                     return ReserveOutcome(False, "rate", check.key, limit=check.limit, retry_after=retry)
+            seen = {}
             for b in op.budgets:
                 spent, reserved = self._spent(db, b.key), self._reserved(db, b.key, op.now)
                 if b.limit is not None and spent + reserved + op.amount > b.limit + EPS:
                     return ReserveOutcome(False, "budget", b.key, spent, reserved, b.limit)
+                seen[b.key] = (spent, reserved)
             for check in op.rates:
                 self._rate(db, check, op.now, apply=True)
             db.executemany(
                 "INSERT OR REPLACE INTO reservations VALUES (?, ?, ?, ?)",
                 [(op.reservation_id, b.key, op.amount, op.expires_at) for b in op.budgets],
             )
-            return ReserveOutcome(True)
+            return ReserveOutcome(True, usage=seen)
 
     def settle(self, op: SettleOp) -> None:
         with self._tx() as db:
@@ -563,7 +591,27 @@ class SQLiteStore:
             ended = ended_periods([row[0] for row in db.execute("SELECT key FROM spent")], before)
             db.executemany("DELETE FROM spent WHERE key = ?", [(k,) for k in ended])
             db.execute("DELETE FROM reservations WHERE expires <= ?", (before,))
+            db.execute("DELETE FROM audit WHERE ts < ?", (before,))
             return int(removed)
+
+    # --- audit records (``_audit.AuditStore``): one JSON document a row -----------------------------------
+    def append_audit(self, records: Sequence[Mapping[str, Any]]) -> None:
+        with self._tx() as db:
+            db.executemany(
+                "INSERT OR IGNORE INTO audit VALUES (?, ?, ?)",
+                [(str(r["id"]), float(r["ts"]), json.dumps(dict(r))) for r in records],
+            )
+
+    def audit_records(self, since: float | None = None) -> list[dict[str, Any]]:
+        try:
+            rows = (
+                self._conn()
+                .execute("SELECT data FROM audit WHERE ts >= ? ORDER BY ts, id", (since or float("-inf"),))
+                .fetchall()
+            )
+        except sqlite3.Error as e:
+            raise StorageError(f"SQLite store {self.path!r}: cannot read audit records: {e}") from e
+        return [json.loads(r[0]) for r in rows]
 
     def close(self) -> None:
         with self._conns_lock:
@@ -598,3 +646,14 @@ class _Tx:
                 raise StorageError(f"SQLite store {self.store.path!r}: commit failed: {e}") from e
         if isinstance(exc, sqlite3.Error):
             raise StorageError(f"SQLite store {self.store.path!r} failed: {exc}") from exc
+
+
+def ledger_labels(records: Iterable[Mapping[str, Any]]) -> tuple[str, ...]:
+    """Short ledger labels for guardrail records, e.g. ``input.pii.EMAIL:redact`` (never values)."""
+    out = []
+    for r in records:
+        parts = [str(r.get("stage", "?")), str(r.get("check", "?"))]
+        if r.get("entity"):
+            parts.append(str(r["entity"]))
+        out.append(".".join(parts) + f":{r.get('action', '?')}")
+    return tuple(dict.fromkeys(out))

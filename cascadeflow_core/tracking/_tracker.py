@@ -10,21 +10,21 @@ settlement the entries are kept in a spill journal and retried: never dropped si
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import os
-import threading
 import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from .._errors import BudgetExceededError, ConfigError, InputError, StorageError, UserRateLimitError
 from .._protocols import Admission, Plan
 from .._types import Attempt, CascadeResult, ModelSpec, Request, Tier, Verdict
+from ._admission import admit_in_one_step
+from ._audit import audit_export, audit_log_of, audit_report
 from ._budget import (
     Budget,
     BudgetStatus,
@@ -38,7 +38,17 @@ from ._budget import (
     rank,
 )
 from ._run import AgentRun, RunRegistry, run_details
-from ._stores import BudgetCheck, LedgerEntry, LedgerStore, LimitCheck, MemoryStore, ReserveOp, SettleOp
+from ._spill import Spill
+from ._stores import (
+    BudgetCheck,
+    LedgerEntry,
+    LedgerStore,
+    LimitCheck,
+    MemoryStore,
+    ReserveOp,
+    SettleOp,
+    ledger_labels,
+)
 
 if TYPE_CHECKING:
     from .._cascade import Cascade
@@ -89,72 +99,11 @@ def _new_id() -> str:
     return os.urandom(12).hex()
 
 
-@dataclass
-class _Spill:
-    """Settlements the store refused, kept in memory (bounded) and optionally in a JSONL file."""
-
-    limit: int
-    path: str | None
-    ops: deque[SettleOp] = field(default_factory=deque)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def add(self, op: SettleOp) -> None:
-        with self.lock:
-            if self.path:
-                with open(self.path, "a", encoding="utf-8") as f:
-                    f.write(json.dumps(_op_to_dict(op)) + "\n")
-            self.ops.append(op)
-            while len(self.ops) > self.limit:
-                lost = self.ops.popleft()
-                where = f"still in {self.path}" if self.path else "LOST (set policy.spill_path to keep them)"
-                log.error(
-                    "tracker spill buffer full (%d): %d ledger entries of %s %s",
-                    self.limit,
-                    len(lost.entries),
-                    lost.op_id,
-                    where,
-                )
-
-    def load(self) -> None:
-        if not self.path or not os.path.exists(self.path):
-            return
-        with open(self.path, encoding="utf-8") as f:
-            for line in f:
-                if line.strip():
-                    self.ops.append(_op_from_dict(json.loads(line)))
-
-    def drain(self, store: LedgerStore) -> None:
-        with self.lock:
-            while self.ops:
-                store.settle(self.ops[0])  # raises StorageError: keep the rest for later
-                self.ops.popleft()
-            if self.path and os.path.exists(self.path):
-                os.remove(self.path)
-
-
-def _op_to_dict(op: SettleOp) -> dict[str, Any]:
-    d = asdict(op)
-    d["entries"] = [e.to_dict() for e in op.entries]
-    return d
-
-
-def _op_from_dict(d: Mapping[str, Any]) -> SettleOp:
-    return SettleOp(
-        op_id=d["op_id"],
-        reservation_id=d["reservation_id"],
-        keys=tuple(d["keys"]),
-        charges=dict(d["charges"]),
-        rates=tuple(LimitCheck(**r) for r in d["rates"]),
-        entries=tuple(LedgerEntry.from_dict(e) for e in d["entries"]),
-        now=d["now"],
-    )
-
-
 class CostTracker:
     """Keeps the books of every model call and enforces budgets and rate limits.
 
     Args:
-        store: where state lives: ``MemoryStore()`` (default), ``SQLiteStore(path)`` or ``RedisStore(url)``.
+        store: ``MemoryStore()`` (default), ``SQLiteStore(path)``, ``RedisStore(url)``, ``PostgresStore(dsn)``.
         budgets: ``Budget`` caps (per user, tag, model, plan label or global; daily ... total).
         rate_limits: ``RateLimit`` caps on requests or tokens per user.
         policy: ``TrackerPolicy`` (store-failure behaviour, spill journal, reservation TTL ...).
@@ -185,7 +134,7 @@ class CostTracker:
                 raise ConfigError(
                     "store",
                     f"{type(self.store).__name__} has no {name}()",
-                    "use MemoryStore(), SQLiteStore(path) or RedisStore(url)",
+                    "use MemoryStore(), SQLiteStore(path), RedisStore(url) or PostgresStore(dsn)",
                 )
         self.budgets = tuple(budgets)
         self.rate_limits = tuple(rate_limits)
@@ -215,7 +164,7 @@ class CostTracker:
         self._listeners: list[Callable[[SettlementEvent], None]] = []
         self.runs = RunRegistry(self)
         self.unpriced: Counter[str] = Counter()  # calls of models with no known price, booked at $0
-        self._spill = _Spill(self.policy.spill_limit, self.policy.spill_path)
+        self._spill = Spill(self.policy.spill_limit, self.policy.spill_path)
         self._spill.load()
 
     def __repr__(self) -> str:
@@ -270,9 +219,14 @@ class CostTracker:
         return out
 
     def _statuses(
-        self, applicable: list[tuple[Budget, str, Any, Any]], estimate: float, now: float
+        self,
+        applicable: list[tuple[Budget, str, Any, Any]],
+        estimate: float,
+        now: float,
+        usage: Mapping[str, tuple[float, float]] | None = None,
     ) -> list[BudgetStatus]:
-        usage = self.store.usage([key for _, key, _, _ in applicable], now) if applicable else {}
+        if usage is None:
+            usage = self.store.usage([key for _, key, _, _ in applicable], now) if applicable else {}
         out = []
         for b, key, start, end in applicable:
             spent, reserved = usage.get(key, (0.0, 0.0))
@@ -340,6 +294,12 @@ class CostTracker:
         models = [m.label for t in plan.tiers for m in t.models]  # type: ignore[union-attr]
         applicable = self._applicable(user, _plan_label(request), request.tags, models, now)
         rates, token_checks = self._rate_checks(user)
+        if (applicable or rates) and self.on_enforce is None and getattr(self.store, "reports_usage", False):
+            fast = admit_in_one_step(self, request, plan, estimate, (applicable, rates), now)
+            if fast is not None:
+                decision, ctx, _, rid, keys = fast
+                held = Reservation(rid, keys, estimate, now, token_checks)
+                return self._admitted(request, decision, ctx, held)
         try:
             self._retry_spill()
             statuses = self._statuses(applicable, estimate, now)
@@ -389,16 +349,16 @@ class CostTracker:
                 context=ctx,
             )
         reservation = Reservation(rid, tuple(b.key for b in budgets), estimate, now, token_checks, run)
-        details = {
-            "user": request.user,
-            "estimate": estimate,
-            "budgets": [s.key for s in statuses],
-            "spent": ctx.spent,
-            "remaining": ctx.remaining,
-            "forecast": ctx.forecast,
-        }
-        run_details(details, run)  # the run id and a sticky run's start tier, for the engine
-        return Admission(decision.decision, decision.message, estimate, reservation, details)
+        return self._admitted(request, decision, ctx, reservation)
+
+    def _admitted(
+        self, request: Request, decision: Any, ctx: EnforcementContext, held: Reservation
+    ) -> Admission:
+        keys = [s.key for s in ctx.budgets]
+        details = {"user": request.user, "estimate": held.amount, "budgets": keys, "spent": ctx.spent}
+        details.update(remaining=ctx.remaining, forecast=ctx.forecast)
+        run_details(details, held.run)  # the run id and a sticky run's start tier, for the engine
+        return Admission(decision.decision, decision.message, held.amount, held, details)
 
     def _raise_budget(self, ctx: EnforcementContext, message: str, user: str) -> None:
         tight = next((s for s in ctx.budgets if s.decision == "block"), None)
@@ -667,6 +627,11 @@ class CostTracker:
 
         return make_callback(self)
 
+    # --- audits: records shared through the store, the running estimate and its bounds (``_audit``) -------
+    audit_log = property(audit_log_of)
+    audit_report = audit_report
+    audit_export = audit_export
+
     # --- reading the books --------------------------------------------------------------------------------
     def entries(
         self,
@@ -787,14 +752,3 @@ class CostTracker:
 
     def close(self) -> None:
         self.store.close()
-
-
-def ledger_labels(records: Iterable[Mapping[str, Any]]) -> tuple[str, ...]:
-    """Short ledger labels for guardrail records, e.g. ``input.pii.EMAIL:redact`` (never values)."""
-    out = []
-    for r in records:
-        parts = [str(r.get("stage", "?")), str(r.get("check", "?"))]
-        if r.get("entity"):
-            parts.append(str(r["entity"]))
-        out.append(".".join(parts) + f":{r.get('action', '?')}")
-    return tuple(dict.fromkeys(out))

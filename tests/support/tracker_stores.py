@@ -1,4 +1,9 @@
-"""The ``store`` fixture: the same tracker tests run against MemoryStore, SQLiteStore and RedisStore."""
+"""The ``store`` fixture: the same tracker tests run against every store, each on a real server.
+
+Kinds: ``memory``, ``sqlite``, ``redis`` (one server), ``redis-cluster`` (3 masters), ``redis-sentinel``
+(master + replica behind a Sentinel) and ``postgres``. The suite drives time with a ``Clock``, so the
+Redis stores here use the tracker's clock (``clock="tracker"``); the server clock has its own tests.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +12,30 @@ from collections.abc import Iterator
 
 import pytest
 
-from cascadeflow_core import LedgerStore, MemoryStore, RedisStore, SQLiteStore
+from cascadeflow_core import LedgerStore, MemoryStore, PostgresStore, RedisStore, SQLiteStore
 
-from .redis_server import redis_server, redis_url  # noqa: F401  (fixtures used by `store`)
+from .postgres_server import postgres_dsn, postgres_schema, postgres_server  # noqa: F401  (used by `store`)
+from .redis_server import redis_server, redis_url  # noqa: F401
+from .redis_topologies import (  # noqa: F401
+    redis_cluster,
+    redis_cluster_url,
+    redis_sentinel,
+    redis_sentinel_url,
+)
 
 __all__ = [
     "Clock",
+    "exactness_run",
+    "exactness_worker",
     "make_store",
     "mp_worker",
+    "postgres_dsn",
+    "postgres_schema",
+    "postgres_server",
+    "redis_cluster",
+    "redis_cluster_url",
+    "redis_sentinel",
+    "redis_sentinel_url",
     "redis_server",
     "redis_url",
     "store",
@@ -22,7 +43,12 @@ __all__ = [
     "store_spec",
 ]
 
-STORE_KINDS = ("memory", "sqlite", "redis")
+STORE_KINDS = ("memory", "sqlite", "redis", "redis-cluster", "redis-sentinel", "postgres")
+_URL_FIXTURE = {
+    "redis": "redis_url",
+    "redis-cluster": "redis_cluster_url",
+    "redis-sentinel": "redis_sentinel_url",
+}
 
 
 def make_store(kind: str, request: pytest.FixtureRequest, tmp_path) -> LedgerStore:  # type: ignore[no-untyped-def]
@@ -30,8 +56,11 @@ def make_store(kind: str, request: pytest.FixtureRequest, tmp_path) -> LedgerSto
         return MemoryStore()
     if kind == "sqlite":
         return SQLiteStore(tmp_path / "ledger.db")
-    url = request.getfixturevalue("redis_url")
-    return RedisStore(url)
+    if kind == "postgres":
+        return PostgresStore(
+            request.getfixturevalue("postgres_dsn"), schema=request.getfixturevalue("postgres_schema")
+        )
+    return RedisStore(request.getfixturevalue(_URL_FIXTURE[kind]), clock="tracker")
 
 
 @pytest.fixture(params=STORE_KINDS)
@@ -62,22 +91,24 @@ class Clock:
 
 
 def store_spec(store: LedgerStore) -> tuple[str, str]:
-    """How a worker process rebuilds the same store."""
+    """How a worker process rebuilds the same store (SQLite path or Redis URL)."""
     if isinstance(store, SQLiteStore):
         return ("sqlite", store.path)
     if isinstance(store, RedisStore):
         assert store.url is not None
         return ("redis", store.url)
-    raise TypeError("only SQLite and Redis stores are shared across processes")
+    raise TypeError("only SQLite and Redis stores have a spec; pickle the others")
 
 
-def mp_worker(spec: tuple[str, str], threads: int, limit: float, cost: float, barrier) -> int:  # type: ignore[no-untyped-def]
-    """One worker process: ``threads`` concurrent requests for user u1; returns how many were admitted."""
+def mp_worker(s: LedgerStore, threads: int, limit: float, cost: float, barrier) -> int:  # type: ignore[no-untyped-def]
+    """One worker process: ``threads`` concurrent requests for user u1; returns how many were admitted.
+
+    ``s`` arrives pickled: the worker's store reconnects from its URL / DSN / path.
+    """
     import threading
 
     from cascadeflow_core import Attempt, Budget, BudgetExceededError, CostTracker, Plan, Request
 
-    s = SQLiteStore(spec[1]) if spec[0] == "sqlite" else RedisStore(spec[1])
     tracker = CostTracker(s, budgets=[Budget(limit, "daily")])
     req = Request([{"role": "user", "content": "hi"}], user="u1")
     admitted = [0]
@@ -184,3 +215,106 @@ def saas_worker(url: str, n: int, barrier) -> list[str]:  # type: ignore[no-unty
         except AdmissionError as e:
             out.append(type(e).__name__)
     return out
+
+
+def exactness_worker(  # type: ignore[no-untyped-def]
+    store: LedgerStore,
+    threads: int,
+    limit: float,
+    estimate: float,
+    seed: int,
+    barrier,
+    started=None,
+    call_s=0.001,
+) -> dict[str, int]:
+    """One process of the exactness run: ``threads`` concurrent requests for one user, fail closed.
+
+    Each admitted request "calls a model" for ``call_s`` and is settled at its estimate. Settlements the
+    store refused (a failover) wait in the spill journal; the worker flushes them before it returns.
+    Returns counts: admitted, refused (budget), store_errors (admission failed closed), unflushed.
+    """
+    import threading
+    import time
+
+    from cascadeflow_core import (
+        Attempt,
+        Budget,
+        BudgetExceededError,
+        CostTracker,
+        Plan,
+        Request,
+        TrackerPolicy,
+    )
+    from cascadeflow_core._errors import StorageError
+
+    tracker = CostTracker(
+        store, budgets=[Budget(limit, "daily")], policy=TrackerPolicy(on_store_error="fail_closed")
+    )
+    req = Request([{"role": "user", "content": "hi"}], user="tenant-1")
+    counts = {"admitted": 0, "refused": 0, "store_errors": 0, "unflushed": 0}
+    lock = threading.Lock()
+    go = threading.Barrier(threads)
+
+    def one(i: int) -> None:
+        go.wait()
+        try:
+            adm = tracker.admit(req, Plan(()), estimate)
+        except BudgetExceededError:
+            outcome = "refused"
+        except StorageError:
+            outcome = "store_errors"
+        else:
+            outcome = "admitted"
+            time.sleep(call_s)  # the model call
+            tracker.settle(adm, req, (Attempt("t", "m", "accepted", 10, 2, estimate),), None, f"{seed}-{i}")
+        with lock:
+            counts[outcome] += 1
+
+    barrier.wait()
+    if started is not None:
+        started.set()
+    ts = [threading.Thread(target=one, args=(i,)) for i in range(threads)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    deadline = time.monotonic() + 60
+    while tracker.pending and time.monotonic() < deadline:
+        try:
+            tracker.flush()
+        except StorageError:
+            time.sleep(0.2)
+    counts["unflushed"] = tracker.pending
+    store.close()
+    return counts
+
+
+def exactness_run(  # type: ignore[no-untyped-def]
+    store: LedgerStore, procs: int, threads: int, limit: float, estimate: float, during=None, call_s=0.001
+) -> dict[str, float]:
+    """Run ``exactness_worker`` in ``procs`` spawned processes (the store pickled to each); ``during()``
+    runs in this process once the workers are past their barrier (e.g. a Sentinel failover)."""
+    import multiprocessing as mp
+
+    from cascadeflow_core import CostTracker
+
+    ctx = mp.get_context("spawn")
+    manager = ctx.Manager()
+    barrier, started = manager.Barrier(procs), manager.Event()
+    with ctx.Pool(procs) as pool:
+        job = pool.starmap_async(
+            exactness_worker,
+            [(store, threads, limit, estimate, seed, barrier, started, call_s) for seed in range(procs)],
+        )
+        if during is not None:
+            started.wait(120)
+            during()
+        per_process = job.get(300)
+    manager.shutdown()
+    totals = {k: sum(c[k] for c in per_process) for k in per_process[0]}
+    tracker = CostTracker(store)
+    totals["spent"] = tracker.spent(user="tenant-1")
+    totals["entries"] = len(tracker.entries())
+    totals["attempts"] = procs * threads
+    totals["budget"] = limit
+    return totals

@@ -6,27 +6,26 @@ import multiprocessing as mp
 
 import pytest
 
-from cascadeflow_core import CostTracker, RedisStore, SQLiteStore
+from cascadeflow_core import CostTracker
 from tests.support import tracker_stores as _fixtures
 
 redis_server, redis_url = _fixtures.redis_server, _fixtures.redis_url
+redis_cluster, redis_cluster_url = _fixtures.redis_cluster, _fixtures.redis_cluster_url
+redis_sentinel, redis_sentinel_url = _fixtures.redis_sentinel, _fixtures.redis_sentinel_url
+postgres_server, postgres_dsn = _fixtures.postgres_server, _fixtures.postgres_dsn
+postgres_schema = _fixtures.postgres_schema
 
 PROCS, THREADS, COST, LIMIT = 4, 20, 0.01, 0.25  # 80 requests, the budget allows 25
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("kind", ["sqlite", "redis"])
+@pytest.mark.parametrize("kind", ["sqlite", "redis", "redis-cluster", "redis-sentinel", "postgres"])
 def test_processes_cannot_overspend_one_budget(kind, tmp_path, request):
-    store = (
-        SQLiteStore(tmp_path / "ledger.db")
-        if kind == "sqlite"
-        else RedisStore(request.getfixturevalue("redis_url"))
-    )
-    spec = _fixtures.store_spec(store)
+    store = _fixtures.make_store(kind, request, tmp_path)
     ctx = mp.get_context("spawn")
     barrier = ctx.Manager().Barrier(PROCS)
-    with ctx.Pool(PROCS) as pool:
-        counts = pool.starmap(_fixtures.mp_worker, [(spec, THREADS, LIMIT, COST, barrier)] * PROCS)
+    with ctx.Pool(PROCS) as pool:  # each worker gets the store pickled and reconnects from its URL / DSN
+        counts = pool.starmap(_fixtures.mp_worker, [(store, THREADS, LIMIT, COST, barrier)] * PROCS)
     spent = CostTracker(store).spent(user="u1")
     assert sum(counts) == 25, counts  # exactly the requests the budget allows
     assert spent == pytest.approx(LIMIT) and spent <= LIMIT + 1e-9
