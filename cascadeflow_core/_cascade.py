@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from ._errors import CascadeError, ConfigError, InputError, MalformedResponseError, ProviderError
 from ._protocols import Admission, Cache, GuardrailPipeline, ModelBackend, Plan, Router, Tracker
-from ._types import Attempt, CascadeResult, Draft, ModelSpec, Request, StreamEvent, Tier, check_endpoint
+from ._types import Attempt, CascadeResult, Draft, ModelSpec, Request, StreamEvent, Tier
 from .engine._breaker import CircuitBreaker
 from .engine._engine import Call, Emit, Invoke, RetryPolicy, Sleep, Stations, plain_plan, run_cascade
 from .providers._litellm import LiteLLMBackend, estimate_cost, price
@@ -116,17 +116,6 @@ def _default_router() -> Router:
     return CascadeRouter()
 
 
-def _with_endpoint(tier: Tier, api_base: str | None, api_key: str | None) -> Tier:
-    """``tier`` with the cascade's endpoint filled into the models that name none (theirs win)."""
-    if api_base is None and api_key is None:
-        return tier
-    return replace(
-        tier,
-        models=[m.with_endpoint(api_base, api_key) for m in tier.specs],
-        fallbacks=[m.with_endpoint(api_base, api_key) for m in tier.fallback_specs],
-    )
-
-
 def _coerce_tiers(tiers: Any, api_base: str | None = None, api_key: str | None = None) -> tuple[Tier, ...]:
     if isinstance(tiers, (str, ModelSpec, Tier)):
         tiers = [tiers]
@@ -150,10 +139,9 @@ def _coerce_tiers(tiers: Any, api_base: str | None = None, api_key: str | None =
                 f"cannot make a tier from {type(t).__name__}",
                 "give a Tier, a model string, a ModelSpec or a list of them",
             )
-        tier = _with_endpoint(tier, api_base, api_key)
         if tier.name is None:
             object.__setattr__(tier, "name", f"tier{i + 1}")
-        out.append(tier)
+        out.append(tier.with_endpoint(api_base, api_key))
     names = [t.name for t in out]
     if len(set(names)) != len(names):
         raise ConfigError(
@@ -180,10 +168,7 @@ class Cascade:
         cache: response cache (``ResponseCache``).
         backend: how models are called when a ``ModelSpec`` has no backend (default: LiteLLM).
         options: ``CascadeOptions``.
-        api_base, api_key: endpoint and key for every LiteLLM model of the tiers (strings, ``ModelSpec``s
-            and ``Tier``s alike, fallbacks included) that names none; a model's or a ``Tier``'s own
-            values win. E.g. ``api_base="http://127.0.0.1:8000/v1"`` for a local OpenAI-compatible
-            server. The key is never shown in reprs, traces or exports.
+        api_base, api_key: endpoint and key for the tiers' models that name none (``Tier.with_endpoint``).
 
     Example:
         >>> cascade = Cascade([
@@ -208,7 +193,6 @@ class Cascade:
         api_base: str | None = None,
         api_key: str | None = None,
     ) -> None:
-        check_endpoint(api_base, api_key)
         self._tiers = _coerce_tiers(tiers, api_base, api_key)
         if backend is None:  # a custom backend's models are not LiteLLM's: the provider rule does not apply
             warn_rules_only(self._tiers)
@@ -471,17 +455,15 @@ class Cascade:
         return make(request) if make is not None else None
 
     def _stream_one(self, spec: ModelSpec, request: Request) -> Generator[StreamEvent, None, list[Any]]:
-        emitted = False
+        emitted, t0, first = False, time.perf_counter(), None  # first: seconds to the first chunk
         filt = self._stream_filter(request)
-        t0, first = time.perf_counter(), None
         try:
             for item in self._backend(spec).stream(spec, request):
                 if isinstance(item, Draft):
                     if filt is not None and (tail := filt.flush()):
                         yield StreamEvent("delta", text=tail, model=spec.label)
-                    return [_with_first_chunk(item, first)]
-                if first is None:
-                    first = time.perf_counter() - t0
+                    return [item.with_first_chunk(first)]
+                first = time.perf_counter() - t0 if first is None else first
                 emitted = True
                 text = filt.feed(item) if filt is not None else item
                 if text:
@@ -540,18 +522,16 @@ class Cascade:
     async def _astream_one(
         self, spec: ModelSpec, request: Request, box: list[Any]
     ) -> AsyncIterator[StreamEvent]:
-        emitted = False
+        emitted, t0, first = False, time.perf_counter(), None  # first: seconds to the first chunk
         filt = self._stream_filter(request)
-        t0, first = time.perf_counter(), None
         try:
             async for item in self._backend(spec).astream(spec, request):
                 if isinstance(item, Draft):
                     if filt is not None and (tail := filt.flush()):
                         yield StreamEvent("delta", text=tail, model=spec.label)
-                    box.append(_with_first_chunk(item, first))
+                    box.append(item.with_first_chunk(first))
                     return
-                if first is None:
-                    first = time.perf_counter() - t0
+                first = time.perf_counter() - t0 if first is None else first
                 emitted = True
                 text = filt.feed(item) if filt is not None else item
                 if text:
@@ -561,12 +541,6 @@ class Cascade:
             err = _as_provider_error(e, spec)
             err.emitted = emitted  # type: ignore[attr-defined]
             box.append(err)
-
-
-def _with_first_chunk(draft: Draft, first: float | None) -> Draft:
-    if first is None or draft.first_chunk_s is not None:
-        return draft
-    return replace(draft, first_chunk_s=first)
 
 
 def _final(events: Iterator[StreamEvent]) -> CascadeResult:

@@ -246,6 +246,17 @@ class Tier:
                 "give a Validator or a function (drafts, request) -> Verdict | bool | float",
             )
 
+    def with_endpoint(self, api_base: str | None, api_key: str | None) -> Tier:
+        """This tier with ``api_base`` / ``api_key`` filled into its models and fallbacks that name none."""
+        check_endpoint(api_base, api_key)
+        if api_base is None and api_key is None:
+            return self
+        return replace(
+            self,
+            models=[m.with_endpoint(api_base, api_key) for m in self.specs],
+            fallbacks=[m.with_endpoint(api_base, api_key) for m in self.fallback_specs],
+        )
+
     @property
     def specs(self) -> tuple[ModelSpec, ...]:
         """The tier's models as ``ModelSpec``s (``models`` after coercion at construction)."""
@@ -539,6 +550,12 @@ class Draft:
         if self.tool_calls:
             msg["tool_calls"] = [tc.to_openai() for tc in self.tool_calls]
         return msg
+
+    def with_first_chunk(self, seconds: float | None) -> Draft:
+        """This draft with its time to first chunk (kept when already set, or when ``seconds`` is None)."""
+        if seconds is None or self.first_chunk_s is not None:
+            return self
+        return replace(self, first_chunk_s=seconds)
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,10 @@ from tests.support import tracker_stores as _fixtures
 # the parametrized ``store`` fixture (memory, SQLite, real Redis) and what it needs
 store, store_kind = _fixtures.store, _fixtures.store_kind
 redis_server, redis_url = _fixtures.redis_server, _fixtures.redis_url
+redis_cluster, redis_cluster_url = _fixtures.redis_cluster, _fixtures.redis_cluster_url
+redis_sentinel, redis_sentinel_url = _fixtures.redis_sentinel, _fixtures.redis_sentinel_url
+postgres_server, postgres_dsn = _fixtures.postgres_server, _fixtures.postgres_dsn
+postgres_schema = _fixtures.postgres_schema
 
 PRICE = {"input_cost_per_token": 1e-6, "output_cost_per_token": 1e-6}
 
