@@ -36,6 +36,7 @@ from ._errors import (
     ProviderTimeoutError,
     RateLimitError,
     ReplayError,
+    RunBudgetExceededError,
     ServiceUnavailableError,
     StorageError,
     UserRateLimitError,
@@ -66,12 +67,20 @@ from ._types import (
     Tier,
     ToolCall,
     Verdict,
+    sum_costs,
 )
 from .caching import RedisResponseCache, ResponseCache, SemanticCache
 from .config import PRESETS, preset_config
 from .engine import CircuitBreaker, RetryPolicy
 from .guardrails import Guardrails, StreamRestorer
-from .providers import LiteLLMBackend, MiniLMEmbedder, model_context_window
+from .providers import (
+    LiteLLMBackend,
+    MiniLMEmbedder,
+    UnpricedModelWarning,
+    model_context_window,
+    model_supports_tools,
+    warn_unpriced,
+)
 from .replay import (
     BenchReport,
     Calibration,
@@ -97,6 +106,7 @@ from .routing import (
     estimate_complexity,
 )
 from .tracking import (
+    AgentRun,
     Anomaly,
     Audit,
     AuditRecord,
@@ -115,10 +125,13 @@ from .tracking import (
     PostgresStore,
     RateLimit,
     RedisStore,
+    RunLimits,
     SettlementEvent,
     SQLiteStore,
     TierAudit,
     TrackerPolicy,
+    counted_tool,
+    current_run,
     detect_anomalies,
     forecast_spend,
     load_audit_records,
@@ -178,6 +191,7 @@ __all__ = [
     "AcceptanceScorer",
     "Admission",
     "AdmissionError",
+    "AgentRun",
     "AgreementValidator",
     "AllOf",
     "Anomaly",
@@ -261,6 +275,8 @@ __all__ = [
     "Router",
     "RouterConfig",
     "RuleValidator",
+    "RunBudgetExceededError",
+    "RunLimits",
     "SQLiteStore",
     "SchemaValidator",
     "ScorerValidator",
@@ -276,6 +292,7 @@ __all__ = [
     "ToolCall",
     "Tracker",
     "TrackerPolicy",
+    "UnpricedModelWarning",
     "UserRateLimitError",
     "Validator",
     "Verdict",
@@ -283,6 +300,8 @@ __all__ = [
     "audit_history",
     "calibrate",
     "certify",
+    "counted_tool",
+    "current_run",
     "detect_anomalies",
     "estimate_complexity",
     "extract_answer",
@@ -292,6 +311,7 @@ __all__ = [
     "load_config",
     "mask_secret_params",
     "model_context_window",
+    "model_supports_tools",
     "observed_replay_set",
     "plot_audit",
     "preset_config",
@@ -302,4 +322,6 @@ __all__ = [
     "restore",
     "run_benchmark",
     "self_consistency",
+    "sum_costs",
+    "warn_unpriced",
 ]

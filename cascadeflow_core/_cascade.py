@@ -140,7 +140,7 @@ def _default_router() -> Router:
     return CascadeRouter()
 
 
-def _coerce_tiers(tiers: Any) -> tuple[Tier, ...]:
+def _coerce_tiers(tiers: Any, api_base: str | None = None, api_key: str | None = None) -> tuple[Tier, ...]:
     if isinstance(tiers, (str, ModelSpec, Tier)):
         tiers = [tiers]
     if not isinstance(tiers, Sequence) or not tiers:
@@ -165,7 +165,7 @@ def _coerce_tiers(tiers: Any) -> tuple[Tier, ...]:
             )
         if tier.name is None:
             object.__setattr__(tier, "name", f"tier{i + 1}")
-        out.append(tier)
+        out.append(tier.with_endpoint(api_base, api_key))
     names = [t.name for t in out]
     if len(set(names)) != len(names):
         raise ConfigError(
@@ -192,6 +192,7 @@ class Cascade:
         cache: response cache (``ResponseCache``).
         backend: how models are called when a ``ModelSpec`` has no backend (default: LiteLLM).
         options: ``CascadeOptions``.
+        api_base, api_key: endpoint and key for the tiers' models that name none (``Tier.with_endpoint``).
 
     Example:
         >>> cascade = Cascade([
@@ -213,8 +214,10 @@ class Cascade:
         cache: Cache | None = None,
         backend: ModelBackend | None = None,
         options: CascadeOptions | None = None,
+        api_base: str | None = None,
+        api_key: str | None = None,
     ) -> None:
-        self._tiers = _coerce_tiers(tiers)
+        self._tiers = _coerce_tiers(tiers, api_base, api_key)
         if backend is None:  # a custom backend's models are not LiteLLM's: the provider rule does not apply
             warn_rules_only(self._tiers)
         self.options = options or CascadeOptions()
@@ -452,8 +455,6 @@ class Cascade:
                     elif isinstance(effect, Invoke):
                         send = invoke_sync(effect)
                     elif isinstance(effect, Sleep):
-                        import time
-
                         time.sleep(effect.seconds)
                 except GeneratorExit:
                     raise
@@ -480,14 +481,15 @@ class Cascade:
         return make(request) if make is not None else None
 
     def _stream_one(self, spec: ModelSpec, request: Request) -> Generator[StreamEvent, None, list[Any]]:
-        emitted = False
+        emitted, t0, first = False, time.perf_counter(), None  # first: seconds to the first chunk
         filt = self._stream_filter(request)
         try:
             for item in self._backend(spec).stream(spec, request):
                 if isinstance(item, Draft):
                     if filt is not None and (tail := filt.flush()):
                         yield StreamEvent("delta", text=tail, model=spec.label)
-                    return [item]
+                    return [item.with_first_chunk(first)]
+                first = time.perf_counter() - t0 if first is None else first
                 emitted = True
                 text = filt.feed(item) if filt is not None else item
                 if text:
@@ -553,15 +555,16 @@ class Cascade:
     async def _astream_one(
         self, spec: ModelSpec, request: Request, box: list[Any]
     ) -> AsyncIterator[StreamEvent]:
-        emitted = False
+        emitted, t0, first = False, time.perf_counter(), None  # first: seconds to the first chunk
         filt = self._stream_filter(request)
         try:
             async for item in self._backend(spec).astream(spec, request):
                 if isinstance(item, Draft):
                     if filt is not None and (tail := filt.flush()):
                         yield StreamEvent("delta", text=tail, model=spec.label)
-                    box.append(item)
+                    box.append(item.with_first_chunk(first))
                     return
+                first = time.perf_counter() - t0 if first is None else first
                 emitted = True
                 text = filt.feed(item) if filt is not None else item
                 if text:

@@ -16,7 +16,7 @@ __all__ = ["explain", "result_html", "result_to_dict", "short_repr"]
 
 def _usd(x: float | None) -> str:
     if x is None:
-        return "n/a"
+        return "unknown"
     return f"${x:.6f}" if x < 0.01 else f"${x:.4f}"
 
 
@@ -105,7 +105,7 @@ def result_html(r: CascadeResult) -> str:
         )
     route = "".join(f"<li>{e(x)}</li>" for x in r.route)
     saved = ""
-    if r.verifier_cost:
+    if r.verifier_cost and r.cost is not None:
         change = (1 - r.cost / r.verifier_cost) * 100
         verdict = f"{change:.0f}% saved" if change >= 0 else f"{-change:.0f}% more, rejected drafts included"
         saved = f" &middot; verifier alone {e(_usd(r.verifier_cost))} ({verdict})"

@@ -22,6 +22,7 @@ Every error the library raises, and every provider error it maps, is a ``Cascade
     ├── GuardrailError              a guardrail blocked the request or the answer (``decision`` says why)
     ├── AdmissionError              the tracker refused the request
     │   ├── BudgetExceededError     a budget is spent (``scope``, ``spent``, ``limit``)
+    │   │   └── RunBudgetExceededError  an agent run's cap (cost, model calls, tool calls) is reached
     │   └── UserRateLimitError      a per-user rate limit was hit (``retry_after`` seconds)
     ├── StorageError                a tracker/cache store failed (Redis down, disk full)
     └── ReplayError                 the replay provider has no recorded answer for (model, query)
@@ -56,6 +57,7 @@ __all__ = [
     "ProviderTimeoutError",
     "RateLimitError",
     "ReplayError",
+    "RunBudgetExceededError",
     "ServiceUnavailableError",
     "StorageError",
     "UserRateLimitError",
@@ -281,6 +283,30 @@ class BudgetExceededError(AdmissionError):
         self.spent = spent
         self.limit = limit
         super().__init__(message, user=user, context=context)
+
+
+class RunBudgetExceededError(BudgetExceededError):
+    """An agent run's cap is reached: ``run_id``, ``limit_kind`` (``cost`` / ``model_calls`` /
+    ``tool_calls``), ``used`` and ``limit``. Once raised, the run refuses every further model and tool call.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        run_id: str,
+        limit_kind: str,
+        used: float | None = None,
+        limit: float | None = None,
+        user: str | None = None,
+        context: Any = None,
+    ) -> None:
+        self.run_id = run_id
+        self.limit_kind = limit_kind
+        self.used = used
+        super().__init__(
+            message, user=user, scope=f"run:{run_id}|{limit_kind}", spent=used, limit=limit, context=context
+        )
 
 
 class UserRateLimitError(AdmissionError):

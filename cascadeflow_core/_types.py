@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from ._errors import ConfigError, InputError
@@ -29,6 +29,7 @@ __all__ = [
     "Tier",
     "ToolCall",
     "Verdict",
+    "sum_costs",
 ]
 
 Message = dict[str, Any]
@@ -53,6 +54,18 @@ def _check_price(name: str, value: float | None) -> None:
             f"must be a non-negative number of dollars per token, got {value!r}",
             "give e.g. 0.15e-6 for $0.15 per million tokens",
         )
+
+
+def check_endpoint(api_base: Any, api_key: Any) -> None:
+    """``api_base`` must be a URL string and ``api_key`` a string (raise ``ConfigError`` naming the field)."""
+    if api_base is not None and (not isinstance(api_base, str) or not api_base.strip()):
+        raise ConfigError(
+            "api_base",
+            f"must be a URL string, got {api_base!r:.80}",
+            'give e.g. api_base="http://127.0.0.1:8000/v1"',
+        )
+    if api_key is not None and not isinstance(api_key, str):
+        raise ConfigError("api_key", f"must be a string, got {type(api_key).__name__}")
 
 
 @dataclass(frozen=True)
@@ -107,6 +120,7 @@ class ModelSpec:
             )
         _check_price("input_cost_per_token", self.input_cost_per_token)
         _check_price("output_cost_per_token", self.output_cost_per_token)
+        check_endpoint(self.api_base, self.api_key)
         if (self.input_cost_per_token is None) != (self.output_cost_per_token is None):
             raise ConfigError(
                 "input_cost_per_token/output_cost_per_token",
@@ -146,6 +160,24 @@ class ModelSpec:
         if self.domains:
             shown.append(f"domains={self.domains!r}")
         return f"ModelSpec({', '.join(shown)})"
+
+    def with_endpoint(self, api_base: str | None = None, api_key: str | None = None) -> ModelSpec:
+        """This spec with ``api_base`` / ``api_key`` filled in where it names none (its own values win).
+
+        A spec with a ``backend`` (e.g. a wrapped framework model) is returned as it is: its endpoint
+        belongs to that backend.
+
+        Example:
+            >>> ModelSpec("openai/m").with_endpoint("http://127.0.0.1:8000/v1").api_base
+            'http://127.0.0.1:8000/v1'
+        """
+        if self.backend is not None or (api_base is None and api_key is None):
+            return self
+        base = self.api_base or api_base
+        key = self.api_key or api_key
+        if base == self.api_base and key == self.api_key:
+            return self
+        return replace(self, api_base=base, api_key=key)
 
     @property
     def label(self) -> str:
@@ -188,6 +220,8 @@ class Tier:
         domains: domains this tier is meant for; the router can prefer or skip it by domain.
         pii_allowed: the tier (its models and fallbacks) may see personal data; with
             ``Guardrails(pii="route")`` a request holding PII goes only to such tiers.
+        api_base, api_key: endpoint and key for the tier's models and fallbacks that name none (a
+            ``ModelSpec``'s own ``api_base`` / ``api_key`` win); the key is never shown in reprs.
 
     Example:
         >>> Tier(["openai/gpt-4o-mini"]).models[0].model
@@ -200,6 +234,8 @@ class Tier:
     fallbacks: Sequence[ModelSpec | str] = ()
     domains: tuple[str, ...] = ()
     pii_allowed: bool = False
+    api_base: str | None = None
+    api_key: str | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         models = self.models
@@ -211,9 +247,17 @@ class Tier:
                 "a tier needs at least one model",
                 'list one or more model strings, e.g. models=["openai/gpt-4o-mini"]',
             )
-        object.__setattr__(self, "models", tuple(ModelSpec.coerce(m, "tier.models") for m in models))
+        check_endpoint(self.api_base, self.api_key)
+        base, key = self.api_base, self.api_key
         object.__setattr__(
-            self, "fallbacks", tuple(ModelSpec.coerce(m, "tier.fallbacks") for m in self.fallbacks)
+            self,
+            "models",
+            tuple(ModelSpec.coerce(m, "tier.models").with_endpoint(base, key) for m in models),
+        )
+        object.__setattr__(
+            self,
+            "fallbacks",
+            tuple(ModelSpec.coerce(m, "tier.fallbacks").with_endpoint(base, key) for m in self.fallbacks),
         )
         object.__setattr__(self, "domains", tuple(self.domains))
         if self.validator is not None and not callable(self.validator):
@@ -222,6 +266,17 @@ class Tier:
                 f"{self.validator!r} is not callable",
                 "give a Validator or a function (drafts, request) -> Verdict | bool | float",
             )
+
+    def with_endpoint(self, api_base: str | None, api_key: str | None) -> Tier:
+        """This tier with ``api_base`` / ``api_key`` filled into its models and fallbacks that name none."""
+        check_endpoint(api_base, api_key)
+        if api_base is None and api_key is None:
+            return self
+        return replace(
+            self,
+            models=[m.with_endpoint(api_base, api_key) for m in self.specs],
+            fallbacks=[m.with_endpoint(api_base, api_key) for m in self.fallback_specs],
+        )
 
     @property
     def specs(self) -> tuple[ModelSpec, ...]:
@@ -399,6 +454,21 @@ def _check_id(name: str, value: Any) -> None:
             ) from None
 
 
+def sum_costs(costs: Any) -> float | None:
+    """The sum of dollar amounts, or ``None`` when any is unknown ("unknown" is never counted as zero).
+
+    Example:
+        >>> sum_costs([0.001, 0.002]), sum_costs([0.001, None])
+        (0.003, None)
+    """
+    total = 0.0
+    for c in costs:
+        if c is None:
+            return None
+        total += c
+    return total
+
+
 def content_text(content: Any) -> str:
     """Plain text of an OpenAI message content (a string or a list of content parts)."""
     if content is None:
@@ -489,7 +559,8 @@ class Draft:
     """One model's answer to a request, with what it cost.
 
     ``logprob`` is the sequence log-probability (sum over output tokens) when the provider returned
-    logprobs, else ``None``; ``mean_logprob`` is its per-token mean.
+    logprobs, else ``None``; ``mean_logprob`` is its per-token mean. ``cost`` is ``None`` when the model
+    has no known price (neither configured nor in LiteLLM's price map).
     """
 
     model: str
@@ -498,12 +569,14 @@ class Draft:
     finish_reason: str | None = None
     input_tokens: int = 0
     output_tokens: int = 0
-    cost: float = 0.0
+    cost: float | None = 0.0
     latency_s: float = 0.0
     logprob: float | None = None
     mean_logprob: float | None = None
     cached: bool = False
     raw: Any = field(default=None, repr=False, compare=False)
+    first_chunk_s: float | None = None
+    """Seconds from the call to its first streamed chunk (streamed calls only)."""
 
     @property
     def confidence(self) -> float | None:
@@ -516,6 +589,12 @@ class Draft:
         if self.tool_calls:
             msg["tool_calls"] = [tc.to_openai() for tc in self.tool_calls]
         return msg
+
+    def with_first_chunk(self, seconds: float | None) -> Draft:
+        """This draft with its time to first chunk (kept when already set, or when ``seconds`` is None)."""
+        if seconds is None or self.first_chunk_s is not None:
+            return self
+        return replace(self, first_chunk_s=seconds)
 
 
 @dataclass(frozen=True)
@@ -560,6 +639,8 @@ class Attempt:
     ``status`` is ``accepted`` (this draft answered), ``rejected`` (validator or guardrail said no),
     ``error`` (the call failed; ``error`` holds its kind and message), ``superseded`` (another drafter
     of the same tier was chosen) or ``judge`` (a validator's own model call grading a draft: billed).
+    ``cost`` is ``None`` when the model's price is unknown. ``first_chunk_s``: seconds to the first
+    streamed chunk, for calls that streamed live.
     """
 
     tier: str
@@ -567,13 +648,14 @@ class Attempt:
     status: AttemptStatus
     input_tokens: int = 0
     output_tokens: int = 0
-    cost: float = 0.0
+    cost: float | None = 0.0
     latency_s: float = 0.0
     score: float | None = None
     reasons: tuple[str, ...] = ()
     error: str | None = None
     error_kind: str | None = None
     cached: bool = False
+    first_chunk_s: float | None = None
 
     def describe(self) -> str:
         if self.status == "error":
@@ -591,7 +673,8 @@ class CascadeResult:
         tool_calls: tool calls of the answer.
         model: the model that answered; ``tier``: its tier.
         attempts: every model call, in order, accepted, rejected or failed.
-        cost: total dollars spent on this request (rejected drafts included).
+        cost: total dollars spent on this request (rejected drafts included); ``None`` when a model
+            that was called has no known price (see ``ModelSpec.input_cost_per_token``).
         verifier_cost: what the strongest tier of the plan alone would have cost for the same tokens.
         escalated: whether a tier after the first answered.
         latency_s: wall time of the request.
@@ -606,7 +689,7 @@ class CascadeResult:
     model: str
     tier: str
     attempts: tuple[Attempt, ...]
-    cost: float
+    cost: float | None
     verifier_cost: float | None
     escalated: bool
     latency_s: float
@@ -626,8 +709,11 @@ class CascadeResult:
 
     @property
     def savings(self) -> float | None:
-        """Dollars saved against calling the verifier alone (negative when the cascade cost more)."""
-        return None if self.verifier_cost is None else self.verifier_cost - self.cost
+        """Dollars saved against calling the verifier alone (negative when the cascade cost more);
+        ``None`` when either cost is unknown."""
+        if self.verifier_cost is None or self.cost is None:
+            return None
+        return self.verifier_cost - self.cost
 
     @property
     def accepted_attempt(self) -> Attempt | None:

@@ -1,4 +1,5 @@
-"""OpenTelemetry: one span per request with a child per attempt, plus GenAI metrics, from the cost tracker.
+"""OpenTelemetry: an ``invoke_workflow`` span per request with a ``chat`` client span per model call,
+plus GenAI metrics, from the cost tracker (names and a full trace: docs/observability.md).
 
 Run: python examples/opentelemetry_export.py [--live]
 

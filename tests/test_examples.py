@@ -75,10 +75,12 @@ MARKERS: dict[str, list[str]] = {
         r"budget is still refused",
     ],
     "opentelemetry_export.py": [
-        r"chat openai/gpt-4o: user=bob answered_by=openai/gpt-4o escalated=True cost_usd=0\.\d{6}",
-        r"\n +chat openai/gpt-4o-mini: tier=tier1 status=rejected",
+        r"invoke_workflow cascadeflow: user=bob answered_by=openai/gpt-4o escalated=True cost_usd=0\.\d{6}",
+        r"\n +chat gpt-4o-mini: tier=tier1 status=rejected",
         r"gen_ai\.client\.token\.usage +op=chat",
-        r"cascadeflow\.escalations +model=openai/gpt-4o +value=1",
+        r"gen_ai\.client\.operation\.duration +op=chat model=gpt-4o ",
+        r"cascadeflow\.request\.duration +outcome=ok",
+        r"cascadeflow\.escalations +answered_by=openai/gpt-4o +value=1",
     ],
     "benchmark_calibration.py": [
         r"cascade +0\.959 +0\.018526 +23\.0%",

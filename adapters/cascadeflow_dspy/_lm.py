@@ -10,14 +10,23 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from collections.abc import AsyncIterator, Iterator, Sequence
-from typing import Any
+from typing import Any, TextIO
 
 import dspy
 from dspy import lm15
 from dspy.clients.engines.base import validate_request
 
-from cascadeflow_core import Cascade, CascadeError, CascadeResult, ExhaustedError, ModelSpec
+from cascadeflow_core import (
+    Cascade,
+    CascadeError,
+    CascadeResult,
+    ConfigError,
+    ExhaustedError,
+    ModelSpec,
+    sum_costs,
+)
 
 from ._convert import StreamFormatter, build_call, to_lm15_error, to_response, trace_of
 
@@ -53,7 +62,7 @@ def default_model_name(cascade: Cascade) -> str:
     return f"cascadeflow/{labels}#{digest}"
 
 
-def _record_cost(model: str, cost: float) -> None:
+def _record_cost(model: str, cost: float | None) -> None:
     """Add the cascade's dollars to DSPy's usage tracker (``get_lm_usage()``), next to DSPy's token counts.
 
     DSPy records tokens from the ``Response.usage``; it cannot price a custom engine, so the engine adds
@@ -61,7 +70,7 @@ def _record_cost(model: str, cost: float) -> None:
     called), matching DSPy's own rule that cache hits bill nothing.
     """
     tracker = dspy.settings.usage_tracker
-    if tracker is not None:
+    if tracker is not None and cost is not None:  # unknown is not added as zero
         tracker.add_usage(model, {"cost": cost})
 
 
@@ -107,7 +116,7 @@ class _EngineBase:
     @staticmethod
     def _failed(request: lm15.Request, error: CascadeError) -> lm15.LM15Error:
         if isinstance(error, ExhaustedError):  # failed attempts were paid for too
-            _record_cost(request.model, sum(a.cost for a in error.attempts))
+            _record_cost(request.model, sum_costs(a.cost for a in error.attempts))
         return to_lm15_error(error)
 
 
@@ -186,6 +195,9 @@ class CascadeLM(dspy.LM):
         cascade: a ``Cascade``, or anything ``Cascade(...)`` accepts as tiers.
         model: the LM's name in DSPy (history, usage, cache key); default ``default_model_name(cascade)``.
         user, tags: who the calls are for, for the cascade's tracker.
+        api_base (alias ``base_url``), api_key: endpoint and key for every LiteLLM model of the tiers
+            that names none (strings, ``ModelSpec`` and ``Tier`` alike; a model's own values win), as
+            ``Cascade(..., api_base=, api_key=)``. Not with a ready ``Cascade``. Never shown in reprs.
         cache: DSPy's response cache, as for ``dspy.LM`` (on by default).
         temperature, max_tokens, callbacks, **kwargs: as for ``dspy.LM``.
 
@@ -210,9 +222,23 @@ class CascadeLM(dspy.LM):
         temperature: float | None = None,
         max_tokens: int | None = None,
         callbacks: list[Any] | None = None,
+        api_base: str | None = None,
+        api_key: str | None = None,
         **kwargs: Any,
     ) -> None:
-        cascade = cascade if isinstance(cascade, Cascade) else Cascade(cascade)
+        if "base_url" in kwargs:
+            if api_base is not None:
+                raise ConfigError("base_url", "given together with api_base", "give one of them")
+            api_base = kwargs.pop("base_url")
+        if isinstance(cascade, Cascade):
+            if api_base is not None or api_key is not None:
+                raise ConfigError(
+                    "api_base/api_key",
+                    "ignored when a ready Cascade is given",
+                    "give them to Cascade(tiers, api_base=..., api_key=...), or pass the tiers here",
+                )
+        else:
+            cascade = Cascade(cascade, api_base=api_base, api_key=api_key)
         kwargs.setdefault("num_retries", 0)
         super().__init__(
             model or default_model_name(cascade),
@@ -245,5 +271,36 @@ class CascadeLM(dspy.LM):
                 "model": trace.get("model"),
                 "tier": trace.get("tier"),
                 "escalated": trace.get("escalated"),
+                "savings": _savings(trace),
             }
+            entry["cascade_summary"] = _summary(trace, entry["cost"], cache_hit)
         super().update_history(entry)
+
+    def inspect_history(self, n: int = 1, file: TextIO | None = None) -> None:
+        """DSPy's ``inspect_history``, each entry followed by the cascade's decision and cost."""
+        super().inspect_history(n, file=file)
+        out = file or sys.stdout
+        for i, entry in enumerate(self.history[-n:], 1):
+            if entry.get("cascade_summary"):
+                print(f"[cascade {i}/{min(n, len(self.history))}] {entry['cascade_summary']}", file=out)
+
+
+def _usd(x: Any) -> str:
+    return "unknown" if x is None else f"${x:.6f}"
+
+
+def _savings(trace: dict[str, Any]) -> float | None:
+    cost, verifier = trace.get("cost"), trace.get("verifier_cost")
+    return None if cost is None or verifier is None else verifier - cost
+
+
+def _summary(trace: dict[str, Any], cost: Any, cache_hit: bool) -> str:
+    """One line: who answered, whether the cascade escalated and why, what it cost."""
+    attempts = trace.get("attempts") or []
+    path = " -> ".join(f"{a.get('model')} {a.get('status')}" for a in attempts)
+    verdict = "escalated" if trace.get("escalated") else "first tier"
+    why = next((r for a in attempts if a.get("status") == "rejected" for r in a.get("reasons") or ()), "")
+    line = f"answered by {trace.get('model')} ({trace.get('tier')}, {verdict}): {path}"
+    line += f"; rejected because {why}" if why else ""
+    line += f"; cost {_usd(cost)}, verifier alone {_usd(trace.get('verifier_cost'))}"
+    return line + (" (DSPy cache hit: nothing spent)" if cache_hit else "")

@@ -25,8 +25,12 @@ from ._errors import (
     ChatCascadeTimeoutError,
     ChatCascadeUserRateLimitError,
 )
+from ._usage import CascadeUsageCallbackHandler, get_cascade_usage_callback
 
 __all__ = [
+    "CascadeRunMiddleware",
+    "CascadeRunState",
+    "CascadeUsageCallbackHandler",
     "ChatCascade",
     "ChatCascadeAPIError",
     "ChatCascadeAuthenticationError",
@@ -37,5 +41,15 @@ __all__ = [
     "ChatCascadeTimeoutError",
     "ChatCascadeUserRateLimitError",
     "LangChainBackend",
+    "get_cascade_usage_callback",
     "map_langchain_error",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # The agent middleware needs ``langchain`` (not only ``langchain_core``): imported on first use.
+    if name in ("CascadeRunMiddleware", "CascadeRunState"):
+        from . import _middleware
+
+        return getattr(_middleware, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

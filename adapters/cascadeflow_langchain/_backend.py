@@ -35,6 +35,7 @@ from cascadeflow_core import (
     Request,
     ServiceUnavailableError,
     ToolCall,
+    warn_unpriced,
 )
 
 __all__ = ["LangChainBackend", "map_langchain_error"]
@@ -146,7 +147,8 @@ class LangChainBackend:
         """A ``ModelSpec`` for ``chat_model``: ``ModelSpec(model="langchain/<name>", backend=..., **fields)``.
 
         Give ``input_cost_per_token`` and ``output_cost_per_token`` so its calls are costed; without them
-        they are booked at $0 (LiteLLM's price map does not know a wrapped model).
+        their cost is unknown (``None``; an ``UnpricedModelWarning`` once): LiteLLM's price map does not
+        know a wrapped model.
         """
         fields.setdefault("model", cls.model_name(chat_model))
         return ModelSpec(backend=cls(chat_model), **fields)
@@ -179,7 +181,11 @@ class LangChainBackend:
                 model=spec.model,
             )
         in_tok, out_tok = _usage(message)
-        cost = in_tok * (spec.input_cost_per_token or 0.0) + out_tok * (spec.output_cost_per_token or 0.0)
+        cost: float | None = None
+        if spec.has_prices:
+            cost = in_tok * (spec.input_cost_per_token or 0.0) + out_tok * (spec.output_cost_per_token or 0.0)
+        else:
+            warn_unpriced(spec.label)
         meta = message.response_metadata or {}
         finish = meta.get("finish_reason") or meta.get("stop_reason")
         calls = _tool_calls(message)

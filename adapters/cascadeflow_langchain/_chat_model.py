@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
-from dataclasses import replace
 from typing import Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
-from langchain_core.language_models import BaseChatModel, LangSmithParams
+from langchain_core.language_models import BaseChatModel, LangSmithParams, ModelProfile
 from langchain_core.language_models.chat_models import agenerate_from_stream, generate_from_stream
 from langchain_core.messages import BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
@@ -23,6 +22,8 @@ from cascadeflow_core import (
     ModelSpec,
     RetryPolicy,
     mask_secret_params,
+    model_context_window,
+    model_supports_tools,
     register_secrets,
 )
 
@@ -59,11 +60,17 @@ class ChatCascade(BaseChatModel):
         tracker, options: ``CostTracker`` and ``CascadeOptions`` for a cascade built from ``tiers``.
         temperature, max_tokens, stop, timeout: sent with every request (call kwargs override them).
         max_retries: retries of one model call before falling through (built cascades only).
-        api_key, base_url: key and endpoint for the LiteLLM models of ``tiers`` that name none (e.g. a
-            local server); ``Tier`` objects and a given ``cascade`` are used as they are.
+        api_key, base_url (alias ``api_base``): key and endpoint for every LiteLLM model of ``tiers``
+            that names none (strings, ``ModelSpec`` and ``Tier`` alike; a model's own values win), e.g.
+            a local server. Not with ``cascade=`` (give ``Cascade(..., api_base=, api_key=)`` there).
+        stream_usage: put the token usage on the last chunk of a stream (default True); False leaves
+            it off, as ``ChatOpenAI(stream_usage=False)`` does.
         user: default user id for the tracker (a call's ``user=`` or ``config["metadata"]["user_id"]``
             takes precedence).
         model_kwargs: other provider kwargs sent with every request.
+
+    Any other argument is a ``ConfigError`` naming it. ``model=`` is refused: a cascade has several
+    models; give them as ``tiers`` (cheapest first, the verifier last).
 
     Example:
         >>> from cascadeflow_core import ModelSpec
@@ -89,6 +96,7 @@ class ChatCascade(BaseChatModel):
     api_key: SecretStr | None = Field(default=None, exclude=True)
     base_url: str | None = Field(default=None, alias="api_base")
     streaming: bool = False
+    stream_usage: bool = True
     user: str | None = None
     model_kwargs: dict[str, Any] = Field(default_factory=dict)
 
@@ -104,12 +112,7 @@ class ChatCascade(BaseChatModel):
     def __init__(self, tiers: Any = None, /, **kwargs: Any) -> None:
         if tiers is not None:
             kwargs["cascade" if isinstance(tiers, Cascade) else "tiers"] = tiers
-        if kwargs.get("cascade") is not None and kwargs.get("tiers") is not None:
-            raise ConfigError(
-                "ChatCascade",
-                "give either tiers or cascade, not both",
-                "put the tiers into the Cascade, or pass tiers=[...] alone",
-            )
+        _check_arguments(kwargs)
         super().__init__(**kwargs)
         register_secrets(self.model_kwargs)  # redacted from every error and trace
         # Built here, not in a pydantic validator, so a bad configuration raises the core's ConfigError.
@@ -121,25 +124,29 @@ class ChatCascade(BaseChatModel):
                 f"expected a cascadeflow_core.Cascade, got {type(self.cascade).__name__}",
                 "pass tiers=[...] for a list of models",
             )
+        if self.profile is None:
+            self.profile = _profile(self.cascade)
+
+    def _endpoint(self) -> tuple[str | None, str | None]:
+        key = self.api_key.get_secret_value() if self.api_key is not None else None
+        return self.base_url, key
 
     def _build(self) -> Cascade:
         options = self.options
         if options is None and self.max_retries is not None:
             options = CascadeOptions(retry=RetryPolicy(max_retries=self.max_retries))
+        base, key = self._endpoint()
+        extra: dict[str, Any] = {"tracker": self.tracker} if self.tracker is not None else {}
+        if base is not None or key is not None:
+            extra.update(api_base=base, api_key=key)
         if self.tiers is None:
-            return Cascade.from_env(**({"tracker": self.tracker} if self.tracker is not None else {}))
-        return Cascade([self._tier(t) for t in self.tiers], tracker=self.tracker, options=options)
+            return Cascade.from_env(**extra)
+        tiers = [self._tier(t) for t in self.tiers]
+        return Cascade(tiers, options=options, **extra)
 
     def _model(self, item: Any) -> Any:
         if isinstance(item, BaseChatModel):
             return LangChainBackend.spec(item)
-        if self.api_key is None and self.base_url is None:
-            return item
-        key = self.api_key.get_secret_value() if self.api_key is not None else None
-        if isinstance(item, str):
-            return ModelSpec(item, api_key=key, api_base=self.base_url)
-        if isinstance(item, ModelSpec) and item.backend is None:  # fill in what the spec leaves unset
-            return replace(item, api_key=item.api_key or key, api_base=item.api_base or self.base_url)
         return item
 
     def _tier(self, item: Any) -> Any:
@@ -152,6 +159,15 @@ class ChatCascade(BaseChatModel):
     def model_name(self) -> str:
         """The cascade's models, cheapest first: ``"a>b"``, concurrent drafters joined by ``+``."""
         return ">".join("+".join(m.label for m in t.specs) for t in self.cascade.tiers)
+
+    @property
+    def model(self) -> str:
+        """Same as ``model_name`` (the field name LangSmith and tracing tools read on other chat models)."""
+        return self.model_name
+
+    def _stream_usage(self, kwargs: Mapping[str, Any]) -> bool:
+        value = kwargs.get("stream_usage")
+        return self.stream_usage if value is None else bool(value)
 
     @property
     def _llm_type(self) -> str:
@@ -171,6 +187,7 @@ class ChatCascade(BaseChatModel):
     @property
     def _identifying_params(self) -> dict[str, Any]:
         return {
+            "model": self.model_name,
             "model_name": self.model_name,
             "tiers": [[m.label for m in t.specs] for t in self.cascade.tiers],
             "stream_mode": self.cascade.options.stream_mode,
@@ -206,7 +223,8 @@ class ChatCascade(BaseChatModel):
         if found is None:
             base = self.cascade
             specs = [s for t in base.tiers for s in (*t.specs, *t.fallback_specs)]
-            spec = next((s for s in specs if model in (s.label, s.model)), None) or self._model(model)
+            spec = next((s for s in specs if model in (s.label, s.model)), None)
+            spec = spec or ModelSpec(model).with_endpoint(*self._endpoint())
             found = self._overrides.setdefault(
                 model,
                 Cascade(
@@ -260,7 +278,7 @@ class ChatCascade(BaseChatModel):
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         p = self._payload(messages, stop, kwargs, run_manager)
-        fmt = StreamFormatter()
+        fmt = StreamFormatter(usage=self._stream_usage(kwargs))
         try:
             for event in self._cascade_for(p.model).stream(p.messages, **p.kwargs):
                 chunk = fmt.feed(event)
@@ -280,7 +298,7 @@ class ChatCascade(BaseChatModel):
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
         p = self._payload(messages, stop, kwargs, run_manager)
-        fmt = StreamFormatter()
+        fmt = StreamFormatter(usage=self._stream_usage(kwargs))
         try:
             async for event in self._cascade_for(p.model).astream(p.messages, **p.kwargs):
                 chunk = fmt.feed(event)
@@ -347,6 +365,66 @@ class ChatCascade(BaseChatModel):
                 "pass an AIMessage returned by ChatCascade (invoke, or the aggregate of a stream)",
             )
         return trace
+
+
+def _profile(cascade: Cascade) -> ModelProfile:
+    """What LangChain may assume of the cascade: every tier may answer, so the weakest model bounds it.
+
+    ``max_input_tokens``: the smallest known context window of any model (left out when none is known);
+    ``tool_calling``: some tier may call tools. ``structured_output`` is left out, so ``create_agent`` uses
+    its portable tool strategy for ``response_format``.
+    """
+    specs = [m for t in cascade.tiers for m in (*t.specs, *t.fallback_specs)]
+    profile = ModelProfile(
+        text_inputs=True,
+        text_outputs=True,
+        tool_calling=any(model_supports_tools(m) for t in cascade.tiers for m in t.specs),
+    )
+    windows = [w for w in map(model_context_window, specs) if w]
+    if windows and len(windows) == len(specs):
+        profile["max_input_tokens"] = min(windows)
+    return profile
+
+
+_MODEL_FIX = (
+    'ChatCascade takes tiers, cheapest first, the verifier last: ChatCascade(["openai/gpt-4o-mini", '
+    '"openai/gpt-4o"]), or ChatCascade(cascade=Cascade.from_preset("balanced"))'
+)
+
+
+_CASCADE_CLASH = ("api_key", "base_url", "api_base", "tracker", "options", "max_retries")
+
+
+def _check_arguments(kwargs: dict[str, Any]) -> None:
+    """Refuse arguments that would change nothing: unknown names, ``model=``, endpoint with ``cascade``."""
+    if "model" in kwargs or "model_name" in kwargs:
+        name = "model" if "model" in kwargs else "model_name"
+        raise ConfigError(name, "a cascade has several models, not one", _MODEL_FIX)
+    known = set()
+    for name, info in ChatCascade.model_fields.items():
+        known.update({name, info.alias} if info.alias else {name})
+    unknown = sorted(k for k in kwargs if k not in known)
+    if unknown:
+        raise ConfigError(
+            ", ".join(unknown),
+            f"ChatCascade has no argument{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}",
+            "provider kwargs go in model_kwargs={...}; see help(ChatCascade) for the arguments",
+        )
+    if kwargs.get("cascade") is not None and kwargs.get("tiers") is not None:
+        raise ConfigError(
+            "ChatCascade",
+            "give either tiers or cascade, not both",
+            "put the tiers into the Cascade, or pass tiers=[...] alone",
+        )
+    if kwargs.get("cascade") is not None:
+        clash = [k for k in _CASCADE_CLASH if kwargs.get(k) is not None]
+        if clash:
+            raise ConfigError(
+                ", ".join(clash),
+                "ignored when a ready cascade is given",
+                "give them to Cascade(...) instead (Cascade(tiers, tracker=, api_base=, api_key=)), "
+                "or pass tiers=[...] without cascade",
+            )
 
 
 def _openai_tool_choice(choice: Any, tools: Sequence[Mapping[str, Any]]) -> Any:

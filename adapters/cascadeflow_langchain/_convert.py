@@ -27,6 +27,7 @@ __all__ = [
     "response_metadata",
     "to_openai_messages",
     "tool_call_dicts",
+    "usage_by_model",
     "usage_metadata",
 ]
 
@@ -149,6 +150,26 @@ def usage_metadata(result: CascadeResult) -> UsageMetadata:
     )
 
 
+def usage_by_model(result: CascadeResult) -> dict[str, dict[str, Any]]:
+    """Tokens and dollars per model for one answer, every call counted (rejected drafts and errors too).
+
+    ``cost`` is ``None`` for a model whose price is unknown. Cache hits count no tokens.
+    """
+    out: dict[str, dict[str, Any]] = {}
+    for a in result.attempts:
+        row = out.setdefault(
+            a.model, {"input_tokens": 0, "output_tokens": 0, "total_tokens": 0, "calls": 0, "cost": 0.0}
+        )
+        row["calls"] += 0 if a.cached else 1
+        if not a.cached:
+            row["input_tokens"] += a.input_tokens
+            row["output_tokens"] += a.output_tokens
+            row["total_tokens"] += a.input_tokens + a.output_tokens
+        cost = getattr(a, "cost", None)
+        row["cost"] = None if cost is None or row["cost"] is None else row["cost"] + cost
+    return out
+
+
 def response_metadata(result: CascadeResult) -> dict[str, Any]:
     """JSON-ready cascade trace: who answered, whether it escalated, what it cost, and why."""
     accepted = result.accepted_attempt
@@ -164,6 +185,7 @@ def response_metadata(result: CascadeResult) -> dict[str, Any]:
         "savings": result.savings,
         "reasons": list(accepted.reasons) if accepted is not None else [],
         "attempts": [a.describe() for a in result.attempts],
+        "usage_by_model": usage_by_model(result),
         "request_id": result.request_id,
         "cascade": result.to_dict(),
     }
@@ -205,8 +227,9 @@ class StreamFormatter:
     (``chunk_position="last"``) with usage and the cascade trace.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, usage: bool = True) -> None:
         self.calls = 0
+        self.usage = usage
 
     def feed(self, event: StreamEvent) -> ChatGenerationChunk | None:
         if event.type == "delta":
@@ -226,7 +249,7 @@ class StreamFormatter:
             r = event.result
             message = AIMessageChunk(
                 content="",
-                usage_metadata=usage_metadata(r),
+                usage_metadata=usage_metadata(r) if self.usage else None,
                 chunk_position="last",
                 response_metadata=response_metadata(r),
             )

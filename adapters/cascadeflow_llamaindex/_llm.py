@@ -24,7 +24,15 @@ from llama_index.core.llms.function_calling import FunctionCallingLLM
 from llama_index.core.llms.llm import ToolSelection
 from llama_index.core.tools.types import BaseTool
 
-from cascadeflow_core import Cascade, ModelSpec, mask_secret_params, model_context_window, register_secrets
+from cascadeflow_core import (
+    Cascade,
+    ConfigError,
+    ModelSpec,
+    mask_secret_params,
+    model_context_window,
+    model_supports_tools,
+    register_secrets,
+)
 
 from ._convert import StreamFormatter, build_payload, chat_response, completion_response, tool_selections
 
@@ -48,6 +56,33 @@ def _tool_choice(tool_choice: Any, tool_required: bool) -> Any:
     return tool_choice
 
 
+def _endpoint_arguments(data: dict[str, Any]) -> dict[str, Any]:
+    """Check the arguments: ``base_url`` is ``api_base``; endpoint keys leave ``additional_kwargs``
+    (so the key is not in ``repr`` / ``to_dict``); any unknown name is a ``ConfigError``."""
+    data = dict(data)
+    if "base_url" in data:
+        if data.get("api_base") is not None:
+            raise ConfigError("base_url", "given together with api_base", "give one of them")
+        data["api_base"] = data.pop("base_url")
+    extra = dict(data.get("additional_kwargs") or {})
+    for name in ("api_key", "api_base", "base_url"):
+        if name in extra:
+            target = "api_base" if name == "base_url" else name
+            if data.get(target) is not None:
+                raise ConfigError(f"additional_kwargs.{name}", f"given together with {target}=", "give one")
+            data[target] = extra.pop(name)
+    if "additional_kwargs" in data:
+        data["additional_kwargs"] = extra
+    unknown = sorted(k for k in data if k not in CascadeLLM.model_fields)
+    if unknown:
+        raise ConfigError(
+            ", ".join(unknown),
+            f"CascadeLLM has no argument{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}",
+            "provider kwargs go in additional_kwargs={...}; see help(CascadeLLM) for the arguments",
+        )
+    return data
+
+
 class CascadeLLM(FunctionCallingLLM):
     """A cascade (cheap drafters first, escalate when the check fails) as a LlamaIndex LLM.
 
@@ -63,7 +98,14 @@ class CascadeLLM(FunctionCallingLLM):
             models and fallbacks (a request may reach any of them): ``ModelSpec.context_window``, else
             LiteLLM's model map; LlamaIndex's default (3900) when no model's window is known.
         user, tags: who the calls are for, for the cascade's tracker (budgets, ledger).
+        api_base (alias ``base_url``), api_key: endpoint and key for every LiteLLM model of the tiers
+            that names none (strings, ``ModelSpec`` and ``Tier`` alike; a model's own values win), as
+            ``Cascade(..., api_base=, api_key=)``. Not with a ready ``Cascade``. The key is never shown
+            in ``repr`` or ``to_dict``; ``api_key`` / ``api_base`` given in ``additional_kwargs`` are
+            taken as these.
         additional_kwargs: extra provider kwargs sent with every call.
+
+    Any other argument is a ``ConfigError`` naming it.
 
     Example:
         >>> from llama_index.core import Settings
@@ -81,6 +123,8 @@ class CascadeLLM(FunctionCallingLLM):
     user: str | None = Field(default=None, description="User id for the cascade's tracker.")
     tags: list[str] = Field(default_factory=list, description="Ledger / budget tags for every call.")
     additional_kwargs: dict[str, Any] = Field(default_factory=dict, description="Extra provider kwargs.")
+    api_base: str | None = Field(default=None, description="Endpoint for models that name none.")
+    api_key: str | None = Field(default=None, exclude=True, repr=False, description="Key (never shown).")
 
     _cascade: Cascade = PrivateAttr()
 
@@ -94,9 +138,19 @@ class CascadeLLM(FunctionCallingLLM):
             yield name, mask_secret_params(value) if name == "additional_kwargs" else value
 
     def __init__(self, cascade: Any, /, **data: Any) -> None:
+        data = _endpoint_arguments(data)
         super().__init__(**data)
         register_secrets(self.additional_kwargs)  # redacted from every error and trace
-        self._cascade = cascade if isinstance(cascade, Cascade) else Cascade(cascade)
+        if isinstance(cascade, Cascade):
+            if self.api_base is not None or self.api_key is not None:
+                raise ConfigError(
+                    "api_base/api_key",
+                    "ignored when a ready Cascade is given",
+                    "give them to Cascade(tiers, api_base=..., api_key=...), or pass the tiers here",
+                )
+            self._cascade = cascade
+        else:
+            self._cascade = Cascade(cascade, api_base=self.api_base, api_key=self.api_key)
         if not self.model_name:
             self.model_name = ">".join(
                 "+".join(m.label for m in _specs(t.models)) for t in self._cascade.tiers
@@ -117,9 +171,13 @@ class CascadeLLM(FunctionCallingLLM):
             context_window=self.context_window or self._smallest_context_window(),
             num_output=self.max_tokens or DEFAULT_NUM_OUTPUTS,
             is_chat_model=True,
-            is_function_calling_model=True,
+            is_function_calling_model=self._can_call_tools(),
             model_name=self.model_name,
         )
+
+    def _can_call_tools(self) -> bool:
+        """True when some tier has a model that may call tools (LlamaIndex agents check this)."""
+        return any(model_supports_tools(m) for t in self._cascade.tiers for m in _specs(t.models))
 
     def _smallest_context_window(self) -> int:
         specs = [m for t in self._cascade.tiers for m in _specs((*t.models, *t.fallbacks))]

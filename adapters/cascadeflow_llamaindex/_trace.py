@@ -16,7 +16,7 @@ from llama_index.core.instrumentation.event_handlers import BaseEventHandler
 from llama_index.core.instrumentation.events.llm import LLMChatEndEvent, LLMCompletionEndEvent
 from pydantic import PrivateAttr
 
-from cascadeflow_core import CascadeResult
+from cascadeflow_core import CascadeResult, sum_costs
 
 __all__ = ["CascadeTraceHandler"]
 
@@ -60,9 +60,9 @@ class CascadeTraceHandler(BaseEventHandler):
             return list(self._results)
 
     @property
-    def cost(self) -> float:
-        """Dollars spent by the recorded calls."""
-        return sum(r.cost for r in self.results)
+    def cost(self) -> float | None:
+        """Dollars spent by the recorded calls (``None`` when a call's price is unknown)."""
+        return sum_costs(r.cost for r in self.results)
 
     @property
     def verifier_cost(self) -> float | None:

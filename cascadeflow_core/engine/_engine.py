@@ -38,6 +38,7 @@ from .._types import (
     Request,
     StreamEvent,
     Tier,
+    sum_costs,
 )
 from ..validation._defaults import ConfidentOrRules, default_threshold
 from ..validation._rules import tool_call_problems
@@ -290,6 +291,7 @@ class _Run:
                 self.hold_until = self.t0 + float(details["hold_s"])
             if self.admission is not None and self.admission.decision == "degrade":
                 self.plan = st.router.plan(req, st.tiers, self.admission)
+            self.plan = _sticky_start(self.plan, self.admission)
         try:
             result = yield from self._answer(req)
         except GeneratorExit:
@@ -573,6 +575,7 @@ class _Run:
                     score,
                     why,
                     cached=d.cached,
+                    first_chunk_s=d.first_chunk_s,
                 )
             )
 
@@ -598,7 +601,8 @@ class _Run:
         vname = self._name(verifier)
         spent = [a for a in self.attempts if a.tier == vname and a.status not in ("error", "judge")]
         if spent:
-            return sum(a.cost for a in spent) / len({a.model for a in spent})
+            total = sum_costs(a.cost for a in spent)
+            return None if total is None else total / len({a.model for a in spent})
         if self.st.verifier_cost is None:
             return None
         return self.st.verifier_cost(verifier.specs[0], self.request, answer)
@@ -606,9 +610,8 @@ class _Run:
     def _result(self, draft: Draft, tier_name: str, escalated: bool) -> CascadeResult:
         attempts = tuple(self.attempts)
         adm = self.admission
-        cost, in_tok, out_tok = 0.0, 0, 0
+        cost, in_tok, out_tok = sum_costs(a.cost for a in attempts), 0, 0
         for a in attempts:
-            cost += a.cost
             if not a.cached:
                 in_tok += a.input_tokens
                 out_tok += a.output_tokens
@@ -637,6 +640,22 @@ class _Run:
             draft=draft,
             invalid_tool_calls=self.invalid_calls,
         )
+
+
+def _sticky_start(plan: Plan, admission: Admission | None) -> Plan:
+    """The plan from the tier an agent run escalated to earlier on (``admission.details["start_tier"]``)."""
+    start = admission.details.get("start_tier") if admission is not None and admission.details else None
+    if start is None:
+        return plan
+    names = [t.name for t in plan.tiers]
+    if start not in names or names.index(start) == 0:
+        return plan
+    skipped = names[: names.index(start)]
+    why = (
+        f"sticky: run {admission.details.get('run_id')!r} escalated to {start!r} earlier; "  # type: ignore[union-attr]
+        f"starting there (skipped {', '.join(map(repr, skipped))})"
+    )
+    return Plan(plan.tiers[names.index(start) :], (*plan.reasons, why))
 
 
 @functools.lru_cache(maxsize=8)

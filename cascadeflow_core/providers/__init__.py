@@ -7,6 +7,19 @@ the core reaches LiteLLM through ``_litellm``. May import: the core's vocabulary
 """
 
 from ._embed import MiniLMEmbedder
-from ._litellm import LiteLLMBackend, model_context_window
+from ._litellm import (
+    LiteLLMBackend,
+    UnpricedModelWarning,
+    model_context_window,
+    model_supports_tools,
+    warn_unpriced,
+)
 
-__all__ = ["LiteLLMBackend", "MiniLMEmbedder", "model_context_window"]
+__all__ = [
+    "LiteLLMBackend",
+    "MiniLMEmbedder",
+    "UnpricedModelWarning",
+    "model_context_window",
+    "model_supports_tools",
+    "warn_unpriced",
+]

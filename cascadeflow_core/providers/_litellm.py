@@ -14,9 +14,12 @@ import datetime
 import email.utils
 import functools
 import json
+import logging
 import os
 import sys
+import threading
 import time
+import warnings
 from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
 
@@ -39,18 +42,22 @@ from .._types import Draft, ModelSpec, Request, ToolCall, content_text
 __all__ = [
     "DEFAULT_TIMEOUT_S",
     "LiteLLMBackend",
+    "UnpricedModelWarning",
     "amoderation",
     "estimate_cost",
     "litellm_module",
     "map_exception",
     "model_context_window",
     "model_prices",
+    "model_supports_tools",
     "price",
     "prompt_bytes_bound",
     "prompt_tokens_bound",
+    "warn_unpriced",
 ]
 
 _DEFAULT_OUTPUT_TOKENS = 512
+log = logging.getLogger("cascadeflow.providers")
 # Seconds a provider call may take unless ``params={"timeout": ...}`` says otherwise. The SDKs' own
 # default (600 s) equalled the tracker's reservation TTL, and a hung provider held a request for it.
 DEFAULT_TIMEOUT_S = 120.0
@@ -377,6 +384,35 @@ def prompt_tokens_bound(spec: ModelSpec | None, request: Request) -> int:
     return n
 
 
+def model_supports_tools(spec: ModelSpec) -> bool:
+    """Whether ``spec`` may call tools: False only when LiteLLM's model map says it cannot.
+
+    A model the map does not know (a local server, a fine-tune) is not ruled out, as the router does; a
+    model with its own ``backend`` is assumed able to.
+
+    Example:
+        >>> model_supports_tools(ModelSpec("my-server/my-model"))
+        True
+    """
+    return True if spec.backend is not None else _catalog_tools(spec.model)
+
+
+@functools.lru_cache(maxsize=1024)
+def _catalog_tools(model: str) -> bool:
+    try:
+        info = litellm_module().get_model_info(model)
+    except Exception:  # unknown to the map: not ruled out
+        return True
+    return info.get("supports_function_calling") is not False
+
+
+def _prompt_tokens_estimate(request: Request) -> int:
+    # 4 characters a token: a cheap upper-ish estimate for reservations; settlement uses real usage.
+    chars = sum(len(content_text(m.get("content"))) for m in request.messages)
+    chars += len(json.dumps(list(request.tools), default=str)) if request.tools else 0
+    return chars // 4 + 4 * len(request.messages)
+
+
 async def amoderation(model: str, text: str, **kwargs: Any) -> tuple[bool, tuple[str, ...]]:
     """One LiteLLM moderation call: ``(flagged, categories that fired)``; errors are mapped."""
     litellm = await alitellm_module()
@@ -479,7 +515,31 @@ def _sum_logprobs(choice: Any) -> tuple[float | None, float | None]:
     return sum(values), sum(values) / len(values)
 
 
-def _cost(spec: ModelSpec, resp: Any, in_tok: int, out_tok: int) -> float:
+_UNPRICED: set[str] = set()
+_UNPRICED_LOCK = threading.Lock()
+
+
+class UnpricedModelWarning(UserWarning):
+    """A model was called whose price is unknown: its cost is reported as ``None`` (unknown), not 0."""
+
+
+def warn_unpriced(model: str) -> None:
+    """Warn once per model (per process) that its calls cannot be priced."""
+    with _UNPRICED_LOCK:
+        if model in _UNPRICED:
+            return
+        _UNPRICED.add(model)
+    warnings.warn(
+        f"{model}: no price configured and none in LiteLLM's price map, so its cost is reported as "
+        "unknown (None) and savings cannot be computed; give ModelSpec(..., input_cost_per_token=..., "
+        "output_cost_per_token=...)",
+        UnpricedModelWarning,
+        stacklevel=2,
+    )
+    log.warning("cascadeflow: %s has no known price; its cost is reported as unknown", model)
+
+
+def _cost(spec: ModelSpec, resp: Any, in_tok: int, out_tok: int) -> float | None:
     if spec.has_prices:
         return in_tok * float(spec.input_cost_per_token or 0) + out_tok * float(
             spec.output_cost_per_token or 0
@@ -489,7 +549,9 @@ def _cost(spec: ModelSpec, resp: Any, in_tok: int, out_tok: int) -> float:
     if isinstance(cost, (int, float)):
         return float(cost)
     p = price(spec, in_tok, out_tok)
-    return p or 0.0
+    if p is None:
+        warn_unpriced(spec.label)
+    return p
 
 
 def _tool_calls(raw_calls: Any) -> tuple[ToolCall, ...]:
@@ -578,10 +640,11 @@ class _StreamAssembler:
             ToolCall(id=c["id"] or f"call_{i}", name=c["name"], arguments=c["arguments"] or "{}")
             for i, c in sorted(self.calls.items())
         )
-        cost = _cost(self.spec, None, in_tok, out_tok)
         usage_cost = getattr(self.usage, "cost", None)
         if not self.spec.has_prices and isinstance(usage_cost, (int, float)) and usage_cost > 0:
-            cost = float(usage_cost)
+            cost: float | None = float(usage_cost)
+        else:
+            cost = _cost(self.spec, None, in_tok, out_tok)
         lp = sum(self.lp) if self.lp else None
         return Draft(
             model=self.spec.label,

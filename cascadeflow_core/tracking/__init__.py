@@ -12,12 +12,14 @@ from ._audit_report import AuditReport, TierAudit
 from ._budget import Budget, EnforcementContext, EnforcementDecision, RateLimit, TrackerPolicy
 from ._forecast import Anomaly, Forecast, detect_anomalies, forecast_spend
 from ._otel import OTelExporter
+from ._run import AgentRun, RunLimits, counted_tool, current_run
 from ._store_postgres import PostgresStore
 from ._store_redis import RedisStore
 from ._stores import LedgerEntry, LedgerStore, MemoryStore, SQLiteStore
 from ._tracker import CostTracker, SettlementEvent
 
 __all__ = [
+    "AgentRun",
     "Anomaly",
     "Audit",
     "AuditRecord",
@@ -36,10 +38,13 @@ __all__ = [
     "PostgresStore",
     "RateLimit",
     "RedisStore",
+    "RunLimits",
     "SQLiteStore",
     "SettlementEvent",
     "TierAudit",
     "TrackerPolicy",
+    "counted_tool",
+    "current_run",
     "detect_anomalies",
     "forecast_spend",
     "load_audit_records",

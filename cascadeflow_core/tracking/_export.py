@@ -162,6 +162,10 @@ def text_report(tracker: CostTracker, period: str = "total") -> str:
     total = sum(e.cost for e in entries)
     reqs = len({e.request_id for e in entries})
     lines = [f"CascadeFlow ledger ({period}): ${total:.6f} over {reqs} requests, {len(entries)} model calls"]
+    unpriced = getattr(tracker, "unpriced", None)
+    if unpriced:
+        calls = ", ".join(f"{m} ({n} calls)" for m, n in sorted(unpriced.items()))
+        lines.append(f"  UNKNOWN cost, booked at $0 (no price known; the total is a lower bound): {calls}")
     for by in ("user", "model", "tag"):
         rows = totals(entries, by)
         if rows and not (by == "tag" and list(rows) == ["(none)"]):

@@ -9,15 +9,20 @@ untouched (the estimate then reserves every allowed token).
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Any
 
+from .._errors import StorageError
 from .._protocols import Plan
-from ._stores import LedgerEntry
+from ._stores import BudgetCheck, LedgerEntry, LedgerStore, ReserveOp
 
-__all__ = ["OutputStats", "plan_models"]
+__all__ = ["OutputStats", "extend_hold", "held_s", "plan_models", "scheduled_prune"]
+
+log = logging.getLogger("cascadeflow.tracker")
 
 
 class OutputStats:
@@ -63,3 +68,34 @@ def plan_models(plan: Plan) -> list[str]:
         for m in (*getattr(t, "models", ()), *getattr(t, "fallbacks", ())):
             out[m.label] = None
     return list(out)
+
+
+def held_s(tracker: Any, seconds: float) -> float:
+    """How long a hold lasts: the call's need, at least the reservation TTL."""
+    return max(float(tracker.policy.reservation_ttl_s), float(seconds))
+
+
+def extend_hold(
+    store: LedgerStore, rid: str, keys: Sequence[str], amount: float, now: float, held: float
+) -> float:
+    """Re-write reservation ``rid`` to expire ``held`` seconds from ``now``, without a budget check (the
+    request was admitted); 0.0 when the store refused (the reservation may then expire early)."""
+    op = ReserveOp(rid, amount, tuple(BudgetCheck(k, None) for k in keys), (), now, now + held)
+    try:
+        store.reserve(op)
+    except StorageError as e:
+        log.warning("tracker could not extend reservation %s (%s); it may expire early", rid, e)
+        return 0.0
+    return held
+
+
+def scheduled_prune(tracker: Any, before: float) -> int:
+    """``tracker.prune(before)`` for the schedule: a failure is logged and retried next time, never raised."""
+    try:
+        n = int(tracker.prune(before))
+    except Exception as e:
+        log.warning("tracker scheduled pruning failed (%s); retried in %g s", e, tracker.policy.prune_every_s)
+        return 0
+    if n:
+        log.info("tracker pruned %d ledger entries older than %s", n, before)
+    return n

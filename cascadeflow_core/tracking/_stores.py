@@ -697,3 +697,14 @@ class _Tx:
                 raise StorageError(f"SQLite store {self.store.path!r}: commit failed: {e}") from e
         if isinstance(exc, sqlite3.Error):
             raise StorageError(f"SQLite store {self.store.path!r} failed: {exc}") from exc
+
+
+def ledger_labels(records: Iterable[Mapping[str, Any]]) -> tuple[str, ...]:
+    """Short ledger labels for guardrail records, e.g. ``input.pii.EMAIL:redact`` (never values)."""
+    out = []
+    for r in records:
+        parts = [str(r.get("stage", "?")), str(r.get("check", "?"))]
+        if r.get("entity"):
+            parts.append(str(r["entity"]))
+        out.append(".".join(parts) + f":{r.get('action', '?')}")
+    return tuple(dict.fromkeys(out))

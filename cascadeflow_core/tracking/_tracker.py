@@ -15,6 +15,7 @@ import math
 import os
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -37,10 +38,20 @@ from ._budget import (
     period_bounds,
     rank,
 )
-from ._observe import OutputStats
+from ._observe import OutputStats, extend_hold, held_s, scheduled_prune
 from ._observe import plan_models as _plan_models
+from ._run import AgentRun, RunRegistry, run_details
 from ._spill import Spill
-from ._stores import BudgetCheck, LedgerEntry, LedgerStore, LimitCheck, MemoryStore, ReserveOp, SettleOp
+from ._stores import (
+    BudgetCheck,
+    LedgerEntry,
+    LedgerStore,
+    LimitCheck,
+    MemoryStore,
+    ReserveOp,
+    SettleOp,
+    ledger_labels,
+)
 
 if TYPE_CHECKING:
     from .._cascade import Cascade
@@ -60,6 +71,7 @@ class Reservation:
     amount: float
     started_at: float
     token_limits: tuple[LimitCheck, ...] = ()
+    run: AgentRun | None = None
 
 
 @dataclass(frozen=True)
@@ -153,6 +165,8 @@ class CostTracker:
         self.on_enforce = on_enforce
         self.clock = clock
         self._listeners: list[Callable[[SettlementEvent], None]] = []
+        self.runs = RunRegistry(self)
+        self.unpriced: Counter[str] = Counter()  # calls of models with no known price, booked at $0
         self._spill = Spill(self.policy.spill_limit, self.policy.spill_path)
         self._spill.load()
         self.settlement_failures = 0  # settlements that raised something other than StorageError
@@ -304,13 +318,15 @@ class CostTracker:
                 ctx, decision.message or "; ".join(ctx.reasons) or "blocked by on_enforce", user
             )
         budgets = tuple(BudgetCheck(s.key, s.budget.hard_limit if caps else None) for s in statuses)
+        run = self.runs.active()  # an agent run's caps join the same atomic reservation
+        budgets, rates = run.checks(budgets, rates) if run is not None else (budgets, rates)
         if not budgets and not rates:  # nothing to reserve or count: no store round trip
             return Admission(
                 decision.decision,
                 decision.message,
                 estimate,
-                Reservation(None, (), estimate, now, token_checks),
-                {"user": request.user},
+                Reservation(None, (), estimate, now, token_checks, run),
+                run_details({"user": request.user}, run),
             )
         rid = _new_id()
         op = ReserveOp(rid, estimate, budgets, rates, now, now + self.policy.reservation_ttl_s)
@@ -318,6 +334,8 @@ class CostTracker:
             outcome = self.store.reserve(op)
         except StorageError as e:
             return self._store_down(e, "admission", estimate, now)
+        if not outcome.ok and run is not None and run.owns(outcome.key):
+            raise run.refused(outcome, estimate)
         if not outcome.ok and outcome.reason == "rate":
             raise UserRateLimitError(
                 f"rate limit {outcome.key} reached ({outcome.limit:g} per window) for user {user!r}; "
@@ -336,7 +354,7 @@ class CostTracker:
                 limit=outcome.limit,
                 context=ctx,
             )
-        reservation = Reservation(rid, tuple(b.key for b in budgets), estimate, now, token_checks)
+        reservation = Reservation(rid, tuple(b.key for b in budgets), estimate, now, token_checks, run)
         return self._admitted(request, decision, ctx, reservation)
 
     def _admitted(
@@ -346,6 +364,7 @@ class CostTracker:
         details = {"user": request.user, "estimate": held.amount, "budgets": keys, "spent": ctx.spent}
         details.update(remaining=ctx.remaining, forecast=ctx.forecast)
         details["hold_s"] = self.policy.reservation_ttl_s  # the engine asks hold() to extend it if needed
+        run_details(details, held.run)  # the run id and a sticky run's start tier, for the engine
         return Admission(decision.decision, decision.message, held.amount, held, details)
 
     def hold(self, admission: Admission | None, seconds: float) -> float:
@@ -354,15 +373,7 @@ class CostTracker:
         res = admission.reservation if admission is not None else None
         if not isinstance(res, Reservation) or res.id is None or not res.keys:
             return float("inf")
-        now = self.clock()
-        held = max(self.policy.reservation_ttl_s, float(seconds))
-        op = ReserveOp(res.id, res.amount, tuple(BudgetCheck(k, None) for k in res.keys), (), now, now + held)
-        try:
-            self.store.reserve(op)
-        except StorageError as e:
-            log.warning("tracker could not extend reservation %s (%s); it may expire early", res.id, e)
-            return 0.0
-        return held
+        return extend_hold(self.store, res.id, res.keys, res.amount, self.clock(), held_s(self, seconds))
 
     def output_bound(self, model: str) -> int | None:
         """The p99 of ``model``'s recent output tokens (what a call without ``max_tokens`` reserves)."""
@@ -413,6 +424,7 @@ class CostTracker:
         user = sys.intern(user) if user is not None else None  # lean entries: one copy per user id
         plan = _plan_label(request) if request else None
         tags = request.tags if request else ()
+        self.unpriced.update(a.model for a in attempts if a.cost is None)
         if not attempts and guardrails:  # blocked by a guardrail before any model call: booked at no cost
             return (
                 LedgerEntry(
@@ -437,7 +449,7 @@ class CostTracker:
                 request_id=request_id,
                 user=user,
                 model=sys.intern(a.model),
-                cost=float(a.cost),
+                cost=0.0 if a.cost is None else float(a.cost),
                 input_tokens=int(a.input_tokens),
                 output_tokens=int(a.output_tokens),
                 latency_s=float(a.latency_s),
@@ -496,11 +508,12 @@ class CostTracker:
             for c in (res.token_limits if res else ())
             if tokens > 0
         )
+        charges, rates = self.runs.settle(res, self._charges(request, entries, now), rates, attempts, result)
         op = SettleOp(
             f"{request_id}~settle",
             res.id if res else None,
             res.keys if res else (),
-            self._charges(request, entries, now),
+            charges,
             rates,
             entries,
             now,
@@ -534,19 +547,9 @@ class CostTracker:
             )
 
     def _scheduled_prune(self, now: float) -> None:
-        if now < self._next_prune or self.policy.retention_s is None:
-            return
-        self._next_prune = now + self.policy.prune_every_s
-        try:
-            n = self.prune(now - self.policy.retention_s)
-        except Exception as e:  # a failed prune never fails a request: logged, retried next time
-            log.warning(
-                "tracker scheduled pruning failed (%s); retried in %g s", e, self.policy.prune_every_s
-            )
-            return
-        self.pruned += n
-        if n:
-            log.info("tracker pruned %d ledger entries older than %g s", n, self.policy.retention_s)
+        if now >= self._next_prune and self.policy.retention_s is not None:
+            self._next_prune = now + self.policy.prune_every_s
+            self.pruned += scheduled_prune(self, now - self.policy.retention_s)
 
     def _retry_spill(self) -> None:
         if self._spill.ops:
@@ -577,6 +580,11 @@ class CostTracker:
     def flush(self) -> None:
         """Write spilled settlements to the store now; raises ``StorageError`` if it is still down."""
         self._spill.drain(self.store)
+
+    def run(self, run_id: str | None = None, **limits: Any) -> AgentRun:
+        """The agent run ``run_id`` with caps ``max_cost``, ``max_model_calls``, ``max_tool_calls``, ``sticky``
+        (``RunRegistry.get``; ``tracker.runs.end(run_id)`` forgets it)."""
+        return self.runs.get(run_id or _new_id(), limits)
 
     # --- standalone use --------------------------------------------------------------------------------------
     def record(
@@ -787,14 +795,3 @@ class CostTracker:
 
     def close(self) -> None:
         self.store.close()
-
-
-def ledger_labels(records: Iterable[Mapping[str, Any]]) -> tuple[str, ...]:
-    """Short ledger labels for guardrail records, e.g. ``input.pii.EMAIL:redact`` (never values)."""
-    out = []
-    for r in records:
-        parts = [str(r.get("stage", "?")), str(r.get("check", "?"))]
-        if r.get("entity"):
-            parts.append(str(r["entity"]))
-        out.append(".".join(parts) + f":{r.get('action', '?')}")
-    return tuple(dict.fromkeys(out))

@@ -27,8 +27,19 @@ from cascadeflow_core.tracking._audit import (
 from cascadeflow_core.tracking._audit_report import build_report
 from tests.support import tracker_stores as _fixtures
 
-store, store_kind = _fixtures.store, _fixtures.store_kind
+store = _fixtures.store
 redis_server, redis_url = _fixtures.redis_server, _fixtures.redis_url
+redis_cluster, redis_cluster_url = _fixtures.redis_cluster, _fixtures.redis_cluster_url
+redis_sentinel, redis_sentinel_url = _fixtures.redis_sentinel, _fixtures.redis_sentinel_url
+
+# Audit records live in the memory, SQLite and Redis stores; PostgresStore does not keep them yet (the
+# tracker falls back to an in-process log with a warning: docs/audit.md).
+_AUDIT_STORES = tuple(k for k in _fixtures.STORE_KINDS if k != "postgres")
+
+
+@pytest.fixture(params=_AUDIT_STORES)
+def store_kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
 
 
 def rec(i: int, loss: int, tier: str = "tier1", kind: str = "audit", **kw: object) -> AuditRecord:

@@ -11,8 +11,22 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader  # noqa: E402
 from opentelemetry.sdk.trace import TracerProvider  # noqa: E402
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor  # noqa: E402
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter  # noqa: E402
+from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as G  # noqa: E402
+from opentelemetry.semconv._incubating.metrics import gen_ai_metrics as GM  # noqa: E402
+from opentelemetry.trace import SpanKind  # noqa: E402
 
-from cascadeflow_core import Attempt, CascadeResult, CostTracker, OTelExporter, Plan, Request, Tier  # noqa: E402
+from cascadeflow_core import (  # noqa: E402
+    Attempt,
+    Cascade,
+    CascadeResult,
+    CostTracker,
+    ModelSpec,
+    OTelExporter,
+    Plan,
+    Request,
+    Tier,
+)
+from cascadeflow_core.tracking._otel import CHAT, WORKFLOW, provider_name  # noqa: E402
 
 
 @pytest.fixture
@@ -63,7 +77,13 @@ def test_one_span_per_cascade_with_a_child_per_attempt(otel):
     assert len(finished) == 4 and len(children) == 3
     assert all(c.parent.span_id == root.context.span_id for c in children)
     a = root.attributes
-    assert a["gen_ai.operation.name"] == "chat" and a["gen_ai.request.model"] == "anthropic/claude-3-5-haiku"
+    assert a["gen_ai.operation.name"] == "invoke_workflow" and a["gen_ai.workflow.name"] == "cascadeflow"
+    assert a["gen_ai.response.model"] == "claude-3-5-haiku" and root.kind == SpanKind.INTERNAL
+    assert all(
+        c.kind == SpanKind.CLIENT and c.attributes["gen_ai.operation.name"] == "chat" for c in children
+    )
+    assert {c.attributes["gen_ai.provider.name"] for c in children} == {"openai", "anthropic"}
+    assert {c.name for c in children} == {"chat gpt-4o-mini", "chat gpt-4o", "chat claude-3-5-haiku"}
     assert a["gen_ai.usage.input_tokens"] == 24 and a["gen_ai.usage.output_tokens"] == 38
     assert a["cascadeflow.cost_usd"] == pytest.approx(0.0021) and a["cascadeflow.escalated"] is True
     assert a["cascadeflow.answered_by"] == "anthropic/claude-3-5-haiku" and a["cascadeflow.user"] == "alice"
@@ -82,9 +102,11 @@ def test_one_span_per_cascade_with_a_child_per_attempt(otel):
     assert sum(p.sum for p in token_points) == 12 + 30 + 12 + 8
     assert sum(p.value for p in m["cascadeflow.cost"]) == pytest.approx(0.0021)
     assert sum(p.value for p in m["cascadeflow.escalations"]) == 1
-    assert any(
-        p.attributes.get("gen_ai.operation.name") == "cascade" for p in m["gen_ai.client.operation.duration"]
-    )
+    # Only model calls are in the GenAI duration metric; the cascade's own duration is apart.
+    durations = m["gen_ai.client.operation.duration"]
+    assert sum(p.count for p in durations) == 3
+    assert all(p.attributes["gen_ai.operation.name"] == "chat" for p in durations)
+    assert sum(p.count for p in m["cascadeflow.request.duration"]) == 1
 
 
 def test_recorded_calls_and_failed_requests_emit_spans(otel):
@@ -97,3 +119,73 @@ def test_recorded_calls_and_failed_requests_emit_spans(otel):
     assert len(roots) == 2
     failed = next(s for s in roots if s.attributes["cascadeflow.outcome"] == "failed")
     assert not failed.status.is_ok
+
+
+def test_names_are_the_semantic_conventions_constants(otel):
+    tracker, spans, reader = otel
+    ops = {v.value for v in G.GenAiOperationNameValues}
+    assert G.GenAiOperationNameValues.INVOKE_WORKFLOW.value == WORKFLOW and CHAT in ops
+    providers = {v.value for v in G.GenAiProviderNameValues}
+    for litellm_prefix, expected in [
+        ("gemini/gemini-2.0-flash", G.GenAiProviderNameValues.GCP_GEMINI),
+        ("vertex_ai/gemini-pro", G.GenAiProviderNameValues.GCP_VERTEX_AI),
+        ("bedrock/anthropic.claude-3", G.GenAiProviderNameValues.AWS_BEDROCK),
+        ("azure/my-deployment", G.GenAiProviderNameValues.AZURE_AI_OPENAI),
+        ("azure_ai/mistral-large", G.GenAiProviderNameValues.AZURE_AI_INFERENCE),
+        ("mistral/mistral-small", G.GenAiProviderNameValues.MISTRAL_AI),
+        ("xai/grok-2", G.GenAiProviderNameValues.X_AI),
+        ("watsonx/ibm/granite", G.GenAiProviderNameValues.IBM_WATSONX_AI),
+        ("openai/gpt-4o", G.GenAiProviderNameValues.OPENAI),
+        ("gpt-4o-mini", G.GenAiProviderNameValues.OPENAI),  # no prefix: inferred by LiteLLM
+    ]:
+        assert provider_name(litellm_prefix) == expected.value and expected.value in providers
+    assert provider_name("ollama/llama3") == "ollama"  # not listed: the provider's own name
+    assert provider_name("no-such-model-xyz") is None  # unknown: left unset, never "unknown"
+    assert provider_name("langchain/fake") is None
+
+    req = Request([{"role": "user", "content": "x"}])
+    attempts = (Attempt("t", "no-such-model-xyz", "accepted", 1, 1, None, 0.1, first_chunk_s=0.05),)
+    result = CascadeResult("x", "no-such-model-xyz", "t", attempts, None, None, False, 0.1)
+    tracker.settle(tracker.admit(req, Plan(()), 0.0), req, attempts, result, "rq3")
+    child = next(s for s in spans.get_finished_spans() if s.parent is not None)
+    assert "gen_ai.provider.name" not in child.attributes
+    assert child.attributes[G.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] == 0.05
+    assert (
+        child.attributes["cascadeflow.cost_known"] is False and "cascadeflow.cost_usd" not in child.attributes
+    )
+    m = _metrics(reader)
+    for name in (GM.GEN_AI_CLIENT_TOKEN_USAGE, GM.GEN_AI_CLIENT_OPERATION_DURATION):
+        assert name in m
+    assert [p.sum for p in m[GM.GEN_AI_CLIENT_OPERATION_TIME_TO_FIRST_CHUNK]] == [0.05]
+    attrs = (G.GEN_AI_OPERATION_NAME, G.GEN_AI_PROVIDER_NAME, G.GEN_AI_REQUEST_MODEL, G.GEN_AI_WORKFLOW_NAME)
+    assert attrs == (
+        "gen_ai.operation.name",
+        "gen_ai.provider.name",
+        "gen_ai.request.model",
+        "gen_ai.workflow.name",
+    )
+
+
+def test_a_streamed_escalation_records_time_to_first_chunk():
+    """A real cascade, streamed: the verifier's live call has a time to first chunk; the trace is whole."""
+    spans = InMemorySpanExporter()
+    tp = TracerProvider()
+    tp.add_span_processor(SimpleSpanProcessor(spans))
+    reader = InMemoryMetricReader()
+    tracker = CostTracker()
+    OTelExporter.instrument(tracker, tp, MeterProvider(metric_readers=[reader]))
+    cascade = Cascade(
+        [
+            ModelSpec(
+                "openai/gpt-4o-mini", params={"mock_response": "I'm sorry, but I can't help with that."}
+            ),
+            ModelSpec("openai/gpt-4o", params={"mock_response": "Paris is the capital."}),
+        ],
+        tracker=tracker,
+    )
+    events = list(cascade.stream("Capital of France?"))
+    assert events[-1].result.escalated
+    children = [s for s in spans.get_finished_spans() if s.parent is not None]
+    streamed = [c for c in children if G.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK in c.attributes]
+    assert [c.attributes["cascadeflow.model"] for c in streamed] == ["openai/gpt-4o"]
+    assert sum(p.count for p in _metrics(reader)[GM.GEN_AI_CLIENT_OPERATION_TIME_TO_FIRST_CHUNK]) == 1

@@ -105,6 +105,9 @@ def test_unreadable_or_failed_judges_reject() -> None:
     assert not v.accept and "failed" in " ".join(v.reasons) and v.charges == ()
 
 
+_PRICE = {"input_cost_per_token": 1e-7, "output_cost_per_token": 1e-7}
+
+
 def test_combinators_carry_the_judge_charges_to_the_trace() -> None:
     from cascadeflow_core import AgreementValidator, AllOf, AnyOf, RuleValidator
 
@@ -122,12 +125,13 @@ def test_combinators_carry_the_judge_charges_to_the_trace() -> None:
         [
             Tier(
                 [
-                    ModelSpec("openai/a", params={"mock_response": "Paris"}),
-                    ModelSpec("openai/b", params={"mock_response": "Lyon"}),
+                    # priced: an unpriced model's cost is unknown (None), which a sum cannot carry
+                    ModelSpec("openai/a", params={"mock_response": "Paris"}, **_PRICE),
+                    ModelSpec("openai/b", params={"mock_response": "Lyon"}, **_PRICE),
                 ],
                 validator=validator,
             ),
-            Tier([ModelSpec("openai/s", params={"mock_response": "Paris"})]),
+            Tier([ModelSpec("openai/s", params={"mock_response": "Paris"}, **_PRICE)]),
         ]
     )
     result = cascade.complete("Capital of France?")
