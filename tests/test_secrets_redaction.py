@@ -136,4 +136,5 @@ def test_llamaindex_llm_repr_and_to_dict_hide_additional_kwargs_keys() -> None:
 
     llm = CascadeLLM(["openai/gpt-4o-mini"], additional_kwargs={"api_key": PARAM, "top_p": 0.5})
     assert _scan(repr(llm), str(llm), str(llm.to_dict()), llm.to_json()) == []
-    assert llm.additional_kwargs["api_key"] == PARAM  # still sent to the provider
+    # still sent to the provider: moved out of additional_kwargs into the endpoint key every tier uses
+    assert "api_key" not in llm.additional_kwargs and llm.api_key == PARAM
