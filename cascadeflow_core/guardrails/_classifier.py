@@ -40,6 +40,7 @@ from pathlib import Path
 import numpy as np
 
 from .._errors import ConfigError
+from ._injection_patterns import _INVISIBLE as _PATTERN_INVISIBLE
 
 __all__ = ["FeatureConfig", "InjectionClassifier", "featurize", "normalise"]
 
@@ -48,27 +49,8 @@ RULES = ("or", "max", "logistic")
 PATTERN_FLAG = 0.5  # the pattern detector's default threshold: a hit there is taken as proof in the "or" rule
 _FORMAT_VERSION = 1
 
-_INVISIBLE = dict.fromkeys(
-    [
-        0x00AD,
-        0x034F,
-        0x061C,
-        0x115F,
-        0x1160,
-        0x17B4,
-        0x17B5,
-        0x180E,
-        0x3164,
-        0xFEFF,
-        0xFFA0,
-        *range(0x200B, 0x2010),
-        *range(0x202A, 0x202F),
-        *range(0x2060, 0x2070),
-        *range(0xFE00, 0xFE10),
-        *range(0xFFF9, 0xFFFC),
-        *range(0xE0000, 0xE0080),
-    ]
-)
+# The pattern detector's invisible characters, plus the Unicode tag block (ASCII smuggling), as trained.
+_INVISIBLE = {**_PATTERN_INVISIBLE, **dict.fromkeys(range(0xE0000, 0xE0080))}
 _CONFUSABLE = str.maketrans("аеорсхуіјѕԁһӏԛԝαεοιρτυνκ", "aeopcxyijsdhlqwaeoiptuvk")
 _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"})
 # A token that mixes letters with leet characters (not a plain number, not a plain word).

@@ -29,6 +29,7 @@ from typing import Any
 from .._errors import ConfigError, StorageError
 from ._stores import (
     EPS,
+    LEDGER_COLUMNS,
     LedgerEntry,
     LimitCheck,
     ReserveOp,
@@ -41,25 +42,7 @@ from ._stores import (
 
 __all__ = ["PostgresStore"]
 
-_COLUMNS = (
-    "id",
-    "ts",
-    "request_id",
-    "user",
-    "model",
-    "cost",
-    "input_tokens",
-    "output_tokens",
-    "latency_s",
-    "status",
-    "tier",
-    "plan",
-    "tags",
-    "error_kind",
-    "cached",
-    "source",
-    "guardrails",
-)
+_COLUMNS = LEDGER_COLUMNS
 _COLS_SQL = ", ".join(f'"{c}"' for c in _COLUMNS)
 
 # Each migration runs once, in order, in one transaction; ``schema_version`` records the last applied.
