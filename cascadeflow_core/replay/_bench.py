@@ -20,7 +20,6 @@ import asyncio
 import json
 import os
 import sys
-import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -30,6 +29,7 @@ from typing import Any
 from .._cascade import Cascade
 from .._errors import ConfigError, ReplayError
 from .._types import CascadeResult, ModelSpec, Tier
+from ..engine._perform import run_coroutine
 from ._provider import PROVIDER, ReplaySet, register_replay, replay_model
 
 __all__ = [
@@ -461,24 +461,7 @@ def run_benchmark(
     coro = arun_benchmark(
         cascade_or_config, replay_set, ids=ids, max_concurrency=max_concurrency, progress=progress
     )
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coro)
-    box: dict[str, Any] = {}
-
-    def target() -> None:  # inside a running loop (Jupyter): run in a thread with its own loop
-        try:
-            box["value"] = asyncio.run(coro)
-        except BaseException as e:
-            box["error"] = e
-
-    t = threading.Thread(target=target)
-    t.start()
-    t.join()
-    if "error" in box:
-        raise box["error"]
-    return box["value"]
+    return run_coroutine(coro)  # also inside a running loop (Jupyter)
 
 
 def _describe(cascade: Cascade) -> str:
