@@ -12,8 +12,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .._errors import ConfigError, InputError
+from .._errors import InputError
 from ..tracking._audit import Audit, AuditRecord, _fold, confidence_sequence
+from ._plot import pyplot_for
 
 __all__ = ["audit_history", "plot_audit"]
 
@@ -65,15 +66,7 @@ def plot_audit(
     """Draw ``tier``'s loss estimate, its confidence band, the window estimate, the target and the drift
     events (vertical lines) to ``path`` (``.png`` / ``.svg`` / ``.pdf``); return the path."""
     audit = audit or Audit()
-    out = Path(path)
-    if out.suffix.lower() not in (".png", ".svg", ".pdf"):
-        raise ConfigError("plot", f"unsupported file type {out.suffix!r}", "use a .png or .svg path")
-    try:
-        import matplotlib
-    except ImportError as e:
-        raise ConfigError("plot", "matplotlib is not installed", 'pip install "cascadeflow-core[all]"') from e
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+    out, plt = pyplot_for(path)
 
     h = audit_history(records, tier, audit)
     xs = [p["n"] for p in h]

@@ -11,6 +11,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .._errors import ConfigError
 from ._calibrate import Candidate, Evaluated, RecordedMatrix, candidates, evaluate
@@ -100,14 +101,8 @@ def sweep(
     )
 
 
-def plot_tradeoff(
-    sw: Sweep,
-    path: str | os.PathLike[str],
-    *,
-    chosen: tuple[str, float, float] | None = None,
-    title: str | None = None,
-) -> Path:
-    """Draw the cost-quality curve to ``path`` (``.png`` or ``.svg``); return the path."""
+def pyplot_for(path: Any) -> tuple[Path, Any]:
+    """The output path, checked (``.png`` / ``.svg`` / ``.pdf``), and matplotlib's pyplot on the Agg backend."""
     out = Path(path)
     if out.suffix.lower() not in (".png", ".svg", ".pdf"):
         raise ConfigError("plot", f"unsupported file type {out.suffix!r}", "use a .png or .svg path")
@@ -117,6 +112,19 @@ def plot_tradeoff(
         raise ConfigError("plot", "matplotlib is not installed", 'pip install "cascadeflow-core[all]"') from e
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
+
+    return out, plt
+
+
+def plot_tradeoff(
+    sw: Sweep,
+    path: str | os.PathLike[str],
+    *,
+    chosen: tuple[str, float, float] | None = None,
+    title: str | None = None,
+) -> Path:
+    """Draw the cost-quality curve to ``path`` (``.png`` or ``.svg``); return the path."""
+    out, plt = pyplot_for(path)
 
     ref = sw.verifier_cost or 1.0
     fig, ax = plt.subplots(figsize=(8, 5.5))
