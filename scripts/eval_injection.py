@@ -29,6 +29,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
+from _metrics import auc  # noqa: E402  (this folder; the scripts run as scripts/x.py)
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -37,17 +38,6 @@ from cascadeflow_core.guardrails._classifier import DEFAULT_PATH, InjectionClass
 from cascadeflow_core.guardrails._injection import InjectionDetector  # noqa: E402
 
 DATA = Path("/work/shared/data/injection/train.jsonl")
-
-
-def auc(y: np.ndarray, s: np.ndarray) -> float:
-    """ROC AUC with ties counted half (rank statistic)."""
-    pos, neg = s[y == 1], s[y == 0]
-    if len(pos) == 0 or len(neg) == 0:
-        return float("nan")
-    both = np.concatenate([pos, neg])
-    _, inv, cnt = np.unique(both, return_inverse=True, return_counts=True)
-    ranks = (np.cumsum(cnt) - (cnt - 1) / 2.0)[inv]
-    return float((ranks[: len(pos)].sum() - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg)))
 
 
 def score_rows(

@@ -29,6 +29,7 @@ for _v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_v, "1")
 
 import numpy as np  # noqa: E402
+from _metrics import auc  # noqa: E402  (this folder; the scripts run as scripts/x.py)
 
 try:
     import scipy.sparse as sp  # training only; inference needs NumPy alone
@@ -222,17 +223,6 @@ def span_max_prob(spans: SpanMatrix, w: np.ndarray, b: float, n_texts: int) -> n
     out = np.full(n_texts, -np.inf)
     np.maximum.at(out, spans.owner, z)
     return 1.0 / (1.0 + np.exp(-np.clip(out, -40, 40)))
-
-
-def auc(y: np.ndarray, s: np.ndarray) -> float:
-    """ROC AUC with ties counted half (rank statistic)."""
-    pos, neg = s[y == 1], s[y == 0]
-    if len(pos) == 0 or len(neg) == 0:
-        return float("nan")
-    allv = np.concatenate([pos, neg])
-    _, inv, cnt = np.unique(allv, return_inverse=True, return_counts=True)
-    ranks = (np.cumsum(cnt) - (cnt - 1) / 2.0)[inv]
-    return float((ranks[: len(pos)].sum() - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg)))
 
 
 def threshold_at_fpr(benign_scores: np.ndarray, max_fpr: float = 0.01) -> float:

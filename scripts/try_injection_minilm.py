@@ -27,6 +27,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
+from _metrics import auc  # noqa: E402  (this folder; the scripts run as scripts/x.py)
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -77,14 +78,6 @@ def embed(args: argparse.Namespace) -> None:
         owner=np.array([i for i, _ in items]),
         ids=np.array([r["id"] for r in rows]),
     )
-
-
-def auc(y: np.ndarray, s: np.ndarray) -> float:
-    """ROC AUC with ties counted half."""
-    pos, neg = s[y == 1], s[y == 0]
-    _, inv, cnt = np.unique(np.concatenate([pos, neg]), return_inverse=True, return_counts=True)
-    ranks = (np.cumsum(cnt) - (cnt - 1) / 2.0)[inv]
-    return float((ranks[: len(pos)].sum() - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg)))
 
 
 def fit_lr(x: np.ndarray, y: np.ndarray, lam: float, iters: int = 30) -> np.ndarray:
